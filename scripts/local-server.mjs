@@ -1,0 +1,86 @@
+// Runs Socketpot Edge locally on real workerd through wrangler: used by `npm start` and by the integration tests.
+import { spawn, execFile } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export const DEMO_USERS = [
+  { uname: "owner", role: "OWNER", authId: 1 },
+  { uname: "mod", role: "MOD", authId: 2 },
+  { uname: "alice", role: "MEMBER", authId: 3 },
+  { uname: "bob", role: "MEMBER", authId: 4 },
+].map((user) => ({ ...user, token: `00000000-0000-4000-8000-${String(user.authId).padStart(12, "0")}` }));
+
+const run = promisify(execFile);
+
+function wrangler(args, options = {}) {
+  return run("npx", ["--no-install", "wrangler", ...args], { cwd: ROOT, ...options });
+}
+
+/** Applies the D1 migrations to the local database and seeds the demo app (idempotent). */
+export async function prepareLocalDatabase({ persistTo } = {}) {
+  const persist = persistTo ? ["--persist-to", persistTo] : [];
+  await wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { env: { ...process.env, CI: "true" } });
+  await wrangler(["d1", "execute", "DB", "--local", ...persist, "--file", "scripts/demo-seed.sql"]);
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `wrangler dev` and resolves once it answers /health. `vars` override wrangler.toml vars.
+ * Returns the base URL and a stop() that ends the process.
+ */
+export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pipe" } = {}) {
+  const listenPort = port ?? (await freePort());
+  const inspectorPort = await freePort();
+  const args = ["--no-install", "wrangler", "dev", "--ip", "127.0.0.1", "--port", String(listenPort)];
+  args.push("--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false");
+  if (persistTo) args.push("--persist-to", persistTo);
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const child = spawn("npx", args, { cwd: ROOT, stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"], detached: stdio !== "inherit" });
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += chunk));
+  child.stderr?.on("data", (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${listenPort}`;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(stdio === "inherit" ? child.pid : -child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    }
+  };
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    try {
+      const response = await fetch(`${url}/health`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not become healthy within 60 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { url, port: listenPort, stop, output: () => output };
+}

@@ -1,0 +1,48 @@
+import { z } from "zod";
+
+/** Bindings and vars that wrangler.toml declares; every var arrives as a string and is parsed by {@link parseConfig}. */
+export interface Env {
+  DB: D1Database;
+  ROOMS: DurableObjectNamespace;
+  PING_INTERVAL_MS?: string;
+  PING_TIMEOUT_MS?: string;
+  MAX_PAYLOAD_BYTES?: string;
+  AUTH_TIMEOUT_MS?: string;
+  CHAT_RATE_BURST?: string;
+  CHAT_RATE_PER_SECOND?: string;
+}
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const ConfigSchema = z.object({
+  PING_INTERVAL_MS: positiveInt(25_000),
+  PING_TIMEOUT_MS: positiveInt(20_000),
+  MAX_PAYLOAD_BYTES: positiveInt(1_000_000),
+  AUTH_TIMEOUT_MS: positiveInt(30_000),
+  CHAT_RATE_BURST: positiveInt(5),
+  CHAT_RATE_PER_SECOND: z.coerce.number().positive().default(1),
+});
+
+export interface Config {
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  maxPayloadBytes: number;
+  authTimeoutMs: number;
+  chatRateBurst: number;
+  chatRatePerSecond: number;
+}
+
+/** Parses the environment's vars; a malformed var is a deployment error and throws with zod's explanation. */
+export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+  const vars = parsed.data;
+  return {
+    pingIntervalMs: vars.PING_INTERVAL_MS,
+    pingTimeoutMs: vars.PING_TIMEOUT_MS,
+    maxPayloadBytes: vars.MAX_PAYLOAD_BYTES,
+    authTimeoutMs: vars.AUTH_TIMEOUT_MS,
+    chatRateBurst: vars.CHAT_RATE_BURST,
+    chatRatePerSecond: vars.CHAT_RATE_PER_SECOND,
+  };
+}

@@ -1,0 +1,41 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Env } from "../config.js";
+import { jsonError } from "./errors.js";
+import { AppId } from "./query.js";
+
+/** The name of an app's Durable Object: every request of one app reaches the same instance. */
+export function roomName(appId: number): string {
+  return `app:${appId}`;
+}
+
+/**
+ * The Worker's HTTP edge. It answers what needs no room itself and routes each /socket.io/ request (handshake,
+ * polling, WebSocket upgrade) to the Durable Object of the app named in its `app_id` query parameter.
+ */
+export const edge = new Hono<{ Bindings: Env }>();
+
+edge.get("/health", async (c) => {
+  try {
+    await c.env.DB.prepare("SELECT 1").first();
+    return c.json({ ok: true, d1: "ok" });
+  } catch {
+    return c.json({ ok: false, d1: "unavailable" }, 503);
+  }
+});
+
+edge.all("/socket.io/", (c) => {
+  const appId = AppId.safeParse(c.req.query("app_id"));
+  if (!appId.success) {
+    return jsonError(400, "INVALID_APP_ID", z.prettifyError(appId.error).replace(/^✖ /, ""), appId.error.issues);
+  }
+  const room = c.env.ROOMS.get(c.env.ROOMS.idFromName(roomName(appId.data)));
+  return room.fetch(c.req.raw);
+});
+
+edge.notFound((c) => jsonError(404, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+
+edge.onError((error) => {
+  console.error(JSON.stringify({ event: "unhandled_error", message: error.message }));
+  return jsonError(500, "INTERNAL_ERROR", "the server failed to handle the request");
+});

@@ -1,0 +1,146 @@
+import {
+  MAX_ATTACHMENTS,
+  PacketType,
+  RESERVED_EVENTS,
+  type DecodeError,
+  type Packet,
+  type SocketProtocol,
+} from "./packet.js";
+
+/** A binary packet whose attachments are still arriving. */
+interface PendingBinary {
+  packet: Packet;
+  expected: number;
+  buffers: Uint8Array[];
+}
+
+/**
+ * Decodes the Engine.IO message payloads of one connection into Socket.IO packets. It is stateful only
+ * between a BINARY_EVENT/BINARY_ACK header and its attachments. Never throws: bad input is a {@link DecodeError}.
+ */
+export class PacketDecoder {
+  private pending: PendingBinary | null = null;
+
+  constructor(private readonly protocol: SocketProtocol) {}
+
+  /** Returns a complete packet, `null` while attachments are outstanding, or an error. */
+  add(payload: string | Uint8Array): Packet | DecodeError | null {
+    if (typeof payload !== "string") return this.addAttachment(payload);
+    if (this.pending) return fail("text packet received while binary attachments were expected");
+    const decoded = decodeString(payload, this.protocol);
+    if (decoded.type === "error" || !("attachments" in decoded)) return decoded;
+    const { attachments = 0, ...packet } = decoded;
+    if (attachments === 0) return reconstruct(packet, []);
+    this.pending = { packet, expected: attachments, buffers: [] };
+    return null;
+  }
+
+  private addAttachment(buffer: Uint8Array): Packet | DecodeError | null {
+    const pending = this.pending;
+    if (!pending) return fail("binary payload received without a binary packet header");
+    pending.buffers.push(buffer);
+    if (pending.buffers.length < pending.expected) return null;
+    this.pending = null;
+    return reconstruct(pending.packet, pending.buffers);
+  }
+}
+
+type Header = Packet & { attachments?: number };
+
+function decodeString(text: string, protocol: SocketProtocol): Header | DecodeError {
+  const type = Number(text.charAt(0));
+  if (!isPacketType(type)) return fail(`unknown Socket.IO packet type ${JSON.stringify(text.charAt(0))}`);
+  let cursor = 1;
+  const packet: Header = { type, nsp: "/" };
+
+  if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
+    const dash = text.indexOf("-", cursor);
+    const count = text.slice(cursor, dash);
+    if (dash < 0 || !/^\d{1,3}$/.test(count)) return fail("binary packet without a valid attachment count");
+    packet.attachments = Number(count);
+    if (packet.attachments > MAX_ATTACHMENTS) return fail(`more than ${MAX_ATTACHMENTS} binary attachments`);
+    cursor = dash + 1;
+  }
+
+  if (text.charAt(cursor) === "/") {
+    const comma = text.indexOf(",", cursor);
+    const end = comma < 0 ? text.length : comma;
+    // Socket.IO v4 clients append the connect query to the namespace (`/chat?token=1`).
+    packet.nsp = text.slice(cursor, end).split("?")[0] ?? "/";
+    cursor = comma < 0 ? text.length : comma + 1;
+  }
+
+  const idMatch = /^\d{1,15}/.exec(text.slice(cursor, cursor + 16));
+  if (idMatch) {
+    packet.id = Number(idMatch[0]);
+    cursor += idMatch[0].length;
+  }
+
+  if (cursor < text.length) {
+    try {
+      packet.data = JSON.parse(text.slice(cursor));
+    } catch {
+      return fail("packet payload is not valid JSON");
+    }
+  }
+  return validate(packet, protocol);
+}
+
+function validate(packet: Header, protocol: SocketProtocol): Header | DecodeError {
+  const { data } = packet;
+  switch (packet.type) {
+    case PacketType.CONNECT:
+      return data === undefined || isPlainObject(data) ? packet : fail("CONNECT payload must be an object");
+    case PacketType.DISCONNECT:
+      return data === undefined ? packet : fail("DISCONNECT packet must not carry a payload");
+    case PacketType.CONNECT_ERROR:
+      return protocol === 4 || typeof data === "string" || isPlainObject(data)
+        ? packet
+        : fail("CONNECT_ERROR payload must be a string or an object");
+    case PacketType.EVENT:
+    case PacketType.BINARY_EVENT: {
+      if (!Array.isArray(data) || data.length === 0) return fail("EVENT payload must be a non-empty array");
+      const [name] = data;
+      if (typeof name !== "string" && typeof name !== "number") return fail("event name must be a string");
+      if (typeof name === "string" && RESERVED_EVENTS.has(name)) return fail(`"${name}" is a reserved event name`);
+      return packet;
+    }
+    case PacketType.ACK:
+    case PacketType.BINARY_ACK:
+      if (packet.id === undefined) return fail("ACK packet without an id");
+      return Array.isArray(data) ? packet : fail("ACK payload must be an array");
+  }
+}
+
+function reconstruct(packet: Packet, buffers: Uint8Array[]): Packet | DecodeError {
+  if (buffers.length === 0) return packet;
+  try {
+    return { ...packet, data: replacePlaceholders(packet.data, buffers) };
+  } catch {
+    return fail("binary placeholder refers to a missing attachment");
+  }
+}
+
+function replacePlaceholders(value: unknown, buffers: Uint8Array[]): unknown {
+  if (Array.isArray(value)) return value.map((item) => replacePlaceholders(item, buffers));
+  if (!isPlainObject(value)) return value;
+  if (value["_placeholder"] === true) {
+    const num = value["num"];
+    const buffer = typeof num === "number" ? buffers[num] : undefined;
+    if (!buffer) throw new RangeError("missing attachment");
+    return buffer;
+  }
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, replacePlaceholders(item, buffers)]));
+}
+
+function isPacketType(value: number): value is PacketType {
+  return Number.isInteger(value) && value >= PacketType.CONNECT && value <= PacketType.BINARY_ACK;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function fail(reason: string): DecodeError {
+  return { type: "error", reason };
+}

@@ -1,0 +1,284 @@
+import { isCommand, parseCommand, type Command } from "./commands.js";
+import { ErrorCode } from "./errors.js";
+import { Presence } from "./presence.js";
+import { RateLimiter } from "./rate-limit.js";
+import {
+  AuthRequest,
+  NewMessageRequest,
+  describeIssues,
+  type AuthResponse,
+  type ChatMessage,
+  type Subscription,
+  type User,
+} from "./schemas.js";
+import type { ChatStore, ChatWrite } from "./store.js";
+import { WriteBatcher } from "./write-batcher.js";
+
+export const HISTORY_LENGTH = 100;
+
+/** What a connection has after a successful `auth`. */
+export interface ClientSession {
+  user: User | null;
+  subscriptions: Subscription[];
+}
+
+/** One connection as the room sees it, whatever protocol it speaks. */
+export interface RoomClient {
+  readonly id: string;
+  /** False once the connection closed; work that finishes after that must not touch it. */
+  readonly open: boolean;
+  readonly session: ClientSession | null;
+  /** Until when an unauthenticated connection may still send `auth` (epoch ms); null once authenticated. */
+  readonly authDeadline: number | null;
+  startSession(session: ClientSession): void;
+  emit(event: ServerEvent, payload: unknown): void;
+  disconnect(): void;
+}
+
+export type ServerEvent = "client_error" | "new_message" | "user_joined" | "user_left";
+
+/** What the room needs from the process that hosts it. */
+export interface RoomHost {
+  clients(): Iterable<RoomClient>;
+  /** Sends one event to many clients; the host encodes it once per wire protocol. */
+  broadcast(recipients: RoomClient[], event: ServerEvent, payload: unknown): void;
+  now(): number;
+}
+
+export interface RoomOptions {
+  chatRateBurst: number;
+  chatRatePerSecond: number;
+}
+
+/**
+ * The result of a client request. A failure carries the ack error string and a sentence for `client_error`;
+ * `clientBug` says whether the client's code (not its user) is at fault, which decides if `client_error` is
+ * sent even when the request had an ack.
+ */
+export type Outcome<T> =
+  | { ok: true; value: T; disconnect?: boolean }
+  | { ok: false; error: ErrorCode; reason: string; clientBug: boolean; disconnect?: boolean };
+
+const clientBug = (error: ErrorCode, reason: string, disconnect = false): Outcome<never> => ({
+  ok: false,
+  error,
+  reason,
+  clientBug: true,
+  disconnect,
+});
+const refused = (error: ErrorCode, reason: string): Outcome<never> => ({ ok: false, error, reason, clientBug: false });
+const internalError: Outcome<never> = refused(ErrorCode.INTERNAL_ERROR, "the server could not complete the request");
+
+/**
+ * The Socketpot protocol of one app, independent of the wire: auth, chat, presence, moderation and rate limits.
+ * Protocol adapters (Socket.IO today) turn frames into calls here and {@link Outcome}s into acks and events.
+ */
+export class ChatRoom {
+  private readonly presence = new Presence();
+  private readonly rateLimiter: RateLimiter<number>;
+  private readonly writer: WriteBatcher<ChatWrite, ChatMessage>;
+  private readonly authenticating = new Set<string>();
+  private history: Promise<ChatMessage[]> | null = null;
+  private mutes: Promise<Map<number, number>> | null = null;
+
+  constructor(
+    readonly appId: number,
+    private readonly store: ChatStore,
+    private readonly host: RoomHost,
+    options: RoomOptions,
+  ) {
+    this.rateLimiter = new RateLimiter(options.chatRateBurst, options.chatRatePerSecond);
+    this.writer = new WriteBatcher((writes) => this.storeWrites(writes));
+    // A room is built when its Durable Object wakes; connections that survived hibernation are present again.
+    for (const client of host.clients()) {
+      const user = chatUser(client.session);
+      if (user) this.presence.join(client.id, user);
+    }
+  }
+
+  /** Handles one client request by event name; every protocol adapter enters the room here. */
+  request(client: RoomClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
+    if (event === "auth") return this.auth(client, payload);
+    if (!client.session) {
+      return Promise.resolve(
+        clientBug(ErrorCode.UNAUTHENTICATED, `"${event}" was sent before a successful auth; emit auth first and wait for its callback`),
+      );
+    }
+    if (event === "new_message") return this.newMessage(client, payload);
+    return Promise.resolve(clientBug(ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"; clients may emit auth and new_message`));
+  }
+
+  async auth(client: RoomClient, payload: unknown): Promise<Outcome<AuthResponse>> {
+    if (client.session || this.authenticating.has(client.id)) {
+      return clientBug(ErrorCode.ALREADY_AUTHENTICATED, "this connection already sent auth; send it once per connection");
+    }
+    const parsed = AuthRequest.safeParse(payload);
+    if (!parsed.success) return clientBug(ErrorCode.INVALID_AUTH, `invalid auth request: ${describeIssues(parsed.error)}`, true);
+    const request = parsed.data;
+    if (request.app_id !== this.appId) {
+      return clientBug(
+        ErrorCode.INVALID_AUTH,
+        `auth app_id ${request.app_id} does not match the app_id ${this.appId} this connection was opened with`,
+        true,
+      );
+    }
+
+    this.authenticating.add(client.id);
+    try {
+      const user = request.access_token ? await this.store.userByToken(this.appId, request.access_token, this.host.now()) : null;
+      const subscriptions = user ? request.subscriptions : request.subscriptions.filter((name) => name !== "DEPOSITS");
+      const response: AuthResponse = { subscriptions };
+      if (user) response.user = user;
+      const chat = subscriptions.includes("CHAT");
+      const messages = chat ? await this.recentHistory() : [];
+      if (!client.open) return internalError;
+      if (subscriptions.length === 0) return { ok: true, value: response, disconnect: true };
+
+      client.startSession({ user, subscriptions });
+      if (chat && user && this.presence.join(client.id, user)) {
+        this.broadcastToChat("user_joined", user, client);
+      }
+      if (chat) response.chat = { messages, userlist: this.presence.userlist() };
+      return { ok: true, value: response };
+    } catch {
+      return internalError;
+    } finally {
+      this.authenticating.delete(client.id);
+    }
+  }
+
+  async newMessage(client: RoomClient, payload: unknown): Promise<Outcome<ChatMessage>> {
+    const user = client.session?.user;
+    if (!user) {
+      return clientBug(ErrorCode.FORBIDDEN, "anonymous connections cannot send messages; authenticate with a valid access_token");
+    }
+    const parsed = NewMessageRequest.safeParse(payload);
+    if (!parsed.success) return clientBug(ErrorCode.INVALID_MESSAGE, `invalid new_message: ${describeIssues(parsed.error)}`);
+    const { channel, text } = parsed.data;
+    const now = this.host.now();
+
+    if (!this.rateLimiter.take(user.auth_id, now)) {
+      return refused(ErrorCode.RATE_LIMITED, "too many messages; wait a moment before sending again");
+    }
+    try {
+      const mutedUntil = (await this.activeMutes()).get(user.auth_id);
+      if (mutedUntil !== undefined && mutedUntil > now) {
+        return refused(ErrorCode.USER_IS_MUTED, `you are muted until ${new Date(mutedUntil).toISOString()}`);
+      }
+      if (isCommand(text)) return await this.runCommand(user, channel, text);
+      const message = await this.writer.submit({ message: { channel, text, createdAt: now, user } });
+      this.broadcastToChat("new_message", message);
+      return { ok: true, value: message };
+    } catch {
+      return internalError;
+    }
+  }
+
+  /** Called once when a connection ends, however it ended. */
+  leave(client: RoomClient): void {
+    this.authenticating.delete(client.id);
+    const user = chatUser(client.session);
+    if (user && this.presence.leave(client.id, user)) this.broadcastToChat("user_left", { uname: user.uname });
+  }
+
+  /** Sends `client_error` to, and disconnects, every connection whose auth deadline has passed. */
+  expireUnauthenticated(now: number): void {
+    for (const client of this.host.clients()) {
+      if (client.authDeadline !== null && client.authDeadline <= now && !this.authenticating.has(client.id)) {
+        client.emit("client_error", "auth was not received in time after connecting; send auth as soon as you connect");
+        client.disconnect();
+      }
+    }
+  }
+
+  private async runCommand(actor: User, channel: string, text: string): Promise<Outcome<ChatMessage>> {
+    if (actor.role === "MEMBER") return refused(ErrorCode.FORBIDDEN, "only owners and moderators can use commands");
+    const parsed = parseCommand(text);
+    if (!parsed.ok) return refused(ErrorCode.INVALID_COMMAND, parsed.reason);
+    const { command } = parsed;
+    const target = await this.store.userByUname(this.appId, command.uname);
+    if (!target) return refused(ErrorCode.INVALID_COMMAND, `there is no user named ${command.uname} in this app`);
+    const forbidden = moderationRefusal(actor, target);
+    if (forbidden) return refused(ErrorCode.FORBIDDEN, forbidden);
+
+    const mutes = await this.activeMutes();
+    const now = this.host.now();
+    const mutedUntil = mutes.get(target.auth_id);
+    if (command.name === "unmute" && (mutedUntil === undefined || mutedUntil <= now)) {
+      return refused(ErrorCode.INVALID_COMMAND, `${target.uname} is not muted`);
+    }
+    const write = moderationWrite(actor, target, command, channel, now);
+    const message = await this.writer.submit(write);
+    if (write.moderation?.kind === "mute") mutes.set(target.auth_id, write.moderation.expiresAt);
+    else mutes.delete(target.auth_id);
+    this.broadcastToChat("new_message", message);
+    return { ok: true, value: message };
+  }
+
+  private broadcastToChat(event: ServerEvent, payload: unknown, except?: RoomClient): void {
+    const recipients: RoomClient[] = [];
+    for (const client of this.host.clients()) {
+      if (client !== except && client.session?.subscriptions.includes("CHAT")) recipients.push(client);
+    }
+    this.host.broadcast(recipients, event, payload);
+  }
+
+  /** A copy of the latest messages, oldest first. */
+  private async recentHistory(): Promise<ChatMessage[]> {
+    return (await this.cachedHistory()).slice();
+  }
+
+  /** The latest messages, read from storage once per wake and then kept current by {@link storeWrites}. */
+  private cachedHistory(): Promise<ChatMessage[]> {
+    this.history ??= this.store.recentMessages(this.appId, HISTORY_LENGTH).catch((error: unknown) => {
+      this.history = null;
+      throw error;
+    });
+    return this.history;
+  }
+
+  private activeMutes(): Promise<Map<number, number>> {
+    this.mutes ??= this.store.activeMutes(this.appId, this.host.now()).catch((error: unknown) => {
+      this.mutes = null;
+      throw error;
+    });
+    return this.mutes;
+  }
+
+  private async storeWrites(writes: ChatWrite[]): Promise<ChatMessage[]> {
+    // Reading history before the first write means the cache can never miss a message stored before the read.
+    const history = await this.cachedHistory();
+    const stored = await this.store.write(this.appId, writes);
+    history.push(...stored);
+    history.splice(0, Math.max(0, history.length - HISTORY_LENGTH));
+    return stored;
+  }
+}
+
+function chatUser(session: ClientSession | null): User | null {
+  return session?.user && session.subscriptions.includes("CHAT") ? session.user : null;
+}
+
+const RANK: Record<User["role"], number> = { OWNER: 3, MOD: 2, MEMBER: 1 };
+
+/** Why `actor` may not moderate `target`, or null when it may: only over lower roles, never over oneself. */
+function moderationRefusal(actor: User, target: User): string | null {
+  if (actor.auth_id === target.auth_id) return "you cannot moderate yourself";
+  if (RANK[target.role] >= RANK[actor.role]) {
+    return `a ${actor.role.toLowerCase()} cannot moderate a ${target.role.toLowerCase()}`;
+  }
+  return null;
+}
+
+function moderationWrite(actor: User, target: User, command: Command, channel: string, now: number): ChatWrite {
+  if (command.name === "mute") {
+    return {
+      message: { channel, text: `${actor.uname} muted ${target.uname} for ${command.duration.label}`, createdAt: now, user: null },
+      moderation: { kind: "mute", target, mutedBy: actor.uname, expiresAt: now + command.duration.ms },
+    };
+  }
+  return {
+    message: { channel, text: `${actor.uname} unmuted ${target.uname}`, createdAt: now, user: null },
+    moderation: { kind: "unmute", target },
+  };
+}

@@ -1,0 +1,77 @@
+import { z } from "zod";
+
+/**
+ * The wire types of the Socketpot protocol. Each inbound payload is parsed with these schemas before any
+ * logic sees it; outbound types are inferred from them so that code, tests and docs name one shape.
+ */
+
+export const Subscription = z.enum(["CHAT", "DEPOSITS", "BETS"]);
+export type Subscription = z.infer<typeof Subscription>;
+
+export const Role = z.enum(["OWNER", "MOD", "MEMBER"]);
+export type Role = z.infer<typeof Role>;
+
+export const AuthRequest = z.object({
+  app_id: z.number({ error: "app_id must be an integer" }).int("app_id must be an integer").positive(),
+  subscriptions: z
+    .array(Subscription, { error: "subscriptions must be an array of \"CHAT\", \"DEPOSITS\" or \"BETS\"" })
+    .min(1, "subscriptions must name at least one of CHAT, DEPOSITS, BETS")
+    .refine((list) => new Set(list).size === list.length, "subscriptions must not repeat a value"),
+  access_token: z.guid("access_token must be a UUID string").nullish(),
+});
+export type AuthRequest = z.infer<typeof AuthRequest>;
+
+export const CHANNEL_PATTERN = /^[a-z0-9_:-]{1,40}$/;
+export const DEFAULT_CHANNEL = "lobby";
+export const MAX_TEXT_LENGTH = 300;
+
+/** C0 and C1 control characters (newlines included): chat text is a single line of printable text. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const NewMessageRequest = z.object(
+  {
+    channel: z
+      .string({ error: "channel must be a string" })
+      .regex(CHANNEL_PATTERN, "channel must be 1-40 characters of a-z, 0-9, '_', '-', ':'")
+      .nullish()
+      .transform((channel) => channel ?? DEFAULT_CHANNEL),
+    text: z
+      .string({ error: "text must be a string" })
+      .trim()
+      .min(1, "text must not be empty")
+      .refine((text) => [...text].length <= MAX_TEXT_LENGTH, `text must be at most ${MAX_TEXT_LENGTH} characters`)
+      .refine((text) => text.isWellFormed(), "text must be valid Unicode (no lone surrogates)")
+      .refine((text) => !CONTROL_CHARACTERS.test(text), "text must not contain control characters or newlines"),
+  },
+  { error: "new_message payload must be an object { text, channel? }" },
+);
+export type NewMessageRequest = z.infer<typeof NewMessageRequest>;
+
+export interface User {
+  uname: string;
+  auth_id: number;
+  role: Role;
+}
+
+/** A chat message (with `user`) or a system message (without) as clients receive it. */
+export interface ChatMessage {
+  id: number;
+  channel: string;
+  text: string;
+  /** ISO-8601 */
+  created_at: string;
+  user?: User;
+}
+
+export interface AuthResponse {
+  user?: User;
+  chat?: { messages: ChatMessage[]; userlist: Record<string, User> };
+  subscriptions: Subscription[];
+}
+
+/** Turns a zod error into one sentence for `client_error`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length > 0 && !issue.message.startsWith(String(issue.path[0])) ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .join("; ");
+}

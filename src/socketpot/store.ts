@@ -1,0 +1,33 @@
+import type { ChatMessage, User } from "./schemas.js";
+
+/** A message before it is stored: the store assigns its id. `user` is null for system messages. */
+export interface MessageDraft {
+  channel: string;
+  text: string;
+  createdAt: number;
+  user: User | null;
+}
+
+export type ModerationChange =
+  | { kind: "mute"; target: User; mutedBy: string; expiresAt: number }
+  | { kind: "unmute"; target: User };
+
+/** One message to store, with the moderation change it announces (stored atomically with it). */
+export interface ChatWrite {
+  message: MessageDraft;
+  moderation?: ModerationChange;
+}
+
+/** The room's persistent storage; storage/d1-store.ts implements it on D1. Every method may reject. */
+export interface ChatStore {
+  /** The user an access token stands for in this app, or null for an unknown, expired, revoked or other-app token. */
+  userByToken(appId: number, token: string, now: number): Promise<User | null>;
+  /** A user of this app by name (case-insensitive), from the latest token issued to that name. */
+  userByUname(appId: number, uname: string): Promise<User | null>;
+  /** The latest `limit` messages of the app, oldest first. */
+  recentMessages(appId: number, limit: number): Promise<ChatMessage[]>;
+  /** auth_id → expiry (epoch ms) of the app's mutes that have not expired. */
+  activeMutes(appId: number, now: number): Promise<Map<number, number>>;
+  /** Stores the writes in one transaction, in order; resolves with the stored messages. */
+  write(appId: number, writes: ChatWrite[]): Promise<ChatMessage[]>;
+}

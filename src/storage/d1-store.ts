@@ -1,0 +1,130 @@
+import { z } from "zod";
+import { Role, type ChatMessage, type User } from "../socketpot/schemas.js";
+import type { ChatStore, ChatWrite, ModerationChange } from "../socketpot/store.js";
+
+const UserRow = z.object({ auth_id: z.number().int(), uname: z.string(), role: Role });
+
+const MessageRow = z.object({
+  id: z.number().int(),
+  channel: z.string(),
+  text: z.string(),
+  created_at: z.number(),
+  auth_id: z.number().int().nullable(),
+  uname: z.string().nullable(),
+  role: Role.nullable(),
+});
+type MessageRow = z.infer<typeof MessageRow>;
+
+const MuteRow = z.object({ auth_id: z.number().int(), expires_at: z.number() });
+
+/** The chat store on D1; rows are parsed with zod so a schema drift fails loudly instead of leaking to clients. */
+export class D1ChatStore implements ChatStore {
+  constructor(private readonly db: D1Database) {}
+
+  async userByToken(appId: number, token: string, now: number): Promise<User | null> {
+    const row = await this.db
+      .prepare(
+        `SELECT auth_id, uname, role FROM access_tokens
+         WHERE token = ?1 AND app_id = ?2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)`,
+      )
+      .bind(token.toLowerCase(), appId, now)
+      .first();
+    return row ? UserRow.parse(row) : null;
+  }
+
+  async userByUname(appId: number, uname: string): Promise<User | null> {
+    const row = await this.db
+      .prepare(
+        `SELECT auth_id, uname, role FROM access_tokens
+         WHERE app_id = ?1 AND uname = ?2 COLLATE NOCASE ORDER BY created_at DESC LIMIT 1`,
+      )
+      .bind(appId, uname)
+      .first();
+    return row ? UserRow.parse(row) : null;
+  }
+
+  async recentMessages(appId: number, limit: number): Promise<ChatMessage[]> {
+    const { results } = await this.db
+      .prepare(
+        `SELECT id, channel, text, created_at, auth_id, uname, role FROM messages
+         WHERE app_id = ?1 ORDER BY id DESC LIMIT ?2`,
+      )
+      .bind(appId, limit)
+      .all();
+    return results.map((row) => toChatMessage(MessageRow.parse(row))).reverse();
+  }
+
+  async activeMutes(appId: number, now: number): Promise<Map<number, number>> {
+    const { results } = await this.db
+      .prepare("SELECT auth_id, expires_at FROM mutes WHERE app_id = ?1 AND expires_at > ?2")
+      .bind(appId, now)
+      .all();
+    return new Map(results.map((row) => MuteRow.parse(row)).map((mute) => [mute.auth_id, mute.expires_at]));
+  }
+
+  async write(appId: number, writes: ChatWrite[]): Promise<ChatMessage[]> {
+    const statements: D1PreparedStatement[] = [];
+    const inserts: number[] = [];
+    for (const { message, moderation } of writes) {
+      if (moderation) statements.push(this.moderationStatement(appId, moderation, message.createdAt));
+      inserts.push(statements.length);
+      statements.push(
+        this.db
+          .prepare(
+            `INSERT INTO messages (app_id, channel, text, created_at, auth_id, uname, role)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id`,
+          )
+          .bind(
+            appId,
+            message.channel,
+            message.text,
+            message.createdAt,
+            message.user?.auth_id ?? null,
+            message.user?.uname ?? null,
+            message.user?.role ?? null,
+          ),
+      );
+    }
+    const results = await this.db.batch<{ id: number }>(statements);
+    return writes.map(({ message }, index) => {
+      const id = results[inserts[index] ?? -1]?.results[0]?.id;
+      if (typeof id !== "number") throw new Error("D1 did not return the id of a stored message");
+      return toChatMessage({
+        id,
+        channel: message.channel,
+        text: message.text,
+        created_at: message.createdAt,
+        auth_id: message.user?.auth_id ?? null,
+        uname: message.user?.uname ?? null,
+        role: message.user?.role ?? null,
+      });
+    });
+  }
+
+  private moderationStatement(appId: number, change: ModerationChange, now: number): D1PreparedStatement {
+    if (change.kind === "unmute") {
+      return this.db.prepare("DELETE FROM mutes WHERE app_id = ?1 AND auth_id = ?2").bind(appId, change.target.auth_id);
+    }
+    return this.db
+      .prepare(
+        `INSERT INTO mutes (app_id, auth_id, uname, muted_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (app_id, auth_id) DO UPDATE SET
+           uname = excluded.uname, muted_by = excluded.muted_by,
+           created_at = excluded.created_at, expires_at = excluded.expires_at`,
+      )
+      .bind(appId, change.target.auth_id, change.target.uname, change.mutedBy, now, change.expiresAt);
+  }
+}
+
+function toChatMessage(row: MessageRow): ChatMessage {
+  const message: ChatMessage = {
+    id: row.id,
+    channel: row.channel,
+    text: row.text,
+    created_at: new Date(row.created_at).toISOString(),
+  };
+  if (row.auth_id !== null && row.uname !== null && row.role !== null) {
+    message.user = { uname: row.uname, auth_id: row.auth_id, role: row.role };
+  }
+  return message;
+}

@@ -58,6 +58,8 @@ export class AppRoom extends DurableObject<Env> implements RoomHost {
     if (!app) return jsonError(404, "UNKNOWN_APP", `there is no app with id ${appId}`);
 
     const now = Date.now();
+    // Read the surviving connections before accepting, so the new socket is not mistaken for one of them.
+    const connections = this.connections();
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
     const state: ConnectionState = {
@@ -68,7 +70,7 @@ export class AppRoom extends DurableObject<Env> implements RoomHost {
       authDeadline: now + this.config.authTimeoutMs,
     };
     const connection = this.wrap(server, state);
-    this.connections().set(server, connection);
+    connections.set(server, connection);
     connection.engine.open([]);
     connection.save();
     await this.ensureAlarm(Math.min(connection.engine.nextHeartbeatAt(), state.authDeadline ?? Infinity));

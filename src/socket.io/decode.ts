@@ -48,8 +48,9 @@ export class PacketDecoder {
 type Header = Packet & { attachments?: number };
 
 function decodeString(text: string, protocol: SocketProtocol): Header | DecodeError {
-  const type = Number(text.charAt(0));
-  if (!isPacketType(type)) return fail(`unknown Socket.IO packet type ${JSON.stringify(text.charAt(0))}`);
+  const typeChar = text.charAt(0);
+  if (!/^[0-6]$/.test(typeChar)) return fail(`unknown Socket.IO packet type ${JSON.stringify(typeChar)}`);
+  const type = Number(typeChar) as PacketType;
   let cursor = 1;
   const packet: Header = { type, nsp: "/" };
 
@@ -131,10 +132,6 @@ function replacePlaceholders(value: unknown, buffers: Uint8Array[]): unknown {
     return buffer;
   }
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, replacePlaceholders(item, buffers)]));
-}
-
-function isPacketType(value: number): value is PacketType {
-  return Number.isInteger(value) && value >= PacketType.CONNECT && value <= PacketType.BINARY_ACK;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -18,7 +18,7 @@ export const AuthRequest = z.object({
     .min(1, "subscriptions must name at least one of CHAT, DEPOSITS, BETS")
     .refine((list) => new Set(list).size === list.length, "subscriptions must not repeat a value"),
   access_token: z.guid("access_token must be a UUID string").nullish(),
-});
+}, { error: "auth request must be an object { app_id, subscriptions, access_token? }" });
 export type AuthRequest = z.infer<typeof AuthRequest>;
 
 export const CHANNEL_PATTERN = /^[a-z0-9_:-]{1,40}$/;

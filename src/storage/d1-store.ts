@@ -2,7 +2,7 @@ import { z } from "zod";
 import { Role, type ChatMessage, type User } from "../socketpot/schemas.js";
 import type { ChatStore, ChatWrite, ModerationChange } from "../socketpot/store.js";
 
-const UserRow = z.object({ auth_id: z.number().int(), uname: z.string(), role: Role });
+const UserRow = z.object({ uname: z.string(), auth_id: z.number().int(), role: Role });
 
 const MessageRow = z.object({
   id: z.number().int(),

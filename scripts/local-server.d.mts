@@ -1,0 +1,10 @@
+export const ROOT: string;
+export const DEMO_USERS: Array<{ uname: string; role: "OWNER" | "MOD" | "MEMBER"; authId: number; token: string }>;
+export function prepareLocalDatabase(options?: { persistTo?: string }): Promise<void>;
+export function freePort(): Promise<number>;
+export function startLocalServer(options?: {
+  port?: number;
+  persistTo?: string;
+  vars?: Record<string, string>;
+  stdio?: "pipe" | "inherit";
+}): Promise<{ url: string; port: number; stop(): Promise<void>; output(): string }>;

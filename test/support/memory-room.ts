@@ -1,0 +1,137 @@
+import { ChatRoom, type ClientSession, type RoomClient, type RoomHost, type ServerEvent } from "../../src/socketpot/room.js";
+import type { ChatMessage, User } from "../../src/socketpot/schemas.js";
+import type { ChatStore, ChatWrite } from "../../src/socketpot/store.js";
+
+/** An in-memory ChatStore with the D1 store's semantics, for testing the room's logic without workerd. */
+export class MemoryStore implements ChatStore {
+  readonly tokens = new Map<string, { appId: number; user: User; expiresAt: number | null; revoked: boolean }>();
+  readonly messages: Array<ChatMessage & { appId: number }> = [];
+  readonly mutes = new Map<number, number>();
+  /** Set to make the next calls fail, as a storage outage would. */
+  failing = false;
+  reads = 0;
+
+  addToken(token: string, appId: number, user: User, options: { expiresAt?: number; revoked?: boolean } = {}): void {
+    this.tokens.set(token, { appId, user, expiresAt: options.expiresAt ?? null, revoked: options.revoked ?? false });
+  }
+
+  async userByToken(appId: number, token: string, now: number): Promise<User | null> {
+    this.check();
+    const entry = this.tokens.get(token.toLowerCase());
+    if (!entry || entry.appId !== appId || entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) return null;
+    return entry.user;
+  }
+
+  async userByUname(appId: number, uname: string): Promise<User | null> {
+    this.check();
+    for (const entry of this.tokens.values()) {
+      if (entry.appId === appId && entry.user.uname.toLowerCase() === uname.toLowerCase()) return entry.user;
+    }
+    return null;
+  }
+
+  async recentMessages(appId: number, limit: number): Promise<ChatMessage[]> {
+    this.check();
+    this.reads += 1;
+    return this.messages
+      .filter((message) => message.appId === appId)
+      .slice(-limit)
+      .map(({ appId: _, ...message }) => message);
+  }
+
+  async activeMutes(_appId: number, now: number): Promise<Map<number, number>> {
+    this.check();
+    return new Map([...this.mutes].filter(([, expiresAt]) => expiresAt > now));
+  }
+
+  async write(appId: number, writes: ChatWrite[]): Promise<ChatMessage[]> {
+    this.check();
+    return writes.map(({ message, moderation }) => {
+      if (moderation?.kind === "mute") this.mutes.set(moderation.target.auth_id, moderation.expiresAt);
+      if (moderation?.kind === "unmute") this.mutes.delete(moderation.target.auth_id);
+      const stored: ChatMessage = {
+        id: this.messages.length + 1,
+        channel: message.channel,
+        text: message.text,
+        created_at: new Date(message.createdAt).toISOString(),
+        ...(message.user ? { user: message.user } : {}),
+      };
+      this.messages.push({ ...stored, appId });
+      return stored;
+    });
+  }
+
+  private check(): void {
+    if (this.failing) throw new Error("storage unavailable");
+  }
+}
+
+/** A connection that records what it was sent. */
+export class RecordingClient implements RoomClient {
+  session: ClientSession | null = null;
+  authDeadline: number | null = 30_000;
+  open = true;
+  readonly received: Array<{ event: ServerEvent; payload: unknown }> = [];
+
+  constructor(readonly id: string) {}
+
+  startSession(session: ClientSession): void {
+    this.session = session;
+    this.authDeadline = null;
+  }
+
+  emit(event: ServerEvent, payload: unknown): void {
+    this.received.push({ event, payload });
+  }
+
+  disconnect(): void {
+    this.open = false;
+  }
+
+  events(event: ServerEvent): unknown[] {
+    return this.received.filter((entry) => entry.event === event).map((entry) => entry.payload);
+  }
+}
+
+/** A room host over RecordingClients, with a clock the test moves. */
+export class MemoryHost implements RoomHost {
+  readonly connected: RecordingClient[] = [];
+  clock = 1_000_000;
+  broadcasts = 0;
+
+  clients(): Iterable<RecordingClient> {
+    return this.connected.filter((client) => client.open);
+  }
+
+  broadcast(recipients: RoomClient[], event: ServerEvent, payload: unknown): void {
+    this.broadcasts += 1;
+    for (const recipient of recipients) recipient.emit(event, payload);
+  }
+
+  now(): number {
+    return this.clock;
+  }
+
+  connect(id: string): RecordingClient {
+    const client = new RecordingClient(id);
+    this.connected.push(client);
+    return client;
+  }
+}
+
+export const USERS = {
+  owner: { uname: "owner", auth_id: 1, role: "OWNER" },
+  mod: { uname: "mod", auth_id: 2, role: "MOD" },
+  alice: { uname: "alice", auth_id: 3, role: "MEMBER" },
+  bob: { uname: "bob", auth_id: 4, role: "MEMBER" },
+} as const satisfies Record<string, User>;
+
+export const tokenOf = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
+
+export function memoryRoom(appId = 1) {
+  const store = new MemoryStore();
+  for (const user of Object.values(USERS)) store.addToken(tokenOf(user.auth_id), appId, user);
+  const host = new MemoryHost();
+  const room = new ChatRoom(appId, store, host, { chatRateBurst: 5, chatRatePerSecond: 1 });
+  return { store, host, room };
+}

@@ -1,0 +1,40 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEMO_USERS, prepareLocalDatabase, startLocalServer } from "../../scripts/local-server.mjs";
+
+export type DemoUser = (typeof DEMO_USERS)[number];
+export const demoUser = (uname: string): DemoUser => {
+  const user = DEMO_USERS.find((candidate) => candidate.uname === uname);
+  if (!user) throw new Error(`no demo user ${uname}`);
+  return user;
+};
+
+export interface TestServer {
+  url: string;
+  persistTo: string;
+  /** Stops the process and starts a new one on the same local state. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A `wrangler dev` of its own, on a free port with fresh local D1 state (migrated and seeded). */
+export async function startTestServer(vars: Record<string, string> = {}): Promise<TestServer> {
+  const persistTo = await mkdtemp(join(tmpdir(), "socketpot-test-"));
+  await prepareLocalDatabase({ persistTo });
+  let running = await startLocalServer({ persistTo, vars });
+  const server: TestServer = {
+    url: running.url,
+    persistTo,
+    async restart() {
+      await running.stop();
+      running = await startLocalServer({ persistTo, vars });
+      server.url = running.url;
+    },
+    async stop() {
+      await running.stop();
+      await rm(persistTo, { recursive: true, force: true });
+    },
+  };
+  return server;
+}

@@ -1,0 +1,342 @@
+import { describe, expect, it } from "vitest";
+import { ErrorCode } from "../../src/socketpot/errors.js";
+import { USERS, memoryRoom, tokenOf } from "../support/memory-room.js";
+import type { ChatRoom } from "../../src/socketpot/room.js";
+import type { RecordingClient } from "../support/memory-room.js";
+
+const auth = (authId: number | null, subscriptions: string[] = ["CHAT"]) => ({
+  app_id: 1,
+  subscriptions,
+  ...(authId === null ? {} : { access_token: tokenOf(authId) }),
+});
+
+async function joined(room: ChatRoom, client: RecordingClient, authId: number | null, subscriptions?: string[]) {
+  const outcome = await room.auth(client, auth(authId, subscriptions));
+  expect(outcome.ok).toBe(true);
+  return outcome;
+}
+
+describe("ChatRoom auth", () => {
+  it.each([
+    ["not an object", "hello", /app_id/],
+    ["missing app_id", { subscriptions: ["CHAT"] }, /app_id/],
+    ["string app_id", { app_id: "1", subscriptions: ["CHAT"] }, /app_id must be an integer/],
+    ["fractional app_id", { app_id: 1.5, subscriptions: ["CHAT"] }, /app_id must be an integer/],
+    ["missing subscriptions", { app_id: 1 }, /subscriptions/],
+    ["empty subscriptions", { app_id: 1, subscriptions: [] }, /at least one/],
+    ["unknown subscription", { app_id: 1, subscriptions: ["CHAT", "NEWS"] }, /subscriptions/],
+    ["repeated subscription", { app_id: 1, subscriptions: ["CHAT", "CHAT"] }, /repeat/],
+    ["non-UUID token", { app_id: 1, subscriptions: ["CHAT"], access_token: "letmein" }, /access_token must be a UUID/],
+    ["numeric token", { app_id: 1, subscriptions: ["CHAT"], access_token: 42 }, /access_token/],
+  ])("rejects %s with INVALID_AUTH, an explanation and a disconnect", async (_, payload, reason) => {
+    const { room, host } = memoryRoom();
+    const outcome = await room.auth(host.connect("c1"), payload);
+    expect(outcome).toMatchObject({ ok: false, error: ErrorCode.INVALID_AUTH, clientBug: true, disconnect: true });
+    if (!outcome.ok) expect(outcome.reason).toMatch(reason);
+  });
+
+  it("rejects an app_id other than the connection's", async () => {
+    const { room, host } = memoryRoom();
+    const outcome = await room.auth(host.connect("c1"), { ...auth(3), app_id: 2 });
+    expect(outcome).toMatchObject({ ok: false, error: ErrorCode.INVALID_AUTH, disconnect: true });
+    if (!outcome.ok) expect(outcome.reason).toMatch(/does not match/);
+  });
+
+  it("answers a valid token with the user, the echoed subscriptions, history and userlist", async () => {
+    const { room, host } = memoryRoom();
+    const outcome = await joined(room, host.connect("c1"), 3, ["CHAT", "DEPOSITS", "BETS"]);
+    expect(outcome).toEqual({
+      ok: true,
+      value: {
+        user: USERS.alice,
+        subscriptions: ["CHAT", "DEPOSITS", "BETS"],
+        chat: { messages: [], userlist: { alice: USERS.alice } },
+      },
+    });
+  });
+
+  it("accepts an upper-case token and a null token", async () => {
+    const { room, host } = memoryRoom();
+    const upper = await room.auth(host.connect("c1"), { ...auth(null), access_token: tokenOf(4).toUpperCase() });
+    expect(upper).toMatchObject({ ok: true, value: { user: USERS.bob } });
+    const nullToken = await room.auth(host.connect("c2"), { ...auth(null), access_token: null });
+    expect(nullToken).toMatchObject({ ok: true, value: { subscriptions: ["CHAT"] } });
+  });
+
+  it.each([
+    ["unknown", (store: ReturnType<typeof memoryRoom>["store"]) => void store, "11111111-1111-4111-8111-111111111111"],
+    ["expired", (store: ReturnType<typeof memoryRoom>["store"]) => store.addToken(tokenOf(9), 1, USERS.alice, { expiresAt: 1 }), tokenOf(9)],
+    ["revoked", (store: ReturnType<typeof memoryRoom>["store"]) => store.addToken(tokenOf(9), 1, USERS.alice, { revoked: true }), tokenOf(9)],
+    ["other-app", (store: ReturnType<typeof memoryRoom>["store"]) => store.addToken(tokenOf(9), 2, USERS.alice), tokenOf(9)],
+  ])("treats an %s token as anonymous and drops DEPOSITS", async (_, prepare, token) => {
+    const { room, host, store } = memoryRoom();
+    prepare(store);
+    const outcome = await room.auth(host.connect("c1"), { app_id: 1, subscriptions: ["DEPOSITS", "CHAT"], access_token: token });
+    expect(outcome).toEqual({ ok: true, value: { subscriptions: ["CHAT"], chat: { messages: [], userlist: {} } } });
+  });
+
+  it("answers, then disconnects, when no subscription remains", async () => {
+    const { room, host } = memoryRoom();
+    const client = host.connect("c1");
+    const outcome = await room.auth(client, auth(null, ["DEPOSITS"]));
+    expect(outcome).toEqual({ ok: true, value: { subscriptions: [] }, disconnect: true });
+    expect(client.session).toBeNull();
+  });
+
+  it("refuses a second auth, also while the first is still running", async () => {
+    const { room, host } = memoryRoom();
+    const client = host.connect("c1");
+    const [first, second] = await Promise.all([room.auth(client, auth(3)), room.auth(client, auth(3))]);
+    expect(first.ok).toBe(true);
+    expect(second).toMatchObject({ ok: false, error: ErrorCode.ALREADY_AUTHENTICATED, clientBug: true });
+    expect(await room.auth(client, auth(3))).toMatchObject({ error: ErrorCode.ALREADY_AUTHENTICATED });
+  });
+
+  it("answers INTERNAL_ERROR when the token lookup fails, and lets the client try again", async () => {
+    const { room, host, store } = memoryRoom();
+    const client = host.connect("c1");
+    store.failing = true;
+    expect(await room.auth(client, auth(3))).toMatchObject({ ok: false, error: ErrorCode.INTERNAL_ERROR, clientBug: false });
+    store.failing = false;
+    expect((await room.auth(client, auth(3))).ok).toBe(true);
+  });
+
+  it("refuses other events before auth, and unknown events after", async () => {
+    const { room, host } = memoryRoom();
+    const client = host.connect("c1");
+    expect(await room.request(client, "new_message", { text: "hi" })).toMatchObject({ error: ErrorCode.UNAUTHENTICATED });
+    await joined(room, client, 3);
+    expect(await room.request(client, "dance", {})).toMatchObject({ error: ErrorCode.UNKNOWN_EVENT, clientBug: true });
+  });
+
+  it("disconnects connections that do not authenticate before their deadline", async () => {
+    const { room, host } = memoryRoom();
+    const late = host.connect("late");
+    late.authDeadline = 5_000;
+    const fine = host.connect("fine");
+    fine.authDeadline = 50_000;
+    room.expireUnauthenticated(10_000);
+    expect(late.open).toBe(false);
+    expect(late.events("client_error")).toEqual([expect.stringMatching(/auth/)]);
+    expect(fine.open).toBe(true);
+  });
+});
+
+describe("ChatRoom chat", () => {
+  it("stores a message, acks it, and broadcasts it to CHAT subscribers only", async () => {
+    const { room, host, store } = memoryRoom();
+    const alice = host.connect("a");
+    const bob = host.connect("b");
+    const watcher = host.connect("w");
+    const banker = host.connect("d");
+    await joined(room, alice, 3);
+    await joined(room, bob, 4);
+    await joined(room, watcher, null);
+    await joined(room, banker, 4, ["DEPOSITS"]);
+
+    const outcome = await room.newMessage(alice, { text: "  hello there  ", channel: "support" });
+    const message = { id: 1, channel: "support", text: "hello there", created_at: new Date(host.clock).toISOString(), user: USERS.alice };
+    expect(outcome).toEqual({ ok: true, value: message });
+    expect(store.messages).toHaveLength(1);
+    for (const client of [alice, bob, watcher]) expect(client.events("new_message")).toEqual([message]);
+    expect(banker.events("new_message")).toEqual([]);
+  });
+
+  it("defaults the channel to lobby", async () => {
+    const { room, host } = memoryRoom();
+    const alice = host.connect("a");
+    await joined(room, alice, 3);
+    expect(await room.newMessage(alice, { text: "hi" })).toMatchObject({ value: { channel: "lobby" } });
+    expect(await room.newMessage(alice, { text: "hi", channel: null })).toMatchObject({ value: { channel: "lobby" } });
+  });
+
+  it("refuses anonymous senders with FORBIDDEN", async () => {
+    const { room, host, store } = memoryRoom();
+    const watcher = host.connect("w");
+    await joined(room, watcher, null);
+    expect(await room.newMessage(watcher, { text: "hi" })).toMatchObject({ ok: false, error: ErrorCode.FORBIDDEN, clientBug: true });
+    expect(store.messages).toEqual([]);
+  });
+
+  it.each([
+    ["a string payload", "hello", /object/],
+    ["no text", {}, /text/],
+    ["numeric text", { text: 5 }, /text must be a string/],
+    ["blank text", { text: "   " }, /empty/],
+    ["301 characters", { text: "x".repeat(301) }, /at most 300/],
+    ["a newline", { text: "two\nlines" }, /control/],
+    ["a NUL", { text: "nul\u0000byte" }, /control/],
+    ["a lone surrogate", { text: "bad \ud800 half" }, /Unicode/],
+    ["an upper-case channel", { text: "hi", channel: "Lobby" }, /channel/],
+    ["a 41-character channel", { text: "hi", channel: "c".repeat(41) }, /channel/],
+    ["an empty channel", { text: "hi", channel: "" }, /channel/],
+    ["a channel with a space", { text: "hi", channel: "a b" }, /channel/],
+    ["a numeric channel", { text: "hi", channel: 7 }, /channel/],
+    ["a 3 MB text", { text: "x".repeat(3_000_000) }, /at most 300/],
+  ])("refuses %s with INVALID_MESSAGE and stores nothing", async (_, payload, reason) => {
+    const { room, host, store } = memoryRoom();
+    const alice = host.connect("a");
+    await joined(room, alice, 3);
+    const outcome = await room.newMessage(alice, payload);
+    expect(outcome).toMatchObject({ ok: false, error: ErrorCode.INVALID_MESSAGE, clientBug: true });
+    if (!outcome.ok) expect(outcome.reason).toMatch(reason);
+    expect(store.messages).toEqual([]);
+    expect(alice.events("new_message")).toEqual([]);
+  });
+
+  it("accepts 300 characters counted as code points, emoji and all", async () => {
+    const { room, host } = memoryRoom();
+    const alice = host.connect("a");
+    await joined(room, alice, 3);
+    expect((await room.newMessage(alice, { text: "🎲".repeat(300) })).ok).toBe(true);
+    expect((await room.newMessage(alice, { text: "<script>alert(1)</script> ∑ é" })).ok).toBe(true);
+  });
+
+  it("rate-limits each user to a burst of 5, refilled at 1 per second", async () => {
+    const { room, host } = memoryRoom();
+    const alice = host.connect("a");
+    const aliceTab = host.connect("a2");
+    const bob = host.connect("b");
+    await joined(room, alice, 3);
+    await joined(room, aliceTab, 3);
+    await joined(room, bob, 4);
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(await room.newMessage(i % 2 ? aliceTab : alice, { text: `m${i}` }));
+    expect(results.map((result) => (result.ok ? "ok" : result.error))).toEqual(["ok", "ok", "ok", "ok", "ok", ErrorCode.RATE_LIMITED]);
+    expect((await room.newMessage(bob, { text: "me too" })).ok).toBe(true);
+    host.clock += 1_000;
+    expect((await room.newMessage(alice, { text: "later" })).ok).toBe(true);
+  });
+
+  it("answers INTERNAL_ERROR and broadcasts nothing when storing fails", async () => {
+    const { room, host, store } = memoryRoom();
+    const alice = host.connect("a");
+    await joined(room, alice, 3);
+    await room.newMessage(alice, { text: "first" });
+    store.failing = true;
+    expect(await room.newMessage(alice, { text: "lost?" })).toMatchObject({ ok: false, error: ErrorCode.INTERNAL_ERROR });
+    expect(alice.events("new_message")).toHaveLength(1);
+  });
+
+  it("returns the latest 100 messages, oldest first, read from storage once", async () => {
+    const { room, host, store } = memoryRoom();
+    for (let i = 1; i <= 120; i++) await store.write(1, [{ message: { channel: "lobby", text: `old ${i}`, createdAt: i, user: USERS.bob } }]);
+    const alice = host.connect("a");
+    await joined(room, alice, 3);
+    const newer = await room.newMessage(alice, { text: "newest" });
+    const outcome = await room.auth(host.connect("late"), auth(4));
+    if (!outcome.ok || !outcome.value.chat || !newer.ok) throw new Error("auth failed");
+    const { messages } = outcome.value.chat;
+    expect(messages).toHaveLength(100);
+    expect(messages[0]?.text).toBe("old 22");
+    expect(messages.at(-1)).toEqual(newer.value);
+    expect(store.reads).toBe(1);
+  });
+});
+
+describe("ChatRoom presence", () => {
+  it("announces a user's first CHAT connection and last departure once, across tabs", async () => {
+    const { room, host } = memoryRoom();
+    const watcher = host.connect("w");
+    await joined(room, watcher, null);
+    const tab1 = host.connect("t1");
+    const tab2 = host.connect("t2");
+    await joined(room, tab1, 3);
+    const second = await joined(room, tab2, 3);
+    expect(second).toMatchObject({ value: { chat: { userlist: { alice: USERS.alice } } } });
+    expect(watcher.events("user_joined")).toEqual([USERS.alice]);
+    expect(tab1.events("user_joined")).toEqual([]);
+
+    tab1.open = false;
+    room.leave(tab1);
+    expect(watcher.events("user_left")).toEqual([]);
+    tab2.open = false;
+    room.leave(tab2);
+    expect(watcher.events("user_left")).toEqual([{ uname: "alice" }]);
+  });
+
+  it("leaves anonymous and non-CHAT connections out of presence", async () => {
+    const { room, host } = memoryRoom();
+    const watcher = host.connect("w");
+    await joined(room, watcher, 1);
+    await joined(room, host.connect("anon"), null);
+    await joined(room, host.connect("bets"), 4, ["BETS"]);
+    expect(watcher.events("user_joined")).toEqual([]);
+    const late = await room.auth(host.connect("late"), auth(2));
+    expect(late).toMatchObject({ value: { chat: { userlist: { owner: USERS.owner, mod: USERS.mod } } } });
+  });
+
+  it("rebuilds presence from connections that survived a restart", async () => {
+    const { room, host, store } = memoryRoom();
+    const tab = host.connect("t1");
+    await joined(room, tab, 3);
+    const { ChatRoom } = await import("../../src/socketpot/room.js");
+    const woken = new ChatRoom(1, store, host, { chatRateBurst: 5, chatRatePerSecond: 1 });
+    const outcome = await woken.auth(host.connect("t2"), auth(4));
+    expect(outcome).toMatchObject({ value: { chat: { userlist: { alice: USERS.alice, bob: USERS.bob } } } });
+  });
+});
+
+describe("ChatRoom moderation", () => {
+  async function moderated() {
+    const setup = memoryRoom();
+    const clients = {
+      owner: setup.host.connect("owner"),
+      mod: setup.host.connect("mod"),
+      alice: setup.host.connect("alice"),
+      bob: setup.host.connect("bob"),
+    };
+    for (const [name, client] of Object.entries(clients)) await joined(setup.room, client, USERS[name as keyof typeof USERS].auth_id);
+    return { ...setup, clients };
+  }
+
+  it("lets a MOD mute a MEMBER, with a stored and broadcast system message", async () => {
+    const { room, host, store, clients } = await moderated();
+    const outcome = await room.newMessage(clients.mod, { text: "/mute alice 10 mins", channel: "support" });
+    const system = { id: 1, channel: "support", text: "mod muted alice for 10 minutes", created_at: new Date(host.clock).toISOString() };
+    expect(outcome).toEqual({ ok: true, value: system });
+    expect(clients.bob.events("new_message")).toEqual([system]);
+    expect(store.mutes.get(USERS.alice.auth_id)).toBe(host.clock + 600_000);
+
+    expect(await room.newMessage(clients.alice, { text: "let me speak" })).toMatchObject({ ok: false, error: ErrorCode.USER_IS_MUTED, clientBug: false });
+    host.clock += 600_000;
+    expect((await room.newMessage(clients.alice, { text: "I am back" })).ok).toBe(true);
+  });
+
+  it("lifts a mute with /unmute", async () => {
+    const { room, clients } = await moderated();
+    await room.newMessage(clients.owner, { text: "/mute bob 1d" });
+    const outcome = await room.newMessage(clients.owner, { text: "/unmute BOB" });
+    expect(outcome).toMatchObject({ ok: true, value: { text: "owner unmuted bob" } });
+    expect((await room.newMessage(clients.bob, { text: "thanks" })).ok).toBe(true);
+    expect(await room.newMessage(clients.owner, { text: "/unmute bob" })).toMatchObject({ error: ErrorCode.INVALID_COMMAND });
+  });
+
+  it.each([
+    ["a MEMBER mutes a MEMBER", "alice", "/mute bob"],
+    ["a MEMBER unmutes", "alice", "/unmute bob"],
+    ["a MOD mutes an OWNER", "mod", "/mute owner"],
+    ["a MOD mutes a MOD (itself)", "mod", "/mute mod"],
+    ["an OWNER mutes itself", "owner", "/mute owner 5m"],
+  ] as const)("answers FORBIDDEN when %s", async (_, actor, text) => {
+    const { room, store, clients } = await moderated();
+    expect(await room.newMessage(clients[actor], { text })).toMatchObject({ ok: false, error: ErrorCode.FORBIDDEN });
+    expect(store.messages).toEqual([]);
+    expect(store.mutes.size).toBe(0);
+  });
+
+  it("lets an OWNER mute a MOD", async () => {
+    const { room, clients } = await moderated();
+    expect(await room.newMessage(clients.owner, { text: "/mute mod 2 hours" })).toMatchObject({ value: { text: "owner muted mod for 2 hours" } });
+    expect(await room.newMessage(clients.mod, { text: "hm" })).toMatchObject({ error: ErrorCode.USER_IS_MUTED });
+  });
+
+  it.each(["/mute", "/mute nobody", "/mute bob forever", "/mute bob 400d", "/kick bob", "/unmute bob"])(
+    "answers INVALID_COMMAND for %j",
+    async (text) => {
+      const { room, store, clients } = await moderated();
+      expect(await room.newMessage(clients.owner, { text })).toMatchObject({ ok: false, error: ErrorCode.INVALID_COMMAND });
+      expect(store.messages).toEqual([]);
+    },
+  );
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { CloseCode, EngineSocket, type EngineOptions } from "../../src/engine.io/socket.js";
+import type { EngineProtocol, Frame } from "../../src/engine.io/packet.js";
+
+const options: EngineOptions = { pingIntervalMs: 1_000, pingTimeoutMs: 500, maxPayloadBytes: 100 };
+
+function socketOf(protocol: EngineProtocol = 4) {
+  const sent: Frame[] = [];
+  const closed: Array<[number, string]> = [];
+  const socket = new EngineSocket(EngineSocket.initialState("sid1", protocol, 0), {
+    send: (frame) => sent.push(frame),
+    close: (code, reason) => closed.push([code, reason]),
+  }, options);
+  return { socket, sent, closed };
+}
+
+describe("EngineSocket", () => {
+  it("opens with the handshake the client needs", () => {
+    const { socket, sent } = socketOf();
+    socket.open([]);
+    expect(sent).toHaveLength(1);
+    expect(String(sent[0]).charAt(0)).toBe("0");
+    expect(JSON.parse(String(sent[0]).slice(1))).toEqual({
+      sid: "sid1",
+      upgrades: [],
+      pingInterval: 1_000,
+      pingTimeout: 500,
+      maxPayload: 100,
+    });
+  });
+
+  it("delivers message packets, text and binary", () => {
+    const { socket } = socketOf();
+    expect(socket.receive("4hi", 0)).toEqual({ kind: "messages", messages: ["hi"] });
+    expect(socket.receive(Uint8Array.of(7), 0)).toEqual({ kind: "messages", messages: [Uint8Array.of(7)] });
+  });
+
+  it("v4: pings when the interval has passed, and times out when no pong follows", () => {
+    const { socket, sent } = socketOf(4);
+    expect(socket.heartbeat(999)).toBe(true);
+    expect(sent).toEqual([]);
+    expect(socket.nextHeartbeatAt()).toBe(1_000);
+    expect(socket.heartbeat(1_000)).toBe(true);
+    expect(sent).toEqual(["2"]);
+    expect(socket.nextHeartbeatAt()).toBe(1_500);
+    expect(socket.heartbeat(1_499)).toBe(true);
+    expect(socket.heartbeat(1_500)).toBe(false);
+  });
+
+  it("v4: a pong clears the outstanding ping", () => {
+    const { socket, sent } = socketOf(4);
+    socket.heartbeat(1_000);
+    socket.receive("3", 1_100);
+    expect(socket.heartbeat(1_600)).toBe(true);
+    expect(socket.nextHeartbeatAt()).toBe(2_000);
+    socket.heartbeat(2_000);
+    expect(sent).toEqual(["2", "2"]);
+  });
+
+  it("v3: answers client pings and times out a silent client", () => {
+    const { socket, sent } = socketOf(3);
+    socket.receive("2", 800);
+    expect(sent).toEqual(["3"]);
+    expect(socket.heartbeat(2_299)).toBe(true);
+    expect(socket.heartbeat(2_300)).toBe(false);
+  });
+
+  it("closes on a heartbeat in the wrong direction", () => {
+    const v4 = socketOf(4);
+    expect(v4.socket.receive("2", 0)).toMatchObject({ kind: "closed", reason: "invalid heartbeat direction" });
+    expect(v4.closed).toEqual([[CloseCode.PROTOCOL_ERROR, "invalid heartbeat direction"]]);
+    const v3 = socketOf(3);
+    expect(v3.socket.receive("3", 0)).toMatchObject({ kind: "closed" });
+  });
+
+  it("closes with 1009 on a frame larger than maxPayload, counting UTF-8 bytes", () => {
+    const { socket, closed } = socketOf();
+    expect(socket.receive("4" + "a".repeat(99), 0)).toMatchObject({ kind: "messages" });
+    expect(socket.receive("4" + "é".repeat(50), 0)).toMatchObject({ kind: "closed" });
+    expect(closed[0]?.[0]).toBe(CloseCode.MESSAGE_TOO_BIG);
+  });
+
+  it("closes on undecodable frames and on a client close packet", () => {
+    const bad = socketOf();
+    expect(bad.socket.receive("z", 0)).toMatchObject({ kind: "closed" });
+    expect(bad.closed[0]?.[0]).toBe(CloseCode.PROTOCOL_ERROR);
+    const bye = socketOf();
+    expect(bye.socket.receive("1", 0)).toEqual({ kind: "closed", reason: "transport close" });
+    expect(bye.closed[0]?.[0]).toBe(CloseCode.NORMAL);
+  });
+});

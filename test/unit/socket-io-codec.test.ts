@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { PacketDecoder } from "../../src/socket.io/decode.js";
+import { encodePacket } from "../../src/socket.io/encode.js";
+import { PacketType, type Packet } from "../../src/socket.io/packet.js";
+
+function decodeAll(payloads: Array<string | Uint8Array>) {
+  const decoder = new PacketDecoder(5);
+  return payloads.map((payload) => decoder.add(payload));
+}
+
+describe("Socket.IO packet codec", () => {
+  it.each<[Packet, string]>([
+    [{ type: PacketType.CONNECT, nsp: "/" }, "0"],
+    [{ type: PacketType.CONNECT, nsp: "/", data: { token: "x" } }, '0{"token":"x"}'],
+    [{ type: PacketType.CONNECT, nsp: "/admin", data: { sid: "s" } }, '0/admin,{"sid":"s"}'],
+    [{ type: PacketType.DISCONNECT, nsp: "/" }, "1"],
+    [{ type: PacketType.DISCONNECT, nsp: "/admin" }, "1/admin,"],
+    [{ type: PacketType.EVENT, nsp: "/", data: ["hello", 1] }, '2["hello",1]'],
+    [{ type: PacketType.EVENT, nsp: "/", id: 12, data: ["auth", {}] }, '212["auth",{}]'],
+    [{ type: PacketType.EVENT, nsp: "/admin", id: 1, data: ["x"] }, '2/admin,1["x"]'],
+    [{ type: PacketType.ACK, nsp: "/", id: 12, data: [null, { ok: true }] }, '312[null,{"ok":true}]'],
+    [{ type: PacketType.CONNECT_ERROR, nsp: "/", data: { message: "Invalid namespace" } }, '4{"message":"Invalid namespace"}'],
+  ])("round-trips %j as %s", (packet, text) => {
+    expect(encodePacket(packet)).toEqual([text]);
+    expect(decodeAll([text])).toEqual([packet]);
+  });
+
+  it("encodes binary data as a BINARY_EVENT with placeholders and attachments", () => {
+    const blob = Uint8Array.of(1, 2);
+    const encoded = encodePacket({ type: PacketType.EVENT, nsp: "/", data: ["upload", { file: blob }] });
+    expect(encoded).toEqual(['51-["upload",{"file":{"_placeholder":true,"num":0}}]', blob]);
+    const acked = encodePacket({ type: PacketType.ACK, nsp: "/", id: 3, data: [blob] });
+    expect(acked).toEqual(['61-3[{"_placeholder":true,"num":0}]', blob]);
+  });
+
+  it("reassembles binary packets from their attachments", () => {
+    const a = Uint8Array.of(1);
+    const b = Uint8Array.of(2);
+    const [header, first, second] = decodeAll([
+      '52-/admin,7["up",{"_placeholder":true,"num":1},[{"_placeholder":true,"num":0}]]',
+      a,
+      b,
+    ]);
+    expect(header).toBeNull();
+    expect(first).toBeNull();
+    expect(second).toEqual({ type: PacketType.BINARY_EVENT, nsp: "/admin", id: 7, data: ["up", b, [a]] });
+  });
+
+  it("drops the query that v4 clients append to a namespace", () => {
+    const decoder = new PacketDecoder(4);
+    expect(decoder.add("0/admin?token=1")).toEqual({ type: PacketType.CONNECT, nsp: "/admin" });
+  });
+
+  it.each([
+    ["empty", ""],
+    ["unknown type", "7"],
+    ["not a digit", "x"],
+    ["bad JSON", '2["a",'],
+    ["event not an array", '2{"a":1}'],
+    ["empty event", "2[]"],
+    ["event name an object", "2[{}]"],
+    ["reserved event name", '2["disconnect"]'],
+    ["connect payload an array", "0[]"],
+    ["disconnect with a payload", '1"bye"'],
+    ["ack without id", "3[]"],
+    ["ack not an array", "31{}"],
+    ["binary without count", '5["a"]'],
+    ["too many attachments", '5999-["a"]'],
+  ])("returns an error value for %s, never throws", (_, text) => {
+    expect(decodeAll([text])[0]).toMatchObject({ type: "error" });
+  });
+
+  it("rejects attachments that arrive without a header, and text while attachments are due", () => {
+    expect(decodeAll([Uint8Array.of(1)])[0]).toMatchObject({ type: "error" });
+    const [, text] = decodeAll(['51-["a",{"_placeholder":true,"num":0}]', '2["b"]']);
+    expect(text).toMatchObject({ type: "error" });
+  });
+
+  it("rejects a placeholder that names a missing attachment", () => {
+    const [, packet] = decodeAll(['51-["a",{"_placeholder":true,"num":4}]', Uint8Array.of(1)]);
+    expect(packet).toMatchObject({ type: "error" });
+  });
+});

@@ -28,9 +28,14 @@ export interface EngineLink {
   close(code: number, reason: string): void;
 }
 
+/**
+ * What a frame amounted to: messages for the layer above, the client closing, or a protocol violation that
+ * the caller answers (explaining it to the client if it can) by closing with `code`.
+ */
 export type ReceiveResult =
   | { kind: "messages"; messages: PacketData[] }
-  | { kind: "closed"; reason: string };
+  | { kind: "closed"; reason: string }
+  | { kind: "rejected"; code: number; reason: string };
 
 /** WebSocket close codes the server uses. */
 export const CloseCode = {
@@ -67,24 +72,24 @@ export class EngineSocket {
     this.link.send(encodePacket({ type: "open", data: JSON.stringify(handshake) }, this.state.protocol));
   }
 
-  /** Handles one frame from the client. Protocol violations close the transport and report why. */
+  /** Handles one frame from the client. */
   receive(frame: Frame, now: number): ReceiveResult {
     if (exceeds(frame, this.options.maxPayloadBytes)) {
-      return this.fail(CloseCode.MESSAGE_TOO_BIG, `frame larger than maxPayload (${this.options.maxPayloadBytes} bytes)`);
+      return reject(CloseCode.MESSAGE_TOO_BIG, `frame larger than maxPayload (${this.options.maxPayloadBytes} bytes)`);
     }
     const packet = decodePacket(frame, this.state.protocol);
     switch (packet.type) {
       case "error":
-        return this.fail(CloseCode.PROTOCOL_ERROR, `parse error: ${packet.reason}`);
+        return reject(CloseCode.PROTOCOL_ERROR, `parse error: ${packet.reason}`);
       case "message":
         return { kind: "messages", messages: packet.data === undefined ? [""] : [packet.data] };
       case "ping":
-        if (this.state.protocol !== 3) return this.fail(CloseCode.PROTOCOL_ERROR, "invalid heartbeat direction");
+        if (this.state.protocol !== 3) return reject(CloseCode.PROTOCOL_ERROR, "invalid heartbeat direction");
         this.state.lastPingAt = now;
         this.link.send(encodePacket({ type: "pong", data: packet.data ?? "" }, 3));
         return { kind: "messages", messages: [] };
       case "pong":
-        if (this.state.protocol !== 4) return this.fail(CloseCode.PROTOCOL_ERROR, "invalid heartbeat direction");
+        if (this.state.protocol !== 4) return reject(CloseCode.PROTOCOL_ERROR, "invalid heartbeat direction");
         this.state.pingSentAt = null;
         return { kind: "messages", messages: [] };
       case "close":
@@ -94,7 +99,7 @@ export class EngineSocket {
       case "upgrade":
         return { kind: "messages", messages: [] };
       case "open":
-        return this.fail(CloseCode.PROTOCOL_ERROR, "parse error: clients do not send open packets");
+        return reject(CloseCode.PROTOCOL_ERROR, "parse error: clients do not send open packets");
     }
   }
 
@@ -132,10 +137,10 @@ export class EngineSocket {
     this.link.close(code, reason);
   }
 
-  private fail(code: number, reason: string): ReceiveResult {
-    this.link.close(code, reason);
-    return { kind: "closed", reason };
-  }
+}
+
+function reject(code: number, reason: string): ReceiveResult {
+  return { kind: "rejected", code, reason };
 }
 
 /** Whether a frame's UTF-8 size is over the limit; a string is only encoded when its length leaves it in doubt. */

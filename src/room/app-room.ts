@@ -82,6 +82,7 @@ export class AppRoom extends DurableObject<Env> implements RoomHost {
     if (!connection) return;
     const received = connection.engine.receive(typeof message === "string" ? message : new Uint8Array(message), Date.now());
     if (received.kind === "closed") return;
+    if (received.kind === "rejected") return this.reject(connection, received.code, received.reason);
     for (const payload of received.messages) await this.receiveSocketIo(connection, payload);
     connection.save();
   }
@@ -144,9 +145,7 @@ export class AppRoom extends DurableObject<Env> implements RoomHost {
       case "none":
         return;
       case "error":
-        connection.emit("client_error", `malformed Socket.IO packet (${inbound.reason}); closing the connection`);
-        connection.engine.close(CloseCode.PROTOCOL_ERROR, inbound.reason);
-        return;
+        return this.reject(connection, CloseCode.PROTOCOL_ERROR, `malformed Socket.IO packet: ${inbound.reason}`);
       case "connect":
         if (inbound.nsp !== "/") {
           connection.socketIo.rejectConnect(inbound.nsp, "Invalid namespace");
@@ -169,6 +168,12 @@ export class AppRoom extends DurableObject<Env> implements RoomHost {
         return;
       }
     }
+  }
+
+  /** Closes a connection that broke the protocol, telling the client why first when it can hear events. */
+  private reject(connection: Connection, code: number, reason: string): void {
+    connection.emit("client_error", `${reason}; closing the connection`);
+    connection.engine.close(code, reason);
   }
 
   private connections(): Map<WebSocket, Connection> {

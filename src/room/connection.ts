@@ -83,7 +83,7 @@ export class Connection implements RoomClient {
   }
 
   emit(event: ServerEvent, payload: unknown): void {
-    if (this.open) this.socketIo.emit("/", [event, payload]);
+    if (this.open && this.socketIo.isConnected("/")) this.socketIo.emit("/", [event, payload]);
   }
 
   /** Sends frames that were encoded once for many connections. */

@@ -65,25 +65,25 @@ describe("EngineSocket", () => {
     expect(socket.heartbeat(2_300)).toBe(false);
   });
 
-  it("closes on a heartbeat in the wrong direction", () => {
+  it("rejects a heartbeat in the wrong direction", () => {
     const v4 = socketOf(4);
-    expect(v4.socket.receive("2", 0)).toMatchObject({ kind: "closed", reason: "invalid heartbeat direction" });
-    expect(v4.closed).toEqual([[CloseCode.PROTOCOL_ERROR, "invalid heartbeat direction"]]);
+    expect(v4.socket.receive("2", 0)).toEqual({ kind: "rejected", code: CloseCode.PROTOCOL_ERROR, reason: "invalid heartbeat direction" });
     const v3 = socketOf(3);
-    expect(v3.socket.receive("3", 0)).toMatchObject({ kind: "closed" });
+    expect(v3.socket.receive("3", 0)).toMatchObject({ kind: "rejected" });
   });
 
-  it("closes with 1009 on a frame larger than maxPayload, counting UTF-8 bytes", () => {
-    const { socket, closed } = socketOf();
+  it("rejects with 1009 a frame larger than maxPayload, counting UTF-8 bytes", () => {
+    const { socket } = socketOf();
     expect(socket.receive("4" + "a".repeat(99), 0)).toMatchObject({ kind: "messages" });
-    expect(socket.receive("4" + "é".repeat(50), 0)).toMatchObject({ kind: "closed" });
-    expect(closed[0]?.[0]).toBe(CloseCode.MESSAGE_TOO_BIG);
+    expect(socket.receive("4" + "é".repeat(50), 0)).toMatchObject({ kind: "rejected", code: CloseCode.MESSAGE_TOO_BIG });
+    expect(socket.receive(new Uint8Array(101), 0)).toMatchObject({ kind: "rejected", code: CloseCode.MESSAGE_TOO_BIG });
   });
 
-  it("closes on undecodable frames and on a client close packet", () => {
+  it("rejects undecodable frames and closes on a client close packet", () => {
     const bad = socketOf();
-    expect(bad.socket.receive("z", 0)).toMatchObject({ kind: "closed" });
-    expect(bad.closed[0]?.[0]).toBe(CloseCode.PROTOCOL_ERROR);
+    expect(bad.socket.receive("z", 0)).toMatchObject({ kind: "rejected", code: CloseCode.PROTOCOL_ERROR });
+    expect(bad.socket.receive("0{}", 0)).toMatchObject({ kind: "rejected", code: CloseCode.PROTOCOL_ERROR });
+    expect(bad.closed).toEqual([]);
     const bye = socketOf();
     expect(bye.socket.receive("1", 0)).toEqual({ kind: "closed", reason: "transport close" });
     expect(bye.closed[0]?.[0]).toBe(CloseCode.NORMAL);

@@ -189,8 +189,15 @@ export class AppRoom extends DurableObject<Env> implements RoomHost {
     return connections;
   }
 
+  /**
+   * The connection of a socket. A socket whose close woke the Durable Object may be missing from
+   * `getWebSockets()`, so it is read from its own attachment, to leave the room like any other.
+   */
   private connectionOf(ws: WebSocket): Connection | undefined {
-    return this.connections().get(ws);
+    const known = this.connections().get(ws);
+    if (known) return known;
+    const state = parseConnectionState(ws.deserializeAttachment());
+    return state ? this.wrap(ws, state) : undefined;
   }
 
   private wrap(ws: WebSocket, state: ConnectionState): Connection {

@@ -1,3 +1,4 @@
+import { decodeBase64 } from "./base64.js";
 import { PACKET_TYPES_BY_CODE, type DecodeError, type EngineProtocol, type Frame, type Packet } from "./packet.js";
 
 /** Decodes one WebSocket frame (or one packet of a polling payload). Never throws: bad input is a {@link DecodeError}. */
@@ -23,11 +24,4 @@ function decodeBase64Packet(body: string, protocol: EngineProtocol): Packet | De
   const data = decodeBase64(protocol === 4 ? body : body.slice(1));
   if (!data) return { type: "error", reason: "invalid base64 in binary packet" };
   return { type, data };
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-function decodeBase64(text: string): Uint8Array | null {
-  if (text.length % 4 !== 0 || !BASE64.test(text)) return null;
-  return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 }

@@ -1,6 +1,5 @@
 import { decodePacket } from "./decode.js";
-import { encodePacket } from "./encode.js";
-import type { EngineProtocol, Frame, Handshake, PacketData } from "./packet.js";
+import type { EngineProtocol, Frame, Handshake, Packet, PacketData } from "./packet.js";
 
 /** The heartbeat and limits of an Engine.IO server. */
 export interface EngineOptions {
@@ -16,15 +15,15 @@ export interface EngineOptions {
 export interface EngineState {
   sid: string;
   protocol: EngineProtocol;
-  /** v4: when the outstanding server ping was sent, or null when none is outstanding. */
+  /** v4: when the outstanding server ping counts as sent, or null when none is outstanding. */
   pingSentAt: number | null;
-  /** v4: when the server last sent a ping; v3: when the client last sent one (or the connection opened). */
+  /** v4: when the server last pinged; v3: when the client last pinged (or the connection opened). */
   lastPingAt: number;
 }
 
-/** What an Engine.IO socket needs from the transport below it. */
+/** What an Engine.IO socket needs from whatever carries its packets (a WebSocket, or long-polling). */
 export interface EngineLink {
-  send(frame: Frame): void;
+  send(packet: Packet): void;
   close(code: number, reason: string): void;
 }
 
@@ -46,8 +45,8 @@ export const CloseCode = {
 } as const;
 
 /**
- * The Engine.IO protocol of one connection, over a transport that delivers whole frames. It holds no timers:
- * {@link heartbeat} is called by the owner's clock (a Durable Object alarm) and returns when it is next due.
+ * The Engine.IO protocol of one connection, whatever its transport. It holds no timers: {@link heartbeat} is
+ * called by the owner's clock (a Durable Object alarm, or an incoming request) and says when it is next due.
  */
 export class EngineSocket {
   constructor(
@@ -60,8 +59,8 @@ export class EngineSocket {
     return { sid, protocol, pingSentAt: null, lastPingAt: now };
   }
 
-  /** Sends the `open` packet that starts every connection. */
-  open(upgrades: string[]): void {
+  /** The `open` packet that starts every connection. */
+  handshake(upgrades: string[]): Packet {
     const handshake: Handshake = {
       sid: this.state.sid,
       upgrades,
@@ -69,31 +68,34 @@ export class EngineSocket {
       pingTimeout: this.options.pingTimeoutMs,
       maxPayload: this.options.maxPayloadBytes,
     };
-    this.link.send(encodePacket({ type: "open", data: JSON.stringify(handshake) }, this.state.protocol));
+    return { type: "open", data: JSON.stringify(handshake) };
   }
 
-  /** Handles one frame from the client. */
+  /** Handles one WebSocket frame: the size limit, then the packet it holds. */
   receive(frame: Frame, now: number): ReceiveResult {
     if (exceeds(frame, this.options.maxPayloadBytes)) {
       return reject(CloseCode.MESSAGE_TOO_BIG, `frame larger than maxPayload (${this.options.maxPayloadBytes} bytes)`);
     }
     const packet = decodePacket(frame, this.state.protocol);
+    if (packet.type === "error") return reject(CloseCode.PROTOCOL_ERROR, `parse error: ${packet.reason}`);
+    return this.receivePacket(packet, now);
+  }
+
+  /** Handles one decoded packet from the client. */
+  receivePacket(packet: Packet, now: number): ReceiveResult {
     switch (packet.type) {
-      case "error":
-        return reject(CloseCode.PROTOCOL_ERROR, `parse error: ${packet.reason}`);
       case "message":
         return { kind: "messages", messages: packet.data === undefined ? [""] : [packet.data] };
       case "ping":
         if (this.state.protocol !== 3) return reject(CloseCode.PROTOCOL_ERROR, "invalid heartbeat direction");
         this.state.lastPingAt = now;
-        this.link.send(encodePacket({ type: "pong", data: packet.data ?? "" }, 3));
+        this.link.send({ type: "pong" });
         return { kind: "messages", messages: [] };
       case "pong":
         if (this.state.protocol !== 4) return reject(CloseCode.PROTOCOL_ERROR, "invalid heartbeat direction");
         this.state.pingSentAt = null;
         return { kind: "messages", messages: [] };
       case "close":
-        this.link.close(CloseCode.NORMAL, "client close");
         return { kind: "closed", reason: "transport close" };
       case "noop":
       case "upgrade":
@@ -103,23 +105,29 @@ export class EngineSocket {
     }
   }
 
-  /** Sends Engine.IO message packets. */
   send(messages: PacketData[]): void {
-    for (const data of messages) this.link.send(encodePacket({ type: "message", data }, this.state.protocol));
+    for (const data of messages) this.link.send({ type: "message", data });
   }
 
   /**
    * Advances the heartbeat to `now`: in v4 sends a ping when one is due; in both revisions reports a peer that
    * has been silent too long. Returns false when the connection timed out (the caller closes it).
+   *
+   * A ping counts as sent when it was due, so a clock that runs a little late does not lengthen the time a
+   * silent peer is given; if it ran later than half the timeout, the ping counts from now instead, so that a
+   * late clock never leaves an answering peer too little time.
    */
   heartbeat(now: number): boolean {
     const { state, options } = this;
     if (state.protocol === 3) return now < state.lastPingAt + options.pingIntervalMs + options.pingTimeoutMs;
     if (state.pingSentAt !== null) return now < state.pingSentAt + options.pingTimeoutMs;
-    if (now >= state.lastPingAt + options.pingIntervalMs) {
-      this.link.send(encodePacket({ type: "ping" }, 4));
-      state.pingSentAt = now;
-      state.lastPingAt = now;
+    const due = state.lastPingAt + options.pingIntervalMs;
+    if (now >= due) {
+      const sentAt = now - due <= options.pingTimeoutMs / 2 ? due : now;
+      this.link.send({ type: "ping" });
+      state.pingSentAt = sentAt;
+      state.lastPingAt = sentAt;
+      return now < sentAt + options.pingTimeoutMs;
     }
     return true;
   }
@@ -132,11 +140,9 @@ export class EngineSocket {
     return state.lastPingAt + options.pingIntervalMs;
   }
 
-  /** Closes the connection from the server side. */
   close(code: number, reason: string): void {
     this.link.close(code, reason);
   }
-
 }
 
 function reject(code: number, reason: string): ReceiveResult {

@@ -1,10 +1,16 @@
 import { z } from "zod";
+import { encodePacket } from "../engine.io/encode.js";
+import type { Frame, Packet, PacketData } from "../engine.io/packet.js";
+import type { PollingTransport } from "../engine.io/polling.js";
+import { CloseCode, EngineSocket, type EngineOptions, type EngineState } from "../engine.io/socket.js";
 import { PacketDecoder } from "../socket.io/decode.js";
 import { SocketIoEndpoint, type SocketIoState } from "../socket.io/endpoint.js";
-import { CloseCode, EngineSocket, type EngineOptions, type EngineState } from "../engine.io/socket.js";
-import type { Frame } from "../engine.io/packet.js";
 import type { ClientSession, RoomClient, ServerEvent } from "../socketpot/room.js";
 import { Role, Subscription } from "../socketpot/schemas.js";
+
+/** Which protocol stack a connection runs above Engine.IO. */
+export const Stack = z.enum(["socket.io", "engine.io"]);
+export type Stack = z.infer<typeof Stack>;
 
 /**
  * Everything a connection must remember while the Durable Object hibernates. It is stored as the WebSocket's
@@ -12,7 +18,9 @@ import { Role, Subscription } from "../socketpot/schemas.js";
  * its shape closes old connections cleanly instead of misreading them.
  */
 const ConnectionStateSchema = z.object({
-  appId: z.number().int().positive(),
+  /** The app the connection belongs to (0 on the conformance server, which has no apps). */
+  appId: z.number().int().nonnegative(),
+  stack: Stack,
   engine: z.object({
     sid: z.string(),
     protocol: z.union([z.literal(3), z.literal(4)]),
@@ -29,7 +37,8 @@ const ConnectionStateSchema = z.object({
       subscriptions: z.array(Subscription),
     })
     .nullable() satisfies z.ZodType<ClientSession | null>,
-  authDeadline: z.number().nullable(),
+  /** When the connection is dropped unless it progresses first (connects a namespace, authenticates). */
+  deadline: z.number().nullable(),
 });
 export type ConnectionState = z.infer<typeof ConnectionStateSchema>;
 
@@ -38,47 +47,66 @@ export function parseConnectionState(attachment: unknown): ConnectionState | nul
   return parsed.success ? parsed.data : null;
 }
 
-/** A Socket.IO client on a hibernatable WebSocket: the Engine.IO and Socket.IO layers wired to the socket. */
+/** How a connection's packets travel right now; long-polling is replaced by a WebSocket on upgrade. */
+export type Transport =
+  | { kind: "websocket"; ws: WebSocket }
+  | { kind: "polling"; polling: PollingTransport; supportsBinary: boolean };
+
+/**
+ * One client: its Engine.IO socket over the current transport, its Socket.IO endpoint, and (for Socketpot)
+ * its session. Only WebSocket connections persist their state; long-polling ones live in memory.
+ */
 export class Connection implements RoomClient {
   readonly engine: EngineSocket;
-  readonly socketIo: SocketIoEndpoint;
-  /** Set once the connection has left the room, whichever event noticed first. */
+  private endpoint: SocketIoEndpoint | null = null;
+  /** A WebSocket that probed to take over from long-polling, until the upgrade completes. */
+  probe: WebSocket | null = null;
+  /** Set once the connection has ended, whichever event noticed first. */
   departed = false;
 
   constructor(
-    readonly ws: WebSocket,
     readonly state: ConnectionState,
+    public transport: Transport,
     engineOptions: EngineOptions,
-    private readonly onDisconnect: (connection: Connection) => void,
+    private readonly onEnd: (connection: Connection, reason: string) => void,
   ) {
-    this.engine = new EngineSocket(state.engine, { send: (frame) => this.sendFrame(frame), close: (code, reason) => this.closeSocket(code, reason) }, engineOptions);
-    this.socketIo = new SocketIoEndpoint(
-      state.socketIo,
-      { send: (payloads) => this.engine.send(payloads) },
-      new PacketDecoder(state.socketIo.protocol),
-    );
+    const link = { send: (packet: Packet) => this.sendPacket(packet), close: (code: number, reason: string) => this.end(code, reason) };
+    this.engine = new EngineSocket(state.engine, link, engineOptions);
   }
 
   get id(): string {
     return this.state.engine.sid;
   }
 
-  /** Tracked here rather than read from `readyState`, which workerd does not report as OPEN before the 101 is returned. */
   get open(): boolean {
     return !this.departed;
+  }
+
+  get socketIo(): SocketIoEndpoint {
+    this.endpoint ??= new SocketIoEndpoint(
+      this.state.socketIo,
+      { send: (payloads) => this.engine.send(payloads) },
+      new PacketDecoder(this.state.socketIo.protocol),
+    );
+    return this.endpoint;
   }
 
   get session(): ClientSession | null {
     return this.state.session;
   }
 
-  get authDeadline(): number | null {
-    return this.state.authDeadline;
+  expectAuthBy(deadline: number): void {
+    this.state.deadline = deadline;
   }
 
   startSession(session: ClientSession): void {
     this.state.session = session;
-    this.state.authDeadline = null;
+    this.state.deadline = null;
+    this.save();
+  }
+
+  endSession(): void {
+    this.state.session = null;
     this.save();
   }
 
@@ -86,39 +114,69 @@ export class Connection implements RoomClient {
     if (this.open && this.socketIo.isConnected("/")) this.socketIo.emit("/", [event, payload]);
   }
 
-  /** Sends frames that were encoded once for many connections. */
-  sendFrames(frames: readonly Frame[]): void {
-    for (const frame of frames) this.sendFrame(frame);
+  /**
+   * Sends Engine.IO message packets that were encoded once for many connections: WebSockets get the shared
+   * frames as they are, long-polling buffers the packets.
+   */
+  deliver(messages: readonly PacketData[], frames: readonly Frame[]): void {
+    if (!this.open) return;
+    if (this.transport.kind === "websocket") {
+      for (const frame of frames) this.sendFrame(this.transport.ws, frame);
+    } else {
+      for (const data of messages) this.transport.polling.send({ type: "message", data });
+    }
   }
 
   disconnect(): void {
     if (!this.open) return;
-    this.socketIo.disconnect("/");
+    this.socketIo.sendDisconnect("/");
     this.engine.close(CloseCode.NORMAL, "server disconnect");
   }
 
-  /** Writes the state back to the attachment; callers save after changing it. */
+  /** Writes the state back to the WebSocket attachment; callers save after changing it. */
   save(): void {
-    if (this.open) this.ws.serializeAttachment(this.state);
+    if (this.open && this.transport.kind === "websocket") this.transport.ws.serializeAttachment(this.state);
   }
 
-  private sendFrame(frame: Frame): void {
+  /** Moves the connection onto its probing WebSocket, sending what long-polling still held. */
+  completeUpgrade(): void {
+    if (this.transport.kind !== "polling" || !this.probe) return;
+    const held = this.transport.polling.finishUpgrade();
+    this.transport = { kind: "websocket", ws: this.probe };
+    this.probe = null;
+    for (const packet of held) this.sendPacket(packet);
+    this.save();
+  }
+
+  private sendPacket(packet: Packet): void {
     if (!this.open) return;
+    if (this.transport.kind === "polling") this.transport.polling.send(packet);
+    else this.sendFrame(this.transport.ws, encodePacket(packet, this.state.engine.protocol));
+  }
+
+  private sendFrame(ws: WebSocket, frame: Frame): void {
     try {
-      this.ws.send(frame);
+      ws.send(frame);
     } catch {
-      // The peer is gone; its close event removes the connection.
+      // The peer is gone; its close event ends the connection.
     }
   }
 
-  private closeSocket(code: number, reason: string): void {
+  /** Ends the connection, once: closes the transport (unless the client already did) and reports why. */
+  end(code: number, reason: string, byClient = false): void {
     if (this.departed) return;
-    try {
-      this.ws.close(code, truncateReason(reason));
-    } catch {
-      // Already closed by the peer.
-    }
-    this.onDisconnect(this);
+    if (this.transport.kind === "polling") this.transport.polling.close(byClient);
+    else if (!byClient) closeSocket(this.transport.ws, code, reason);
+    if (this.probe) closeSocket(this.probe, code, reason);
+    this.onEnd(this, reason);
+  }
+}
+
+export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, truncateReason(reason));
+  } catch {
+    // Already closed by the peer.
   }
 }
 

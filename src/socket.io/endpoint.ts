@@ -87,11 +87,12 @@ export class SocketIoEndpoint {
     this.send({ type: PacketType.ACK, nsp, id, data: args });
   }
 
-  /** Tells the client the server closed the namespace; socket.io clients then do not reconnect on their own. */
-  disconnect(nsp: string): void {
-    if (!this.isConnected(nsp)) return;
-    delete this.state.namespaces[nsp];
-    this.send({ type: PacketType.DISCONNECT, nsp });
+  /**
+   * Tells the client the server is closing the namespace (socket.io clients then do not reconnect by
+   * themselves). The namespace stays listed, so whoever ends the connection next still sees it was connected.
+   */
+  sendDisconnect(nsp: string): void {
+    if (this.isConnected(nsp)) this.send({ type: PacketType.DISCONNECT, nsp });
   }
 
   private send(packet: Packet): void {

@@ -28,9 +28,10 @@ export interface RoomClient {
   /** False once the connection closed; work that finishes after that must not touch it. */
   readonly open: boolean;
   readonly session: ClientSession | null;
-  /** Until when an unauthenticated connection may still send `auth` (epoch ms); null once authenticated. */
-  readonly authDeadline: number | null;
+  /** Sets when the connection is dropped unless it authenticates first (epoch ms). */
+  expectAuthBy(deadline: number): void;
   startSession(session: ClientSession): void;
+  endSession(): void;
   emit(event: ServerEvent, payload: unknown): void;
   disconnect(): void;
 }
@@ -46,6 +47,7 @@ export interface RoomHost {
 }
 
 export interface RoomOptions {
+  authTimeoutMs: number;
   chatRateBurst: number;
   chatRatePerSecond: number;
 }
@@ -85,7 +87,7 @@ export class ChatRoom {
     readonly appId: number,
     private readonly store: ChatStore,
     private readonly host: RoomHost,
-    options: RoomOptions,
+    private readonly options: RoomOptions,
   ) {
     this.rateLimiter = new RateLimiter(options.chatRateBurst, options.chatRatePerSecond);
     this.writer = new WriteBatcher((writes) => this.storeWrites(writes));
@@ -174,21 +176,28 @@ export class ChatRoom {
     }
   }
 
-  /** Called once when a connection ends, however it ended. */
+  /** A client joined the protocol (for Socket.IO: connected the main namespace); `auth` is now due. */
+  arrive(client: RoomClient): void {
+    if (!client.session) client.expectAuthBy(this.host.now() + this.options.authTimeoutMs);
+  }
+
+  /** Called once when a client leaves the protocol, however it left; its session ends. */
   leave(client: RoomClient): void {
     this.authenticating.delete(client.id);
     const user = chatUser(client.session);
+    if (client.session) client.endSession();
     if (user && this.presence.leave(client.id, user)) this.broadcastToChat("user_left", { uname: user.uname });
   }
 
-  /** Sends `client_error` to, and disconnects, every connection whose auth deadline has passed. */
-  expireUnauthenticated(now: number): void {
-    for (const client of this.host.clients()) {
-      if (client.authDeadline !== null && client.authDeadline <= now && !this.authenticating.has(client.id)) {
-        client.emit("client_error", "auth was not received in time after connecting; send auth as soon as you connect");
-        client.disconnect();
-      }
+  /** The client's auth deadline passed: it is told why, then disconnected (unless its auth is under way). */
+  authExpired(client: RoomClient): void {
+    if (client.session) return;
+    if (this.authenticating.has(client.id)) {
+      client.expectAuthBy(this.host.now() + 1_000);
+      return;
     }
+    client.emit("client_error", "auth was not received in time after connecting; send auth as soon as you connect");
+    client.disconnect();
   }
 
   private async runCommand(actor: User, channel: string, text: string): Promise<Outcome<ChatMessage>> {

@@ -75,9 +75,17 @@ export class RecordingClient implements RoomClient {
 
   constructor(readonly id: string) {}
 
+  expectAuthBy(deadline: number): void {
+    this.authDeadline = deadline;
+  }
+
   startSession(session: ClientSession): void {
     this.session = session;
     this.authDeadline = null;
+  }
+
+  endSession(): void {
+    this.session = null;
   }
 
   emit(event: ServerEvent, payload: unknown): void {
@@ -128,10 +136,12 @@ export const USERS = {
 
 export const tokenOf = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
 
+export const ROOM_OPTIONS = { authTimeoutMs: 30_000, chatRateBurst: 5, chatRatePerSecond: 1 };
+
 export function memoryRoom(appId = 1) {
   const store = new MemoryStore();
   for (const user of Object.values(USERS)) store.addToken(tokenOf(user.auth_id), appId, user);
   const host = new MemoryHost();
-  const room = new ChatRoom(appId, store, host, { chatRateBurst: 5, chatRatePerSecond: 1 });
+  const room = new ChatRoom(appId, store, host, ROOM_OPTIONS);
   return { store, host, room };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/socketpot/errors.js";
-import { USERS, memoryRoom, tokenOf } from "../support/memory-room.js";
+import { ROOM_OPTIONS, USERS, memoryRoom, tokenOf } from "../support/memory-room.js";
 import type { ChatRoom } from "../../src/socketpot/room.js";
 import type { RecordingClient } from "../support/memory-room.js";
 
@@ -109,16 +109,30 @@ describe("ChatRoom auth", () => {
     expect(await room.request(client, "dance", {})).toMatchObject({ error: ErrorCode.UNKNOWN_EVENT, clientBug: true });
   });
 
-  it("disconnects connections that do not authenticate before their deadline", async () => {
+  it("sets an auth deadline on arrival and disconnects with an explanation when it passes", async () => {
     const { room, host } = memoryRoom();
     const late = host.connect("late");
-    late.authDeadline = 5_000;
-    const fine = host.connect("fine");
-    fine.authDeadline = 50_000;
-    room.expireUnauthenticated(10_000);
+    late.authDeadline = null;
+    room.arrive(late);
+    expect(late.authDeadline).toBe(host.clock + 30_000);
+    room.authExpired(late);
     expect(late.open).toBe(false);
     expect(late.events("client_error")).toEqual([expect.stringMatching(/auth/)]);
-    expect(fine.open).toBe(true);
+
+    const authed = host.connect("authed");
+    await joined(room, authed, 3);
+    room.authExpired(authed);
+    expect(authed.open).toBe(true);
+  });
+
+  it("gives an auth that is under way more time instead of cutting it off", async () => {
+    const { room, host } = memoryRoom();
+    const client = host.connect("slow");
+    const pending = room.auth(client, auth(3));
+    room.authExpired(client);
+    expect(client.open).toBe(true);
+    expect(client.authDeadline).toBe(host.clock + 1_000);
+    expect((await pending).ok).toBe(true);
   });
 });
 
@@ -271,7 +285,7 @@ describe("ChatRoom presence", () => {
     const tab = host.connect("t1");
     await joined(room, tab, 3);
     const { ChatRoom } = await import("../../src/socketpot/room.js");
-    const woken = new ChatRoom(1, store, host, { chatRateBurst: 5, chatRatePerSecond: 1 });
+    const woken = new ChatRoom(1, store, host, ROOM_OPTIONS);
     const outcome = await woken.auth(host.connect("t2"), auth(4));
     expect(outcome).toMatchObject({ value: { chat: { userlist: { alice: USERS.alice, bob: USERS.bob } } } });
   });

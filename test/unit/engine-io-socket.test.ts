@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { CloseCode, EngineSocket, type EngineOptions } from "../../src/engine.io/socket.js";
-import type { EngineProtocol, Frame } from "../../src/engine.io/packet.js";
+import type { EngineProtocol, Packet } from "../../src/engine.io/packet.js";
 
 const options: EngineOptions = { pingIntervalMs: 1_000, pingTimeoutMs: 500, maxPayloadBytes: 100 };
 
 function socketOf(protocol: EngineProtocol = 4) {
-  const sent: Frame[] = [];
+  const sent: Packet[] = [];
   const closed: Array<[number, string]> = [];
   const socket = new EngineSocket(EngineSocket.initialState("sid1", protocol, 0), {
     send: (frame) => sent.push(frame),
@@ -16,13 +16,12 @@ function socketOf(protocol: EngineProtocol = 4) {
 
 describe("EngineSocket", () => {
   it("opens with the handshake the client needs", () => {
-    const { socket, sent } = socketOf();
-    socket.open([]);
-    expect(sent).toHaveLength(1);
-    expect(String(sent[0]).charAt(0)).toBe("0");
-    expect(JSON.parse(String(sent[0]).slice(1))).toEqual({
+    const { socket } = socketOf();
+    const open = socket.handshake(["websocket"]);
+    expect(open.type).toBe("open");
+    expect(JSON.parse(String(open.data))).toEqual({
       sid: "sid1",
-      upgrades: [],
+      upgrades: ["websocket"],
       pingInterval: 1_000,
       pingTimeout: 500,
       maxPayload: 100,
@@ -41,10 +40,19 @@ describe("EngineSocket", () => {
     expect(sent).toEqual([]);
     expect(socket.nextHeartbeatAt()).toBe(1_000);
     expect(socket.heartbeat(1_000)).toBe(true);
-    expect(sent).toEqual(["2"]);
+    expect(sent).toEqual([{ type: "ping" }]);
     expect(socket.nextHeartbeatAt()).toBe(1_500);
     expect(socket.heartbeat(1_499)).toBe(true);
     expect(socket.heartbeat(1_500)).toBe(false);
+  });
+
+  it("v4: counts a ping from when it was due when the clock ran a little late, else from now", () => {
+    const slightlyLate = socketOf(4);
+    slightlyLate.socket.heartbeat(1_200);
+    expect(slightlyLate.socket.nextHeartbeatAt()).toBe(1_500);
+    const veryLate = socketOf(4);
+    veryLate.socket.heartbeat(1_400);
+    expect(veryLate.socket.nextHeartbeatAt()).toBe(1_900);
   });
 
   it("v4: a pong clears the outstanding ping", () => {
@@ -54,13 +62,13 @@ describe("EngineSocket", () => {
     expect(socket.heartbeat(1_600)).toBe(true);
     expect(socket.nextHeartbeatAt()).toBe(2_000);
     socket.heartbeat(2_000);
-    expect(sent).toEqual(["2", "2"]);
+    expect(sent).toEqual([{ type: "ping" }, { type: "ping" }]);
   });
 
   it("v3: answers client pings and times out a silent client", () => {
     const { socket, sent } = socketOf(3);
     socket.receive("2", 800);
-    expect(sent).toEqual(["3"]);
+    expect(sent).toEqual([{ type: "pong" }]);
     expect(socket.heartbeat(2_299)).toBe(true);
     expect(socket.heartbeat(2_300)).toBe(false);
   });
@@ -79,13 +87,12 @@ describe("EngineSocket", () => {
     expect(socket.receive(new Uint8Array(101), 0)).toMatchObject({ kind: "rejected", code: CloseCode.MESSAGE_TOO_BIG });
   });
 
-  it("rejects undecodable frames and closes on a client close packet", () => {
+  it("rejects undecodable frames and reports a client close packet", () => {
     const bad = socketOf();
     expect(bad.socket.receive("z", 0)).toMatchObject({ kind: "rejected", code: CloseCode.PROTOCOL_ERROR });
     expect(bad.socket.receive("0{}", 0)).toMatchObject({ kind: "rejected", code: CloseCode.PROTOCOL_ERROR });
     expect(bad.closed).toEqual([]);
     const bye = socketOf();
     expect(bye.socket.receive("1", 0)).toEqual({ kind: "closed", reason: "transport close" });
-    expect(bye.closed[0]?.[0]).toBe(CloseCode.NORMAL);
   });
 });

@@ -1,0 +1,334 @@
+import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+import { encodePacket } from "../engine.io/encode.js";
+import { decodePacket } from "../engine.io/decode.js";
+import type { EngineProtocol, PacketData } from "../engine.io/packet.js";
+import { decodePayload, encodePayload } from "../engine.io/payload.js";
+import { PollingTransport } from "../engine.io/polling.js";
+import { CloseCode, EngineSocket, type EngineOptions } from "../engine.io/socket.js";
+import { SocketIoEndpoint } from "../socket.io/endpoint.js";
+import { engineError } from "../http/errors.js";
+import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
+import { randomId } from "./ids.js";
+
+/** The application above Engine.IO (Socket.IO, or the conformance echo), told about each connection's life. */
+export interface EngineApplication {
+  /** A connection has just opened. */
+  opened(connection: Connection): void;
+  /** One Engine.IO message from the client. */
+  message(connection: Connection, data: PacketData): Promise<void>;
+  /** The connection's deadline passed; the application closes it, explaining if it can. */
+  expired(connection: Connection): void;
+  /** The client broke the protocol; the application closes the connection with `code`, explaining if it can. */
+  violated(connection: Connection, code: number, reason: string): void;
+  /** The connection ended, however it ended; called once. */
+  ended(connection: Connection, reason: string): void;
+}
+
+export interface RoomEngineOptions extends EngineOptions {
+  /** How long a new connection may go without progressing (connecting a Socket.IO namespace) before it is dropped. */
+  connectTimeoutMs: number;
+}
+
+/** The query of every Engine.IO request; values are checked below in the order the reference server checks them. */
+export const EngineQuery = z.object({
+  EIO: z.string().optional(),
+  transport: z.string().optional(),
+  sid: z.string().optional(),
+  b64: z.string().optional(),
+  app_id: z.string().optional(),
+});
+export type EngineQuery = z.infer<typeof EngineQuery>;
+
+const STACKS: Readonly<Record<string, Stack>> = { "/socket.io/": "socket.io", "/engine.io/": "engine.io" };
+
+/**
+ * A Durable Object that is an Engine.IO server: WebSocket connections on the Hibernation API (state in each
+ * socket's attachment), HTTP long-polling sessions in memory, the upgrade from one to the other, and one alarm
+ * for every heartbeat and deadline. Subclasses choose the application above it and admit requests.
+ */
+export abstract class EngineRoom<Env> extends DurableObject<Env> {
+  protected abstract readonly engineOptions: RoomEngineOptions;
+  protected abstract application(stack: Stack): EngineApplication | null;
+  /** Checks a request before the Engine.IO server sees it: the app it names (its id), or a refusal. */
+  protected abstract admit(request: Request, query: EngineQuery): Promise<{ appId: number } | Response>;
+
+  /** WebSocket connections by socket, rebuilt from the attachments on first use after a wake. */
+  private socketConnections: Map<WebSocket, Connection> | null = null;
+  /** Every open connection by Engine.IO sid, long-polling ones included. */
+  private readonly sessions = new Map<string, Connection>();
+  /** When the alarm is set for: null for none, undefined until this activation has read it. */
+  private alarmAt: number | null | undefined = undefined;
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const stack = STACKS[url.pathname];
+    const application = stack ? this.application(stack) : null;
+    if (!stack || !application) return engineError(404, 3, "Bad request");
+    const query = EngineQuery.parse(Object.fromEntries(url.searchParams));
+    const { transport } = query;
+    if (transport !== "polling" && transport !== "websocket") return engineError(400, 0, "Transport unknown");
+    if (query.EIO !== "3" && query.EIO !== "4") return engineError(400, 5, "Unsupported protocol version");
+    const protocol: EngineProtocol = query.EIO === "3" ? 3 : 4;
+    const admission = await this.admit(request, query);
+    if (admission instanceof Response) return admission;
+
+    if (query.sid === undefined) {
+      const supportsBinary = query.b64 === undefined;
+      const opening = { appId: admission.appId, stack, protocol, application };
+      if (transport === "polling") {
+        return request.method === "GET" ? this.openPolling(opening, supportsBinary) : engineError(400, 2, "Bad handshake method");
+      }
+      return isUpgrade(request) ? this.openWebSocket(opening) : engineError(400, 3, "Bad request");
+    }
+
+    const connection = this.registry().sessions.get(query.sid);
+    if (!connection) return engineError(400, 1, "Session ID unknown");
+    if (connection.state.appId !== admission.appId || connection.state.stack !== stack || connection.state.engine.protocol !== protocol) {
+      return engineError(400, 3, "Bad request");
+    }
+    if (transport === "websocket") return this.upgrade(connection, request);
+    if (connection.transport.kind !== "polling") return engineError(400, 3, "Bad request");
+    if (!connection.engine.heartbeat(Date.now())) {
+      connection.engine.close(CloseCode.NORMAL, "ping timeout");
+      return engineError(400, 1, "Session ID unknown");
+    }
+    if (request.method === "GET") return this.poll(connection);
+    if (request.method === "POST") return this.receivePost(connection, application, request);
+    return engineError(400, 2, "Bad request method");
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const connection = this.connectionOf(ws);
+    if (!connection) return;
+    const frame = typeof message === "string" ? message : new Uint8Array(message);
+    if (connection.probe === ws) return this.receiveProbe(connection, ws, frame);
+    const application = this.application(connection.state.stack);
+    if (!application) return;
+    const received = connection.engine.receive(frame, Date.now());
+    if (received.kind === "closed") return connection.end(CloseCode.NORMAL, received.reason, true);
+    if (received.kind === "rejected") return application.violated(connection, received.code, received.reason);
+    for (const data of received.messages) await application.message(connection, data);
+    connection.save();
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    const connection = this.connectionOf(ws);
+    if (!connection) return;
+    if (connection.probe === ws) {
+      // The probe gave up: long-polling carries on as if no upgrade had been tried.
+      connection.probe = null;
+      if (connection.transport.kind === "polling") connection.transport.polling.cancelUpgrade();
+      this.socketConnections?.delete(ws);
+      return;
+    }
+    connection.end(CloseCode.NORMAL, "transport close", true);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.webSocketClose(ws);
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    // Work due within the slack is done now, so that connections opened at nearby times share one wake.
+    const now = Date.now() + Math.min(1_000, this.engineOptions.pingTimeoutMs / 4);
+    for (const connection of this.connections()) {
+      if (!connection.engine.heartbeat(now)) {
+        connection.engine.close(CloseCode.NORMAL, "ping timeout");
+        continue;
+      }
+      const { deadline } = connection.state;
+      if (deadline !== null && deadline <= now) this.application(connection.state.stack)?.expired(connection);
+      connection.save();
+    }
+    await this.scheduleAlarm();
+  }
+
+  /** Every open connection, WebSocket and long-polling alike. */
+  protected *connections(): IterableIterator<Connection> {
+    for (const connection of this.registry().sessions.values()) if (connection.open) yield connection;
+  }
+
+  private async openPolling(opening: Opening, supportsBinary: boolean): Promise<Response> {
+    const polling = new PollingTransport();
+    const connection = this.createConnection(opening, { kind: "polling", polling, supportsBinary });
+    const handshake = connection.engine.handshake(["websocket"]);
+    opening.application.opened(connection);
+    await this.scheduleAlarm();
+    return payloadResponse(encodePayload([handshake], opening.protocol, supportsBinary));
+  }
+
+  private async openWebSocket(opening: Opening): Promise<Response> {
+    this.registry();
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    const connection = this.createConnection(opening, { kind: "websocket", ws: server });
+    this.registry().socketConnections.set(server, connection);
+    server.send(encodePacket(connection.engine.handshake([]), opening.protocol));
+    opening.application.opened(connection);
+    connection.save();
+    await this.scheduleAlarm();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private createConnection(opening: Opening, transport: Connection["transport"]): Connection {
+    const now = Date.now();
+    const state: ConnectionState = {
+      appId: opening.appId,
+      stack: opening.stack,
+      engine: EngineSocket.initialState(randomId(), opening.protocol, now),
+      socketIo: SocketIoEndpoint.initialState(opening.protocol === 3 ? 4 : 5),
+      session: null,
+      deadline: now + this.engineOptions.connectTimeoutMs,
+    };
+    const connection = this.wrap(state, transport);
+    this.registry().sessions.set(connection.id, connection);
+    return connection;
+  }
+
+  private async poll(connection: Connection): Promise<Response> {
+    if (connection.transport.kind !== "polling") return engineError(400, 3, "Bad request");
+    const { polling, supportsBinary } = connection.transport;
+    const waiting = polling.poll();
+    if (!waiting) {
+      connection.engine.close(CloseCode.PROTOCOL_ERROR, "overlap from client");
+      return engineError(400, 3, "Bad request");
+    }
+    const packets = await waiting;
+    return payloadResponse(encodePayload(packets, connection.state.engine.protocol, supportsBinary));
+  }
+
+  private async receivePost(connection: Connection, application: EngineApplication, request: Request): Promise<Response> {
+    const limit = this.engineOptions.maxPayloadBytes;
+    const body = await readBody(request, limit);
+    if (body === null) {
+      connection.engine.close(CloseCode.MESSAGE_TOO_BIG, "payload larger than maxPayload");
+      return engineError(400, 3, `Bad request: payload larger than maxPayload (${limit} bytes)`);
+    }
+    const packets = decodePayload(body, connection.state.engine.protocol);
+    if (!Array.isArray(packets)) {
+      connection.engine.close(CloseCode.PROTOCOL_ERROR, `parse error: ${packets.reason}`);
+      return engineError(400, 3, `Bad request: ${packets.reason}`);
+    }
+    for (const packet of packets) {
+      const received = connection.engine.receivePacket(packet, Date.now());
+      if (received.kind === "closed") {
+        connection.end(CloseCode.NORMAL, received.reason, true);
+        break;
+      }
+      if (received.kind === "rejected") {
+        application.violated(connection, received.code, received.reason);
+        return engineError(400, 3, `Bad request: ${received.reason}`);
+      }
+      for (const data of received.messages) await application.message(connection, data);
+    }
+    return new Response("ok", { headers: { "Content-Type": "text/html" } });
+  }
+
+  /** A WebSocket asks to take over a long-polling session: accepted as a probe until the client sends `upgrade`. */
+  private upgrade(connection: Connection, request: Request): Response {
+    if (!isUpgrade(request) || connection.transport.kind !== "polling" || connection.probe) {
+      return engineError(400, 3, "Bad request");
+    }
+    this.registry();
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    connection.probe = server;
+    this.registry().socketConnections.set(server, connection);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private receiveProbe(connection: Connection, ws: WebSocket, frame: string | Uint8Array): void {
+    const packet = decodePacket(frame, connection.state.engine.protocol);
+    if (packet.type === "ping" && packet.data === "probe" && connection.transport.kind === "polling") {
+      ws.send(encodePacket({ type: "pong", data: "probe" }, connection.state.engine.protocol));
+      connection.transport.polling.startUpgrade();
+    } else if (packet.type === "upgrade") {
+      connection.completeUpgrade();
+    } else if (packet.type !== "noop") {
+      closeSocket(ws, CloseCode.PROTOCOL_ERROR, "invalid upgrade");
+    }
+  }
+
+  /** The connections index, built on first use after a wake from the sockets the runtime kept. */
+  private registry(): { socketConnections: Map<WebSocket, Connection>; sessions: Map<string, Connection> } {
+    if (!this.socketConnections) {
+      this.socketConnections = new Map();
+      for (const ws of this.ctx.getWebSockets()) {
+        const state = parseConnectionState(ws.deserializeAttachment());
+        if (!state) {
+          // A socket whose state this version cannot read (or a probe cut off by the wake) is asked to reconnect.
+          closeSocket(ws, 1012, "server restarted; please reconnect");
+          continue;
+        }
+        const connection = this.wrap(state, { kind: "websocket", ws });
+        this.socketConnections.set(ws, connection);
+        this.sessions.set(connection.id, connection);
+      }
+    }
+    return { socketConnections: this.socketConnections, sessions: this.sessions };
+  }
+
+  /**
+   * The connection of a socket. A socket whose close woke the Durable Object may be missing from
+   * `getWebSockets()`, so it is read from its own attachment, to end like any other.
+   */
+  private connectionOf(ws: WebSocket): Connection | undefined {
+    const known = this.registry().socketConnections.get(ws);
+    if (known) return known;
+    const state = parseConnectionState(ws.deserializeAttachment());
+    return state ? this.wrap(state, { kind: "websocket", ws }) : undefined;
+  }
+
+  private wrap(state: ConnectionState, transport: Connection["transport"]): Connection {
+    return new Connection(state, transport, this.engineOptions, (connection, reason) => this.ended(connection, reason));
+  }
+
+  private ended(connection: Connection, reason: string): void {
+    connection.departed = true;
+    this.sessions.delete(connection.id);
+    if (connection.transport.kind === "websocket") this.socketConnections?.delete(connection.transport.ws);
+    if (connection.probe) this.socketConnections?.delete(connection.probe);
+    this.application(connection.state.stack)?.ended(connection, reason);
+  }
+
+  /** Sets the alarm for the earliest heartbeat or deadline of any connection. */
+  protected async scheduleAlarm(): Promise<void> {
+    let next = Infinity;
+    for (const connection of this.connections()) {
+      next = Math.min(next, connection.engine.nextHeartbeatAt(), connection.state.deadline ?? Infinity);
+    }
+    if (next === Infinity) return;
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= next && this.alarmAt > Date.now()) return;
+    this.alarmAt = next;
+    await this.ctx.storage.setAlarm(next);
+  }
+}
+
+interface Opening {
+  appId: number;
+  stack: Stack;
+  protocol: EngineProtocol;
+  application: EngineApplication;
+}
+
+function isUpgrade(request: Request): boolean {
+  return request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+}
+
+function payloadResponse(body: string | Uint8Array): Response {
+  const contentType = typeof body === "string" ? "text/plain; charset=UTF-8" : "application/octet-stream";
+  return new Response(body, { headers: { "Content-Type": contentType } });
+}
+
+/** The request body, text or (for v3 binary payloads) bytes; null when it is larger than `limit` bytes. */
+async function readBody(request: Request, limit: number): Promise<string | Uint8Array | null> {
+  const declared = Number(request.headers.get("Content-Length") ?? "0");
+  if (declared > limit) return null;
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > limit) return null;
+  const binary = request.headers.get("Content-Type")?.startsWith("application/octet-stream") ?? false;
+  return binary ? bytes : new TextDecoder().decode(bytes);
+}

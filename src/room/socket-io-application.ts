@@ -1,0 +1,71 @@
+import type { PacketData } from "../engine.io/packet.js";
+import { CloseCode } from "../engine.io/socket.js";
+import type { Namespace } from "../socket.io/namespace.js";
+import type { Connection } from "./connection.js";
+import type { EngineApplication } from "./engine-room.js";
+import { randomId } from "./ids.js";
+
+/**
+ * Socket.IO above Engine.IO: decodes each connection's messages with its endpoint and hands connects, events
+ * and disconnects to the namespace they name. Unknown namespaces get `Invalid namespace`.
+ */
+export class SocketIoApplication implements EngineApplication {
+  constructor(
+    private readonly namespaces: Readonly<Record<string, Namespace<Connection>>>,
+    private readonly connectTimeoutMs: number,
+  ) {}
+
+  opened(connection: Connection): void {
+    // Socket.IO v4 (socket.io-client 1.x/2.x) clients are in the main namespace as soon as they connect.
+    if (connection.socketIo.state.protocol === 4) this.connect(connection, "/", {});
+  }
+
+  async message(connection: Connection, data: PacketData): Promise<void> {
+    const inbound = connection.socketIo.receive(data);
+    switch (inbound.kind) {
+      case "none":
+        return;
+      case "error":
+        return this.violated(connection, CloseCode.PROTOCOL_ERROR, `malformed Socket.IO packet: ${inbound.reason}`);
+      case "connect":
+        if (this.namespaces[inbound.nsp]) this.connect(connection, inbound.nsp, inbound.auth ?? {});
+        else connection.socketIo.rejectConnect(inbound.nsp, "Invalid namespace");
+        return;
+      case "disconnect":
+        this.namespaces[inbound.nsp]?.disconnected(connection);
+        // A v4 client leaving the main namespace is done; a v5 client may connect again, within the timeout.
+        if (connection.socketIo.state.protocol === 4 && inbound.nsp === "/") {
+          connection.engine.close(CloseCode.NORMAL, "client namespace disconnect");
+        } else if (Object.keys(connection.socketIo.state.namespaces).length === 0) {
+          connection.state.deadline = Date.now() + this.connectTimeoutMs;
+        }
+        return;
+      case "event": {
+        const { ackId, nsp } = inbound;
+        const ack = ackId === null ? null : (args: unknown[]) => connection.socketIo.ack(nsp, ackId, args);
+        await this.namespaces[nsp]?.event(connection, inbound.name, inbound.args, ack);
+        return;
+      }
+    }
+  }
+
+  expired(connection: Connection): void {
+    for (const nsp of Object.keys(connection.socketIo.state.namespaces)) this.namespaces[nsp]?.expired?.(connection);
+    connection.engine.close(CloseCode.NORMAL, "connection timeout");
+  }
+
+  violated(connection: Connection, code: number, reason: string): void {
+    for (const nsp of Object.keys(connection.socketIo.state.namespaces)) this.namespaces[nsp]?.violated?.(connection, reason);
+    connection.engine.close(code, reason);
+  }
+
+  ended(connection: Connection): void {
+    for (const nsp of Object.keys(connection.socketIo.state.namespaces)) this.namespaces[nsp]?.disconnected(connection);
+  }
+
+  private connect(connection: Connection, nsp: string, auth: unknown): void {
+    connection.socketIo.acceptConnect(nsp, randomId());
+    connection.state.deadline = null;
+    this.namespaces[nsp]?.connected(connection, auth);
+  }
+}

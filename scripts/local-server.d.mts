@@ -1,6 +1,6 @@
 export const ROOT: string;
 export const DEMO_USERS: Array<{ uname: string; role: "OWNER" | "MOD" | "MEMBER"; authId: number; token: string }>;
-export function prepareLocalDatabase(options?: { persistTo?: string }): Promise<void>;
+export function prepareLocalDatabase(options?: { persistTo?: string; sql?: string }): Promise<void>;
 export function freePort(): Promise<number>;
 export function startLocalServer(options?: {
   port?: number;

@@ -19,11 +19,12 @@ function wrangler(args, options = {}) {
   return run("npx", ["--no-install", "wrangler", ...args], { cwd: ROOT, ...options });
 }
 
-/** Applies the D1 migrations to the local database and seeds the demo app (idempotent). */
-export async function prepareLocalDatabase({ persistTo } = {}) {
+/** Applies the D1 migrations to the local database and seeds the demo app (idempotent), then runs `sql` if given. */
+export async function prepareLocalDatabase({ persistTo, sql } = {}) {
   const persist = persistTo ? ["--persist-to", persistTo] : [];
   await wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { env: { ...process.env, CI: "true" } });
   await wrangler(["d1", "execute", "DB", "--local", ...persist, "--file", "scripts/demo-seed.sql"]);
+  if (sql) await wrangler(["d1", "execute", "DB", "--local", ...persist, "--command", sql]);
 }
 
 /** A TCP port that was free a moment ago. */

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { z } from "zod";
 import type { Env } from "../config.js";
 import { jsonError } from "./errors.js";
@@ -23,6 +24,9 @@ edge.get("/health", async (c) => {
     return c.json({ ok: false, d1: "unavailable" }, 503);
   }
 });
+
+// Browsers poll from the app's own origin; the app's Durable Object enforces its origin allow-list (403).
+edge.use("/socket.io/*", cors({ origin: (origin) => origin, credentials: true }));
 
 edge.all("/socket.io/", (c) => {
   const appId = AppId.safeParse(c.req.query("app_id"));

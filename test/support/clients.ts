@@ -1,16 +1,35 @@
-import { io, type Socket } from "socket.io-client";
+import { io } from "socket.io-client";
+import legacyIo from "socket.io-client-v2";
 import { demoUser } from "./server.js";
 
-export type Client = Socket;
+/** What the tests use of a socket, common to socket.io-client 4.x and 2.x. */
+export interface Client {
+  connected: boolean;
+  io: { engine: { transport: { name: string }; on(event: string, listener: (...args: any[]) => void): unknown } };
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): unknown;
+  disconnect(): unknown;
+}
 
-/** A socket.io-client 4.x connection to app `appId`, connected and ready to emit. */
-export async function connect(url: string, options: { appId?: number; transports?: string[] } = {}): Promise<Client> {
-  const socket = io(url, {
+export type ClientVersion = "v4" | "v2";
+
+export interface ConnectOptions {
+  appId?: number;
+  transports?: string[];
+  /** socket.io-client 4.x (default) or 2.x (Engine.IO v3, Socket.IO protocol v4). */
+  version?: ClientVersion;
+}
+
+/** A socket.io-client connection to app `appId`, connected and ready to emit. */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<Client> {
+  const settings = {
     query: { app_id: options.appId ?? 1 },
     transports: options.transports ?? ["websocket"],
     reconnection: false,
     forceNew: true,
-  });
+  };
+  const socket: Client = options.version === "v2" ? legacyIo(url, settings) : io(url, settings);
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("connect_error", reject);
@@ -35,8 +54,13 @@ export interface Joined {
 }
 
 /** Connects and authenticates as a demo user (or anonymously with null). */
-export async function join(url: string, uname: string | null, subscriptions: string[] = ["CHAT"]): Promise<Joined> {
-  const socket = await connect(url);
+export async function join(
+  url: string,
+  uname: string | null,
+  subscriptions: string[] = ["CHAT"],
+  options: ConnectOptions = {},
+): Promise<Joined> {
+  const socket = await connect(url, options);
   const access_token = uname === null ? undefined : demoUser(uname).token;
   const [error, response] = await request(socket, "auth", { app_id: 1, access_token, subscriptions });
   if (error) throw new Error(`auth failed: ${String(error)}`);

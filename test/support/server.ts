@@ -18,10 +18,13 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A `wrangler dev` of its own, on a free port with fresh local D1 state (migrated and seeded). */
-export async function startTestServer(vars: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * A `wrangler dev` of its own, on a free port with fresh local D1 state (migrated and seeded, then `sql`).
+ * `vars` override wrangler.toml's.
+ */
+export async function startTestServer(vars: Record<string, string> = {}, sql?: string): Promise<TestServer> {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-test-"));
-  await prepareLocalDatabase({ persistTo });
+  await prepareLocalDatabase({ persistTo, sql });
   let running = await startLocalServer({ persistTo, vars });
   const server: TestServer = {
     url: running.url,

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { z } from "zod";
 import type { Env } from "../config.js";
+import { discardBody } from "./body.js";
 import { jsonError } from "./errors.js";
 import { AppId } from "./query.js";
 
@@ -15,6 +16,12 @@ export function roomName(appId: number): string {
  * polling, WebSocket upgrade) to the Durable Object of the app named in its `app_id` query parameter.
  */
 export const edge = new Hono<{ Bindings: Env }>();
+
+// Whatever a route answered without reading, its body is read to the end so the connection stays usable.
+edge.use(async (c, next) => {
+  await next();
+  await discardBody(c.req.raw);
+});
 
 edge.get("/health", async (c) => {
   try {

@@ -63,6 +63,8 @@ export class Connection implements RoomClient {
   probe: WebSocket | null = null;
   /** Set once the connection has ended, whichever event noticed first. */
   departed = false;
+  /** The close code it ended with: NORMAL, or the protocol violation that ended it. */
+  endCode: number | null = null;
 
   constructor(
     readonly state: ConnectionState,
@@ -165,6 +167,7 @@ export class Connection implements RoomClient {
   /** Ends the connection, once: closes the transport (unless the client already did) and reports why. */
   end(code: number, reason: string, byClient = false): void {
     if (this.departed) return;
+    this.endCode = code;
     if (this.transport.kind === "polling") this.transport.polling.close(byClient);
     else if (!byClient) closeSocket(this.transport.ws, code, reason);
     if (this.probe) closeSocket(this.probe, code, reason);

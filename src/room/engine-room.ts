@@ -7,6 +7,7 @@ import { decodePayload, encodePayload } from "../engine.io/payload.js";
 import { PollingTransport } from "../engine.io/polling.js";
 import { CloseCode, EngineSocket, type EngineOptions } from "../engine.io/socket.js";
 import { SocketIoEndpoint } from "../socket.io/endpoint.js";
+import { discardBody, readBody } from "../http/body.js";
 import { engineError } from "../http/errors.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
 import { randomId } from "./ids.js";
@@ -61,6 +62,12 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private alarmAt: number | null | undefined = undefined;
 
   override async fetch(request: Request): Promise<Response> {
+    const response = await this.answer(request);
+    await discardBody(request);
+    return response;
+  }
+
+  private async answer(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const stack = STACKS[url.pathname];
     const application = stack ? this.application(stack) : null;
@@ -201,7 +208,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
   private async receivePost(connection: Connection, application: EngineApplication, request: Request): Promise<Response> {
     const limit = this.engineOptions.maxPayloadBytes;
-    const body = await readBody(request, limit);
+    const body = await readPayload(request, limit);
     if (body === null) {
       connection.engine.close(CloseCode.MESSAGE_TOO_BIG, "payload larger than maxPayload");
       return engineError(400, 3, `Bad request: payload larger than maxPayload (${limit} bytes)`);
@@ -222,6 +229,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
         return engineError(400, 3, `Bad request: ${received.reason}`);
       }
       for (const data of received.messages) await application.message(connection, data);
+      if (!connection.open && connection.endCode !== CloseCode.NORMAL) return engineError(400, 3, "Bad request: protocol violation");
     }
     return new Response("ok", { headers: { "Content-Type": "text/html" } });
   }
@@ -323,12 +331,10 @@ function payloadResponse(body: string | Uint8Array): Response {
   return new Response(body, { headers: { "Content-Type": contentType } });
 }
 
-/** The request body, text or (for v3 binary payloads) bytes; null when it is larger than `limit` bytes. */
-async function readBody(request: Request, limit: number): Promise<string | Uint8Array | null> {
-  const declared = Number(request.headers.get("Content-Length") ?? "0");
-  if (declared > limit) return null;
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.byteLength > limit) return null;
+/** The request body as a payload: bytes for v3 binary payloads, else text; null when larger than `limit`. */
+async function readPayload(request: Request, limit: number): Promise<string | Uint8Array | null> {
+  const bytes = await readBody(request, limit);
+  if (bytes === null) return null;
   const binary = request.headers.get("Content-Type")?.startsWith("application/octet-stream") ?? false;
   return binary ? bytes : new TextDecoder().decode(bytes);
 }

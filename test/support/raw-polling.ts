@@ -1,4 +1,4 @@
-/** An Engine.IO v4 long-polling session driven by hand with fetch, for exact control of timing. */
+/** An Engine.IO long-polling session driven by hand with fetch, for exact control of timing (posts speak v4). */
 export class RawPolling {
   private constructor(
     private readonly base: string,
@@ -9,8 +9,10 @@ export class RawPolling {
     const base = `${url}/socket.io/?${query}`;
     const response = await fetch(base);
     const body = await response.text();
-    if (!response.ok || !body.startsWith("0")) throw new Error(`handshake failed: ${response.status} ${body}`);
-    return new RawPolling(base, (JSON.parse(body.slice(1)) as { sid: string }).sid);
+    // v4 sends the open packet as it is; v3 prefixes its length (`96:0{...}`).
+    const open = /^(?:\d+:)?0(\{.*\})$/.exec(body);
+    if (!response.ok || !open?.[1]) throw new Error(`handshake failed: ${response.status} ${body}`);
+    return new RawPolling(base, (JSON.parse(open[1]) as { sid: string }).sid);
   }
 
   get url(): string {

@@ -1,5 +1,8 @@
 import type { Packet } from "./packet.js";
 
+/** How long a GET that arrives during an upgrade waits for the upgrade to complete before it gets a `noop`. */
+const UPGRADE_GRACE_MS = 100;
+
 /**
  * The server side of HTTP long-polling for one session: packets wait in a buffer until the client's GET
  * takes them; a GET with nothing to take is held until something arrives.
@@ -9,22 +12,32 @@ import type { Packet } from "./packet.js";
  */
 export class PollingTransport {
   private buffer: Packet[] = [];
-  private waiting: ((packets: Packet[]) => void) | null = null;
+  private waiting: ((packets: Packet[] | null) => void) | null = null;
+  /** Whether the waiting GET arrived after a WebSocket opened to probe. */
+  private waitingSinceProbe = false;
+  private probeOpen = false;
   private upgrading = false;
   private closed = false;
 
   /**
-   * A GET. Resolves with the packets to write, at once when some are buffered, else when some arrive.
-   * Returns null when another GET is already waiting: the caller closes the session.
+   * A GET. Resolves with the packets to write, at once when some are buffered, else when some arrive; or with
+   * null when the session moved to WebSocket meanwhile (the caller refuses the GET).
+   * Returns null at once when another GET is already waiting: the caller closes the session.
    */
-  poll(): Promise<Packet[]> | null {
+  poll(): Promise<Packet[] | null> | null {
     if (this.waiting) return null;
     if (this.closed) return Promise.resolve([{ type: "close" }]);
-    if (this.upgrading) return Promise.resolve([{ type: "noop" }]);
-    if (this.buffer.length > 0) return Promise.resolve(this.take());
+    if (this.buffer.length > 0 && !this.upgrading) return Promise.resolve(this.take());
     return new Promise((resolve) => {
       this.waiting = resolve;
+      this.waitingSinceProbe = this.probeOpen;
+      if (this.upgrading) this.answerAfterGrace(resolve);
     });
+  }
+
+  /** A WebSocket opened to take over this session; its probe comes next. */
+  probeOpened(): void {
+    this.probeOpen = true;
   }
 
   send(packet: Packet): void {
@@ -32,20 +45,31 @@ export class PollingTransport {
     if (this.waiting && !this.upgrading) this.answer(this.take());
   }
 
-  /** The client probed a WebSocket: end the waiting GET and hold what is buffered for the new transport. */
+  /**
+   * The client probed a WebSocket: the waiting GET ends with a `noop` (the client waits for it before it sends
+   * `upgrade`), and what is buffered is held for the new transport.
+   *
+   * A GET that arrived after the probe socket opened is held for a moment first: it may have overtaken an
+   * `upgrade` packet already on its way over the WebSocket, and if that lands the GET is refused instead.
+   */
   startUpgrade(): void {
     this.upgrading = true;
-    if (this.waiting) this.answer([{ type: "noop" }]);
+    const waiting = this.waiting;
+    if (!waiting) return;
+    if (this.waitingSinceProbe) this.answerAfterGrace(waiting);
+    else this.answer([{ type: "noop" }]);
   }
 
   /** The probing WebSocket went away before the upgrade completed: long-polling carries on. */
   cancelUpgrade(): void {
     this.upgrading = false;
+    this.probeOpen = false;
   }
 
   /** The upgrade is complete: everything still buffered, in order, for the WebSocket to send. */
   finishUpgrade(): Packet[] {
     this.closed = true;
+    if (this.waiting) this.answer(null);
     return this.take();
   }
 
@@ -58,13 +82,19 @@ export class PollingTransport {
     if (this.waiting) this.answer([...this.take(), { type: byClient ? "noop" : "close" }]);
   }
 
+  private answerAfterGrace(waiting: (packets: Packet[] | null) => void): void {
+    setTimeout(() => {
+      if (this.waiting === waiting) this.answer([{ type: "noop" }]);
+    }, UPGRADE_GRACE_MS);
+  }
+
   private take(): Packet[] {
     const packets = this.buffer;
     this.buffer = [];
     return packets;
   }
 
-  private answer(packets: Packet[]): void {
+  private answer(packets: Packet[] | null): void {
     const resolve = this.waiting;
     this.waiting = null;
     resolve?.(packets);

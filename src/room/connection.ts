@@ -164,12 +164,12 @@ export class Connection implements RoomClient {
     }
   }
 
-  /** Ends the connection, once: closes the transport (unless the client already did) and reports why. */
+  /** Ends the connection, once: closes the transport (completing the close handshake if the client began it) and reports why. */
   end(code: number, reason: string, byClient = false): void {
     if (this.departed) return;
     this.endCode = code;
     if (this.transport.kind === "polling") this.transport.polling.close(byClient);
-    else if (!byClient) closeSocket(this.transport.ws, code, reason);
+    else closeSocket(this.transport.ws, code, reason);
     if (this.probe) closeSocket(this.probe, code, reason);
     this.onEnd(this, reason);
   }

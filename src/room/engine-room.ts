@@ -56,6 +56,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
   /** WebSocket connections by socket, rebuilt from the attachments on first use after a wake. */
   private socketConnections: Map<WebSocket, Connection> | null = null;
+  /** Sockets whose connection has ended, so that a late close or error event does not end it twice. */
+  private readonly endedSockets = new WeakSet<WebSocket>();
   /** Every open connection by Engine.IO sid, long-polling ones included. */
   private readonly sessions = new Map<string, Connection>();
   /** When the alarm is set for: null for none, undefined until this activation has read it. */
@@ -203,6 +205,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       return engineError(400, 3, "Bad request");
     }
     const packets = await waiting;
+    if (packets === null) return engineError(400, 3, "Bad request: the session was upgraded to WebSocket");
     return payloadResponse(encodePayload(packets, connection.state.engine.protocol, supportsBinary));
   }
 
@@ -236,13 +239,19 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
   /** A WebSocket asks to take over a long-polling session: accepted as a probe until the client sends `upgrade`. */
   private upgrade(connection: Connection, request: Request): Response {
-    if (!isUpgrade(request) || connection.transport.kind !== "polling" || connection.probe) {
-      return engineError(400, 3, "Bad request");
+    if (!isUpgrade(request)) return engineError(400, 3, "Bad request");
+    if (connection.transport.kind !== "polling" || connection.probe) {
+      // Like the reference server: a second WebSocket for a session that has (or is getting) one is closed at once.
+      const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+      server.accept();
+      server.close(CloseCode.POLICY_VIOLATION, "session already upgraded");
+      return new Response(null, { status: 101, webSocket: client });
     }
     this.registry();
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
     connection.probe = server;
+    connection.transport.polling.probeOpened();
     this.registry().socketConnections.set(server, connection);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -285,6 +294,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private connectionOf(ws: WebSocket): Connection | undefined {
     const known = this.registry().socketConnections.get(ws);
     if (known) return known;
+    if (this.endedSockets.has(ws)) return undefined;
     const state = parseConnectionState(ws.deserializeAttachment());
     return state ? this.wrap(state, { kind: "websocket", ws }) : undefined;
   }
@@ -296,8 +306,11 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private ended(connection: Connection, reason: string): void {
     connection.departed = true;
     this.sessions.delete(connection.id);
-    if (connection.transport.kind === "websocket") this.socketConnections?.delete(connection.transport.ws);
-    if (connection.probe) this.socketConnections?.delete(connection.probe);
+    for (const ws of [connection.transport.kind === "websocket" ? connection.transport.ws : null, connection.probe]) {
+      if (!ws) continue;
+      this.socketConnections?.delete(ws);
+      this.endedSockets.add(ws);
+    }
     this.application(connection.state.stack)?.ended(connection, reason);
   }
 

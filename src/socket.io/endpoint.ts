@@ -75,8 +75,9 @@ export class SocketIoEndpoint {
     this.send({ type: PacketType.CONNECT, nsp, data: this.state.protocol === 5 ? { sid: socketId } : undefined });
   }
 
+  /** Refuses a namespace; both revisions get `{ message }`, as the reference server sends to v4 clients too. */
   rejectConnect(nsp: string, message: string): void {
-    this.send({ type: PacketType.CONNECT_ERROR, nsp, data: this.state.protocol === 5 ? { message } : message });
+    this.send({ type: PacketType.CONNECT_ERROR, nsp, data: { message } });
   }
 
   emit(nsp: string, args: unknown[]): void {

@@ -7,4 +7,5 @@ export function startLocalServer(options?: {
   persistTo?: string;
   vars?: Record<string, string>;
   stdio?: "pipe" | "inherit";
+  config?: string;
 }): Promise<{ url: string; port: number; stop(): Promise<void>; output(): string }>;

@@ -40,14 +40,15 @@ export function freePort() {
 }
 
 /**
- * Starts `wrangler dev` and resolves once it answers /health. `vars` override wrangler.toml vars.
- * Returns the base URL and a stop() that ends the process.
+ * Starts `wrangler dev` (of `config`, wrangler.toml by default) and resolves once it answers HTTP.
+ * `vars` override the config's vars. Returns the base URL and a stop() that ends the process.
  */
-export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pipe" } = {}) {
+export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pipe", config } = {}) {
   const listenPort = port ?? (await freePort());
   const inspectorPort = await freePort();
   const args = ["--no-install", "wrangler", "dev", "--ip", "127.0.0.1", "--port", String(listenPort)];
   args.push("--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false");
+  if (config) args.push("--config", config);
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child = spawn("npx", args, { cwd: ROOT, stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"], detached: stdio !== "inherit" });
@@ -73,7 +74,7 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
     try {
       const response = await fetch(`${url}/health`);
-      if (response.ok) break;
+      if (response.status < 500) break;
     } catch {
       // not listening yet
     }

@@ -16,8 +16,8 @@ export class RawSocket {
     });
   }
 
-  static async open(url: string, query = "EIO=4&transport=websocket&app_id=1"): Promise<RawSocket> {
-    const ws = new WebSocket(`${url.replace(/^http/, "ws")}/socket.io/?${query}`);
+  static async open(url: string, query = "EIO=4&transport=websocket&app_id=1", path = "/socket.io/"): Promise<RawSocket> {
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}${path}?${query}`);
     const socket = new RawSocket(ws);
     await new Promise<void>((resolve, reject) => {
       ws.addEventListener("open", () => resolve(), { once: true });

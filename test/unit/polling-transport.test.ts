@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { PollingTransport } from "../../src/engine.io/polling.js";
+
+const message = (data: string) => ({ type: "message" as const, data });
+
+describe("PollingTransport", () => {
+  it("answers a poll at once with what is buffered, in order", async () => {
+    const polling = new PollingTransport();
+    polling.send(message("a"));
+    polling.send(message("b"));
+    expect(await polling.poll()).toEqual([message("a"), message("b")]);
+  });
+
+  it("holds an empty poll until a packet arrives", async () => {
+    const polling = new PollingTransport();
+    const waiting = polling.poll();
+    polling.send(message("late"));
+    expect(await waiting).toEqual([message("late")]);
+  });
+
+  it("refuses a second simultaneous poll", () => {
+    const polling = new PollingTransport();
+    void polling.poll();
+    expect(polling.poll()).toBeNull();
+  });
+
+  it("answers a waiting poll with noop when the client closes, close when the server does", async () => {
+    const byClient = new PollingTransport();
+    const clientWaiting = byClient.poll();
+    byClient.close(true);
+    expect(await clientWaiting).toEqual([{ type: "noop" }]);
+    const byServer = new PollingTransport();
+    const serverWaiting = byServer.poll();
+    byServer.close(false);
+    expect(await serverWaiting).toEqual([{ type: "close" }]);
+    expect(await byServer.poll()).toEqual([{ type: "close" }]);
+  });
+
+  it("during an upgrade ends the in-flight poll with noop and keeps packets for the WebSocket", async () => {
+    const polling = new PollingTransport();
+    const inFlight = polling.poll();
+    polling.probeOpened();
+    polling.startUpgrade();
+    expect(await inFlight).toEqual([{ type: "noop" }]);
+    polling.send(message("held 1"));
+    polling.send(message("held 2"));
+    expect(await polling.poll()).toEqual([{ type: "noop" }]);
+    expect(polling.finishUpgrade()).toEqual([message("held 1"), message("held 2")]);
+  });
+
+  it("refuses a poll that raced an upgrade which then completed", async () => {
+    const polling = new PollingTransport();
+    polling.probeOpened();
+    const racing = polling.poll();
+    polling.startUpgrade();
+    polling.finishUpgrade();
+    expect(await racing).toBeNull();
+  });
+
+  it("resumes normal polling when the probe gives up", async () => {
+    const polling = new PollingTransport();
+    polling.probeOpened();
+    polling.startUpgrade();
+    polling.cancelUpgrade();
+    polling.send(message("after"));
+    expect(await polling.poll()).toEqual([message("after")]);
+  });
+});

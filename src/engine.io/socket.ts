@@ -105,6 +105,11 @@ export class EngineSocket {
     }
   }
 
+  /** v3: the client pinged at `at` (answered by someone else, such as the runtime's WebSocket auto-response). */
+  clientPinged(at: number): void {
+    if (this.state.protocol === 3 && at > this.state.lastPingAt) this.state.lastPingAt = at;
+  }
+
   send(messages: PacketData[]): void {
     for (const data of messages) this.link.send({ type: "message", data });
   }

@@ -54,6 +54,15 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   /** Checks a request before the Engine.IO server sees it: the app it names (its id), or a refusal. */
   protected abstract admit(request: Request, query: EngineQuery): Promise<{ appId: number } | Response>;
 
+  /**
+   * Engine.IO 3 clients ping the server: the runtime answers `2` with `3` itself, so their pings do not wake
+   * a hibernating object; the alarm reads when each socket was last answered.
+   */
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("2", "3"));
+  }
+
   /** WebSocket connections by socket, rebuilt from the attachments on first use after a wake. */
   private socketConnections: Map<WebSocket, Connection> | null = null;
   /** Sockets whose connection has ended, so that a late close or error event does not end it twice. */
@@ -143,6 +152,10 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     // Work due within the slack is done now, so that connections opened at nearby times share one wake.
     const now = Date.now() + Math.min(1_000, this.engineOptions.pingTimeoutMs / 4);
     for (const connection of this.connections()) {
+      if (connection.transport.kind === "websocket") {
+        const answered = this.ctx.getWebSocketAutoResponseTimestamp(connection.transport.ws);
+        if (answered) connection.engine.clientPinged(answered.getTime());
+      }
       if (!connection.engine.heartbeat(now)) {
         connection.engine.close(CloseCode.NORMAL, "ping timeout");
         continue;

@@ -28,6 +28,26 @@ describe("heartbeats driven by the room's alarm", () => {
     alice.socket.disconnect();
   });
 
+  it("keeps a socket.io-client 2.x connection whose pings the runtime answers while the room sleeps", async () => {
+    const legacy = await join(server.url, "mod", ["CHAT"], { version: "v2", transports: ["websocket"] });
+    const pongs: number[] = [];
+    legacy.socket.io.engine.on("pong", () => pongs.push(Date.now()));
+    let disconnected = false;
+    legacy.socket.on("disconnect", () => (disconnected = true));
+    await pause(2_000);
+    expect(pongs.length).toBeGreaterThanOrEqual(3);
+    expect(disconnected).toBe(false);
+    legacy.socket.disconnect();
+  });
+
+  it("drops an Engine.IO 3 client that stops pinging", async () => {
+    const silent = await RawSocket.open(server.url, "EIO=3&transport=websocket&app_id=1");
+    await silent.nextText((frame) => frame.startsWith("0"));
+    silent.send("2");
+    expect(await silent.nextText((frame) => frame === "3")).toBe("3");
+    expect((await silent.closedBy(3_000)).reason).toMatch(/ping timeout/);
+  });
+
   it("drops a client that stops answering, and announces that its user left", async () => {
     const observer = await join(server.url, "owner");
     const userLeft = next<{ uname: string }>(observer.socket, "user_left", 10_000);

@@ -73,6 +73,17 @@ describe("EngineSocket", () => {
     expect(socket.heartbeat(2_300)).toBe(false);
   });
 
+  it("v3: counts pings answered elsewhere (the runtime's auto-response)", () => {
+    const { socket } = socketOf(3);
+    socket.clientPinged(2_000);
+    expect(socket.heartbeat(3_400)).toBe(true);
+    socket.clientPinged(1_000);
+    expect(socket.nextHeartbeatAt()).toBe(3_500);
+    const v4 = socketOf(4);
+    v4.socket.clientPinged(2_000);
+    expect(v4.socket.nextHeartbeatAt()).toBe(1_000);
+  });
+
   it("rejects a heartbeat in the wrong direction", () => {
     const v4 = socketOf(4);
     expect(v4.socket.receive("2", 0)).toEqual({ kind: "rejected", code: CloseCode.PROTOCOL_ERROR, reason: "invalid heartbeat direction" });

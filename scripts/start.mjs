@@ -1,5 +1,15 @@
 // `npm start`: local D1 migrated and seeded with the demo app, then wrangler dev on http://127.0.0.1:8787.
+import { constants } from "node:fs";
+import { copyFile, readFile } from "node:fs/promises";
 import { DEMO_USERS, prepareLocalDatabase, startLocalServer } from "./local-server.mjs";
+
+const devVars = new URL("../.dev.vars", import.meta.url);
+try {
+  await copyFile(new URL("../.dev.vars.example", import.meta.url), devVars, constants.COPYFILE_EXCL);
+} catch {
+  // .dev.vars exists already: the developer's own secrets stay.
+}
+const ingestToken = /^INGEST_TOKEN=(.*)$/m.exec(await readFile(devVars, "utf8"))?.[1] ?? "(not set in .dev.vars)";
 
 await prepareLocalDatabase();
 const server = await startLocalServer({ port: 8787, stdio: "inherit" });
@@ -9,6 +19,8 @@ Demo app id: 1. Access tokens of its users:
 ${DEMO_USERS.map((user) => `  ${user.uname.padEnd(6)} ${user.role.padEnd(7)} auth_id ${user.authId}  ${user.token}`).join("\n")}
 
 Connect:  io("${server.url}", { query: { app_id: 1 } })
+Ingest:   POST ${server.url}/v1/apps/1/events with Authorization: Bearer ${ingestToken}
+          (or: npm run publish-event -- deposit alice 5000)
 Stop with Ctrl+C.
 `);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.stop().then(() => process.exit(0)));

@@ -3,13 +3,18 @@ import { z } from "zod";
 /** Bindings and vars that wrangler.toml declares; every var arrives as a string and is parsed by {@link parseConfig}. */
 export interface Env {
   DB: D1Database;
-  ROOMS: DurableObjectNamespace;
+  ROOMS: DurableObjectNamespace<import("./room/app-room.js").AppRoom>;
+  EVENTS: Queue<unknown>;
+  /** Secret: the bearer token producers present to the ingest endpoint. */
+  INGEST_TOKEN?: string;
   PING_INTERVAL_MS?: string;
   PING_TIMEOUT_MS?: string;
   MAX_PAYLOAD_BYTES?: string;
   AUTH_TIMEOUT_MS?: string;
   CHAT_RATE_BURST?: string;
   CHAT_RATE_PER_SECOND?: string;
+  BETS_PER_SECOND?: string;
+  EVENT_DEDUP_WINDOW?: string;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -21,6 +26,8 @@ const ConfigSchema = z.object({
   AUTH_TIMEOUT_MS: positiveInt(30_000),
   CHAT_RATE_BURST: positiveInt(5),
   CHAT_RATE_PER_SECOND: z.coerce.number().positive().default(1),
+  BETS_PER_SECOND: positiveInt(10),
+  EVENT_DEDUP_WINDOW: positiveInt(10_000),
 });
 
 export interface Config {
@@ -30,6 +37,9 @@ export interface Config {
   authTimeoutMs: number;
   chatRateBurst: number;
   chatRatePerSecond: number;
+  betsPerSecond: number;
+  /** How many recent event ids each room remembers to deliver a replayed event only once. */
+  eventDedupWindow: number;
 }
 
 /** Parses the environment's vars; a malformed var is a deployment error and throws with zod's explanation. */
@@ -44,5 +54,7 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     authTimeoutMs: vars.AUTH_TIMEOUT_MS,
     chatRateBurst: vars.CHAT_RATE_BURST,
     chatRatePerSecond: vars.CHAT_RATE_PER_SECOND,
+    betsPerSecond: vars.BETS_PER_SECOND,
+    eventDedupWindow: vars.EVENT_DEDUP_WINDOW,
   };
 }

@@ -1,8 +1,10 @@
 import type { Env } from "./config.js";
 import { edge } from "./http/edge.js";
+import { consumeEvents } from "./queue/consumer.js";
 
 export { AppRoom } from "./room/app-room.js";
 
 export default {
   fetch: edge.fetch,
+  queue: consumeEvents,
 } satisfies ExportedHandler<Env>;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Env } from "../config.js";
 import { discardBody } from "./body.js";
 import { jsonError } from "./errors.js";
+import { ingest } from "./ingest.js";
 import { AppId } from "./query.js";
 
 /** The name of an app's Durable Object: every request of one app reaches the same instance. */
@@ -43,6 +44,8 @@ edge.all("/socket.io/", (c) => {
   const room = c.env.ROOMS.get(c.env.ROOMS.idFromName(roomName(appId.data)));
   return room.fetch(c.req.raw);
 });
+
+edge.route("/v1/apps", ingest);
 
 edge.notFound((c) => jsonError(404, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
 

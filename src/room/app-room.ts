@@ -11,6 +11,8 @@ import { findApp, type AppRecord } from "../storage/d1-apps.js";
 import { D1ChatStore } from "../storage/d1-store.js";
 import type { Connection, Stack } from "./connection.js";
 import { EngineRoom, type EngineApplication, type EngineQuery, type RoomEngineOptions } from "./engine-room.js";
+import { EventDedup } from "./event-dedup.js";
+import type { AppEvent } from "../queue/events.js";
 import { SocketIoApplication } from "./socket-io-application.js";
 
 /** How long an app's row (existence, allowed origins) is trusted before it is read again. */
@@ -25,6 +27,12 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
   private readonly config: Config;
   private readonly socketIo: SocketIoApplication;
   private chatRoom: ChatRoom | null = null;
+  private readonly dedup: EventDedup;
+  /**
+   * Test-only seam: the next this-many deliveries fail, as if the object had crashed. Only reachable from
+   * tests that hold the instance (`runInDurableObject`); no request or event can set it.
+   */
+  failNextDeliveries = 0;
   private app: { record: AppRecord; readAt: number } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -37,6 +45,7 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
       connectTimeoutMs: this.config.authTimeoutMs,
     };
     this.socketIo = new SocketIoApplication({ "/": new SocketpotNamespace(() => this.room()) }, this.config.authTimeoutMs);
+    this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
   }
 
   protected application(stack: Stack): EngineApplication | null {
@@ -81,12 +90,41 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
     return Date.now();
   }
 
+  later(ms: number, task: () => void): void {
+    setTimeout(task, ms);
+  }
+
+  /**
+   * Delivers events from the Queue (called over RPC by the consumer). An id seen before, within the
+   * de-duplication window, is skipped; the window lives in this object's SQLite storage so it outlives
+   * hibernation and restarts. Returns how many events were new.
+   */
+  async deliver(events: AppEvent[]): Promise<number> {
+    if (this.failNextDeliveries > 0) {
+      this.failNextDeliveries -= 1;
+      throw new Error("injected delivery failure");
+    }
+    const room = this.roomFor(events[0]?.app_id);
+    let fresh = 0;
+    for (const event of events) {
+      if (!this.dedup.remember(event.id)) continue;
+      fresh += 1;
+      if (event.type === "new_bet") room?.betPlaced(event.bet);
+      else room?.balanceChanged(event);
+    }
+    return fresh;
+  }
+
   /** The app's room, built on first use from the app id the connections carry. */
   private room(): ChatRoom {
+    const room = this.roomFor(this.connections().next().value?.state.appId ?? this.app?.record.id);
+    if (!room) throw new Error("a room is only used for connections of an app");
+    return room;
+  }
+
+  private roomFor(appId: number | undefined): ChatRoom | null {
     if (this.chatRoom) return this.chatRoom;
-    const first = this.connections().next().value;
-    const appId = first?.state.appId ?? this.app?.record.id;
-    if (appId === undefined) throw new Error("a room is only used for connections of an app");
+    if (appId === undefined) return null;
     this.chatRoom = new ChatRoom(appId, new D1ChatStore(this.env.DB), this, this.config);
     return this.chatRoom;
   }

@@ -13,6 +13,8 @@ import {
 } from "./schemas.js";
 import type { ChatStore, ChatWrite } from "./store.js";
 import { WriteBatcher } from "./write-batcher.js";
+import { BetSampler } from "./bet-sampler.js";
+import type { BalanceEvent, Bet } from "../queue/events.js";
 
 export const HISTORY_LENGTH = 100;
 
@@ -36,7 +38,15 @@ export interface RoomClient {
   disconnect(): void;
 }
 
-export type ServerEvent = "client_error" | "new_message" | "user_joined" | "user_left";
+export type ServerEvent =
+  | "client_error"
+  | "new_message"
+  | "user_joined"
+  | "user_left"
+  | "unconfirmed_balance_change"
+  | "balance_change"
+  | "confirmed_deposit_change"
+  | "new_bet";
 
 /** What the room needs from the process that hosts it. */
 export interface RoomHost {
@@ -44,12 +54,16 @@ export interface RoomHost {
   /** Sends one event to many clients; the host encodes it once per wire protocol. */
   broadcast(recipients: RoomClient[], event: ServerEvent, payload: unknown): void;
   now(): number;
+  /** Runs `task` after `ms` (one timer per room, never per connection). */
+  later(ms: number, task: () => void): void;
 }
 
 export interface RoomOptions {
   authTimeoutMs: number;
   chatRateBurst: number;
   chatRatePerSecond: number;
+  /** At most this many bets go to BETS subscribers per second. */
+  betsPerSecond: number;
 }
 
 /**
@@ -80,6 +94,7 @@ export class ChatRoom {
   private readonly rateLimiter: RateLimiter<number>;
   private readonly writer: WriteBatcher<ChatWrite, ChatMessage>;
   private readonly authenticating = new Set<string>();
+  private readonly bets: BetSampler;
   private history: Promise<ChatMessage[]> | null = null;
   private mutes: Promise<Map<number, number>> | null = null;
 
@@ -91,6 +106,7 @@ export class ChatRoom {
   ) {
     this.rateLimiter = new RateLimiter(options.chatRateBurst, options.chatRatePerSecond);
     this.writer = new WriteBatcher((writes) => this.storeWrites(writes));
+    this.bets = new BetSampler(options.betsPerSecond);
     // A room is built when its Durable Object wakes; connections that survived hibernation are present again.
     for (const client of host.clients()) {
       const user = chatUser(client.session);
@@ -198,6 +214,37 @@ export class ChatRoom {
     }
     client.emit("client_error", "auth was not received in time after connecting; send auth as soon as you connect");
     client.disconnect();
+  }
+
+  /**
+   * A user's balance changed: every connection of that user subscribed to DEPOSITS is told. A confirmed change
+   * goes out as both `balance_change` and `confirmed_deposit_change`. Returns how many connections it reached.
+   */
+  balanceChanged(event: BalanceEvent): number {
+    const recipients: RoomClient[] = [];
+    for (const client of this.host.clients()) {
+      const session = client.session;
+      if (session?.user?.auth_id === event.auth_id && session.subscriptions.includes("DEPOSITS")) recipients.push(client);
+    }
+    const payload = { balance: event.balance, diff: event.diff };
+    if (event.type === "unconfirmed_balance_change") {
+      this.host.broadcast(recipients, "unconfirmed_balance_change", payload);
+    } else {
+      this.host.broadcast(recipients, "balance_change", payload);
+      this.host.broadcast(recipients, "confirmed_deposit_change", payload);
+    }
+    return recipients.length;
+  }
+
+  /** A bet was placed: it joins this second's sample, which goes to BETS subscribers when the second ends. */
+  betPlaced(bet: Bet): void {
+    if (this.bets.add(bet)) this.host.later(1_000, () => this.sendBets());
+  }
+
+  private sendBets(): void {
+    const chosen = this.bets.take();
+    const recipients = [...this.host.clients()].filter((client) => client.session?.subscriptions.includes("BETS"));
+    for (const bet of chosen) this.host.broadcast(recipients, "new_bet", bet);
   }
 
   private async runCommand(actor: User, channel: string, text: string): Promise<Outcome<ChatMessage>> {

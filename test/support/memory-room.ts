@@ -120,6 +120,20 @@ export class MemoryHost implements RoomHost {
     return this.clock;
   }
 
+  readonly scheduled: Array<{ at: number; task: () => void }> = [];
+
+  later(ms: number, task: () => void): void {
+    this.scheduled.push({ at: this.clock + ms, task });
+  }
+
+  /** Moves the clock and runs what falls due. */
+  advance(ms: number): void {
+    this.clock += ms;
+    const due = this.scheduled.filter((entry) => entry.at <= this.clock);
+    this.scheduled.splice(0, this.scheduled.length, ...this.scheduled.filter((entry) => entry.at > this.clock));
+    for (const entry of due) entry.task();
+  }
+
   connect(id: string): RecordingClient {
     const client = new RecordingClient(id);
     this.connected.push(client);
@@ -136,7 +150,7 @@ export const USERS = {
 
 export const tokenOf = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
 
-export const ROOM_OPTIONS = { authTimeoutMs: 30_000, chatRateBurst: 5, chatRatePerSecond: 1 };
+export const ROOM_OPTIONS = { authTimeoutMs: 30_000, chatRateBurst: 5, chatRatePerSecond: 1, betsPerSecond: 3 };
 
 export function memoryRoom(appId = 1) {
   const store = new MemoryStore();

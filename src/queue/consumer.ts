@@ -1,0 +1,46 @@
+import type { Env } from "../config.js";
+import { roomName } from "../http/edge.js";
+import { log } from "../log.js";
+import { AppEvent } from "./events.js";
+
+/**
+ * The Queue consumer: each message is parsed with zod; valid events are grouped by app and handed to each
+ * app's Durable Object in one call. A malformed message is acknowledged (it would never parse on a retry),
+ * logged with its id and counted; when an app's delivery fails, only that app's messages are retried.
+ */
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const byApp = new Map<number, Array<{ message: Message<unknown>; event: AppEvent }>>();
+  let malformed = 0;
+  for (const message of batch.messages) {
+    const parsed = AppEvent.safeParse(message.body);
+    if (!parsed.success) {
+      malformed += 1;
+      log("malformed_event", { id: idOf(message.body), issues: parsed.error.issues.map((issue) => issue.message) });
+      message.ack();
+      continue;
+    }
+    const group = byApp.get(parsed.data.app_id) ?? [];
+    group.push({ message, event: parsed.data });
+    byApp.set(parsed.data.app_id, group);
+  }
+
+  let failed = 0;
+  await Promise.all(
+    [...byApp].map(async ([appId, entries]) => {
+      try {
+        const room = env.ROOMS.get(env.ROOMS.idFromName(roomName(appId)));
+        await room.deliver(entries.map((entry) => entry.event));
+        for (const { message } of entries) message.ack();
+      } catch (error) {
+        failed += entries.length;
+        log("event_delivery_failed", { app_id: appId, count: entries.length, error: String(error) });
+        for (const { message } of entries) message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+      }
+    }),
+  );
+  log("event_batch", { queue: batch.queue, messages: batch.messages.length, malformed, retried: failed });
+}
+
+function idOf(body: unknown): string | null {
+  return typeof body === "object" && body !== null && "id" in body && typeof body.id === "string" ? body.id.slice(0, 128) : null;
+}

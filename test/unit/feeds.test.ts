@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { BetSampler } from "../../src/socketpot/bet-sampler.js";
+import { memoryRoom, tokenOf } from "../support/memory-room.js";
+import type { ChatRoom } from "../../src/socketpot/room.js";
+import type { RecordingClient } from "../support/memory-room.js";
+
+async function subscribe(room: ChatRoom, client: RecordingClient, authId: number | null, subscriptions: string[]) {
+  const outcome = await room.auth(client, { app_id: 1, subscriptions, ...(authId ? { access_token: tokenOf(authId) } : {}) });
+  expect(outcome.ok).toBe(true);
+}
+
+const bet = (id: number, wager: number, profit: number) => ({ id, uname: "bob", wager, profit });
+
+describe("balance changes", () => {
+  it("reach every DEPOSITS connection of that user and nobody else", async () => {
+    const { room, host } = memoryRoom();
+    const tab1 = host.connect("a1");
+    const tab2 = host.connect("a2");
+    const chatOnly = host.connect("a3");
+    const other = host.connect("b");
+    await subscribe(room, tab1, 3, ["DEPOSITS"]);
+    await subscribe(room, tab2, 3, ["CHAT", "DEPOSITS"]);
+    await subscribe(room, chatOnly, 3, ["CHAT"]);
+    await subscribe(room, other, 4, ["DEPOSITS"]);
+    const reached = room.balanceChanged({ id: "e1", app_id: 1, type: "unconfirmed_balance_change", auth_id: 3, balance: 5000, diff: 5000 });
+    expect(reached).toBe(2);
+    for (const tab of [tab1, tab2]) expect(tab.events("unconfirmed_balance_change")).toEqual([{ balance: 5000, diff: 5000 }]);
+    expect(chatOnly.received.filter((entry) => entry.event !== "user_joined")).toEqual([]);
+    expect(other.received).toEqual([]);
+  });
+
+  it("send a confirmed change as balance_change and confirmed_deposit_change", async () => {
+    const { room, host } = memoryRoom();
+    const tab = host.connect("a1");
+    await subscribe(room, tab, 3, ["DEPOSITS"]);
+    room.balanceChanged({ id: "e2", app_id: 1, type: "balance_change", auth_id: 3, balance: 7000, diff: -300 });
+    expect(tab.received).toEqual([
+      { event: "balance_change", payload: { balance: 7000, diff: -300 } },
+      { event: "confirmed_deposit_change", payload: { balance: 7000, diff: -300 } },
+    ]);
+  });
+});
+
+describe("bets", () => {
+  it("go to BETS subscribers once a second, the most interesting first, capped", async () => {
+    const { room, host } = memoryRoom();
+    const watcher = host.connect("w");
+    const chatter = host.connect("c");
+    await subscribe(room, watcher, null, ["BETS"]);
+    await subscribe(room, chatter, null, ["CHAT"]);
+    for (const placed of [bet(1, 100, 5), bet(2, 100, -900), bet(3, 5000, 20), bet(4, 9000, 20), bet(5, 1, 1)]) room.betPlaced(placed);
+    expect(watcher.events("new_bet")).toEqual([]);
+    host.advance(1_000);
+    expect(watcher.events("new_bet")).toEqual([bet(2, 100, -900), bet(4, 9000, 20), bet(3, 5000, 20)]);
+    expect(chatter.events("new_bet")).toEqual([]);
+    room.betPlaced(bet(6, 1, 1));
+    host.advance(1_000);
+    expect(watcher.events("new_bet")).toHaveLength(4);
+  });
+
+  it("keep memory bounded under a flood and still pick the best", () => {
+    const sampler = new BetSampler(10);
+    for (let i = 0; i < 100_000; i++) sampler.add(bet(i, i % 1000, (i * 7919) % 100_003));
+    const chosen = sampler.take();
+    expect(chosen).toHaveLength(10);
+    expect(chosen.map((b) => b.profit)).toEqual([...chosen.map((b) => b.profit)].sort((a, b) => b - a));
+    expect(chosen[0]?.profit).toBe(100_002);
+  });
+});

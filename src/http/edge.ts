@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import type { Env } from "../config.js";
+import { log } from "../log.js";
 import { discardBody } from "./body.js";
 import { jsonError } from "./errors.js";
 import { ingest } from "./ingest.js";
@@ -50,6 +52,8 @@ edge.route("/v1/apps", ingest);
 edge.notFound((c) => jsonError(404, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
 
 edge.onError((error) => {
-  console.error(JSON.stringify({ event: "unhandled_error", message: error.message }));
+  // Hono's middleware (bearer auth) answers by throwing an HTTPException that carries its response.
+  if (error instanceof HTTPException) return error.getResponse();
+  log("unhandled_error", { message: error.message });
   return jsonError(500, "INTERNAL_ERROR", "the server failed to handle the request");
 });

@@ -13,7 +13,7 @@ export class EventDedup {
   /** Records `id`; false when it was already there (a replay). */
   remember(id: string): boolean {
     this.prepare();
-    const inserted = this.sql.exec("INSERT OR IGNORE INTO delivered_events (id) VALUES (?)", id).rowsWritten > 0;
+    const inserted = this.sql.exec("INSERT INTO delivered_events (id) VALUES (?) ON CONFLICT (id) DO NOTHING RETURNING seq", id).toArray().length > 0;
     // Trimming in steps of a tenth keeps the work per event constant while the table stays within 110%.
     if (inserted && this.sql.exec("SELECT max(seq) - min(seq) AS span FROM delivered_events").one()["span"] as number >= this.window * 1.1) {
       this.sql.exec("DELETE FROM delivered_events WHERE seq <= (SELECT max(seq) FROM delivered_events) - ?", this.window);

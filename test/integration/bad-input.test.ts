@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { join, next, request, type Joined } from "../support/clients.js";
+import { expectChatWorks, join, request, type Joined } from "../support/clients.js";
 import { RawSocket } from "../support/raw-socket.js";
 import { demoUser, startTestServer, type TestServer } from "../support/server.js";
 
@@ -28,10 +28,7 @@ afterAll(async () => {
 });
 
 async function roomStillServes(): Promise<void> {
-  const heard = next(bob.socket, "new_message");
-  const [error, message] = await request(alice.socket, "new_message", { text: `still here ${Date.now()}` });
-  expect(error).toBeNull();
-  expect(await heard).toEqual(message);
+  await expectChatWorks(alice.socket, bob.socket);
   const late = await join(server.url, null);
   const history = (late.response["chat"] as { messages: Array<{ id: number; text: string }> }).messages;
   expect(history).toContainEqual(expect.objectContaining({ id: storedBefore.id, text: storedBefore.text }));

@@ -1,6 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { join, next, request, type Joined } from "../support/clients.js";
+import { expectChatWorks, join, type Joined } from "../support/clients.js";
 import { RawPolling } from "../support/raw-polling.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -26,12 +26,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function roomStillServes(): Promise<void> {
-  const heard = next(bob.socket, "new_message");
-  const [error, message] = await request(alice.socket, "new_message", { text: "still serving" });
-  expect(error).toBeNull();
-  expect(await heard).toEqual(message);
-}
+const roomStillServes = () => expectChatWorks(alice.socket, bob.socket);
 
 /** The status a WebSocket upgrade request gets (fetch cannot send one). */
 function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {

@@ -1,4 +1,5 @@
 import { io } from "socket.io-client";
+import { expect } from "vitest";
 import legacyIo from "socket.io-client-v2";
 import { demoUser } from "./server.js";
 
@@ -86,3 +87,11 @@ export function record(socket: Client, ...events: string[]): Record<string, unkn
 }
 
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Asserts the room still serves: a message from `sender` is acked and heard by `listener`. */
+export async function expectChatWorks(sender: Client, listener: Client): Promise<void> {
+  const heard = next(listener, "new_message");
+  const [error, message] = await request(sender, "new_message", { text: `still serving ${Date.now()}` });
+  expect(error).toBeNull();
+  expect(await heard).toEqual(message);
+}

@@ -7,6 +7,8 @@ export interface Env {
   EVENTS: Queue<unknown>;
   /** Secret: the bearer token producers present to the ingest endpoint. */
   INGEST_TOKEN?: string;
+  /** Secret: the bearer token of the admin API. */
+  ADMIN_TOKEN?: string;
   PING_INTERVAL_MS?: string;
   PING_TIMEOUT_MS?: string;
   MAX_PAYLOAD_BYTES?: string;

@@ -6,13 +6,10 @@ import type { Env } from "../config.js";
 import { log } from "../log.js";
 import { discardBody } from "./body.js";
 import { jsonError } from "./errors.js";
+import { admin } from "./admin.js";
 import { ingest } from "./ingest.js";
+import { roomName } from "./room-name.js";
 import { AppId } from "./query.js";
-
-/** The name of an app's Durable Object: every request of one app reaches the same instance. */
-export function roomName(appId: number): string {
-  return `app:${appId}`;
-}
 
 /**
  * The Worker's HTTP edge. It answers what needs no room itself and routes each /socket.io/ request (handshake,
@@ -48,6 +45,7 @@ edge.all("/socket.io/", (c) => {
 });
 
 edge.route("/v1/apps", ingest);
+edge.route("/v1/admin", admin);
 
 edge.notFound((c) => jsonError(404, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
 

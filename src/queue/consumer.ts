@@ -1,5 +1,5 @@
 import type { Env } from "../config.js";
-import { roomName } from "../http/edge.js";
+import { roomName } from "../http/room-name.js";
 import { log } from "../log.js";
 import { AppEvent } from "./events.js";
 

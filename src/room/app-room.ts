@@ -94,6 +94,16 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
     setTimeout(task, ms);
   }
 
+  /** Admin API: deletes a message of this app and tells CHAT subscribers. */
+  async deleteMessage(appId: number, messageId: number): Promise<boolean> {
+    return this.roomFor(appId).deleteMessage(messageId);
+  }
+
+  /** Admin API: lifts a mute, in storage and in the room's cache. */
+  async liftMute(appId: number, authId: number): Promise<boolean> {
+    return this.roomFor(appId).liftMute(authId);
+  }
+
   /**
    * Delivers events from the Queue (called over RPC by the consumer). An id seen before, within the
    * de-duplication window, is skipped; the window lives in this object's SQLite storage so it outlives
@@ -104,28 +114,29 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
       this.failNextDeliveries -= 1;
       throw new Error("injected delivery failure");
     }
-    const room = this.roomFor(events[0]?.app_id);
+    const first = events[0];
+    if (!first) return 0;
+    const room = this.roomFor(first.app_id);
     let fresh = 0;
     for (const event of events) {
       if (!this.dedup.remember(event.id)) continue;
       fresh += 1;
-      if (event.type === "new_bet") room?.betPlaced(event.bet);
-      else room?.balanceChanged(event);
+      if (event.type === "new_bet") room.betPlaced(event.bet);
+      else room.balanceChanged(event);
     }
     return fresh;
   }
 
   /** The app's room, built on first use from the app id the connections carry. */
   private room(): ChatRoom {
-    const room = this.roomFor(this.connections().next().value?.state.appId ?? this.app?.record.id);
-    if (!room) throw new Error("a room is only used for connections of an app");
-    return room;
+    const appId = this.connections().next().value?.state.appId ?? this.app?.record.id;
+    if (appId === undefined) throw new Error("a room is only used for connections of an app");
+    return this.roomFor(appId);
   }
 
-  private roomFor(appId: number | undefined): ChatRoom | null {
-    if (this.chatRoom) return this.chatRoom;
-    if (appId === undefined) return null;
-    this.chatRoom = new ChatRoom(appId, new D1ChatStore(this.env.DB), this, this.config);
+  /** The room, built on first use; `appId` is the one this object is named after (an object serves one app). */
+  private roomFor(appId: number): ChatRoom {
+    this.chatRoom ??= new ChatRoom(appId, new D1ChatStore(this.env.DB), this, this.config);
     return this.chatRoom;
   }
 

@@ -46,7 +46,8 @@ export type ServerEvent =
   | "unconfirmed_balance_change"
   | "balance_change"
   | "confirmed_deposit_change"
-  | "new_bet";
+  | "new_bet"
+  | "message_deleted";
 
 /** What the room needs from the process that hosts it. */
 export interface RoomHost {
@@ -214,6 +215,27 @@ export class ChatRoom {
     }
     client.emit("client_error", "auth was not received in time after connecting; send auth as soon as you connect");
     client.disconnect();
+  }
+
+  /**
+   * An operator deleted a message: it leaves storage and the history new clients get, and CHAT subscribers are
+   * told (`message_deleted` with `{ id, channel }`) so they can remove it. False when there was no such message.
+   */
+  async deleteMessage(messageId: number): Promise<boolean> {
+    const deleted = await this.store.deleteMessage(this.appId, messageId);
+    if (!deleted) return false;
+    const history = await this.cachedHistory();
+    const index = history.findIndex((message) => message.id === messageId);
+    if (index >= 0) history.splice(index, 1);
+    this.broadcastToChat("message_deleted", { id: messageId, channel: deleted.channel });
+    return true;
+  }
+
+  /** An operator lifted a mute. False when the user was not muted. */
+  async liftMute(authId: number): Promise<boolean> {
+    const lifted = await this.store.deleteMute(this.appId, authId);
+    (await this.activeMutes()).delete(authId);
+    return lifted;
   }
 
   /**

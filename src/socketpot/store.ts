@@ -30,4 +30,8 @@ export interface ChatStore {
   activeMutes(appId: number, now: number): Promise<Map<number, number>>;
   /** Stores the writes in one transaction, in order; resolves with the stored messages. */
   write(appId: number, writes: ChatWrite[]): Promise<ChatMessage[]>;
+  /** Deletes a message; resolves with its channel, or null when the app has no such message. */
+  deleteMessage(appId: number, messageId: number): Promise<{ channel: string } | null>;
+  /** Lifts a user's mute; resolves false when the user was not muted. */
+  deleteMute(appId: number, authId: number): Promise<boolean>;
 }

@@ -5,6 +5,7 @@ export interface AppRecord {
   name: string;
   /** Origins allowed to connect; empty means any origin. */
   allowedOrigins: string[];
+  createdAt: number;
 }
 
 const AppRow = z.object({
@@ -16,11 +17,16 @@ const AppRow = z.object({
     ctx.addIssue({ code: "custom", message: "allowed_origins is not a JSON array of strings" });
     return z.NEVER;
   }),
+  created_at: z.number(),
 });
 
-export async function findApp(db: D1Database, appId: number): Promise<AppRecord | null> {
-  const row = await db.prepare("SELECT id, name, allowed_origins FROM apps WHERE id = ?1").bind(appId).first();
-  if (!row) return null;
+/** Reads an `apps` row (all columns). */
+export function parseAppRow(row: unknown): AppRecord {
   const app = AppRow.parse(row);
-  return { id: app.id, name: app.name, allowedOrigins: app.allowed_origins };
+  return { id: app.id, name: app.name, allowedOrigins: app.allowed_origins, createdAt: app.created_at };
+}
+
+export async function findApp(db: D1Database, appId: number): Promise<AppRecord | null> {
+  const row = await db.prepare("SELECT * FROM apps WHERE id = ?1").bind(appId).first();
+  return row ? parseAppRow(row) : null;
 }

@@ -4,7 +4,7 @@ import type { ChatStore, ChatWrite, ModerationChange } from "../socketpot/store.
 
 const UserRow = z.object({ uname: z.string(), auth_id: z.number().int(), role: Role });
 
-const MessageRow = z.object({
+export const MessageRow = z.object({
   id: z.number().int(),
   channel: z.string(),
   text: z.string(),
@@ -101,6 +101,19 @@ export class D1ChatStore implements ChatStore {
     });
   }
 
+  async deleteMessage(appId: number, messageId: number): Promise<{ channel: string } | null> {
+    const row = await this.db
+      .prepare("DELETE FROM messages WHERE app_id = ?1 AND id = ?2 RETURNING channel")
+      .bind(appId, messageId)
+      .first<{ channel: string }>();
+    return row ? { channel: row.channel } : null;
+  }
+
+  async deleteMute(appId: number, authId: number): Promise<boolean> {
+    const result = await this.db.prepare("DELETE FROM mutes WHERE app_id = ?1 AND auth_id = ?2").bind(appId, authId).run();
+    return result.meta.changes > 0;
+  }
+
   private moderationStatement(appId: number, change: ModerationChange, now: number): D1PreparedStatement {
     if (change.kind === "unmute") {
       return this.db.prepare("DELETE FROM mutes WHERE app_id = ?1 AND auth_id = ?2").bind(appId, change.target.auth_id);
@@ -116,7 +129,7 @@ export class D1ChatStore implements ChatStore {
   }
 }
 
-function toChatMessage(row: MessageRow): ChatMessage {
+export function toChatMessage(row: MessageRow): ChatMessage {
   const message: ChatMessage = {
     id: row.id,
     channel: row.channel,

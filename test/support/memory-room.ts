@@ -61,6 +61,19 @@ export class MemoryStore implements ChatStore {
     });
   }
 
+  async deleteMessage(appId: number, messageId: number): Promise<{ channel: string } | null> {
+    this.check();
+    const index = this.messages.findIndex((message) => message.appId === appId && message.id === messageId);
+    if (index < 0) return null;
+    const [removed] = this.messages.splice(index, 1);
+    return { channel: removed!.channel };
+  }
+
+  async deleteMute(_appId: number, authId: number): Promise<boolean> {
+    this.check();
+    return this.mutes.delete(authId);
+  }
+
   private check(): void {
     if (this.failing) throw new Error("storage unavailable");
   }

@@ -1,7 +1,7 @@
 import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { EventDedup } from "../../src/room/event-dedup.js";
 import { describe, expect, it } from "vitest";
-import { roomName } from "../../src/http/edge.js";
+import { roomName } from "../../src/http/room-name.js";
 import type { AppRoom } from "../../src/room/app-room.js";
 
 const token = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;

@@ -1,6 +1,6 @@
 import { SELF, env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { roomName } from "../../src/http/edge.js";
+import { roomName } from "../../src/http/room-name.js";
 
 const token = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
 

@@ -6,7 +6,8 @@ import { defineConfig } from "vitest/config";
  * Three kinds of test, each against the real thing it needs:
  * - unit: plain TypeScript (codecs, protocol, room logic) in Node, no workerd;
  * - worker: inside workerd with real D1 and Durable Objects through vitest-pool-workers;
- * - integration: `wrangler dev` processes on real TCP ports, driven by real socket.io clients.
+ * - integration: `wrangler dev` processes on real TCP ports, driven by real socket.io clients;
+ * - browser: the demo page in Debian's chromium through playwright-core.
  */
 export default defineConfig({
   test: {
@@ -27,6 +28,9 @@ export default defineConfig({
           })),
         ],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup-database.ts"] },
+      },
+      {
+        test: { name: "browser", include: ["test/browser/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
       },
       {
         test: {

@@ -11,6 +11,7 @@ import { discardBody, readBody } from "../http/body.js";
 import { engineError } from "../http/errors.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
 import { randomId } from "./ids.js";
+import { log } from "../log.js";
 
 /** The application above Engine.IO (Socket.IO, or the conformance echo), told about each connection's life. */
 export interface EngineApplication {
@@ -206,6 +207,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     };
     const connection = this.wrap(state, transport);
     this.registry().sessions.set(connection.id, connection);
+    log("connection_opened", { app_id: state.appId, sid: connection.id, transport: transport.kind, eio: opening.protocol });
     return connection;
   }
 
@@ -276,6 +278,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       connection.transport.polling.startUpgrade();
     } else if (packet.type === "upgrade") {
       connection.completeUpgrade();
+      log("connection_upgraded", { app_id: connection.state.appId, sid: connection.id });
     } else if (packet.type !== "noop") {
       closeSocket(ws, CloseCode.PROTOCOL_ERROR, "invalid upgrade");
     }
@@ -318,6 +321,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
   private ended(connection: Connection, reason: string): void {
     connection.departed = true;
+    log("connection_closed", { app_id: connection.state.appId, sid: connection.id, reason });
     this.sessions.delete(connection.id);
     for (const ws of [connection.transport.kind === "websocket" ? connection.transport.ws : null, connection.probe]) {
       if (!ws) continue;

@@ -13,6 +13,7 @@ import {
 } from "./schemas.js";
 import type { ChatStore, ChatWrite } from "./store.js";
 import { WriteBatcher } from "./write-batcher.js";
+import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
 
@@ -158,8 +159,10 @@ export class ChatRoom {
         this.broadcastToChat("user_joined", user, client);
       }
       if (chat) response.chat = { messages, userlist: this.presence.userlist() };
+      log("authenticated", { app_id: this.appId, sid: client.id, auth_id: user?.auth_id ?? null, subscriptions });
       return { ok: true, value: response };
-    } catch {
+    } catch (error) {
+      log("request_failed", { app_id: this.appId, sid: client.id, request: "auth", error: String(error) });
       return internalError;
     } finally {
       this.authenticating.delete(client.id);
@@ -188,7 +191,8 @@ export class ChatRoom {
       const message = await this.writer.submit({ message: { channel, text, createdAt: now, user } });
       this.broadcastToChat("new_message", message);
       return { ok: true, value: message };
-    } catch {
+    } catch (error) {
+      log("request_failed", { app_id: this.appId, sid: client.id, request: "new_message", error: String(error) });
       return internalError;
     }
   }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connect, join, next, pause, record, request, type Client } from "../support/clients.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { demoUser, startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
 const sockets: Client[] = [];
@@ -169,6 +169,23 @@ describe("chat over socket.io-client 4.x (WebSocket transport)", () => {
     const clientError = next<string>(watcher.socket, "client_error");
     watcher.socket.emit("new_message", { text: "no ack" });
     expect(await clientError).toMatch(/anonymous/);
+  });
+
+  it("logs each connection's life as JSON lines, never a token", async () => {
+    const alice = await join(server.url, "alice");
+    alice.socket.disconnect();
+    await pause(300);
+    const lines = server
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { event: string; sid?: string; auth_id?: number });
+    const authenticated = lines.findLast((line) => line.event === "authenticated" && line.auth_id === 3);
+    expect(authenticated).toBeDefined();
+    const sid = authenticated?.sid;
+    expect(lines).toContainEqual(expect.objectContaining({ event: "connection_opened", sid, app_id: 1, transport: "websocket", eio: 4 }));
+    expect(lines).toContainEqual(expect.objectContaining({ event: "connection_closed", sid, app_id: 1 }));
+    expect(server.output()).not.toContain(demoUser("alice").token);
   });
 
   it("disconnects a connection that never authenticates, after the configured deadline", async () => {

@@ -16,6 +16,8 @@ export interface TestServer {
   /** Stops the process and starts a new one on the same local state. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** Everything the server process printed so far. */
+  output(): string;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function startTestServer(vars: Record<string, string> = {}, sql?: s
       await running.stop();
       await rm(persistTo, { recursive: true, force: true });
     },
+    output: () => running.output(),
   };
   return server;
 }

@@ -44,7 +44,7 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
       maxPayloadBytes: this.config.maxPayloadBytes,
       connectTimeoutMs: this.config.authTimeoutMs,
     };
-    this.socketIo = new SocketIoApplication({ "/": new SocketpotNamespace(() => this.room()) }, this.config.authTimeoutMs);
+    this.socketIo = new SocketIoApplication({ "/": new SocketpotNamespace((client) => this.roomFor(client.appId)) }, this.config.authTimeoutMs);
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
   }
 
@@ -125,13 +125,6 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
       else room.balanceChanged(event);
     }
     return fresh;
-  }
-
-  /** The app's room, built on first use from the app id the connections carry. */
-  private room(): ChatRoom {
-    const appId = this.connections().next().value?.state.appId ?? this.app?.record.id;
-    if (appId === undefined) throw new Error("a room is only used for connections of an app");
-    return this.roomFor(appId);
   }
 
   /** The room, built on first use; `appId` is the one this object is named after (an object serves one app). */

@@ -80,6 +80,10 @@ export class Connection implements RoomClient {
     return this.state.engine.sid;
   }
 
+  get appId(): number {
+    return this.state.appId;
+  }
+
   get open(): boolean {
     return !this.departed;
   }

@@ -28,6 +28,8 @@ export interface ClientSession {
 /** One connection as the room sees it, whatever protocol it speaks. */
 export interface RoomClient {
   readonly id: string;
+  /** The app the client connected to. */
+  readonly appId: number;
   /** False once the connection closed; work that finishes after that must not touch it. */
   readonly open: boolean;
   readonly session: ClientSession | null;

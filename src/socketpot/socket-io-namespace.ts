@@ -7,22 +7,23 @@ import type { ChatRoom, Outcome, RoomClient } from "./room.js";
  * or when there is no ack to carry the error string, so that no failure is silent.
  */
 export class SocketpotNamespace implements Namespace<RoomClient> {
-  constructor(private readonly room: () => ChatRoom) {}
+  /** `room` gives the room of a client's app (a room object serves one app). */
+  constructor(private readonly room: (client: RoomClient) => ChatRoom) {}
 
   connected(client: RoomClient): void {
-    this.room().arrive(client);
+    this.room(client).arrive(client);
   }
 
   async event(client: RoomClient, name: string | number, args: unknown[], ack: Ack | null): Promise<void> {
-    respond(client, await this.room().request(client, name, args[0]), ack);
+    respond(client, await this.room(client).request(client, name, args[0]), ack);
   }
 
   disconnected(client: RoomClient): void {
-    this.room().leave(client);
+    this.room(client).leave(client);
   }
 
   expired(client: RoomClient): void {
-    this.room().authExpired(client);
+    this.room(client).authExpired(client);
   }
 
   violated(client: RoomClient, reason: string): void {

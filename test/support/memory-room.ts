@@ -85,6 +85,7 @@ export class RecordingClient implements RoomClient {
   authDeadline: number | null = 30_000;
   open = true;
   readonly received: Array<{ event: ServerEvent; payload: unknown }> = [];
+  readonly appId = 1;
 
   constructor(readonly id: string) {}
 

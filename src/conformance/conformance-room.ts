@@ -62,7 +62,8 @@ export class ConformanceRoom extends EngineRoom<unknown> {
     this.engineOptions.connectTimeoutMs,
   );
 
-  protected application(stack: Stack): EngineApplication {
+  protected application(stack: Stack): EngineApplication | null {
+    if (stack === "plain") return null;
     return stack === "socket.io" ? this.socketIo : this.echo;
   }
 

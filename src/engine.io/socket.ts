@@ -115,20 +115,21 @@ export class EngineSocket {
   }
 
   /**
-   * Advances the heartbeat to `now`: in v4 sends a ping when one is due; in both revisions reports a peer that
-   * has been silent too long. Returns false when the connection timed out (the caller closes it).
+   * Advances the heartbeat: in v4 sends a ping that is due by `horizon` (the caller may look a little ahead, to
+   * serve nearby connections in one wake); in both revisions reports a peer silent for too long at `now`.
+   * Returns false when the connection timed out (the caller closes it).
    *
    * A ping counts as sent when it was due, so a clock that runs a little late does not lengthen the time a
-   * silent peer is given; if it ran later than half the timeout, the ping counts from now instead, so that a
-   * late clock never leaves an answering peer too little time.
+   * silent peer is given; if it ran later than half the timeout, or early, the ping counts from now, so that an
+   * answering peer always gets at least half its time.
    */
-  heartbeat(now: number): boolean {
+  heartbeat(now: number, horizon = now): boolean {
     const { state, options } = this;
     if (state.protocol === 3) return now < state.lastPingAt + options.pingIntervalMs + options.pingTimeoutMs;
     if (state.pingSentAt !== null) return now < state.pingSentAt + options.pingTimeoutMs;
     const due = state.lastPingAt + options.pingIntervalMs;
-    if (now >= due) {
-      const sentAt = now - due <= options.pingTimeoutMs / 2 ? due : now;
+    if (horizon >= due) {
+      const sentAt = now >= due && now - due <= options.pingTimeoutMs / 2 ? due : now;
       this.link.send({ type: "ping" });
       state.pingSentAt = sentAt;
       state.lastPingAt = sentAt;

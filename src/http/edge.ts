@@ -44,6 +44,16 @@ edge.all("/socket.io/", (c) => {
   return room.fetch(c.req.raw);
 });
 
+// The plain-WebSocket protocol reaches the same room as socket.io clients, at the room's "/plain/" path.
+edge.get("/v1/apps/:app_id/ws", (c) => {
+  const appId = AppId.safeParse(c.req.param("app_id"));
+  if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
+  const url = new URL(c.req.url);
+  url.pathname = "/plain/";
+  url.search = `?app_id=${appId.data}`;
+  return c.env.ROOMS.get(c.env.ROOMS.idFromName(roomName(appId.data))).fetch(new Request(url, c.req.raw));
+});
+
 edge.route("/v1/apps", ingest);
 edge.route("/v1/admin", admin);
 

@@ -23,7 +23,7 @@ const IngestBody = z.union([z.array(z.unknown()), z.unknown().transform((event) 
  */
 export const ingest = new Hono<{ Bindings: Env }>();
 
-ingest.use("*", async (c, next) => {
+ingest.use("/:app_id/events", async (c, next) => {
   const token = c.env.INGEST_TOKEN;
   if (!token) return jsonError(503, "INGEST_DISABLED", "the INGEST_TOKEN secret is not set on this deployment");
   return bearerAuth<{ Bindings: Env }>({

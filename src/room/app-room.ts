@@ -1,10 +1,6 @@
 import { parseConfig, type Config, type Env } from "../config.js";
-import { encodePacket as encodeEnginePacket } from "../engine.io/encode.js";
-import type { EngineProtocol, Frame } from "../engine.io/packet.js";
 import { engineError, jsonError } from "../http/errors.js";
 import { AppId } from "../http/query.js";
-import { encodePacket as encodeSocketPacket } from "../socket.io/encode.js";
-import { PacketType } from "../socket.io/packet.js";
 import { ChatRoom, type RoomClient, type RoomHost, type ServerEvent } from "../socketpot/room.js";
 import { SocketpotNamespace } from "../socketpot/socket-io-namespace.js";
 import { findApp, type AppRecord } from "../storage/d1-apps.js";
@@ -14,6 +10,8 @@ import { EngineRoom, type EngineApplication, type EngineQuery, type RoomEngineOp
 import { EventDedup } from "./event-dedup.js";
 import type { AppEvent } from "../queue/events.js";
 import { SocketIoApplication } from "./socket-io-application.js";
+import { PlainApplication } from "./plain-application.js";
+import { EncodedEvent } from "./broadcast.js";
 
 /** How long an app's row (existence, allowed origins) is trusted before it is read again. */
 const APP_CACHE_MS = 60_000;
@@ -26,6 +24,7 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
   protected readonly engineOptions: RoomEngineOptions;
   private readonly config: Config;
   private readonly socketIo: SocketIoApplication;
+  private readonly plain: PlainApplication;
   private chatRoom: ChatRoom | null = null;
   private readonly dedup: EventDedup;
   /**
@@ -45,11 +44,13 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
       connectTimeoutMs: this.config.authTimeoutMs,
     };
     this.socketIo = new SocketIoApplication({ "/": new SocketpotNamespace((client) => this.roomFor(client.appId)) }, this.config.authTimeoutMs);
+    this.plain = new PlainApplication((connection) => this.roomFor(connection.appId), this.config.maxPayloadBytes);
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
   }
 
   protected application(stack: Stack): EngineApplication | null {
-    return stack === "socket.io" ? this.socketIo : null;
+    if (stack === "socket.io") return this.socketIo;
+    return stack === "plain" ? this.plain : null;
   }
 
   protected async admit(request: Request, query: EngineQuery): Promise<{ appId: number } | Response> {
@@ -72,18 +73,8 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
   }
 
   broadcast(recipients: RoomClient[], event: ServerEvent, payload: unknown): void {
-    const messages = encodeSocketPacket({ type: PacketType.EVENT, nsp: "/", data: [event, payload] });
-    const framesByProtocol = new Map<EngineProtocol, Frame[]>();
-    for (const recipient of recipients) {
-      const connection = recipient as Connection;
-      const protocol = connection.state.engine.protocol;
-      let frames = framesByProtocol.get(protocol);
-      if (!frames) {
-        frames = messages.map((data) => encodeEnginePacket({ type: "message", data }, protocol));
-        framesByProtocol.set(protocol, frames);
-      }
-      connection.deliver(messages, frames);
-    }
+    const encoded = new EncodedEvent(event, payload);
+    for (const recipient of recipients) (recipient as Connection).deliver(encoded);
   }
 
   now(): number {

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { encodePacket } from "../engine.io/encode.js";
-import type { Frame, Packet, PacketData } from "../engine.io/packet.js";
+import type { Frame, Packet } from "../engine.io/packet.js";
+import { PlainSocket } from "../plain/socket.js";
+import { EncodedEvent } from "./broadcast.js";
 import type { PollingTransport } from "../engine.io/polling.js";
 import { CloseCode, EngineSocket, type EngineOptions, type EngineState } from "../engine.io/socket.js";
 import { PacketDecoder } from "../socket.io/decode.js";
@@ -9,7 +11,7 @@ import type { ClientSession, RoomClient, ServerEvent } from "../socketpot/room.j
 import { Role, Subscription } from "../socketpot/schemas.js";
 
 /** Which protocol stack a connection runs above Engine.IO. */
-export const Stack = z.enum(["socket.io", "engine.io"]);
+export const Stack = z.enum(["socket.io", "engine.io", "plain"]);
 export type Stack = z.infer<typeof Stack>;
 
 /**
@@ -52,12 +54,22 @@ export type Transport =
   | { kind: "websocket"; ws: WebSocket }
   | { kind: "polling"; polling: PollingTransport; supportsBinary: boolean };
 
+/** What the room's clock and lifecycle need of a connection's wire protocol (Engine.IO, or the plain one). */
+export interface WireSocket {
+  /** Sends what is due by `horizon` (a ping, a heartbeat); false when the peer has timed out at `now`. */
+  heartbeat(now: number, horizon?: number): boolean;
+  nextHeartbeatAt(): number;
+  close(code: number, reason: string): void;
+}
+
 /**
  * One client: its Engine.IO socket over the current transport, its Socket.IO endpoint, and (for Socketpot)
  * its session. Only WebSocket connections persist their state; long-polling ones live in memory.
  */
 export class Connection implements RoomClient {
   readonly engine: EngineSocket;
+  /** The plain protocol's socket; null for Engine.IO connections. */
+  readonly plain: PlainSocket | null;
   private endpoint: SocketIoEndpoint | null = null;
   /** A WebSocket that probed to take over from long-polling, until the upgrade completes. */
   probe: WebSocket | null = null;
@@ -74,6 +86,15 @@ export class Connection implements RoomClient {
   ) {
     const link = { send: (packet: Packet) => this.sendPacket(packet), close: (code: number, reason: string) => this.end(code, reason) };
     this.engine = new EngineSocket(state.engine, link, engineOptions);
+    this.plain =
+      state.stack === "plain" && transport.kind === "websocket"
+        ? new PlainSocket(state.engine, (frame) => this.sendFrame(transport.ws, frame), (code, reason) => this.end(code, reason), engineOptions.pingIntervalMs)
+        : null;
+  }
+
+  /** The wire protocol the connection speaks, for heartbeats and closing. */
+  get wire(): WireSocket {
+    return this.plain ?? this.engine;
   }
 
   get id(): string {
@@ -117,26 +138,30 @@ export class Connection implements RoomClient {
   }
 
   emit(event: ServerEvent, payload: unknown): void {
-    if (this.open && this.socketIo.isConnected("/")) this.socketIo.emit("/", [event, payload]);
+    this.deliver(new EncodedEvent(event, payload));
   }
 
   /**
-   * Sends Engine.IO message packets that were encoded once for many connections: WebSockets get the shared
-   * frames as they are, long-polling buffers the packets.
+   * Sends an event that may have been encoded once for many connections: plain clients get the shared event,
+   * Socket.IO WebSockets the shared frames, long-polling buffers the shared packets.
    */
-  deliver(messages: readonly PacketData[], frames: readonly Frame[]): void {
+  deliver(event: EncodedEvent): void {
     if (!this.open) return;
-    if (this.transport.kind === "websocket") {
-      for (const frame of frames) this.sendFrame(this.transport.ws, frame);
+    if (this.plain) {
+      this.plain.queue(event.plainEvent());
+    } else if (!this.socketIo.isConnected("/")) {
+      return;
+    } else if (this.transport.kind === "websocket") {
+      for (const frame of event.socketIoFrames(this.state.engine.protocol)) this.sendFrame(this.transport.ws, frame);
     } else {
-      for (const data of messages) this.transport.polling.send({ type: "message", data });
+      for (const data of event.socketIoMessages()) this.transport.polling.send({ type: "message", data });
     }
   }
 
   disconnect(): void {
     if (!this.open) return;
-    this.socketIo.sendDisconnect("/");
-    this.engine.close(CloseCode.NORMAL, "server disconnect");
+    if (!this.plain) this.socketIo.sendDisconnect("/");
+    this.wire.close(CloseCode.NORMAL, "server disconnect");
   }
 
   /** Writes the state back to the WebSocket attachment; callers save after changing it. */

@@ -8,7 +8,7 @@ import { PollingTransport } from "../engine.io/polling.js";
 import { CloseCode, EngineSocket, type EngineOptions } from "../engine.io/socket.js";
 import { SocketIoEndpoint } from "../socket.io/endpoint.js";
 import { discardBody, readBody } from "../http/body.js";
-import { engineError } from "../http/errors.js";
+import { engineError, jsonError } from "../http/errors.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
 import { randomId } from "./ids.js";
 import { log } from "../log.js";
@@ -42,7 +42,7 @@ export const EngineQuery = z.object({
 });
 export type EngineQuery = z.infer<typeof EngineQuery>;
 
-const STACKS: Readonly<Record<string, Stack>> = { "/socket.io/": "socket.io", "/engine.io/": "engine.io" };
+const STACKS: Readonly<Record<string, Stack>> = { "/socket.io/": "socket.io", "/engine.io/": "engine.io", "/plain/": "plain" };
 
 /**
  * A Durable Object that is an Engine.IO server: WebSocket connections on the Hibernation API (state in each
@@ -85,6 +85,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const application = stack ? this.application(stack) : null;
     if (!stack || !application) return engineError(404, 3, "Bad request");
     const query = EngineQuery.parse(Object.fromEntries(url.searchParams));
+    if (stack === "plain") return this.openPlain(request, query, application);
     const { transport } = query;
     if (transport !== "polling" && transport !== "websocket") return engineError(400, 0, "Transport unknown");
     if (query.EIO !== "3" && query.EIO !== "4") return engineError(400, 5, "Unsupported protocol version");
@@ -108,8 +109,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     }
     if (transport === "websocket") return this.upgrade(connection, request);
     if (connection.transport.kind !== "polling") return engineError(400, 3, "Bad request");
-    if (!connection.engine.heartbeat(Date.now())) {
-      connection.engine.close(CloseCode.NORMAL, "ping timeout");
+    if (!connection.wire.heartbeat(Date.now())) {
+      connection.wire.close(CloseCode.NORMAL, "ping timeout");
       return engineError(400, 1, "Session ID unknown");
     }
     if (request.method === "GET") return this.poll(connection);
@@ -124,6 +125,10 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     if (connection.probe === ws) return this.receiveProbe(connection, ws, frame);
     const application = this.application(connection.state.stack);
     if (!application) return;
+    if (connection.plain) {
+      await application.message(connection, frame);
+      return connection.save();
+    }
     const received = connection.engine.receive(frame, Date.now());
     if (received.kind === "closed") return connection.end(CloseCode.NORMAL, received.reason, true);
     if (received.kind === "rejected") return application.violated(connection, received.code, received.reason);
@@ -150,15 +155,16 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    // Work due within the slack is done now, so that connections opened at nearby times share one wake.
-    const now = Date.now() + Math.min(1_000, this.engineOptions.pingTimeoutMs / 4);
+    // Pings due within the slack are sent now, so that connections opened at nearby times share one wake.
+    const now = Date.now();
+    const horizon = now + Math.min(1_000, this.engineOptions.pingIntervalMs / 4, this.engineOptions.pingTimeoutMs / 4);
     for (const connection of this.connections()) {
       if (connection.transport.kind === "websocket") {
         const answered = this.ctx.getWebSocketAutoResponseTimestamp(connection.transport.ws);
         if (answered) connection.engine.clientPinged(answered.getTime());
       }
-      if (!connection.engine.heartbeat(now)) {
-        connection.engine.close(CloseCode.NORMAL, "ping timeout");
+      if (!connection.wire.heartbeat(now, horizon)) {
+        connection.wire.close(CloseCode.NORMAL, "ping timeout");
         continue;
       }
       const { deadline } = connection.state;
@@ -190,6 +196,22 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     this.registry().socketConnections.set(server, connection);
     server.send(encodePacket(connection.engine.handshake([]), opening.protocol));
     opening.application.opened(connection);
+    connection.save();
+    await this.scheduleAlarm();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** A plain-protocol WebSocket: no Engine.IO, the application reads the frames itself. */
+  private async openPlain(request: Request, query: EngineQuery, application: EngineApplication): Promise<Response> {
+    if (!isUpgrade(request)) return jsonError(426, "UPGRADE_REQUIRED", "this endpoint speaks WebSocket only");
+    const admission = await this.admit(request, query);
+    if (admission instanceof Response) return admission;
+    this.registry();
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    const connection = this.createConnection({ appId: admission.appId, stack: "plain", protocol: 4, application }, { kind: "websocket", ws: server });
+    this.registry().socketConnections.set(server, connection);
+    application.opened(connection);
     connection.save();
     await this.scheduleAlarm();
     return new Response(null, { status: 101, webSocket: client });
@@ -335,7 +357,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   protected async scheduleAlarm(): Promise<void> {
     let next = Infinity;
     for (const connection of this.connections()) {
-      next = Math.min(next, connection.engine.nextHeartbeatAt(), connection.state.deadline ?? Infinity);
+      next = Math.min(next, connection.wire.nextHeartbeatAt(), connection.state.deadline ?? Infinity);
     }
     if (next === Infinity) return;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();

@@ -49,9 +49,11 @@ export class SocketIoApplication implements EngineApplication {
     }
   }
 
+  /** No namespace connected in time: closed. Otherwise the namespaces decide (Socketpot: auth not received). */
   expired(connection: Connection): void {
-    for (const nsp of Object.keys(connection.socketIo.state.namespaces)) this.namespaces[nsp]?.expired?.(connection);
-    connection.engine.close(CloseCode.NORMAL, "connection timeout");
+    const connected = Object.keys(connection.socketIo.state.namespaces);
+    if (connected.length === 0) return connection.engine.close(CloseCode.NORMAL, "connection timeout");
+    for (const nsp of connected) this.namespaces[nsp]?.expired?.(connection);
   }
 
   violated(connection: Connection, code: number, reason: string): void {

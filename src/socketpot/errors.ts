@@ -23,6 +23,8 @@ export const ErrorCode = {
   RATE_LIMITED: "RATE_LIMITED",
   /** The event name is not part of the Socketpot protocol. */
   UNKNOWN_EVENT: "UNKNOWN_EVENT",
+  /** Plain-WebSocket protocol: the frame is not a JSON object `{ a, p?, t?, id? }`. */
+  INVALID_FRAME: "INVALID_FRAME",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

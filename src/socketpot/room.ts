@@ -127,7 +127,7 @@ export class ChatRoom {
       );
     }
     if (event === "new_message") return this.newMessage(client, payload);
-    return Promise.resolve(clientBug(ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"; clients may emit auth and new_message`));
+    return Promise.resolve(clientBug(ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"; the protocol has auth and new_message (chat)`));
   }
 
   async auth(client: RoomClient, payload: unknown): Promise<Outcome<AuthResponse>> {

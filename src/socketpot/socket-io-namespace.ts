@@ -1,11 +1,8 @@
 import type { Ack, Namespace } from "../socket.io/namespace.js";
-import type { ChatRoom, Outcome, RoomClient } from "./room.js";
+import { respond } from "./respond.js";
+import type { ChatRoom, RoomClient } from "./room.js";
 
-/**
- * Socketpot over Socket.IO's main namespace: events go to the room, and outcomes come back as the ack's
- * `(errString, value)` arguments. `client_error` carries the explanation when the client's code is at fault,
- * or when there is no ack to carry the error string, so that no failure is silent.
- */
+/** Socketpot over Socket.IO's main namespace: events go to the room, outcomes come back through the ack. */
 export class SocketpotNamespace implements Namespace<RoomClient> {
   /** `room` gives the room of a client's app (a room object serves one app). */
   constructor(private readonly room: (client: RoomClient) => ChatRoom) {}
@@ -29,15 +26,4 @@ export class SocketpotNamespace implements Namespace<RoomClient> {
   violated(client: RoomClient, reason: string): void {
     client.emit("client_error", `${reason}; closing the connection`);
   }
-}
-
-export function respond(client: RoomClient, outcome: Outcome<unknown>, ack: Ack | null): void {
-  if (!client.open) return;
-  if (outcome.ok) {
-    ack?.([null, outcome.value]);
-  } else {
-    if (outcome.clientBug || !ack) client.emit("client_error", ack ? outcome.reason : `${outcome.error}: ${outcome.reason}`);
-    ack?.([outcome.error]);
-  }
-  if (outcome.disconnect) client.disconnect();
 }

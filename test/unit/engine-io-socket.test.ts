@@ -55,6 +55,13 @@ describe("EngineSocket", () => {
     expect(veryLate.socket.nextHeartbeatAt()).toBe(1_900);
   });
 
+  it("v4: sends a ping due within the horizon early, counting it from now", () => {
+    const { socket, sent } = socketOf(4);
+    expect(socket.heartbeat(900, 1_000)).toBe(true);
+    expect(sent).toEqual([{ type: "ping" }]);
+    expect(socket.nextHeartbeatAt()).toBe(1_400);
+  });
+
   it("v4: a pong clears the outstanding ping", () => {
     const { socket, sent } = socketOf(4);
     socket.heartbeat(1_000);

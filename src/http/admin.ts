@@ -1,11 +1,11 @@
 import { Hono, type Context } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
 import { z } from "zod";
 import type { Env } from "../config.js";
 import { log } from "../log.js";
 import { Role } from "../socketpot/schemas.js";
 import { findApp } from "../storage/d1-apps.js";
 import { D1Admin } from "../storage/d1-admin.js";
+import { requireSecret } from "./bearer.js";
 import { jsonError } from "./errors.js";
 import { roomName } from "./room-name.js";
 
@@ -16,16 +16,7 @@ import { roomName } from "./room-name.js";
  */
 export const admin = new Hono<{ Bindings: Env }>();
 
-admin.use("*", async (c, next) => {
-  const token = c.env.ADMIN_TOKEN;
-  if (!token) return jsonError(503, "ADMIN_DISABLED", "the ADMIN_TOKEN secret is not set on this deployment");
-  return bearerAuth<{ Bindings: Env }>({
-    token,
-    noAuthenticationHeader: { message: { error: "UNAUTHORIZED", message: "send Authorization: Bearer <ADMIN_TOKEN>" } },
-    invalidAuthenticationHeader: { message: { error: "UNAUTHORIZED", message: "malformed Authorization header" } },
-    invalidToken: { message: { error: "UNAUTHORIZED", message: "invalid admin token" } },
-  })(c, next);
-});
+admin.use("*", requireSecret("ADMIN_TOKEN"));
 
 const Origin = z.url({ protocol: /^https?$/, error: "each allowed origin must be an http(s) origin" }).refine(
   (text) => new URL(text).origin === text,

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Env } from "../config.js";
 import { AppEvent } from "../queue/events.js";
 import { findApp } from "../storage/d1-apps.js";
+import { requireSecret } from "./bearer.js";
 import { jsonError } from "./errors.js";
 import { AppId } from "./query.js";
 
@@ -23,16 +23,7 @@ const IngestBody = z.union([z.array(z.unknown()), z.unknown().transform((event) 
  */
 export const ingest = new Hono<{ Bindings: Env }>();
 
-ingest.use("/:app_id/events", async (c, next) => {
-  const token = c.env.INGEST_TOKEN;
-  if (!token) return jsonError(503, "INGEST_DISABLED", "the INGEST_TOKEN secret is not set on this deployment");
-  return bearerAuth<{ Bindings: Env }>({
-    token,
-    noAuthenticationHeader: { message: { error: "UNAUTHORIZED", message: "send Authorization: Bearer <INGEST_TOKEN>" } },
-    invalidAuthenticationHeader: { message: { error: "UNAUTHORIZED", message: "malformed Authorization header" } },
-    invalidToken: { message: { error: "UNAUTHORIZED", message: "invalid ingest token" } },
-  })(c, next);
-});
+ingest.use("/:app_id/events", requireSecret("INGEST_TOKEN"));
 
 ingest.post(
   "/:app_id/events",

@@ -1,36 +1,21 @@
-import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { EventDedup } from "../../src/room/event-dedup.js";
 import { describe, expect, it } from "vitest";
 import { roomName } from "../../src/http/room-name.js";
 import type { AppRoom } from "../../src/room/app-room.js";
+import { openSocket, token } from "./room-socket.js";
 
-const token = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
-
-/** A WebSocket into app 1's room, authenticated as `authId` with DEPOSITS; records the events it receives. */
+/** A room socket authenticated as `authId` with DEPOSITS; `deposits()` waits for the next `count` deposit events. */
 async function depositsSocket(authId: number) {
-  const response = await SELF.fetch("http://edge.test/socket.io/?EIO=4&transport=websocket&app_id=1", { headers: { Upgrade: "websocket" } });
-  const ws = response.webSocket;
-  if (!ws) throw new Error("no WebSocket");
-  const events: unknown[][] = [];
-  const frames: string[] = [];
-  ws.addEventListener("message", (event) => {
-    const frame = String(event.data);
-    frames.push(frame);
-    if (frame.startsWith("42")) events.push(JSON.parse(frame.slice(2)) as unknown[]);
-  });
-  ws.accept();
-  const until = async (check: () => boolean, what: string, timeoutMs = 8_000) => {
-    for (const deadline = Date.now() + timeoutMs; !check(); ) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(frames)}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  const socket = await openSocket();
+  const [error] = await socket.request(1, "auth", { app_id: 1, access_token: token(authId), subscriptions: ["DEPOSITS"] });
+  expect(error).toBeNull();
+  const deposits = async (count: number) => {
+    const events = [];
+    for (let i = 0; i < count; i++) events.push(JSON.parse((await socket.nextFrame('42["unconfirmed_balance_change"')).slice(2)));
+    return events;
   };
-  await until(() => frames.some((frame) => frame.startsWith("0{")), "open");
-  ws.send("40");
-  await until(() => frames.some((frame) => frame.startsWith("40{")), "connect");
-  ws.send(`421${JSON.stringify(["auth", { app_id: 1, access_token: token(authId), subscriptions: ["DEPOSITS"] }])}`);
-  await until(() => frames.some((frame) => frame.startsWith("431[null")), "auth");
-  return { ws, events, until };
+  return { ws: socket.ws, deposits };
 }
 
 const deposit = (id: string, diff: number) => ({ id, app_id: 1, type: "unconfirmed_balance_change", auth_id: 3, balance: 1000 + diff, diff });
@@ -45,8 +30,7 @@ describe("the Queue consumer, through the real local queue", () => {
       { body: { id: "broken-2", app_id: 1, type: "balance_change", auth_id: 3, balance: -5, diff: 1 } },
       { body: deposit("good-2", 20) },
     ]);
-    await alice.until(() => alice.events.length >= 2, "two deposits");
-    expect(alice.events).toEqual([
+    expect(await alice.deposits(2)).toEqual([
       ["unconfirmed_balance_change", { balance: 1010, diff: 10 }],
       ["unconfirmed_balance_change", { balance: 1020, diff: 20 }],
     ]);
@@ -60,8 +44,7 @@ describe("the Queue consumer, through the real local queue", () => {
       instance.failNextDeliveries = 1;
     });
     await env.EVENTS.send(deposit("retried-1", 30));
-    await alice.until(() => alice.events.length >= 1, "the retried deposit", 15_000);
-    expect(alice.events).toEqual([["unconfirmed_balance_change", { balance: 1030, diff: 30 }]]);
+    expect(await alice.deposits(1)).toEqual([["unconfirmed_balance_change", { balance: 1030, diff: 30 }]]);
     expect(await runInDurableObject(room, (instance: AppRoom) => instance.failNextDeliveries)).toBe(0);
     alice.ws.close(1000, "done");
   });

@@ -1,0 +1,38 @@
+import { SELF } from "cloudflare:test";
+
+export const token = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
+
+/** A WebSocket into the app's Durable Object through the Worker, speaking Engine.IO/Socket.IO by hand. */
+export async function openSocket() {
+  const response = await SELF.fetch("http://edge.test/socket.io/?EIO=4&transport=websocket&app_id=1", {
+    headers: { Upgrade: "websocket" },
+  });
+  const ws = response.webSocket;
+  if (!ws) throw new Error(`no WebSocket: ${response.status}`);
+  const frames: string[] = [];
+  let wake: (() => void) | null = null;
+  ws.addEventListener("message", (event) => {
+    frames.push(String(event.data));
+    wake?.();
+  });
+  ws.accept();
+  const nextFrame = async (prefix: string): Promise<string> => {
+    for (let attempt = 0; attempt < 300; attempt++) {
+      const index = frames.findIndex((frame) => frame.startsWith(prefix));
+      if (index >= 0) return frames.splice(index, 1)[0] as string;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    throw new Error(`no frame starting with ${prefix}; got ${JSON.stringify(frames)}`);
+  };
+  await nextFrame("0{");
+  ws.send("40");
+  await nextFrame("40{");
+  const request = async (ackId: number, event: string, payload: unknown) => {
+    ws.send(`42${ackId}${JSON.stringify([event, payload])}`);
+    return JSON.parse((await nextFrame(`43${ackId}[`)).slice(`43${ackId}`.length)) as unknown[];
+  };
+  return { ws, frames, nextFrame, request };
+}

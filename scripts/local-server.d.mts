@@ -8,4 +8,4 @@ export function startLocalServer(options?: {
   vars?: Record<string, string>;
   stdio?: "pipe" | "inherit";
   config?: string;
-}): Promise<{ url: string; port: number; stop(): Promise<void>; output(): string }>;
+}): Promise<{ url: string; port: number; pid: number; stop(): Promise<void>; output(): string }>;

@@ -84,5 +84,5 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { url, port: listenPort, stop, output: () => output };
+  return { url, port: listenPort, pid: child.pid, stop, output: () => output };
 }

@@ -1,0 +1,90 @@
+// A load process: connects its share of socket.io clients to one server and runs the phases it is told to,
+// reporting measurements to the parent over IPC. Runs as a separate process from the servers.
+import { io } from "socket.io-client";
+import { DEMO_USERS } from "../scripts/local-server.mjs";
+
+const sockets = [];
+const latencies = [];
+
+function connectAndAuth(url, index) {
+  const user = DEMO_USERS[index % DEMO_USERS.length];
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const socket = io(url, { query: { app_id: 1 }, transports: ["websocket"], reconnection: false, forceNew: true, timeout: 60_000 });
+    socket.once("connect_error", reject);
+    socket.once("connect", () => {
+      socket.emit("auth", { app_id: 1, access_token: user.token, subscriptions: ["CHAT"] }, (error) => {
+        if (error) return reject(new Error(error));
+        sockets.push(socket);
+        resolve(performance.now() - started);
+      });
+    });
+  });
+}
+
+const handlers = {
+  /** Connect `count` clients, `concurrency` at a time; report each connect+auth time. */
+  async connect({ url, count, offset, concurrency }) {
+    const times = [];
+    for (let next = 0; next < count; ) {
+      const batch = [];
+      for (let i = 0; i < concurrency && next < count; i++, next++) batch.push(connectAndAuth(url, offset + next));
+      times.push(...(await Promise.all(batch)));
+    }
+    for (const socket of sockets) {
+      socket.on("new_message", (message) => {
+        const sentAt = Number(message.text.split(" ")[1]);
+        if (sentAt) latencies.push(Date.now() - sentAt);
+      });
+    }
+    return { times };
+  },
+  /** Report what the subscribers received since the last call. */
+  async collect() {
+    return { latencies: latencies.splice(0) };
+  },
+  /** Send `count` messages at `rate` per second from one client; each carries its send time. */
+  async send({ count, rate }) {
+    const socket = sockets[0];
+    const started = Date.now();
+    for (let i = 0; i < count; i++) {
+      const due = started + (i * 1000) / rate;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      socket.emit("new_message", { text: `t ${Date.now()}` });
+    }
+    return {};
+  },
+  /** Post `count` deposits for alice, one at a time, timing each until it reaches a DEPOSITS socket. */
+  async deposits({ url, count, token }) {
+    const alice = DEMO_USERS.find((user) => user.uname === "alice");
+    const socket = io(url, { query: { app_id: 1 }, transports: ["websocket"], reconnection: false, forceNew: true });
+    await new Promise((resolve) => socket.once("connect", resolve));
+    await new Promise((resolve) => socket.emit("auth", { app_id: 1, access_token: alice.token, subscriptions: ["DEPOSITS"] }, resolve));
+    const times = [];
+    for (let i = 0; i < count; i++) {
+      const started = performance.now();
+      const arrived = new Promise((resolve) => socket.once("unconfirmed_balance_change", resolve));
+      await fetch(`${url}/v1/apps/1/events`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ id: `bench-${process.pid}-${i}-${Date.now()}`, app_id: 1, type: "unconfirmed_balance_change", auth_id: alice.authId, balance: i, diff: 1 }),
+      });
+      await arrived;
+      times.push(performance.now() - started);
+    }
+    socket.disconnect();
+    return { times };
+  },
+  async close() {
+    for (const socket of sockets) socket.disconnect();
+    return {};
+  },
+};
+
+process.on("message", async ({ id, phase, args }) => {
+  try {
+    process.send({ id, result: await handlers[phase](args) });
+  } catch (error) {
+    process.send({ id, error: String(error) });
+  }
+});

@@ -105,8 +105,10 @@ admin.get("/apps/:app_id/tokens", async (c) => {
 admin.delete("/apps/:app_id/tokens/:token", async (c) => {
   const app = await appOf(c);
   if (!app.ok) return app.response;
-  const revoked = await new D1Admin(c.env.DB).revokeToken(app.appId, c.req.param("token"), Date.now());
+  const token = c.req.param("token");
+  const revoked = await new D1Admin(c.env.DB).revokeToken(app.appId, token, Date.now());
   if (!revoked) return jsonError(404, "UNKNOWN_TOKEN", "this app has no such token");
+  await roomOf(c.env, app.appId).forgetToken(app.appId, token);
   log("admin_token_revoked", { app_id: app.appId });
   return c.body(null, 204);
 });

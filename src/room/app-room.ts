@@ -90,6 +90,11 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
     return this.roomFor(appId).deleteMessage(messageId);
   }
 
+  /** Admin API: a token was revoked; the room must not trust its cached lookup. */
+  async forgetToken(appId: number, token: string): Promise<void> {
+    this.roomFor(appId).forgetToken(token);
+  }
+
   /** Admin API: lifts a mute, in storage and in the room's cache. */
   async liftMute(appId: number, authId: number): Promise<boolean> {
     return this.roomFor(appId).liftMute(authId);

@@ -11,13 +11,16 @@ import {
   type Subscription,
   type User,
 } from "./schemas.js";
-import type { ChatStore, ChatWrite } from "./store.js";
+import type { ChatStore, ChatWrite, TokenGrant } from "./store.js";
 import { WriteBatcher } from "./write-batcher.js";
 import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
 
 export const HISTORY_LENGTH = 100;
+/** How long a token lookup is trusted; revocation through the admin API takes effect at once regardless. */
+const TOKEN_CACHE_MS = 60_000;
+const TOKEN_CACHE_SIZE = 10_000;
 
 /** What a connection has after a successful `auth`. */
 export interface ClientSession {
@@ -98,6 +101,8 @@ export class ChatRoom {
   private readonly rateLimiter: RateLimiter<number>;
   private readonly writer: WriteBatcher<ChatWrite, ChatMessage>;
   private readonly authenticating = new Set<string>();
+  /** Token lookups, so that a warm auth reads nothing from storage; revocations come through forgetToken. */
+  private readonly grants = new Map<string, { grant: TokenGrant | null; readAt: number }>();
   private readonly bets: BetSampler;
   private history: Promise<ChatMessage[]> | null = null;
   private mutes: Promise<Map<number, number>> | null = null;
@@ -147,7 +152,7 @@ export class ChatRoom {
 
     this.authenticating.add(client.id);
     try {
-      const user = request.access_token ? await this.store.userByToken(this.appId, request.access_token, this.host.now()) : null;
+      const user = request.access_token ? await this.userOf(request.access_token) : null;
       const subscriptions = user ? request.subscriptions : request.subscriptions.filter((name) => name !== "DEPOSITS");
       const response: AuthResponse = { subscriptions };
       if (user) response.user = user;
@@ -197,6 +202,27 @@ export class ChatRoom {
       log("request_failed", { app_id: this.appId, sid: client.id, request: "new_message", error: String(error) });
       return internalError;
     }
+  }
+
+  /** An operator revoked a token: the next auth with it reads storage again. */
+  forgetToken(token: string): void {
+    this.grants.delete(token.toLowerCase());
+  }
+
+  /** The user a token stands for now, from the cache when it is fresh. Expiry is checked on every use. */
+  private async userOf(token: string): Promise<User | null> {
+    const key = token.toLowerCase();
+    const now = this.host.now();
+    let cached = this.grants.get(key);
+    if (!cached || now - cached.readAt > TOKEN_CACHE_MS) {
+      cached = { grant: await this.store.tokenGrant(this.appId, key), readAt: now };
+      this.grants.delete(key);
+      this.grants.set(key, cached);
+      // Insertion order is age order: past the bound, the oldest lookups go first.
+      if (this.grants.size > TOKEN_CACHE_SIZE) this.grants.delete(this.grants.keys().next().value!);
+    }
+    const { grant } = cached;
+    return grant && (grant.expiresAt === null || grant.expiresAt > now) ? grant.user : null;
   }
 
   /** A client joined the protocol (for Socket.IO: connected the main namespace); `auth` is now due. */

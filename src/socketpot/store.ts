@@ -1,5 +1,10 @@
 import type { ChatMessage, User } from "./schemas.js";
 
+export interface TokenGrant {
+  user: User;
+  expiresAt: number | null;
+}
+
 /** A message before it is stored: the store assigns its id. `user` is null for system messages. */
 export interface MessageDraft {
   channel: string;
@@ -20,8 +25,11 @@ export interface ChatWrite {
 
 /** The room's persistent storage; storage/d1-store.ts implements it on D1. Every method may reject. */
 export interface ChatStore {
-  /** The user an access token stands for in this app, or null for an unknown, expired, revoked or other-app token. */
-  userByToken(appId: number, token: string, now: number): Promise<User | null>;
+  /**
+   * What a token of this app grants: its user and expiry (epoch ms, null for none); null for an unknown,
+   * revoked or other-app token. Expiry is the caller's to check, so a grant can be cached.
+   */
+  tokenGrant(appId: number, token: string): Promise<TokenGrant | null>;
   /** A user of this app by name (case-insensitive), from the latest token issued to that name. */
   userByUname(appId: number, uname: string): Promise<User | null>;
   /** The latest `limit` messages of the app, oldest first. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Role, type ChatMessage, type User } from "../socketpot/schemas.js";
-import type { ChatStore, ChatWrite, ModerationChange } from "../socketpot/store.js";
+import type { ChatStore, ChatWrite, ModerationChange, TokenGrant } from "../socketpot/store.js";
 
 const UserRow = z.object({ uname: z.string(), auth_id: z.number().int(), role: Role });
 
@@ -21,15 +21,14 @@ const MuteRow = z.object({ auth_id: z.number().int(), expires_at: z.number() });
 export class D1ChatStore implements ChatStore {
   constructor(private readonly db: D1Database) {}
 
-  async userByToken(appId: number, token: string, now: number): Promise<User | null> {
+  async tokenGrant(appId: number, token: string): Promise<TokenGrant | null> {
     const row = await this.db
-      .prepare(
-        `SELECT auth_id, uname, role FROM access_tokens
-         WHERE token = ?1 AND app_id = ?2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)`,
-      )
-      .bind(token.toLowerCase(), appId, now)
+      .prepare("SELECT auth_id, uname, role, expires_at FROM access_tokens WHERE token = ?1 AND app_id = ?2 AND revoked_at IS NULL")
+      .bind(token.toLowerCase(), appId)
       .first();
-    return row ? UserRow.parse(row) : null;
+    if (!row) return null;
+    const grant = UserRow.extend({ expires_at: z.number().nullable() }).parse(row);
+    return { user: { uname: grant.uname, auth_id: grant.auth_id, role: grant.role }, expiresAt: grant.expires_at };
   }
 
   async userByUname(appId: number, uname: string): Promise<User | null> {

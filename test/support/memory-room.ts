@@ -1,6 +1,6 @@
 import { ChatRoom, type ClientSession, type RoomClient, type RoomHost, type ServerEvent } from "../../src/socketpot/room.js";
 import type { ChatMessage, User } from "../../src/socketpot/schemas.js";
-import type { ChatStore, ChatWrite } from "../../src/socketpot/store.js";
+import type { ChatStore, ChatWrite, TokenGrant } from "../../src/socketpot/store.js";
 
 /** An in-memory ChatStore with the D1 store's semantics, for testing the room's logic without workerd. */
 export class MemoryStore implements ChatStore {
@@ -15,11 +15,14 @@ export class MemoryStore implements ChatStore {
     this.tokens.set(token, { appId, user, expiresAt: options.expiresAt ?? null, revoked: options.revoked ?? false });
   }
 
-  async userByToken(appId: number, token: string, now: number): Promise<User | null> {
+  tokenReads = 0;
+
+  async tokenGrant(appId: number, token: string): Promise<TokenGrant | null> {
     this.check();
+    this.tokenReads += 1;
     const entry = this.tokens.get(token.toLowerCase());
-    if (!entry || entry.appId !== appId || entry.revoked || (entry.expiresAt !== null && entry.expiresAt <= now)) return null;
-    return entry.user;
+    if (!entry || entry.appId !== appId || entry.revoked) return null;
+    return { user: entry.user, expiresAt: entry.expiresAt };
   }
 
   async userByUname(appId: number, uname: string): Promise<User | null> {

@@ -75,6 +75,37 @@ describe("ChatRoom auth", () => {
     expect(outcome).toEqual({ ok: true, value: { subscriptions: ["CHAT"], chat: { messages: [], userlist: {} } } });
   });
 
+  it("reads nothing from storage on a warm auth: token lookups and history are kept in the room", async () => {
+    const { room, host, store } = memoryRoom();
+    await joined(room, host.connect("c1"), 3);
+    const [tokenReads, historyReads] = [store.tokenReads, store.reads];
+    store.failing = true;
+    await joined(room, host.connect("c2"), 3);
+    expect([store.tokenReads, store.reads]).toEqual([tokenReads, historyReads]);
+  });
+
+  it("reads a token again after it is forgotten (revoked) or its lookup is a minute old", async () => {
+    const { room, host, store } = memoryRoom();
+    await joined(room, host.connect("c1"), 3);
+    store.addToken(tokenOf(3), 1, USERS.alice, { revoked: true });
+    room.forgetToken(tokenOf(3).toUpperCase());
+    expect(await room.auth(host.connect("c2"), auth(3))).toMatchObject({ ok: true, value: { subscriptions: ["CHAT"] } });
+    expect(store.tokenReads).toBe(2);
+    store.addToken(tokenOf(4), 1, USERS.bob, { revoked: true });
+    host.clock += 60_001;
+    expect(await room.auth(host.connect("c3"), auth(4))).not.toMatchObject({ value: { user: USERS.bob } });
+  });
+
+  it("checks a cached token's expiry on every use", async () => {
+    const { room, host, store } = memoryRoom();
+    store.addToken(tokenOf(9), 1, USERS.alice, { expiresAt: host.clock + 1_000 });
+    expect(await room.auth(host.connect("c1"), { ...auth(null), access_token: tokenOf(9) })).toMatchObject({ value: { user: USERS.alice } });
+    host.clock += 1_000;
+    const later = await room.auth(host.connect("c2"), { ...auth(null), access_token: tokenOf(9) });
+    expect(later).toMatchObject({ ok: true, value: { subscriptions: ["CHAT"] } });
+    expect(later).not.toMatchObject({ value: { user: USERS.alice } });
+  });
+
   it("answers, then disconnects, when no subscription remains", async () => {
     const { room, host } = memoryRoom();
     const client = host.connect("c1");

@@ -9,7 +9,8 @@ try {
 } catch {
   // .dev.vars exists already: the developer's own secrets stay.
 }
-const ingestToken = /^INGEST_TOKEN=(.*)$/m.exec(await readFile(devVars, "utf8"))?.[1] ?? "(not set in .dev.vars)";
+const secrets = await readFile(devVars, "utf8");
+const secret = (name) => new RegExp(`^${name}=(.*)$`, "m").exec(secrets)?.[1] ?? "(not set in .dev.vars)";
 
 await prepareLocalDatabase();
 const server = await startLocalServer({ port: 8787, stdio: "inherit" });
@@ -19,8 +20,10 @@ Demo app id: 1. Access tokens of its users:
 ${DEMO_USERS.map((user) => `  ${user.uname.padEnd(6)} ${user.role.padEnd(7)} auth_id ${user.authId}  ${user.token}`).join("\n")}
 
 Connect:  io("${server.url}", { query: { app_id: 1 } })
-Ingest:   POST ${server.url}/v1/apps/1/events with Authorization: Bearer ${ingestToken}
+Demo:     ${server.url}/ in a browser
+Ingest:   POST ${server.url}/v1/apps/1/events with Authorization: Bearer ${secret("INGEST_TOKEN")}
           (or: npm run publish-event -- deposit alice 5000)
+Admin:    ${server.url}/v1/admin/apps with Authorization: Bearer ${secret("ADMIN_TOKEN")}
 Stop with Ctrl+C.
 `);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.stop().then(() => process.exit(0)));

@@ -113,7 +113,7 @@ async function socketpot() {
   await prepareLocalDatabase({ persistTo });
   const server = await startLocalServer({
     persistTo,
-    vars: { CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000", INGEST_TOKEN, AUTH_TIMEOUT_MS: "120000" },
+    vars: { CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000", INGEST_TOKEN, AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000" },
   });
   try {
     return await measure("Socketpot Edge (workerd)", server.url, server.pid);

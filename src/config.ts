@@ -17,6 +17,8 @@ export interface Env {
   CHAT_RATE_PER_SECOND?: string;
   BETS_PER_SECOND?: string;
   EVENT_DEDUP_WINDOW?: string;
+  MAX_CONNECTIONS_PER_APP?: string;
+  MAX_CONNECTIONS_PER_IP?: string;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -30,6 +32,8 @@ const ConfigSchema = z.object({
   CHAT_RATE_PER_SECOND: z.coerce.number().positive().default(1),
   BETS_PER_SECOND: positiveInt(10),
   EVENT_DEDUP_WINDOW: positiveInt(10_000),
+  MAX_CONNECTIONS_PER_APP: positiveInt(30_000),
+  MAX_CONNECTIONS_PER_IP: positiveInt(100),
 });
 
 export interface Config {
@@ -42,6 +46,8 @@ export interface Config {
   betsPerSecond: number;
   /** How many recent event ids each room remembers to deliver a replayed event only once. */
   eventDedupWindow: number;
+  maxConnectionsPerApp: number;
+  maxConnectionsPerIp: number;
 }
 
 /** Parses the environment's vars; a malformed var is a deployment error and throws with zod's explanation. */
@@ -58,5 +64,7 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     chatRatePerSecond: vars.CHAT_RATE_PER_SECOND,
     betsPerSecond: vars.BETS_PER_SECOND,
     eventDedupWindow: vars.EVENT_DEDUP_WINDOW,
+    maxConnectionsPerApp: vars.MAX_CONNECTIONS_PER_APP,
+    maxConnectionsPerIp: vars.MAX_CONNECTIONS_PER_IP,
   };
 }

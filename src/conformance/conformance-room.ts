@@ -55,6 +55,8 @@ export class ConformanceRoom extends EngineRoom<unknown> {
     pingTimeoutMs: 200,
     maxPayloadBytes: 1_000_000,
     connectTimeoutMs: 1_000,
+    maxConnections: 30_000,
+    maxConnectionsPerIp: 30_000,
   };
   private readonly echo = new EchoApplication();
   private readonly socketIo = new SocketIoApplication(

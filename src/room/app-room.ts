@@ -42,6 +42,8 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
       pingTimeoutMs: this.config.pingTimeoutMs,
       maxPayloadBytes: this.config.maxPayloadBytes,
       connectTimeoutMs: this.config.authTimeoutMs,
+      maxConnections: this.config.maxConnectionsPerApp,
+      maxConnectionsPerIp: this.config.maxConnectionsPerIp,
     };
     this.socketIo = new SocketIoApplication({ "/": new SocketpotNamespace((client) => this.roomFor(client.appId)) }, this.config.authTimeoutMs);
     this.plain = new PlainApplication((connection) => this.roomFor(connection.appId), this.config.maxPayloadBytes);

@@ -41,6 +41,8 @@ const ConnectionStateSchema = z.object({
     .nullable() satisfies z.ZodType<ClientSession | null>,
   /** When the connection is dropped unless it progresses first (connects a namespace, authenticates). */
   deadline: z.number().nullable(),
+  /** The client's address (CF-Connecting-IP), for the per-address connection limit. */
+  ip: z.string(),
 });
 export type ConnectionState = z.infer<typeof ConnectionStateSchema>;
 

@@ -30,6 +30,9 @@ export interface EngineApplication {
 export interface RoomEngineOptions extends EngineOptions {
   /** How long a new connection may go without progressing (connecting a Socket.IO namespace) before it is dropped. */
   connectTimeoutMs: number;
+  /** Open connections one room accepts, in all and from one client address. */
+  maxConnections: number;
+  maxConnectionsPerIp: number;
 }
 
 /** The query of every Engine.IO request; values are checked below in the order the reference server checks them. */
@@ -70,6 +73,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private readonly endedSockets = new WeakSet<WebSocket>();
   /** Every open connection by Engine.IO sid, long-polling ones included. */
   private readonly sessions = new Map<string, Connection>();
+  /** Open connections per client address. */
+  private readonly perIp = new Map<string, number>();
   /** When the alarm is set for: null for none, undefined until this activation has read it. */
   private alarmAt: number | null | undefined = undefined;
 
@@ -95,7 +100,9 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
     if (query.sid === undefined) {
       const supportsBinary = query.b64 === undefined;
-      const opening = { appId: admission.appId, stack, protocol, application };
+      const opening = { appId: admission.appId, stack, protocol, application, ip: clientIp(request) };
+      const full = this.capacityRefusal(opening.ip);
+      if (full) return full;
       if (transport === "polling") {
         return request.method === "GET" ? this.openPolling(opening, supportsBinary) : engineError(400, 2, "Bad handshake method");
       }
@@ -206,10 +213,13 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     if (!isUpgrade(request)) return jsonError(426, "UPGRADE_REQUIRED", "this endpoint speaks WebSocket only");
     const admission = await this.admit(request, query);
     if (admission instanceof Response) return admission;
+    const ip = clientIp(request);
+    const full = this.capacityRefusal(ip);
+    if (full) return full;
     this.registry();
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const connection = this.createConnection({ appId: admission.appId, stack: "plain", protocol: 4, application }, { kind: "websocket", ws: server });
+    const connection = this.createConnection({ appId: admission.appId, stack: "plain", protocol: 4, application, ip }, { kind: "websocket", ws: server });
     this.registry().socketConnections.set(server, connection);
     application.opened(connection);
     connection.save();
@@ -226,9 +236,11 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       socketIo: SocketIoEndpoint.initialState(opening.protocol === 3 ? 4 : 5),
       session: null,
       deadline: now + this.engineOptions.connectTimeoutMs,
+      ip: opening.ip,
     };
     const connection = this.wrap(state, transport);
     this.registry().sessions.set(connection.id, connection);
+    this.countIp(state.ip, 1);
     log("connection_opened", { app_id: state.appId, sid: connection.id, transport: transport.kind, eio: opening.protocol });
     return connection;
   }
@@ -320,6 +332,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
         const connection = this.wrap(state, { kind: "websocket", ws });
         this.socketConnections.set(ws, connection);
         this.sessions.set(connection.id, connection);
+        this.countIp(state.ip, 1);
       }
     }
     return { socketConnections: this.socketConnections, sessions: this.sessions };
@@ -343,6 +356,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
   private ended(connection: Connection, reason: string): void {
     connection.departed = true;
+    if (this.sessions.has(connection.id)) this.countIp(connection.state.ip, -1);
     log("connection_closed", { app_id: connection.state.appId, sid: connection.id, reason });
     this.sessions.delete(connection.id);
     for (const ws of [connection.transport.kind === "websocket" ? connection.transport.ws : null, connection.probe]) {
@@ -351,6 +365,24 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       this.endedSockets.add(ws);
     }
     this.application(connection.state.stack)?.ended(connection, reason);
+  }
+
+  /** A 429 when the room, or the client's address, already has as many connections as allowed. */
+  private capacityRefusal(ip: string): Response | null {
+    const { maxConnections, maxConnectionsPerIp } = this.engineOptions;
+    if (this.registry().sessions.size >= maxConnections) {
+      return jsonError(429, "TOO_MANY_CONNECTIONS", `this app has ${maxConnections} connections, its limit; try again later`);
+    }
+    if ((this.perIp.get(ip) ?? 0) >= maxConnectionsPerIp) {
+      return jsonError(429, "TOO_MANY_CONNECTIONS", `at most ${maxConnectionsPerIp} connections to one app from one address`);
+    }
+    return null;
+  }
+
+  private countIp(ip: string, change: number): void {
+    const count = (this.perIp.get(ip) ?? 0) + change;
+    if (count > 0) this.perIp.set(ip, count);
+    else this.perIp.delete(ip);
   }
 
   /** Sets the alarm for the earliest heartbeat or deadline of any connection. */
@@ -372,6 +404,12 @@ interface Opening {
   stack: Stack;
   protocol: EngineProtocol;
   application: EngineApplication;
+  ip: string;
+}
+
+/** The client's address as Cloudflare reports it; requests without it share one "unknown" allowance. */
+function clientIp(request: Request): string {
+  return request.headers.get("CF-Connecting-IP") ?? "unknown";
 }
 
 function isUpgrade(request: Request): boolean {

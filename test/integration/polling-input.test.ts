@@ -1,6 +1,6 @@
-import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectChatWorks, join, type Joined } from "../support/clients.js";
+import { upgradeStatus } from "../support/http.js";
 import { RawPolling } from "../support/raw-polling.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -27,25 +27,6 @@ afterAll(async () => {
 });
 
 const roomStillServes = () => expectChatWorks(alice.socket, bob.socket);
-
-/** The status a WebSocket upgrade request gets (fetch cannot send one). */
-function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, {
-      headers: { ...headers, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" },
-    });
-    request.on("upgrade", (response, socket) => {
-      socket.destroy();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on("response", (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
 
 async function expectJson400(response: Response): Promise<void> {
   expect(response.status).toBe(400);

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { upgradeStatus } from "../support/http.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+/**
+ * Connection limits per app and per client address. Locally the test sets CF-Connecting-IP itself to stand
+ * for different addresses; on Cloudflare the edge sets it and a client cannot.
+ */
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ MAX_CONNECTIONS_PER_IP: "2", MAX_CONNECTIONS_PER_APP: "3" });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const handshake = (ip: string) => fetch(`${server.url}/socket.io/?EIO=4&transport=polling&app_id=1`, { headers: { "CF-Connecting-IP": ip } });
+
+async function pollingSession(ip: string): Promise<string> {
+  const response = await handshake(ip);
+  expect(response.status).toBe(200);
+  const sid = (JSON.parse((await response.text()).slice(1)) as { sid: string }).sid;
+  return `${server.url}/socket.io/?EIO=4&transport=polling&app_id=1&sid=${sid}`;
+}
+
+describe("connection limits", () => {
+  it("refuse a third connection from one address, and a fourth to the app, with 429 JSON", async () => {
+    const a1 = await pollingSession("203.0.113.1");
+    await pollingSession("203.0.113.1");
+    const perIp = await handshake("203.0.113.1");
+    expect(perIp.status).toBe(429);
+    expect(await perIp.json()).toMatchObject({ error: "TOO_MANY_CONNECTIONS", message: expect.stringMatching(/one address/) });
+    expect(await upgradeStatus(`${server.url}/v1/apps/1/ws`, { "CF-Connecting-IP": "203.0.113.1" })).toBe(429);
+
+    await pollingSession("203.0.113.2");
+    const perApp = await handshake("203.0.113.3");
+    expect(perApp.status).toBe(429);
+    expect(await perApp.json()).toMatchObject({ error: "TOO_MANY_CONNECTIONS", message: expect.stringMatching(/limit/) });
+
+    // A connection that ends frees its place.
+    expect((await fetch(a1, { method: "POST", body: "1", headers: { "CF-Connecting-IP": "203.0.113.1" } })).status).toBe(200);
+    expect((await handshake("203.0.113.3")).status).toBe(200);
+  });
+});

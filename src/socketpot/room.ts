@@ -18,6 +18,8 @@ import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
 
 export const HISTORY_LENGTH = 100;
+/** The most missed messages a resume returns; a client that missed more reloads (`truncated`). */
+export const RESUME_LIMIT = 1_000;
 /** How long a token lookup is trusted; revocation through the admin API takes effect at once regardless. */
 const TOKEN_CACHE_MS = 60_000;
 const TOKEN_CACHE_SIZE = 10_000;
@@ -157,7 +159,7 @@ export class ChatRoom {
       const response: AuthResponse = { subscriptions };
       if (user) response.user = user;
       const chat = subscriptions.includes("CHAT");
-      const messages = chat ? await this.recentHistory() : [];
+      const missed = chat ? await this.messagesFor(request.resume_from ?? null) : null;
       if (!client.open) return internalError;
       if (subscriptions.length === 0) return { ok: true, value: response, disconnect: true };
 
@@ -165,7 +167,7 @@ export class ChatRoom {
       if (chat && user && this.presence.join(client.id, user)) {
         this.broadcastToChat("user_joined", user, client);
       }
-      if (chat) response.chat = { messages, userlist: this.presence.userlist() };
+      if (missed) response.chat = { messages: missed.messages, userlist: this.presence.userlist(), ...(missed.truncated ? { truncated: true as const } : {}) };
       log("authenticated", { app_id: this.appId, sid: client.id, auth_id: user?.auth_id ?? null, subscriptions });
       return { ok: true, value: response };
     } catch (error) {
@@ -331,6 +333,20 @@ export class ChatRoom {
       if (client !== except && client.session?.subscriptions.includes("CHAT")) recipients.push(client);
     }
     this.host.broadcast(recipients, event, payload);
+  }
+
+  /**
+   * The messages an auth response carries: the latest ones, or on a resume those after `resumeFrom` (from the
+   * cache when it reaches back that far, else from storage), at most {@link RESUME_LIMIT}.
+   */
+  private async messagesFor(resumeFrom: number | null): Promise<{ messages: ChatMessage[]; truncated: boolean }> {
+    const history = await this.recentHistory();
+    if (resumeFrom === null) return { messages: history, truncated: false };
+    const oldest = history[0];
+    // The cache holds every message from its oldest on; ids are shared by all apps, so gaps prove nothing.
+    if (!oldest || oldest.id <= resumeFrom) return { messages: history.filter((message) => message.id > resumeFrom), truncated: false };
+    const messages = await this.store.messagesAfter(this.appId, resumeFrom, RESUME_LIMIT + 1);
+    return { messages: messages.slice(0, RESUME_LIMIT), truncated: messages.length > RESUME_LIMIT };
   }
 
   /** A copy of the latest messages, oldest first. */

@@ -18,6 +18,8 @@ export const AuthRequest = z.object({
     .min(1, "subscriptions must name at least one of CHAT, DEPOSITS, BETS")
     .refine((list) => new Set(list).size === list.length, "subscriptions must not repeat a value"),
   access_token: z.guid("access_token must be a UUID string").nullish(),
+  /** The id of the last message the client has: on a reconnect, the response then holds what came after it. */
+  resume_from: z.int("resume_from must be a message id").nonnegative("resume_from must be a message id").nullish(),
 }, { error: "auth request must be an object { app_id, subscriptions, access_token? }" });
 export type AuthRequest = z.infer<typeof AuthRequest>;
 
@@ -65,7 +67,8 @@ export interface ChatMessage {
 
 export interface AuthResponse {
   user?: User;
-  chat?: { messages: ChatMessage[]; userlist: Record<string, User> };
+  /** `truncated` is set on a resume that missed more messages than are returned. */
+  chat?: { messages: ChatMessage[]; userlist: Record<string, User>; truncated?: true };
   subscriptions: Subscription[];
 }
 

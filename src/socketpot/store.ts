@@ -34,6 +34,8 @@ export interface ChatStore {
   userByUname(appId: number, uname: string): Promise<User | null>;
   /** The latest `limit` messages of the app, oldest first. */
   recentMessages(appId: number, limit: number): Promise<ChatMessage[]>;
+  /** The first `limit` messages after the id `afterId`, oldest first. */
+  messagesAfter(appId: number, afterId: number, limit: number): Promise<ChatMessage[]>;
   /** auth_id → expiry (epoch ms) of the app's mutes that have not expired. */
   activeMutes(appId: number, now: number): Promise<Map<number, number>>;
   /** Stores the writes in one transaction, in order; resolves with the stored messages. */

@@ -53,6 +53,17 @@ export class D1ChatStore implements ChatStore {
     return results.map((row) => toChatMessage(MessageRow.parse(row))).reverse();
   }
 
+  async messagesAfter(appId: number, afterId: number, limit: number): Promise<ChatMessage[]> {
+    const { results } = await this.db
+      .prepare(
+        `SELECT id, channel, text, created_at, auth_id, uname, role FROM messages
+         WHERE app_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3`,
+      )
+      .bind(appId, afterId, limit)
+      .all();
+    return results.map((row) => toChatMessage(MessageRow.parse(row)));
+  }
+
   async activeMutes(appId: number, now: number): Promise<Map<number, number>> {
     const { results } = await this.db
       .prepare("SELECT auth_id, expires_at FROM mutes WHERE app_id = ?1 AND expires_at > ?2")

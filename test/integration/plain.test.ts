@@ -87,6 +87,24 @@ describe("plain WebSocket clients", () => {
     plain.close();
   });
 
+  it("resumes from the last message id it saw, getting exactly what it missed", async () => {
+    const owner = await join(server.url, "owner");
+    const bot = await PlainClient.joined(server.url, "bob");
+    const [, seen] = (await request(owner.socket, "new_message", { text: "before the drop" })) as [null, { id: number }];
+    await bot.next((event) => event.a === "new_message" && event.p.id === seen.id);
+    bot.close();
+    const missed = [];
+    for (const text of ["while away 1", "while away 2"]) missed.push((await request(owner.socket, "new_message", { text }))[1]);
+
+    const again = await PlainClient.open(server.url);
+    const reply = await again.request("auth", { app_id: 1, subscriptions: ["CHAT"], resume_from: seen.id });
+    expect(reply.a).toBe("ack");
+    expect(reply.p.result.chat.messages).toEqual(missed);
+    expect(reply.p.result.chat).not.toHaveProperty("truncated");
+    again.close();
+    owner.socket.disconnect();
+  });
+
   it("sends the h heartbeat at the configured interval", async () => {
     const plain = await PlainClient.open(server.url);
     await pause(1_300);

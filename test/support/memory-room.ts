@@ -42,6 +42,15 @@ export class MemoryStore implements ChatStore {
       .map(({ appId: _, ...message }) => message);
   }
 
+  async messagesAfter(appId: number, afterId: number, limit: number): Promise<ChatMessage[]> {
+    this.check();
+    this.reads += 1;
+    return this.messages
+      .filter((message) => message.appId === appId && message.id > afterId)
+      .slice(0, limit)
+      .map(({ appId: _, ...message }) => message);
+  }
+
   async activeMutes(_appId: number, now: number): Promise<Map<number, number>> {
     this.check();
     return new Map([...this.mutes].filter(([, expiresAt]) => expiresAt > now));

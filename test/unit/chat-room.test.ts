@@ -279,6 +279,43 @@ describe("ChatRoom chat", () => {
   });
 });
 
+describe("ChatRoom resume", () => {
+  it("returns only the messages after resume_from, from the cache when it reaches back that far", async () => {
+    const { room, host, store } = memoryRoom();
+    const alice = host.connect("a");
+    await joined(room, alice, 3);
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const outcome = await room.newMessage(alice, { text: `m${i}` });
+      if (outcome.ok) ids.push(outcome.value.id);
+      host.clock += 1_000;
+    }
+    const reads = store.reads;
+    const resumed = await room.auth(host.connect("b"), { ...auth(4), resume_from: ids[2] });
+    expect(resumed).toMatchObject({ ok: true, value: { chat: { messages: [{ id: ids[3] }, { id: ids[4] }] } } });
+    expect(resumed).not.toMatchObject({ value: { chat: { truncated: true } } });
+    expect(store.reads).toBe(reads);
+  });
+
+  it("reads storage for a resume older than the cache, and says when it had to stop", async () => {
+    const { room, host, store } = memoryRoom();
+    for (let i = 1; i <= 1_150; i++) await store.write(1, [{ message: { channel: "lobby", text: `old ${i}`, createdAt: i, user: USERS.bob } }]);
+    const near = await room.auth(host.connect("a"), { ...auth(3), resume_from: 1_000 });
+    if (!near.ok || !near.value.chat) throw new Error("auth failed");
+    expect(near.value.chat.messages.map((message) => message.id)).toEqual(Array.from({ length: 150 }, (_, i) => 1_001 + i));
+    const far = await room.auth(host.connect("b"), { ...auth(4), resume_from: 0 });
+    if (!far.ok || !far.value.chat) throw new Error("auth failed");
+    expect(far.value.chat.messages).toHaveLength(1_000);
+    expect(far.value.chat.messages[0]?.id).toBe(1);
+    expect(far.value.chat.truncated).toBe(true);
+  });
+
+  it("refuses a resume_from that is not a message id", async () => {
+    const { room, host } = memoryRoom();
+    expect(await room.auth(host.connect("a"), { ...auth(3), resume_from: "yesterday" })).toMatchObject({ error: ErrorCode.INVALID_AUTH });
+  });
+});
+
 describe("ChatRoom presence", () => {
   it("announces a user's first CHAT connection and last departure once, across tabs", async () => {
     const { room, host } = memoryRoom();

@@ -9,7 +9,7 @@ let adminToken: string;
 
 beforeAll(async () => {
   adminToken = /^ADMIN_TOKEN=(.*)$/m.exec(await readFile(new URL("../../.dev.vars.example", import.meta.url), "utf8"))?.[1] ?? "";
-  server = await startTestServer({ ADMIN_TOKEN: adminToken });
+  server = await startTestServer({ ADMIN_TOKEN: adminToken, CHAT_RATE_BURST: "1000" });
 });
 
 afterAll(async () => {
@@ -96,6 +96,25 @@ describe("admin API", () => {
     expect((late.response["chat"] as { messages: Array<{ id: number }> }).messages.map((m) => m.id)).not.toContain(message.id);
     expect((await call("DELETE", `/apps/1/messages/${message.id}`)).status).toBe(404);
     for (const joined of [alice, bob, late]) joined.socket.disconnect();
+  });
+
+  it("shows every acked message of a concurrent burst stored exactly once", async () => {
+    const senders = await Promise.all(["owner", "mod", "alice", "bob"].map((uname) => join(server.url, uname)));
+    const acks = await Promise.all(
+      senders.flatMap((sender, s) =>
+        Array.from({ length: 25 }, (_, i) => request(sender.socket, "new_message", { text: `burst ${s}-${i}`, channel: "burst" })),
+      ),
+    );
+    const ids = acks.map(([error, message]) => {
+      expect(error).toBeNull();
+      return (message as { id: number }).id;
+    });
+    const stored = await call("GET", "/apps/1/messages?channel=burst&limit=100");
+    const storedIds = (stored.json?.["messages"] as Array<{ id: number }>).map((message) => message.id).reverse();
+    expect(storedIds).toHaveLength(100);
+    expect(new Set(storedIds).size).toBe(100);
+    expect(storedIds).toEqual([...ids].sort((a, b) => a - b));
+    for (const sender of senders) sender.socket.disconnect();
   });
 
   it("lists and lifts mutes", async () => {

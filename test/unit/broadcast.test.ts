@@ -1,0 +1,48 @@
+import { describe, expect, it, vi } from "vitest";
+
+// Counts how often a Socket.IO packet is encoded, to show a broadcast is encoded once, not once per socket.
+const encodeCalls = vi.hoisted(() => ({ count: 0 }));
+vi.mock("../../src/socket.io/encode.js", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../src/socket.io/encode.js")>();
+  return {
+    encodePacket: (...args: Parameters<typeof original.encodePacket>) => {
+      encodeCalls.count += 1;
+      return original.encodePacket(...args);
+    },
+  };
+});
+
+const { EncodedEvent } = await import("../../src/room/broadcast.js");
+const { Connection } = await import("../../src/room/connection.js");
+const { SocketIoEndpoint } = await import("../../src/socket.io/endpoint.js");
+const { EngineSocket } = await import("../../src/engine.io/socket.js");
+
+const options = { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, maxPayloadBytes: 1_000_000 };
+
+/** A connection over a stand-in WebSocket that records the frames it is given. */
+function connection(protocol: 3 | 4) {
+  const frames: Array<string | Uint8Array> = [];
+  const ws = { send: (frame: string | Uint8Array) => frames.push(frame), close() {}, serializeAttachment() {} } as unknown as WebSocket;
+  const state = {
+    appId: 1,
+    stack: "socket.io" as const,
+    engine: EngineSocket.initialState(`sid${Math.random()}`, protocol, 0),
+    socketIo: { ...SocketIoEndpoint.initialState(protocol === 3 ? 4 : 5), namespaces: { "/": "s" } },
+    session: null,
+    deadline: null,
+    ip: "127.0.0.1",
+  };
+  return { frames, connection: new Connection(state, { kind: "websocket", ws }, options, () => {}) };
+}
+
+describe("a broadcast", () => {
+  it("is encoded once for all its recipients, whatever their Engine.IO revision", () => {
+    const recipients = [connection(4), connection(4), connection(3), connection(4)];
+    const event = new EncodedEvent("new_message", { text: "hello" });
+    encodeCalls.count = 0;
+    for (const { connection: each } of recipients) each.deliver(event);
+    expect(encodeCalls.count).toBe(1);
+    for (const { frames } of recipients) expect(frames).toEqual(['42["new_message",{"text":"hello"}]']);
+    expect(event.socketIoFrames(4)).toBe(event.socketIoFrames(4));
+  });
+});

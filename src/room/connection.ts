@@ -75,7 +75,7 @@ export class Connection implements RoomClient {
   private endpoint: SocketIoEndpoint | null = null;
   /** A WebSocket that probed to take over from long-polling, until the upgrade completes. */
   probe: WebSocket | null = null;
-  /** Set once the connection has ended, whichever event noticed first. */
+  /** Set once the connection has ended (by {@link end}), whichever event noticed first. */
   departed = false;
   /** The close code it ended with: NORMAL, or the protocol violation that ended it. */
   endCode: number | null = null;
@@ -198,6 +198,7 @@ export class Connection implements RoomClient {
   /** Ends the connection, once: closes the transport (completing the close handshake if the client began it) and reports why. */
   end(code: number, reason: string, byClient = false): void {
     if (this.departed) return;
+    this.departed = true;
     this.endCode = code;
     if (this.transport.kind === "polling") this.transport.polling.close(byClient);
     else closeSocket(this.transport.ws, code, reason);

@@ -166,7 +166,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const now = Date.now();
     const horizon = now + Math.min(1_000, this.engineOptions.pingIntervalMs / 4, this.engineOptions.pingTimeoutMs / 4);
     for (const connection of this.connections()) {
-      if (connection.transport.kind === "websocket") {
+      if (connection.transport.kind === "websocket" && connection.state.engine.protocol === 3) {
         const answered = this.ctx.getWebSocketAutoResponseTimestamp(connection.transport.ws);
         if (answered) connection.engine.clientPinged(answered.getTime());
       }
@@ -195,13 +195,12 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     return payloadResponse(encodePayload([handshake], opening.protocol, supportsBinary));
   }
 
+  /** A WebSocket connection; Engine.IO clients are greeted with the `open` packet, plain ones are not. */
   private async openWebSocket(opening: Opening): Promise<Response> {
-    this.registry();
-    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server);
+    const { client, server } = this.acceptSocket();
     const connection = this.createConnection(opening, { kind: "websocket", ws: server });
     this.registry().socketConnections.set(server, connection);
-    server.send(encodePacket(connection.engine.handshake([]), opening.protocol));
+    if (opening.stack !== "plain") server.send(encodePacket(connection.engine.handshake([]), opening.protocol));
     opening.application.opened(connection);
     connection.save();
     await this.scheduleAlarm();
@@ -214,17 +213,18 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const admission = await this.admit(request, query);
     if (admission instanceof Response) return admission;
     const ip = clientIp(request);
-    const full = this.capacityRefusal(ip);
-    if (full) return full;
+    return this.capacityRefusal(ip) ?? this.openWebSocket({ appId: admission.appId, stack: "plain", protocol: 4, application, ip });
+  }
+
+  /**
+   * A new hibernatable WebSocket pair. The sockets that survived a wake are read first, so the new socket
+   * (whose attachment is still empty) is never mistaken for one of them.
+   */
+  private acceptSocket(): { client: WebSocket; server: WebSocket } {
     this.registry();
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const connection = this.createConnection({ appId: admission.appId, stack: "plain", protocol: 4, application, ip }, { kind: "websocket", ws: server });
-    this.registry().socketConnections.set(server, connection);
-    application.opened(connection);
-    connection.save();
-    await this.scheduleAlarm();
-    return new Response(null, { status: 101, webSocket: client });
+    return { client, server };
   }
 
   private createConnection(opening: Opening, transport: Connection["transport"]): Connection {
@@ -296,9 +296,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       server.close(CloseCode.POLICY_VIOLATION, "session already upgraded");
       return new Response(null, { status: 101, webSocket: client });
     }
-    this.registry();
-    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server);
+    const { client, server } = this.acceptSocket();
     connection.probe = server;
     connection.transport.polling.probeOpened();
     this.registry().socketConnections.set(server, connection);
@@ -355,7 +353,6 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   }
 
   private ended(connection: Connection, reason: string): void {
-    connection.departed = true;
     if (this.sessions.has(connection.id)) this.countIp(connection.state.ip, -1);
     log("connection_closed", { app_id: connection.state.appId, sid: connection.id, reason });
     this.sessions.delete(connection.id);

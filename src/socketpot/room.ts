@@ -106,8 +106,10 @@ export class ChatRoom {
   /** Token lookups, so that a warm auth reads nothing from storage; revocations come through forgetToken. */
   private readonly grants = new Map<string, { grant: TokenGrant | null; readAt: number }>();
   private readonly bets: BetSampler;
-  private history: Promise<ChatMessage[]> | null = null;
-  private mutes: Promise<Map<number, number>> | null = null;
+  /** The latest messages, read once per wake and then kept current by {@link storeWrites}. */
+  private readonly history = new StoredOnce(() => this.store.recentMessages(this.appId, HISTORY_LENGTH));
+  /** auth_id → mute expiry, read once per wake and then kept current by commands and the admin API. */
+  private readonly mutes = new StoredOnce(() => this.store.activeMutes(this.appId, this.host.now()));
 
   constructor(
     readonly appId: number,
@@ -192,7 +194,7 @@ export class ChatRoom {
       return refused(ErrorCode.RATE_LIMITED, "too many messages; wait a moment before sending again");
     }
     try {
-      const mutedUntil = (await this.activeMutes()).get(user.auth_id);
+      const mutedUntil = (await this.mutes.get()).get(user.auth_id);
       if (mutedUntil !== undefined && mutedUntil > now) {
         return refused(ErrorCode.USER_IS_MUTED, `you are muted until ${new Date(mutedUntil).toISOString()}`);
       }
@@ -258,7 +260,7 @@ export class ChatRoom {
   async deleteMessage(messageId: number): Promise<boolean> {
     const deleted = await this.store.deleteMessage(this.appId, messageId);
     if (!deleted) return false;
-    const history = await this.cachedHistory();
+    const history = await this.history.get();
     const index = history.findIndex((message) => message.id === messageId);
     if (index >= 0) history.splice(index, 1);
     this.broadcastToChat("message_deleted", { id: messageId, channel: deleted.channel });
@@ -268,7 +270,7 @@ export class ChatRoom {
   /** An operator lifted a mute. False when the user was not muted. */
   async liftMute(authId: number): Promise<boolean> {
     const lifted = await this.store.deleteMute(this.appId, authId);
-    (await this.activeMutes()).delete(authId);
+    (await this.mutes.get()).delete(authId);
     return lifted;
   }
 
@@ -313,7 +315,7 @@ export class ChatRoom {
     const forbidden = moderationRefusal(actor, target);
     if (forbidden) return refused(ErrorCode.FORBIDDEN, forbidden);
 
-    const mutes = await this.activeMutes();
+    const mutes = await this.mutes.get();
     const now = this.host.now();
     const mutedUntil = mutes.get(target.auth_id);
     if (command.name === "unmute" && (mutedUntil === undefined || mutedUntil <= now)) {
@@ -351,33 +353,31 @@ export class ChatRoom {
 
   /** A copy of the latest messages, oldest first. */
   private async recentHistory(): Promise<ChatMessage[]> {
-    return (await this.cachedHistory()).slice();
-  }
-
-  /** The latest messages, read from storage once per wake and then kept current by {@link storeWrites}. */
-  private cachedHistory(): Promise<ChatMessage[]> {
-    this.history ??= this.store.recentMessages(this.appId, HISTORY_LENGTH).catch((error: unknown) => {
-      this.history = null;
-      throw error;
-    });
-    return this.history;
-  }
-
-  private activeMutes(): Promise<Map<number, number>> {
-    this.mutes ??= this.store.activeMutes(this.appId, this.host.now()).catch((error: unknown) => {
-      this.mutes = null;
-      throw error;
-    });
-    return this.mutes;
+    return (await this.history.get()).slice();
   }
 
   private async storeWrites(writes: ChatWrite[]): Promise<ChatMessage[]> {
     // Reading history before the first write means the cache can never miss a message stored before the read.
-    const history = await this.cachedHistory();
+    const history = await this.history.get();
     const stored = await this.store.write(this.appId, writes);
     history.push(...stored);
     history.splice(0, Math.max(0, history.length - HISTORY_LENGTH));
     return stored;
+  }
+}
+
+/** A value read from storage on first use and then kept (and changed in place); a failed read is tried again. */
+class StoredOnce<T> {
+  private value: Promise<T> | null = null;
+
+  constructor(private readonly read: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    this.value ??= this.read().catch((error: unknown) => {
+      this.value = null;
+      throw error;
+    });
+    return this.value;
   }
 }
 

@@ -7,7 +7,7 @@ import { findApp } from "../storage/d1-apps.js";
 import { D1Admin } from "../storage/d1-admin.js";
 import { requireSecret } from "./bearer.js";
 import { jsonError } from "./errors.js";
-import { roomName } from "./room-name.js";
+import { roomOf } from "./room-name.js";
 
 /**
  * The operator's API under /v1/admin, behind the `ADMIN_TOKEN` secret (bearer, compared in constant time):
@@ -65,7 +65,6 @@ async function appOf(c: Context<{ Bindings: Env }>): Promise<{ ok: true; appId: 
   return { ok: true, appId: appId.data };
 }
 
-const roomOf = (env: Env, appId: number) => env.ROOMS.get(env.ROOMS.idFromName(roomName(appId)));
 
 admin.post("/apps", async (c) => {
   const body = parse(CreateApp, await jsonBody(c));

@@ -8,7 +8,7 @@ import { discardBody } from "./body.js";
 import { jsonError } from "./errors.js";
 import { admin } from "./admin.js";
 import { ingest } from "./ingest.js";
-import { roomName } from "./room-name.js";
+import { roomOf } from "./room-name.js";
 import { AppId } from "./query.js";
 
 /**
@@ -40,8 +40,7 @@ edge.all("/socket.io/", (c) => {
   if (!appId.success) {
     return jsonError(400, "INVALID_APP_ID", z.prettifyError(appId.error).replace(/^✖ /, ""), appId.error.issues);
   }
-  const room = c.env.ROOMS.get(c.env.ROOMS.idFromName(roomName(appId.data)));
-  return room.fetch(c.req.raw);
+  return roomOf(c.env, appId.data).fetch(c.req.raw);
 });
 
 // The plain-WebSocket protocol reaches the same room as socket.io clients, at the room's "/plain/" path.
@@ -51,7 +50,7 @@ edge.get("/v1/apps/:app_id/ws", (c) => {
   const url = new URL(c.req.url);
   url.pathname = "/plain/";
   url.search = `?app_id=${appId.data}`;
-  return c.env.ROOMS.get(c.env.ROOMS.idFromName(roomName(appId.data))).fetch(new Request(url, c.req.raw));
+  return roomOf(c.env, appId.data).fetch(new Request(url, c.req.raw));
 });
 
 edge.route("/v1/apps", ingest);

@@ -1,5 +1,5 @@
 import type { Env } from "../config.js";
-import { roomName } from "../http/room-name.js";
+import { roomOf } from "../http/room-name.js";
 import { log } from "../log.js";
 import { AppEvent } from "./events.js";
 
@@ -28,8 +28,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   await Promise.all(
     [...byApp].map(async ([appId, entries]) => {
       try {
-        const room = env.ROOMS.get(env.ROOMS.idFromName(roomName(appId)));
-        await room.deliver(entries.map((entry) => entry.event));
+        await roomOf(env, appId).deliver(entries.map((entry) => entry.event));
         for (const { message } of entries) message.ack();
       } catch (error) {
         failed += entries.length;

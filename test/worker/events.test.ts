@@ -1,7 +1,7 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { EventDedup } from "../../src/room/event-dedup.js";
 import { describe, expect, it } from "vitest";
-import { roomName } from "../../src/http/room-name.js";
+import { roomOf } from "../../src/http/room-name.js";
 import type { AppRoom } from "../../src/room/app-room.js";
 import { openSocket, token } from "./room-socket.js";
 
@@ -39,7 +39,7 @@ describe("the Queue consumer, through the real local queue", () => {
 
   it("retries a batch whose delivery failed, then delivers it once", async () => {
     const alice = await depositsSocket(3);
-    const room = env.ROOMS.get(env.ROOMS.idFromName(roomName(1)));
+    const room = roomOf(env, 1);
     await runInDurableObject(room, (instance: AppRoom) => {
       instance.failNextDeliveries = 1;
     });
@@ -52,7 +52,7 @@ describe("the Queue consumer, through the real local queue", () => {
 
 describe("event de-duplication", () => {
   it("remembers delivered ids across an eviction of the room", async () => {
-    const room = env.ROOMS.get(env.ROOMS.idFromName(roomName(1)));
+    const room = roomOf(env, 1);
     const event = { id: "evicted-1", app_id: 1, type: "unconfirmed_balance_change" as const, auth_id: 3, balance: 1, diff: 1 };
     expect(await room.deliver([event, event])).toBe(1);
     await evictDurableObject(room);

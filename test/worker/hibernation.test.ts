@@ -1,9 +1,9 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { roomName } from "../../src/http/room-name.js";
+import { roomOf } from "../../src/http/room-name.js";
 import { openSocket, token } from "./room-socket.js";
 
-const room = () => env.ROOMS.get(env.ROOMS.idFromName(roomName(1)));
+const room = () => roomOf(env, 1);
 
 describe("hibernation", () => {
   it("keeps sessions, presence and broadcasts working after the Durable Object is evicted", async () => {

@@ -19,6 +19,8 @@ export interface Env {
   EVENT_DEDUP_WINDOW?: string;
   MAX_CONNECTIONS_PER_APP?: string;
   MAX_CONNECTIONS_PER_IP?: string;
+  RECOVERY_WINDOW_MS?: string;
+  RECOVERY_MAX_EVENTS?: string;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -34,6 +36,8 @@ const ConfigSchema = z.object({
   EVENT_DEDUP_WINDOW: positiveInt(10_000),
   MAX_CONNECTIONS_PER_APP: positiveInt(30_000),
   MAX_CONNECTIONS_PER_IP: positiveInt(100),
+  RECOVERY_WINDOW_MS: z.coerce.number().int().nonnegative().default(120_000),
+  RECOVERY_MAX_EVENTS: positiveInt(10_000),
 });
 
 export interface Config {
@@ -48,6 +52,9 @@ export interface Config {
   eventDedupWindow: number;
   maxConnectionsPerApp: number;
   maxConnectionsPerIp: number;
+  /** Connection state recovery: how long a dropped session waits for its client (0: no recovery), and the most broadcasts kept for it. */
+  recoveryWindowMs: number;
+  recoveryMaxEvents: number;
 }
 
 /** Parses the environment's vars; a malformed var is a deployment error and throws with zod's explanation. */
@@ -66,5 +73,7 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     eventDedupWindow: vars.EVENT_DEDUP_WINDOW,
     maxConnectionsPerApp: vars.MAX_CONNECTIONS_PER_APP,
     maxConnectionsPerIp: vars.MAX_CONNECTIONS_PER_IP,
+    recoveryWindowMs: vars.RECOVERY_WINDOW_MS,
+    recoveryMaxEvents: vars.RECOVERY_MAX_EVENTS,
   };
 }

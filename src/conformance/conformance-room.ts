@@ -1,6 +1,7 @@
 import type { PacketData } from "../engine.io/packet.js";
 import { CloseCode } from "../engine.io/socket.js";
-import type { Ack, Namespace } from "../socket.io/namespace.js";
+import type { Ack, Admission, Namespace } from "../socket.io/namespace.js";
+import { randomId } from "../ids.js";
 import type { Connection, Stack } from "../room/connection.js";
 import { EngineRoom, type EngineApplication, type RoomEngineOptions } from "../room/engine-room.js";
 import { SocketIoApplication } from "../room/socket-io-application.js";
@@ -12,8 +13,8 @@ import { SocketIoApplication } from "../room/socket-io-application.js";
 class ReferenceNamespace implements Namespace<Connection> {
   constructor(private readonly nsp: string) {}
 
-  connected(connection: Connection, auth: unknown): void {
-    connection.socketIo.emit(this.nsp, ["auth", auth]);
+  connect(connection: Connection, auth: unknown): Admission {
+    return { sid: randomId(), welcome: () => connection.socketIo.emit(this.nsp, ["auth", auth]) };
   }
 
   async event(connection: Connection, name: string | number, args: unknown[], ack: Ack | null): Promise<void> {

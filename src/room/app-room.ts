@@ -1,7 +1,8 @@
 import { parseConfig, type Config, type Env } from "../config.js";
 import { engineError, jsonError } from "../http/errors.js";
 import { AppId } from "../http/query.js";
-import { ChatRoom, type RoomClient, type RoomHost, type ServerEvent } from "../socketpot/room.js";
+import { ChatRoom, reaches, type Audience, type RoomClient, type RoomHost, type ServerEvent } from "../socketpot/room.js";
+import { SqlRecoveryStore } from "./session-recovery.js";
 import { SocketpotNamespace } from "../socketpot/socket-io-namespace.js";
 import { findApp, type AppRecord } from "../storage/d1-apps.js";
 import { D1ChatStore } from "../storage/d1-store.js";
@@ -27,6 +28,8 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
   private readonly plain: PlainApplication;
   private chatRoom: ChatRoom | null = null;
   private readonly dedup: EventDedup;
+  /** Connection state recovery's log and sessions; null when it is switched off. */
+  private readonly recovery: SqlRecoveryStore | null;
   /**
    * Test-only seam: the next this-many deliveries fail, as if the object had crashed. Only reachable from
    * tests that hold the instance (`runInDurableObject`); no request or event can set it.
@@ -45,7 +48,13 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
       maxConnections: this.config.maxConnectionsPerApp,
       maxConnectionsPerIp: this.config.maxConnectionsPerIp,
     };
-    this.socketIo = new SocketIoApplication({ "/": new SocketpotNamespace((client) => this.roomFor(client.appId)) }, this.config.authTimeoutMs);
+    const { recoveryWindowMs, recoveryMaxEvents } = this.config;
+    this.recovery =
+      recoveryWindowMs > 0
+        ? new SqlRecoveryStore(ctx.storage.sql, { windowMs: recoveryWindowMs, maxEvents: recoveryMaxEvents }, [...this.connections()].map((c) => c.id))
+        : null;
+    const main = new SocketpotNamespace((client) => this.roomFor(client.appId), this.recovery);
+    this.socketIo = new SocketIoApplication({ "/": main }, this.config.authTimeoutMs);
     this.plain = new PlainApplication((connection) => this.roomFor(connection.appId), this.config.maxPayloadBytes);
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
   }
@@ -74,9 +83,20 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
     return this.connections();
   }
 
-  broadcast(recipients: RoomClient[], event: ServerEvent, payload: unknown): void {
-    const encoded = new EncodedEvent(event, payload);
-    for (const recipient of recipients) (recipient as Connection).deliver(encoded);
+  broadcast(audience: Audience, event: ServerEvent, payload: unknown, except?: RoomClient): number {
+    const offset = this.recovery?.record(audience, event, payload, except?.id ?? null) ?? null;
+    const encoded = new EncodedEvent(event, payload, offset);
+    let reached = 0;
+    for (const connection of this.connections()) {
+      if (connection === except || !reaches(audience, connection.session)) continue;
+      connection.deliver(encoded);
+      reached += 1;
+    }
+    return reached;
+  }
+
+  protected override currentOffset(): string | null {
+    return this.recovery?.latest() ?? null;
   }
 
   now(): number {

@@ -6,28 +6,38 @@ import { PacketType } from "../socket.io/packet.js";
 
 /**
  * One event for many connections, encoded at most once per wire format and then shared: the Socket.IO
- * messages, their WebSocket frames per Engine.IO revision, and the plain-protocol event.
+ * messages (with the offset as a last argument for clients that recover sessions, and without), their
+ * WebSocket frames per Engine.IO revision, and the plain-protocol event.
  */
 export class EncodedEvent {
-  private messages: PacketData[] | null = null;
-  private readonly frames = new Map<EngineProtocol, Frame[]>();
+  private readonly messages = new Map<boolean, PacketData[]>();
+  private readonly frames = new Map<string, Frame[]>();
   private plain: string | null = null;
 
   constructor(
     readonly event: string,
     readonly payload: unknown,
+    /** The broadcast's offset in the room's recovery log, when it keeps one. */
+    readonly offset: string | null = null,
   ) {}
 
-  socketIoMessages(): PacketData[] {
-    this.messages ??= encodeSocketPacket({ type: PacketType.EVENT, nsp: "/", data: [this.event, this.payload] });
-    return this.messages;
+  socketIoMessages(withOffset: boolean): PacketData[] {
+    const stamped = withOffset && this.offset !== null;
+    let messages = this.messages.get(stamped);
+    if (!messages) {
+      const data = stamped ? [this.event, this.payload, this.offset] : [this.event, this.payload];
+      messages = encodeSocketPacket({ type: PacketType.EVENT, nsp: "/", data });
+      this.messages.set(stamped, messages);
+    }
+    return messages;
   }
 
-  socketIoFrames(protocol: EngineProtocol): Frame[] {
-    let frames = this.frames.get(protocol);
+  socketIoFrames(protocol: EngineProtocol, withOffset: boolean): Frame[] {
+    const key = `${protocol}:${withOffset}`;
+    let frames = this.frames.get(key);
     if (!frames) {
-      frames = this.socketIoMessages().map((data) => encodeEnginePacket({ type: "message", data }, protocol));
-      this.frames.set(protocol, frames);
+      frames = this.socketIoMessages(withOffset).map((data) => encodeEnginePacket({ type: "message", data }, protocol));
+      this.frames.set(key, frames);
     }
     return frames;
   }

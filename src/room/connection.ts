@@ -7,8 +7,9 @@ import type { PollingTransport } from "../engine.io/polling.js";
 import { CloseCode, EngineSocket, type EngineOptions, type EngineState } from "../engine.io/socket.js";
 import { PacketDecoder } from "../socket.io/decode.js";
 import { SocketIoEndpoint, type SocketIoState } from "../socket.io/endpoint.js";
-import type { ClientSession, RoomClient, ServerEvent } from "../socketpot/room.js";
-import { Role, Subscription } from "../socketpot/schemas.js";
+import type { ClientSession, ServerEvent } from "../socketpot/room.js";
+import type { SocketIoClient } from "../socketpot/socket-io-namespace.js";
+import { StoredSession } from "../socketpot/schemas.js";
 
 /** Which protocol stack a connection runs above Engine.IO. */
 export const Stack = z.enum(["socket.io", "engine.io", "plain"]);
@@ -32,13 +33,9 @@ const ConnectionStateSchema = z.object({
   socketIo: z.object({
     protocol: z.union([z.literal(4), z.literal(5)]),
     namespaces: z.record(z.string(), z.string()),
+    pids: z.record(z.string(), z.string()).default({}),
   }) satisfies z.ZodType<SocketIoState>,
-  session: z
-    .object({
-      user: z.object({ uname: z.string(), auth_id: z.number().int(), role: Role }).nullable(),
-      subscriptions: z.array(Subscription),
-    })
-    .nullable() satisfies z.ZodType<ClientSession | null>,
+  session: StoredSession.nullable() satisfies z.ZodType<ClientSession | null>,
   /** When the connection is dropped unless it progresses first (connects a namespace, authenticates). */
   deadline: z.number().nullable(),
   /** The client's address (CF-Connecting-IP), for the per-address connection limit. */
@@ -64,11 +61,19 @@ export interface WireSocket {
   close(code: number, reason: string): void;
 }
 
+/** What a connection reports to, and asks of, the room that holds it. */
+export interface ConnectionHooks {
+  /** The connection ended; called once. */
+  ended(connection: Connection, reason: string): void;
+  /** The offset of the room's latest broadcast, stamped on events sent to this connection alone. */
+  currentOffset(): string | null;
+}
+
 /**
  * One client: its Engine.IO socket over the current transport, its Socket.IO endpoint, and (for Socketpot)
  * its session. Only WebSocket connections persist their state; long-polling ones live in memory.
  */
-export class Connection implements RoomClient {
+export class Connection implements SocketIoClient {
   readonly engine: EngineSocket;
   /** The plain protocol's socket; null for Engine.IO connections. */
   readonly plain: PlainSocket | null;
@@ -84,7 +89,7 @@ export class Connection implements RoomClient {
     readonly state: ConnectionState,
     public transport: Transport,
     engineOptions: EngineOptions,
-    private readonly onEnd: (connection: Connection, reason: string) => void,
+    private readonly hooks: ConnectionHooks,
   ) {
     const link = { send: (packet: Packet) => this.sendPacket(packet), close: (code: number, reason: string) => this.end(code, reason) };
     this.engine = new EngineSocket(state.engine, link, engineOptions);
@@ -120,6 +125,16 @@ export class Connection implements RoomClient {
     return this.endpoint;
   }
 
+  get canRecover(): boolean {
+    return this.state.stack === "socket.io" && this.state.socketIo.protocol === 5;
+  }
+
+  get recoveryIds(): { sid: string; pid: string } | null {
+    const sid = this.state.socketIo.namespaces["/"];
+    const pid = this.state.socketIo.pids["/"];
+    return sid !== undefined && pid !== undefined ? { sid, pid } : null;
+  }
+
   get session(): ClientSession | null {
     return this.state.session;
   }
@@ -139,8 +154,8 @@ export class Connection implements RoomClient {
     this.save();
   }
 
-  emit(event: ServerEvent, payload: unknown): void {
-    this.deliver(new EncodedEvent(event, payload));
+  emit(event: ServerEvent, payload: unknown, offset = this.hooks.currentOffset()): void {
+    this.deliver(new EncodedEvent(event, payload, offset));
   }
 
   /**
@@ -149,14 +164,14 @@ export class Connection implements RoomClient {
    */
   deliver(event: EncodedEvent): void {
     if (!this.open) return;
-    if (this.plain) {
-      this.plain.queue(event.plainEvent());
-    } else if (!this.socketIo.isConnected("/")) {
-      return;
-    } else if (this.transport.kind === "websocket") {
-      for (const frame of event.socketIoFrames(this.state.engine.protocol)) this.sendFrame(this.transport.ws, frame);
+    if (this.plain) return this.plain.queue(event.plainEvent());
+    if (!this.socketIo.isConnected("/")) return;
+    // Clients given a pid take an event's last string argument for its offset, so each of their events has one.
+    const withOffset = this.socketIo.pidOf("/") !== null;
+    if (this.transport.kind === "websocket") {
+      for (const frame of event.socketIoFrames(this.state.engine.protocol, withOffset)) this.sendFrame(this.transport.ws, frame);
     } else {
-      for (const data of event.socketIoMessages()) this.transport.polling.send({ type: "message", data });
+      for (const data of event.socketIoMessages(withOffset)) this.transport.polling.send({ type: "message", data });
     }
   }
 
@@ -203,7 +218,7 @@ export class Connection implements RoomClient {
     if (this.transport.kind === "polling") this.transport.polling.close(byClient);
     else closeSocket(this.transport.ws, code, reason);
     if (this.probe) closeSocket(this.probe, code, reason);
-    this.onEnd(this, reason);
+    this.hooks.ended(this, reason);
   }
 }
 

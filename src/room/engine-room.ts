@@ -10,7 +10,7 @@ import { SocketIoEndpoint } from "../socket.io/endpoint.js";
 import { discardBody, readBody } from "../http/body.js";
 import { engineError, jsonError } from "../http/errors.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
-import { randomId } from "./ids.js";
+import { randomId } from "../ids.js";
 import { log } from "../log.js";
 
 /** The application above Engine.IO (Socket.IO, or the conformance echo), told about each connection's life. */
@@ -349,7 +349,15 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   }
 
   private wrap(state: ConnectionState, transport: Connection["transport"]): Connection {
-    return new Connection(state, transport, this.engineOptions, (connection, reason) => this.ended(connection, reason));
+    return new Connection(state, transport, this.engineOptions, {
+      ended: (connection, reason) => this.ended(connection, reason),
+      currentOffset: () => this.currentOffset(),
+    });
+  }
+
+  /** The offset of the latest broadcast, for rooms that keep a recovery log (see {@link Connection.emit}). */
+  protected currentOffset(): string | null {
+    return null;
   }
 
   private ended(connection: Connection, reason: string): void {

@@ -3,7 +3,6 @@ import { CloseCode } from "../engine.io/socket.js";
 import type { Namespace } from "../socket.io/namespace.js";
 import type { Connection } from "./connection.js";
 import type { EngineApplication } from "./engine-room.js";
-import { randomId } from "./ids.js";
 
 /**
  * Socket.IO above Engine.IO: decodes each connection's messages with its endpoint and hands connects, events
@@ -32,7 +31,8 @@ export class SocketIoApplication implements EngineApplication {
         else connection.socketIo.rejectConnect(inbound.nsp, "Invalid namespace");
         return;
       case "disconnect":
-        this.namespaces[inbound.nsp]?.disconnected(connection);
+        this.namespaces[inbound.nsp]?.disconnected(connection, "client namespace disconnect");
+        connection.socketIo.leave(inbound.nsp);
         // A v4 client leaving the main namespace is done; a v5 client may connect again, within the timeout.
         if (connection.socketIo.state.protocol === 4 && inbound.nsp === "/") {
           connection.engine.close(CloseCode.NORMAL, "client namespace disconnect");
@@ -61,13 +61,16 @@ export class SocketIoApplication implements EngineApplication {
     connection.engine.close(code, reason);
   }
 
-  ended(connection: Connection): void {
-    for (const nsp of Object.keys(connection.socketIo.state.namespaces)) this.namespaces[nsp]?.disconnected(connection);
+  ended(connection: Connection, reason: string): void {
+    for (const nsp of Object.keys(connection.socketIo.state.namespaces)) this.namespaces[nsp]?.disconnected(connection, reason);
   }
 
   private connect(connection: Connection, nsp: string, auth: unknown): void {
-    connection.socketIo.acceptConnect(nsp, randomId());
+    const namespace = this.namespaces[nsp];
+    if (!namespace) return;
+    const admission = namespace.connect(connection, auth);
+    connection.socketIo.acceptConnect(nsp, admission.sid, admission.pid);
     connection.state.deadline = null;
-    this.namespaces[nsp]?.connected(connection, auth);
+    admission.welcome();
   }
 }

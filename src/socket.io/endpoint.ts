@@ -8,6 +8,8 @@ export interface SocketIoState {
   protocol: SocketProtocol;
   /** Connected namespace → the Socket.IO socket id the client was given there. */
   namespaces: Record<string, string>;
+  /** Connected namespace → the private session id that lets the client recover its session there. */
+  pids: Record<string, string>;
 }
 
 /** What a Socket.IO endpoint needs from the Engine.IO socket below it. */
@@ -35,7 +37,7 @@ export class SocketIoEndpoint {
   ) {}
 
   static initialState(protocol: SocketProtocol): SocketIoState {
-    return { protocol, namespaces: {} };
+    return { protocol, namespaces: {}, pids: {} };
   }
 
   isConnected(nsp: string): boolean {
@@ -51,9 +53,7 @@ export class SocketIoEndpoint {
         if (this.isConnected(packet.nsp)) return { kind: "error", reason: `namespace ${packet.nsp} is already connected` };
         return { kind: "connect", nsp: packet.nsp, auth: packet.data };
       case PacketType.DISCONNECT:
-        if (!this.isConnected(packet.nsp)) return { kind: "none" };
-        delete this.state.namespaces[packet.nsp];
-        return { kind: "disconnect", nsp: packet.nsp };
+        return this.isConnected(packet.nsp) ? { kind: "disconnect", nsp: packet.nsp } : { kind: "none" };
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT: {
         // Like the reference server, packets for a namespace the client has not joined are ignored.
@@ -70,9 +70,26 @@ export class SocketIoEndpoint {
     }
   }
 
-  acceptConnect(nsp: string, socketId: string): void {
+  /**
+   * Connects a namespace. A `pid` (connection state recovery) is given to Socket.IO 5 clients only; from then
+   * on each event carries an offset, which the client presents with the pid when it reconnects.
+   */
+  acceptConnect(nsp: string, socketId: string, pid?: string): void {
     this.state.namespaces[nsp] = socketId;
-    this.send({ type: PacketType.CONNECT, nsp, data: this.state.protocol === 5 ? { sid: socketId } : undefined });
+    if (this.state.protocol === 4) return this.send({ type: PacketType.CONNECT, nsp });
+    if (pid !== undefined) this.state.pids[nsp] = pid;
+    this.send({ type: PacketType.CONNECT, nsp, data: pid === undefined ? { sid: socketId } : { sid: socketId, pid } });
+  }
+
+  /** The client left a namespace (after the application was told, so it could still read the ids). */
+  leave(nsp: string): void {
+    delete this.state.namespaces[nsp];
+    delete this.state.pids[nsp];
+  }
+
+  /** The private session id of a namespace, when the client was given one. */
+  pidOf(nsp: string): string | null {
+    return this.state.pids[nsp] ?? null;
   }
 
   /** Refuses a namespace; both revisions get `{ message }`, as the reference server sends to v4 clients too. */

@@ -28,6 +28,20 @@ const TOKEN_CACHE_SIZE = 10_000;
 export interface ClientSession {
   user: User | null;
   subscriptions: Subscription[];
+  /**
+   * Set when the session came back through connection state recovery: the client's next `auth` (clients
+   * authenticate on every connect) is then answered like a first one instead of refused.
+   */
+  recovered?: boolean;
+}
+
+/** Who an event is for: the subscribers of a feed; for DEPOSITS, only those of one user. */
+export type Audience = { feed: "CHAT" | "BETS" } | { feed: "DEPOSITS"; authId: number };
+
+/** Whether a session is in an audience. */
+export function reaches(audience: Audience, session: ClientSession | null): boolean {
+  if (!session?.subscriptions.includes(audience.feed)) return false;
+  return audience.feed !== "DEPOSITS" || session.user?.auth_id === audience.authId;
 }
 
 /** One connection as the room sees it, whatever protocol it speaks. */
@@ -42,7 +56,8 @@ export interface RoomClient {
   expectAuthBy(deadline: number): void;
   startSession(session: ClientSession): void;
   endSession(): void;
-  emit(event: ServerEvent, payload: unknown): void;
+  /** Sends one event; `offset` (connection state recovery) defaults to the latest broadcast's. */
+  emit(event: ServerEvent, payload: unknown, offset?: string | null): void;
   disconnect(): void;
 }
 
@@ -60,8 +75,11 @@ export type ServerEvent =
 /** What the room needs from the process that hosts it. */
 export interface RoomHost {
   clients(): Iterable<RoomClient>;
-  /** Sends one event to many clients; the host encodes it once per wire protocol. */
-  broadcast(recipients: RoomClient[], event: ServerEvent, payload: unknown): void;
+  /**
+   * Sends one event to every client in `audience` but `except`, encoding it once per wire protocol; returns how
+   * many clients it reached.
+   */
+  broadcast(audience: Audience, event: ServerEvent, payload: unknown, except?: RoomClient): number;
   now(): number;
   /** Runs `task` after `ms` (one timer per room, never per connection). */
   later(ms: number, task: () => void): void;
@@ -140,7 +158,7 @@ export class ChatRoom {
   }
 
   async auth(client: RoomClient, payload: unknown): Promise<Outcome<AuthResponse>> {
-    if (client.session || this.authenticating.has(client.id)) {
+    if ((client.session && !client.session.recovered) || this.authenticating.has(client.id)) {
       return clientBug(ErrorCode.ALREADY_AUTHENTICATED, "this connection already sent auth; send it once per connection");
     }
     const parsed = AuthRequest.safeParse(payload);
@@ -165,10 +183,11 @@ export class ChatRoom {
       if (!client.open) return internalError;
       if (subscriptions.length === 0) return { ok: true, value: response, disconnect: true };
 
+      // A recovered session is replaced: presence changes only if the user or its CHAT subscription did.
+      const previous = chatUser(client.session);
       client.startSession({ user, subscriptions });
-      if (chat && user && this.presence.join(client.id, user)) {
-        this.broadcastToChat("user_joined", user, client);
-      }
+      if (previous && previous.auth_id !== (chat ? user?.auth_id : undefined)) this.leavePresence(client, previous);
+      if (chat && user && this.presence.join(client.id, user)) this.broadcastToChat("user_joined", user, client);
       if (missed) response.chat = { messages: missed.messages, userlist: this.presence.userlist(), ...(missed.truncated ? { truncated: true as const } : {}) };
       log("authenticated", { app_id: this.appId, sid: client.id, auth_id: user?.auth_id ?? null, subscriptions });
       return { ok: true, value: response };
@@ -234,12 +253,26 @@ export class ChatRoom {
     if (!client.session) client.expectAuthBy(this.host.now() + this.options.authTimeoutMs);
   }
 
+  /**
+   * A client came back with its session through connection state recovery: it is present again, and its next
+   * `auth` is answered rather than refused.
+   */
+  rejoin(client: RoomClient, session: ClientSession): void {
+    client.startSession({ ...session, recovered: true });
+    const user = chatUser(session);
+    if (user && this.presence.join(client.id, user)) this.broadcastToChat("user_joined", user, client);
+  }
+
   /** Called once when a client leaves the protocol, however it left; its session ends. */
   leave(client: RoomClient): void {
     this.authenticating.delete(client.id);
     const user = chatUser(client.session);
     if (client.session) client.endSession();
-    if (user && this.presence.leave(client.id, user)) this.broadcastToChat("user_left", { uname: user.uname });
+    if (user) this.leavePresence(client, user);
+  }
+
+  private leavePresence(client: RoomClient, user: User): void {
+    if (this.presence.leave(client.id, user)) this.broadcastToChat("user_left", { uname: user.uname });
   }
 
   /** The client's auth deadline passed: it is told why, then disconnected (unless its auth is under way). */
@@ -279,19 +312,11 @@ export class ChatRoom {
    * goes out as both `balance_change` and `confirmed_deposit_change`. Returns how many connections it reached.
    */
   balanceChanged(event: BalanceEvent): number {
-    const recipients: RoomClient[] = [];
-    for (const client of this.host.clients()) {
-      const session = client.session;
-      if (session?.user?.auth_id === event.auth_id && session.subscriptions.includes("DEPOSITS")) recipients.push(client);
-    }
+    const audience: Audience = { feed: "DEPOSITS", authId: event.auth_id };
     const payload = { balance: event.balance, diff: event.diff };
-    if (event.type === "unconfirmed_balance_change") {
-      this.host.broadcast(recipients, "unconfirmed_balance_change", payload);
-    } else {
-      this.host.broadcast(recipients, "balance_change", payload);
-      this.host.broadcast(recipients, "confirmed_deposit_change", payload);
-    }
-    return recipients.length;
+    if (event.type === "unconfirmed_balance_change") return this.host.broadcast(audience, "unconfirmed_balance_change", payload);
+    this.host.broadcast(audience, "balance_change", payload);
+    return this.host.broadcast(audience, "confirmed_deposit_change", payload);
   }
 
   /** A bet was placed: it joins this second's sample, which goes to BETS subscribers when the second ends. */
@@ -300,9 +325,7 @@ export class ChatRoom {
   }
 
   private sendBets(): void {
-    const chosen = this.bets.take();
-    const recipients = [...this.host.clients()].filter((client) => client.session?.subscriptions.includes("BETS"));
-    for (const bet of chosen) this.host.broadcast(recipients, "new_bet", bet);
+    for (const bet of this.bets.take()) this.host.broadcast({ feed: "BETS" }, "new_bet", bet);
   }
 
   private async runCommand(actor: User, channel: string, text: string): Promise<Outcome<ChatMessage>> {
@@ -330,11 +353,7 @@ export class ChatRoom {
   }
 
   private broadcastToChat(event: ServerEvent, payload: unknown, except?: RoomClient): void {
-    const recipients: RoomClient[] = [];
-    for (const client of this.host.clients()) {
-      if (client !== except && client.session?.subscriptions.includes("CHAT")) recipients.push(client);
-    }
-    this.host.broadcast(recipients, event, payload);
+    this.host.broadcast({ feed: "CHAT" }, event, payload, except);
   }
 
   /**

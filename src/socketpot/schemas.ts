@@ -49,6 +49,13 @@ export const NewMessageRequest = z.object(
 );
 export type NewMessageRequest = z.infer<typeof NewMessageRequest>;
 
+/** A connection's session as it is stored (in its WebSocket attachment, for connection state recovery). */
+export const StoredSession = z.object({
+  user: z.object({ uname: z.string(), auth_id: z.number().int(), role: Role }).nullable(),
+  subscriptions: z.array(Subscription),
+  recovered: z.boolean().optional(),
+});
+
 export interface User {
   uname: string;
   auth_id: number;

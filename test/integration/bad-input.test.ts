@@ -113,7 +113,7 @@ describe("well-framed but wrong requests", () => {
     raw.send("40/admin,");
     expect(await raw.nextText((frame) => frame.startsWith("44"))).toBe('44/admin,{"message":"Invalid namespace"}');
     raw.send("40");
-    expect(await raw.nextText((frame) => frame.startsWith("40"))).toMatch(/^40\{"sid":"[\w-]+"\}$/);
+    expect(await raw.nextText((frame) => frame.startsWith("40"))).toMatch(/^40\{"sid":"[\w-]+","pid":"[\w-]+"\}$/);
     raw.close();
   });
 });

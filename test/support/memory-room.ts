@@ -1,4 +1,4 @@
-import { ChatRoom, type ClientSession, type RoomClient, type RoomHost, type ServerEvent } from "../../src/socketpot/room.js";
+import { ChatRoom, reaches, type Audience, type ClientSession, type RoomClient, type RoomHost, type ServerEvent } from "../../src/socketpot/room.js";
 import type { ChatMessage, User } from "../../src/socketpot/schemas.js";
 import type { ChatStore, ChatWrite, TokenGrant } from "../../src/socketpot/store.js";
 
@@ -137,9 +137,11 @@ export class MemoryHost implements RoomHost {
     return this.connected.filter((client) => client.open);
   }
 
-  broadcast(recipients: RoomClient[], event: ServerEvent, payload: unknown): void {
+  broadcast(audience: Audience, event: ServerEvent, payload: unknown, except?: RoomClient): number {
     this.broadcasts += 1;
+    const recipients = [...this.clients()].filter((client) => client !== except && reaches(audience, client.session));
     for (const recipient of recipients) recipient.emit(event, payload);
+    return recipients.length;
   }
 
   now(): number {

@@ -13,7 +13,7 @@ export const demoUser = (uname: string): DemoUser => {
 export interface TestServer {
   url: string;
   persistTo: string;
-  /** Stops the process and starts a new one on the same local state. */
+  /** Stops the process and starts a new one on the same local state and port (clients can reconnect). */
   restart(): Promise<void>;
   stop(): Promise<void>;
   /** Everything the server process printed so far. */
@@ -33,8 +33,7 @@ export async function startTestServer(vars: Record<string, string> = {}, sql?: s
     persistTo,
     async restart() {
       await running.stop();
-      running = await startLocalServer({ persistTo, vars });
-      server.url = running.url;
+      running = await startLocalServer({ port: running.port, persistTo, vars });
     },
     async stop() {
       await running.stop();

@@ -20,19 +20,19 @@ const { EngineSocket } = await import("../../src/engine.io/socket.js");
 const options = { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, maxPayloadBytes: 1_000_000 };
 
 /** A connection over a stand-in WebSocket that records the frames it is given. */
-function connection(protocol: 3 | 4) {
+function connection(protocol: 3 | 4, pid?: string) {
   const frames: Array<string | Uint8Array> = [];
   const ws = { send: (frame: string | Uint8Array) => frames.push(frame), close() {}, serializeAttachment() {} } as unknown as WebSocket;
   const state = {
     appId: 1,
     stack: "socket.io" as const,
     engine: EngineSocket.initialState(`sid${Math.random()}`, protocol, 0),
-    socketIo: { ...SocketIoEndpoint.initialState(protocol === 3 ? 4 : 5), namespaces: { "/": "s" } },
+    socketIo: { ...SocketIoEndpoint.initialState(protocol === 3 ? 4 : 5), namespaces: { "/": "s" }, pids: pid ? { "/": pid } : ({} as Record<string, string>) },
     session: null,
     deadline: null,
     ip: "127.0.0.1",
   };
-  return { frames, connection: new Connection(state, { kind: "websocket", ws }, options, () => {}) };
+  return { frames, connection: new Connection(state, { kind: "websocket", ws }, options, { ended() {}, currentOffset: () => "41" }) };
 }
 
 describe("a broadcast", () => {
@@ -43,6 +43,23 @@ describe("a broadcast", () => {
     for (const { connection: each } of recipients) each.deliver(event);
     expect(encodeCalls.count).toBe(1);
     for (const { frames } of recipients) expect(frames).toEqual(['42["new_message",{"text":"hello"}]']);
-    expect(event.socketIoFrames(4)).toBe(event.socketIoFrames(4));
+    expect(event.socketIoFrames(4, false)).toBe(event.socketIoFrames(4, false));
+  });
+
+  it("carries its offset to clients that recover sessions, encoded once for all of them", () => {
+    const recovering = [connection(4, "p1"), connection(4, "p2")];
+    const others = [connection(4), connection(3)];
+    const event = new EncodedEvent("new_message", { text: "hello" }, "42");
+    encodeCalls.count = 0;
+    for (const { connection: each } of [...recovering, ...others]) each.deliver(event);
+    expect(encodeCalls.count).toBe(2);
+    for (const { frames } of recovering) expect(frames).toEqual(['42["new_message",{"text":"hello"},"42"]']);
+    for (const { frames } of others) expect(frames).toEqual(['42["new_message",{"text":"hello"}]']);
+  });
+
+  it("sent to one client alone carries the latest broadcast's offset, so the client's offset stays a true one", () => {
+    const { frames, connection: recovering } = connection(4, "p1");
+    recovering.emit("client_error", "a string the client must not take for an offset");
+    expect(frames).toEqual(['42["client_error","a string the client must not take for an offset","41"]']);
   });
 });

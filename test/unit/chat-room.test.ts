@@ -359,6 +359,41 @@ describe("ChatRoom presence", () => {
   });
 });
 
+describe("ChatRoom recovered sessions", () => {
+  const aliceSession = { user: USERS.alice, subscriptions: ["CHAT" as const] };
+
+  it("makes a recovered client present again and answers its next auth once, like a first one", async () => {
+    const { room, host } = memoryRoom();
+    const watcher = host.connect("w");
+    await joined(room, watcher, null);
+    const back = host.connect("back");
+    room.rejoin(back, aliceSession);
+    expect(watcher.events("user_joined")).toEqual([USERS.alice]);
+
+    const again = await room.auth(back, auth(3));
+    expect(again).toMatchObject({ ok: true, value: { user: USERS.alice, chat: { userlist: { alice: USERS.alice } } } });
+    expect(watcher.events("user_joined")).toEqual([USERS.alice]);
+    expect(watcher.events("user_left")).toEqual([]);
+    expect(await room.auth(back, auth(3))).toMatchObject({ ok: false, error: ErrorCode.ALREADY_AUTHENTICATED });
+  });
+
+  it("moves presence when the auth after a recovery names another user or drops CHAT", async () => {
+    const { room, host } = memoryRoom();
+    const watcher = host.connect("w");
+    await joined(room, watcher, null);
+    const switched = host.connect("switched");
+    room.rejoin(switched, aliceSession);
+    await joined(room, switched, 4);
+    expect(watcher.events("user_left")).toEqual([{ uname: "alice" }]);
+    expect(watcher.events("user_joined")).toEqual([USERS.alice, USERS.bob]);
+
+    const quiet = host.connect("quiet");
+    room.rejoin(quiet, aliceSession);
+    await joined(room, quiet, 3, ["BETS"]);
+    expect(watcher.events("user_left")).toEqual([{ uname: "alice" }, { uname: "alice" }]);
+  });
+});
+
 describe("ChatRoom moderation", () => {
   async function moderated() {
     const setup = memoryRoom();

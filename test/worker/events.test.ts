@@ -12,7 +12,7 @@ async function depositsSocket(authId: number) {
   expect(error).toBeNull();
   const deposits = async (count: number) => {
     const events = [];
-    for (let i = 0; i < count; i++) events.push(JSON.parse((await socket.nextFrame('42["unconfirmed_balance_change"')).slice(2)));
+    for (let i = 0; i < count; i++) events.push(await socket.nextEvent("unconfirmed_balance_change"));
     return events;
   };
   return { ws: socket.ws, deposits };

@@ -17,7 +17,7 @@ describe("hibernation", () => {
     const [error, message] = await alice.request(2, "new_message", { text: "after hibernation" });
     expect(error).toBeNull();
     expect(message).toMatchObject({ text: "after hibernation", user: { uname: "alice" } });
-    expect(JSON.parse((await watcher.nextFrame('42["new_message"')).slice(2))).toEqual(["new_message", message]);
+    expect(await watcher.nextEvent("new_message")).toEqual(["new_message", message]);
 
     await evictDurableObject(room());
     const late = await openSocket();
@@ -29,7 +29,7 @@ describe("hibernation", () => {
 
     await evictDurableObject(room());
     alice.ws.close(1000, "bye");
-    expect(JSON.parse((await watcher.nextFrame('42["user_left"')).slice(2))).toEqual(["user_left", { uname: "alice" }]);
+    expect(await watcher.nextEvent("user_left")).toEqual(["user_left", { uname: "alice" }]);
     for (const socket of [watcher, late]) socket.ws.close(1000, "done");
   });
 });

@@ -34,5 +34,11 @@ export async function openSocket() {
     ws.send(`42${ackId}${JSON.stringify([event, payload])}`);
     return JSON.parse((await nextFrame(`43${ackId}[`)).slice(`43${ackId}`.length)) as unknown[];
   };
-  return { ws, frames, nextFrame, request };
+  /** The next `name` event as `[name, payload]`; the offset it carries (connection state recovery) is checked and dropped. */
+  const nextEvent = async (name: string): Promise<[string, unknown]> => {
+    const args = JSON.parse((await nextFrame(`42["${name}"`)).slice(2)) as unknown[];
+    if (args.length !== 3 || typeof args[2] !== "string" || !/^\d+$/.test(args[2])) throw new Error(`event without an offset: ${JSON.stringify(args)}`);
+    return [name, args[1]];
+  };
+  return { ws, frames, nextFrame, nextEvent, request };
 }

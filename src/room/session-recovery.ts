@@ -1,0 +1,133 @@
+import { z } from "zod";
+import { reaches, type Audience, type ClientSession, type ServerEvent } from "../socketpot/room.js";
+import type { LoggedEvent, RecoveredSession, RecoveryStore } from "../socketpot/recovery.js";
+import { StoredSession } from "../socketpot/schemas.js";
+
+export interface RecoveryOptions {
+  /** How long a dropped connection's session, and the broadcasts it may have missed, are kept. */
+  windowMs: number;
+  /** The most broadcasts kept; a client that missed more starts a new session. */
+  maxEvents: number;
+}
+
+const StoredAudience = z.union([
+  z.object({ feed: z.enum(["CHAT", "BETS"]) }),
+  z.object({ feed: z.literal("DEPOSITS"), authId: z.number().int() }),
+]) satisfies z.ZodType<Audience>;
+
+/** Pruning runs at most this often; between runs the log may hold a few seconds more than the window. */
+const PRUNE_EVERY_MS = 5_000;
+
+/**
+ * {@link RecoveryStore} in a Durable Object's SQLite storage. Offsets are the log's row numbers, which
+ * AUTOINCREMENT never reuses; the newest row is always kept so that the log knows how far it reaches back.
+ * Sessions of connections that are live have no expiry; one is set when the connection drops, or, after a
+ * restart that dropped every connection without a word, when the room starts.
+ */
+export class SqlRecoveryStore implements RecoveryStore {
+  private latestOffset: number | null;
+  private prunedAt = 0;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly options: RecoveryOptions,
+    liveClientIds: Iterable<string>,
+  ) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS recovery_events (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, audience TEXT NOT NULL, event TEXT NOT NULL,
+      payload TEXT NOT NULL, except_id TEXT)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS recovery_sessions (
+      pid TEXT PRIMARY KEY, sid TEXT NOT NULL, client_id TEXT NOT NULL, session TEXT NOT NULL, seq INTEGER NOT NULL,
+      expires_at INTEGER)`);
+    this.latestOffset = sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM recovery_events").one().seq;
+    const live = new Set(liveClientIds);
+    const rows = sql.exec<{ pid: string; client_id: string }>("SELECT pid, client_id FROM recovery_sessions WHERE expires_at IS NULL");
+    for (const { pid, client_id } of rows.toArray()) if (!live.has(client_id)) this.detach(pid, client_id);
+  }
+
+  record(audience: Audience, event: ServerEvent, payload: unknown, exceptId: string | null): string {
+    const now = Date.now();
+    const { seq } = this.sql
+      .exec<{ seq: number }>(
+        "INSERT INTO recovery_events (at, audience, event, payload, except_id) VALUES (?, ?, ?, ?, ?) RETURNING seq",
+        now,
+        JSON.stringify(audience),
+        event,
+        JSON.stringify(payload),
+        exceptId,
+      )
+      .one();
+    this.latestOffset = seq;
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) this.prune(now);
+    return String(seq);
+  }
+
+  latest(): string | null {
+    return this.latestOffset === null ? null : String(this.latestOffset);
+  }
+
+  save(pid: string, sid: string, clientId: string, session: ClientSession): void {
+    this.sql.exec(
+      `INSERT INTO recovery_sessions (pid, sid, client_id, session, seq, expires_at) VALUES (?, ?, ?, ?, ?, NULL)
+       ON CONFLICT (pid) DO UPDATE SET sid = excluded.sid, client_id = excluded.client_id, session = excluded.session, expires_at = NULL`,
+      pid,
+      sid,
+      clientId,
+      JSON.stringify({ user: session.user, subscriptions: session.subscriptions }),
+      this.latestOffset ?? 0,
+    );
+  }
+
+  detach(pid: string, clientId: string): void {
+    const expiresAt = Date.now() + this.options.windowMs;
+    this.sql.exec("UPDATE recovery_sessions SET expires_at = ? WHERE pid = ? AND client_id = ?", expiresAt, pid, clientId);
+  }
+
+  forget(pid: string, clientId: string): void {
+    this.sql.exec("DELETE FROM recovery_sessions WHERE pid = ? AND client_id = ?", pid, clientId);
+  }
+
+  take(pid: string, offset: string | null): RecoveredSession | null {
+    const now = Date.now();
+    this.prune(now);
+    const row = this.sql
+      .exec<{ sid: string; client_id: string; session: string; seq: number; expires_at: number | null }>(
+        "DELETE FROM recovery_sessions WHERE pid = ? RETURNING sid, client_id, session, seq, expires_at",
+        pid,
+      )
+      .toArray()[0];
+    if (!row || (row.expires_at !== null && row.expires_at <= now)) return null;
+    const session = StoredSession.safeParse(JSON.parse(row.session));
+    // Without an offset the client has received no broadcast since its session was saved.
+    const after = offset === undefined || offset === null ? row.seq : Number(offset);
+    if (!session.success || !Number.isSafeInteger(after) || after < 0 || after > (this.latestOffset ?? 0)) return null;
+    const { oldest } = this.sql.exec<{ oldest: number | null }>("SELECT min(seq) AS oldest FROM recovery_events").one();
+    if (oldest !== null && oldest > after + 1) return null;
+
+    const missed: LoggedEvent[] = [];
+    const rows = this.sql.exec<{ seq: number; audience: string; event: string; payload: string; except_id: string | null }>(
+      "SELECT seq, audience, event, payload, except_id FROM recovery_events WHERE seq > ? ORDER BY seq",
+      after,
+    );
+    for (const logged of rows) {
+      const audience = StoredAudience.parse(JSON.parse(logged.audience));
+      if (logged.except_id === row.client_id || !reaches(audience, session.data)) continue;
+      missed.push({ offset: String(logged.seq), event: logged.event as ServerEvent, payload: JSON.parse(logged.payload) });
+    }
+    const { user, subscriptions } = session.data;
+    return { sid: row.sid, session: { user, subscriptions }, missed };
+  }
+
+  /** Drops sessions past their window, and broadcasts older than the window or beyond the bound, but never the newest. */
+  private prune(now: number): void {
+    this.prunedAt = now;
+    this.sql.exec("DELETE FROM recovery_sessions WHERE expires_at <= ?", now);
+    if (this.latestOffset === null) return;
+    this.sql.exec(
+      "DELETE FROM recovery_events WHERE seq < ? AND (at < ? OR seq <= ?)",
+      this.latestOffset,
+      now - this.options.windowMs,
+      this.latestOffset - this.options.maxEvents,
+    );
+  }
+}

@@ -1,0 +1,202 @@
+import { readFile } from "node:fs/promises";
+import { io, type Socket } from "socket.io-client";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { join, next, pause, request, type Client } from "../support/clients.js";
+import { demoUser, startTestServer, type TestServer } from "../support/server.js";
+
+/**
+ * socket.io connection state recovery with a real socket.io-client 4.x: a client that loses its connection and
+ * comes back within the window keeps its socket id and session and gets every broadcast it missed, once, in
+ * order; even across a restart of the whole server.
+ */
+const WINDOW_MS = 4_000;
+let server: TestServer;
+let tokens: { ingest: string; admin: string };
+const sockets: Client[] = [];
+
+beforeAll(async () => {
+  const example = await readFile(new URL("../../.dev.vars.example", import.meta.url), "utf8");
+  const secret = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(example)?.[1] ?? "";
+  tokens = { ingest: secret("INGEST_TOKEN"), admin: secret("ADMIN_TOKEN") };
+  server = await startTestServer({
+    RECOVERY_WINDOW_MS: String(WINDOW_MS),
+    INGEST_TOKEN: tokens.ingest,
+    ADMIN_TOKEN: tokens.admin,
+    CHAT_RATE_BURST: "100",
+  });
+});
+
+afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.disconnect();
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface AppClient {
+  socket: Socket;
+  /** Every new_message payload, in arrival order. */
+  messages: Array<{ id: number; text: string }>;
+  /** Every auth answer, one per connect. */
+  auths: unknown[][];
+  deposits: unknown[];
+}
+
+/** A client written the way Socketpot apps are: it authenticates on every connect, and reconnects by itself. */
+async function appClient(uname: string, options: { reconnectionDelay?: number } = {}): Promise<AppClient> {
+  const socket = io(server.url, {
+    query: { app_id: 1 },
+    transports: ["websocket"],
+    forceNew: true,
+    reconnectionDelay: options.reconnectionDelay ?? 300,
+    reconnectionDelayMax: options.reconnectionDelay ?? 300,
+    randomizationFactor: 0,
+  });
+  sockets.push(socket);
+  const client: AppClient = { socket, messages: [], auths: [], deposits: [] };
+  socket.on("new_message", (message) => client.messages.push(message));
+  socket.on("balance_change", (change) => client.deposits.push(change));
+  socket.on("connect", () => {
+    socket.emit("auth", { app_id: 1, access_token: demoUser(uname).token, subscriptions: ["CHAT", "DEPOSITS"] }, (...reply: unknown[]) =>
+      client.auths.push(reply),
+    );
+  });
+  await until(() => client.auths.length === 1);
+  return client;
+}
+
+async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await pause(25);
+  }
+}
+
+async function say(sender: Client, text: string): Promise<{ id: number; text: string }> {
+  const [error, message] = await request(sender, "new_message", { text });
+  expect(error).toBeNull();
+  return message as { id: number; text: string };
+}
+
+function deposit(id: string, authId: number, balance: number): Promise<Response> {
+  return fetch(`${server.url}/v1/apps/1/events`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${tokens.ingest}` },
+    body: JSON.stringify({ id, type: "balance_change", auth_id: authId, balance, diff: balance }),
+  });
+}
+
+/** The ids of every message of app 1 in D1, read through the admin API page by page. */
+async function storedMessageIds(): Promise<Set<number>> {
+  const ids = new Set<number>();
+  let before: number | null | undefined;
+  do {
+    const query = before ? `&before=${before}` : "";
+    const response = await fetch(`${server.url}/v1/admin/apps/1/messages?limit=100${query}`, { headers: { Authorization: `Bearer ${tokens.admin}` } });
+    const page = (await response.json()) as { messages: Array<{ id: number }>; next_before: number | null };
+    for (const message of page.messages) ids.add(message.id);
+    before = page.next_before;
+  } while (before);
+  return ids;
+}
+
+/** Drops the client's transport the way a network failure would, without a goodbye to the server. */
+function dropConnection(socket: Socket): void {
+  (socket.io.engine as unknown as { close(): void }).close();
+}
+
+describe("connection state recovery", () => {
+  it("gives a reconnecting client its session and socket id back, with every broadcast it missed, once and in order", async () => {
+    const bob = await appClient("bob", { reconnectionDelay: 1_500 });
+    const alice = await join(server.url, "alice");
+    sockets.push(alice.socket);
+    const before = await say(alice.socket, "before the drop");
+    await until(() => bob.messages.length === 1);
+    const socketId = bob.socket.id;
+
+    dropConnection(bob.socket);
+    await until(() => !bob.socket.connected);
+    const missed = [await say(alice.socket, "missed 1"), await say(alice.socket, "missed 2")];
+    expect((await deposit(`recovery-${Date.now()}`, demoUser("bob").authId, 700)).status).toBe(202);
+    expect((await deposit(`recovery-other-${Date.now()}`, demoUser("alice").authId, 900)).status).toBe(202);
+    await pause(500);
+
+    await until(() => bob.socket.connected && bob.auths.length === 2);
+    expect(bob.socket.recovered).toBe(true);
+    expect(bob.socket.id).toBe(socketId);
+    expect(bob.auths[1]?.[0]).toBeNull();
+    await until(() => bob.messages.length === 3 && bob.deposits.length === 1);
+    expect(bob.messages.map((message) => message.id)).toEqual([before, ...missed].map((message) => message.id));
+    expect(bob.deposits).toEqual([{ balance: 700, diff: 700 }]);
+
+    const after = await say(alice.socket, "after the return");
+    await until(() => bob.messages.length === 4);
+    expect(bob.messages.at(-1)).toEqual(after);
+    await pause(300);
+    expect(bob.messages).toHaveLength(4);
+  });
+
+  it("starts a new session for a client that returns after the window, and answers its auth as usual", async () => {
+    const bob = await appClient("bob", { reconnectionDelay: WINDOW_MS + 1_500 });
+    const socketId = bob.socket.id;
+    dropConnection(bob.socket);
+    await until(() => bob.socket.connected && bob.auths.length === 2, WINDOW_MS + 10_000);
+    expect(bob.socket.recovered).toBe(false);
+    expect(bob.socket.id).not.toBe(socketId);
+    expect(bob.auths[1]?.[0]).toBeNull();
+  });
+
+  it("does not keep the session of a client that disconnected on purpose", async () => {
+    const bob = await appClient("bob");
+    bob.socket.disconnect();
+    bob.socket.connect();
+    await until(() => bob.socket.connected && bob.auths.length === 2);
+    expect(bob.socket.recovered).toBe(false);
+  });
+
+  it("loses no acked message across a restart of the server: clients reconnect, recover and miss nothing", async () => {
+    const listeners = [await appClient("bob"), await appClient("mod")];
+    const alice = await appClient("alice");
+    let sending = true;
+    const acked: number[] = [];
+    const sender = (async () => {
+      for (let index = 0; sending || index < 40; index++) {
+        // A message in flight when the server stops gets no ack: it may or may not be stored, and is not counted.
+        const reply = await Promise.race([request(alice.socket, "new_message", { text: `across the restart ${index}` }), pause(3_000)]);
+        if (Array.isArray(reply) && reply[0] === null) acked.push((reply[1] as { id: number }).id);
+        await pause(20);
+      }
+    })();
+    await until(() => acked.length >= 10);
+    await server.restart();
+    await until(() => listeners.every((listener) => listener.socket.connected && listener.auths.length === 2), 30_000);
+    sending = false;
+    await sender;
+    const last = acked.at(-1);
+    await until(() => listeners.every((listener) => listener.messages.some((message) => message.id === last)));
+
+    for (const listener of listeners) {
+      expect(listener.socket.recovered).toBe(true);
+      const received = listener.messages.map((message) => message.id);
+      expect(received).toEqual([...new Set(received)].sort((a, b) => a - b));
+      expect(acked.filter((id) => !received.includes(id))).toEqual([]);
+    }
+    const stored = await storedMessageIds();
+    expect(acked.filter((id) => !stored.has(id))).toEqual([]);
+  }, 60_000);
+});
+
+describe("session recovery and bad claims", () => {
+  it("treats an unknown or malformed pid and offset as a new session", async () => {
+    for (const claim of [{ pid: "nobody", offset: "1" }, { pid: 42 }, { pid: "x", offset: "not a number" }]) {
+      const socket = io(server.url, { query: { app_id: 1 }, transports: ["websocket"], forceNew: true, reconnection: false, auth: claim as object });
+      sockets.push(socket);
+      await next(socket, "connect");
+      expect(socket.recovered).toBe(false);
+      const [error] = await request(socket, "auth", { app_id: 1, subscriptions: ["CHAT"] });
+      expect(error).toBeNull();
+    }
+  });
+});

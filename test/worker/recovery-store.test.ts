@@ -1,0 +1,82 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { AppRoom } from "../../src/room/app-room.js";
+import { SqlRecoveryStore } from "../../src/room/session-recovery.js";
+
+const alice = { user: { uname: "alice", auth_id: 3, role: "MEMBER" as const }, subscriptions: ["CHAT" as const, "DEPOSITS" as const] };
+
+/** Runs `test` with the SQLite storage of a Durable Object of its own. */
+async function inScratchRoom(name: string, test: (sql: SqlStorage) => void): Promise<void> {
+  await runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(name)), (_instance: AppRoom, state) => test(state.storage.sql));
+}
+
+describe("the recovery store, in a Durable Object's SQLite", () => {
+  it("hands a session back once, with the broadcasts after its offset that it was in the audience of", async () => {
+    await inScratchRoom("recovery-audience", (sql) => {
+      const store = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 }, []);
+      store.save("pid-a", "sid-a", "conn-a", alice);
+      const seen = store.record({ feed: "CHAT" }, "new_message", { id: 1 }, null);
+      expect(store.latest()).toBe(seen);
+      store.detach("pid-a", "conn-a");
+      const missed = store.record({ feed: "CHAT" }, "new_message", { id: 2 }, null);
+      store.record({ feed: "BETS" }, "new_bet", { id: "bet" }, null);
+      store.record({ feed: "DEPOSITS", authId: 4 }, "balance_change", { balance: 1 }, null);
+      const own = store.record({ feed: "DEPOSITS", authId: 3 }, "balance_change", { balance: 2 }, null);
+      store.record({ feed: "CHAT" }, "user_joined", alice.user, "conn-a");
+      expect(Number(missed)).toBeGreaterThan(Number(seen));
+
+      const restored = store.take("pid-a", seen);
+      expect(restored).toEqual({
+        sid: "sid-a",
+        session: alice,
+        missed: [
+          { offset: missed, event: "new_message", payload: { id: 2 } },
+          { offset: own, event: "balance_change", payload: { balance: 2 } },
+        ],
+      });
+      expect(store.take("pid-a", seen)).toBeNull();
+    });
+  });
+
+  it("refuses a recovery the log no longer reaches back to, or an offset it never gave", async () => {
+    await inScratchRoom("recovery-bounds", (sql) => {
+      const store = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 5 }, []);
+      const first = store.record({ feed: "CHAT" }, "new_message", { id: 0 }, null);
+      store.save("old", "s1", "c1", alice);
+      store.save("recent", "s2", "c2", alice);
+      store.save("future", "s3", "c3", alice);
+      let last = first;
+      for (let i = 1; i <= 20; i++) last = store.record({ feed: "CHAT" }, "new_message", { id: i }, null);
+      expect(store.take("old", first)).toBeNull();
+      expect(store.take("future", String(Number(last) + 1))).toBeNull();
+      expect(store.take("recent", String(Number(last) - 2))?.missed).toHaveLength(2);
+    });
+  });
+
+  it("keeps a live session untouched by its stale predecessor, and gives sessions orphaned by a restart a window", async () => {
+    await inScratchRoom("recovery-orphans", (sql) => {
+      const before = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 }, []);
+      before.save("pid-live", "sid", "new-conn", alice);
+      before.forget("pid-live", "old-conn");
+      before.detach("pid-live", "old-conn");
+      before.save("pid-orphan", "sid", "gone-conn", alice);
+      const expiry = (pid: string) => sql.exec("SELECT expires_at FROM recovery_sessions WHERE pid = ?", pid).one()["expires_at"];
+      expect(expiry("pid-live")).toBeNull();
+
+      new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 }, ["new-conn"]);
+      expect(expiry("pid-live")).toBeNull();
+      expect(expiry("pid-orphan")).toBeGreaterThan(Date.now());
+    });
+  });
+
+  it("lets a dropped session expire after the window", async () => {
+    await inScratchRoom("recovery-expiry", (sql) => {
+      const store = new SqlRecoveryStore(sql, { windowMs: 1, maxEvents: 100 }, []);
+      store.save("pid", "sid", "conn", alice);
+      store.detach("pid", "conn");
+      const until = Date.now() + 5;
+      while (Date.now() < until);
+      expect(store.take("pid", null)).toBeNull();
+    });
+  });
+});

@@ -179,7 +179,12 @@ export class ChatRoom {
       const response: AuthResponse = { subscriptions };
       if (user) response.user = user;
       const chat = subscriptions.includes("CHAT");
-      const missed = chat ? await this.messagesFor(request.resume_from ?? null) : null;
+      const resumeFrom = request.resume_from ?? null;
+      const older = chat && resumeFrom !== null ? await this.olderThanHistory(resumeFrom) : [];
+      // The last await: from the history read to the session's start nothing else runs, so a message stored
+      // meanwhile is either in this response or sent live afterwards (see storeWrites), never both or neither.
+      const history = chat ? await this.history.get() : null;
+      const missed = history && missedMessages(history, resumeFrom, older);
       if (!client.open) return internalError;
       if (subscriptions.length === 0) return { ok: true, value: response, disconnect: true };
 
@@ -218,9 +223,7 @@ export class ChatRoom {
         return refused(ErrorCode.USER_IS_MUTED, `you are muted until ${new Date(mutedUntil).toISOString()}`);
       }
       if (isCommand(text)) return await this.runCommand(user, channel, text);
-      const message = await this.writer.submit({ message: { channel, text, createdAt: now, user } });
-      this.broadcastToChat("new_message", message);
-      return { ok: true, value: message };
+      return { ok: true, value: await this.writer.submit({ message: { channel, text, createdAt: now, user } }) };
     } catch (error) {
       log("request_failed", { app_id: this.appId, sid: client.id, request: "new_message", error: String(error) });
       return internalError;
@@ -348,7 +351,6 @@ export class ChatRoom {
     const message = await this.writer.submit(write);
     if (write.moderation?.kind === "mute") mutes.set(target.auth_id, write.moderation.expiresAt);
     else mutes.delete(target.auth_id);
-    this.broadcastToChat("new_message", message);
     return { ok: true, value: message };
   }
 
@@ -356,31 +358,25 @@ export class ChatRoom {
     this.host.broadcast({ feed: "CHAT" }, event, payload, except);
   }
 
+  /** On a resume from before the oldest message in the history, the messages after it, from storage. */
+  private async olderThanHistory(resumeFrom: number): Promise<ChatMessage[]> {
+    const oldest = (await this.history.get())[0];
+    // The history holds every message from its oldest on; ids are shared by all apps, so gaps prove nothing.
+    if (!oldest || oldest.id <= resumeFrom) return [];
+    return this.store.messagesAfter(this.appId, resumeFrom, RESUME_LIMIT + 1);
+  }
+
   /**
-   * The messages an auth response carries: the latest ones, or on a resume those after `resumeFrom` (from the
-   * cache when it reaches back that far, else from storage), at most {@link RESUME_LIMIT}.
+   * Stores a batch, then (in one synchronous step) adds it to the history and broadcasts it: every client either
+   * finds a message in the history its auth returns or receives it live, never both and never neither.
    */
-  private async messagesFor(resumeFrom: number | null): Promise<{ messages: ChatMessage[]; truncated: boolean }> {
-    const history = await this.recentHistory();
-    if (resumeFrom === null) return { messages: history, truncated: false };
-    const oldest = history[0];
-    // The cache holds every message from its oldest on; ids are shared by all apps, so gaps prove nothing.
-    if (!oldest || oldest.id <= resumeFrom) return { messages: history.filter((message) => message.id > resumeFrom), truncated: false };
-    const messages = await this.store.messagesAfter(this.appId, resumeFrom, RESUME_LIMIT + 1);
-    return { messages: messages.slice(0, RESUME_LIMIT), truncated: messages.length > RESUME_LIMIT };
-  }
-
-  /** A copy of the latest messages, oldest first. */
-  private async recentHistory(): Promise<ChatMessage[]> {
-    return (await this.history.get()).slice();
-  }
-
   private async storeWrites(writes: ChatWrite[]): Promise<ChatMessage[]> {
     // Reading history before the first write means the cache can never miss a message stored before the read.
     const history = await this.history.get();
     const stored = await this.store.write(this.appId, writes);
     history.push(...stored);
     history.splice(0, Math.max(0, history.length - HISTORY_LENGTH));
+    for (const message of stored) this.broadcastToChat("new_message", message);
     return stored;
   }
 }
@@ -398,6 +394,21 @@ class StoredOnce<T> {
     });
     return this.value;
   }
+}
+
+/**
+ * The messages an auth response carries: the latest ones, or on a resume those after `resumeFrom` (what storage
+ * returned beyond the history, then the history's newer ones), at most {@link RESUME_LIMIT}.
+ */
+function missedMessages(history: ChatMessage[], resumeFrom: number | null, older: ChatMessage[]): { messages: ChatMessage[]; truncated: boolean } {
+  if (resumeFrom === null) return { messages: history.slice(), truncated: false };
+  // Storage may already hold a message whose write has not returned; it is not in the history yet, and it
+  // will be broadcast (to this client too) once the write returns.
+  const newest = history.at(-1)?.id ?? -Infinity;
+  const stored = older.filter((message) => message.id <= newest);
+  const after = stored.at(-1)?.id ?? resumeFrom;
+  const messages = [...stored, ...history.filter((message) => message.id > after)];
+  return { messages: messages.slice(0, RESUME_LIMIT), truncated: messages.length > RESUME_LIMIT };
 }
 
 function chatUser(session: ClientSession | null): User | null {

@@ -1,7 +1,6 @@
 /**
  * Groups concurrent writes: while one batch is being stored, new items wait and then go together in the next.
- * Batches run one at a time and each item's promise settles in submission order, so what callers do after
- * their write (broadcasting) keeps the order in which the items were stored.
+ * Batches run one at a time and each item's promise settles in submission order, the order of storage.
  */
 export class WriteBatcher<Item, Result> {
   private waiting: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];

@@ -56,8 +56,17 @@ export class MemoryStore implements ChatStore {
     return new Map([...this.mutes].filter(([, expiresAt]) => expiresAt > now));
   }
 
+  /** While set, writes are committed at once but their callers hear so only when it resolves (a slow D1 reply). */
+  writeReply: Promise<void> | null = null;
+
   async write(appId: number, writes: ChatWrite[]): Promise<ChatMessage[]> {
     this.check();
+    const stored = this.commit(appId, writes);
+    if (this.writeReply) await this.writeReply;
+    return stored;
+  }
+
+  private commit(appId: number, writes: ChatWrite[]): ChatMessage[] {
     return writes.map(({ message, moderation }) => {
       if (moderation?.kind === "mute") this.mutes.set(moderation.target.auth_id, moderation.expiresAt);
       if (moderation?.kind === "unmute") this.mutes.delete(moderation.target.auth_id);

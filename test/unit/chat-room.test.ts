@@ -310,6 +310,30 @@ describe("ChatRoom resume", () => {
     expect(far.value.chat.truncated).toBe(true);
   });
 
+  it.each([
+    ["from the history", 120],
+    ["from storage", 10],
+  ])("gives a message stored during a resume %s once: live, not also in the response", async (_, resumeFrom) => {
+    const { room, host, store } = memoryRoom();
+    for (let i = 1; i <= 150; i++) await store.write(1, [{ message: { channel: "lobby", text: `old ${i}`, createdAt: i, user: USERS.bob } }]);
+    const alice = host.connect("a");
+    await joined(room, alice, 3);
+    await joined(room, host.connect("warm"), 4);
+    let reply!: () => void;
+    store.writeReply = new Promise((resolve) => (reply = resolve));
+    const sending = room.newMessage(alice, { text: "during the resume" });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const resuming = host.connect("b");
+    const resumed = await room.auth(resuming, { ...auth(4), resume_from: resumeFrom });
+    reply();
+    const sent = await sending;
+    if (!resumed.ok || !resumed.value.chat || !sent.ok) throw new Error("request failed");
+    const inResponse = resumed.value.chat.messages.map((message) => message.id);
+    const live = (resuming.events("new_message") as Array<{ id: number }>).map((message) => message.id);
+    expect(inResponse.at(-1)).toBe(150);
+    expect(live).toEqual([sent.value.id]);
+  });
+
   it("refuses a resume_from that is not a message id", async () => {
     const { room, host } = memoryRoom();
     expect(await room.auth(host.connect("a"), { ...auth(3), resume_from: "yesterday" })).toMatchObject({ error: ErrorCode.INVALID_AUTH });

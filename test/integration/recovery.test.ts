@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { join, next, pause, request, type Client } from "../support/clients.js";
+import { PlainClient } from "../support/plain-client.js";
 import { demoUser, startTestServer, type TestServer } from "../support/server.js";
 
 /**
@@ -156,8 +157,9 @@ describe("connection state recovery", () => {
     expect(bob.socket.recovered).toBe(false);
   });
 
-  it("loses no acked message across a restart of the server: clients reconnect, recover and miss nothing", async () => {
+  it("loses no acked message across a restart of the server: clients reconnect, recover or resume, and miss nothing", async () => {
     const listeners = [await appClient("bob"), await appClient("mod")];
+    const plain = await PlainClient.joined(server.url, "owner");
     const alice = await appClient("alice");
     let sending = true;
     const acked: number[] = [];
@@ -171,11 +173,22 @@ describe("connection state recovery", () => {
     })();
     await until(() => acked.length >= 10);
     await server.restart();
+    // The plain client notices its socket closed and comes back with the id of the last message it has.
+    await plain.closedBy(10_000);
+    const plainSeen = plain.events.filter((event) => event.a === "new_message").map((event) => event.p.id as number);
+    const resumed = await PlainClient.open(server.url);
+    const reply = await resumed.request("auth", { app_id: 1, subscriptions: ["CHAT"], access_token: demoUser("owner").token, resume_from: plainSeen.at(-1) });
+    plainSeen.push(...(reply.p.result.chat.messages as Array<{ id: number }>).map((message) => message.id));
     await until(() => listeners.every((listener) => listener.socket.connected && listener.auths.length === 2), 30_000);
     sending = false;
     await sender;
     const last = acked.at(-1);
     await until(() => listeners.every((listener) => listener.messages.some((message) => message.id === last)));
+    await until(() => resumed.events.some((event) => event.a === "new_message" && event.p.id === last));
+    resumed.close();
+    plainSeen.push(...resumed.events.filter((event) => event.a === "new_message").map((event) => event.p.id as number));
+    expect(plainSeen).toEqual([...new Set(plainSeen)].sort((a, b) => a - b));
+    expect(acked.filter((id) => !plainSeen.includes(id))).toEqual([]);
 
     for (const listener of listeners) {
       expect(listener.socket.recovered).toBe(true);

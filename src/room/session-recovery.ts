@@ -15,6 +15,17 @@ const StoredAudience = z.union([
   z.object({ feed: z.literal("DEPOSITS"), authId: z.number().int() }),
 ]) satisfies z.ZodType<Audience>;
 
+interface SessionRow {
+  pid: string;
+  sid: string;
+  clientId: string;
+  session: string;
+  seq: number;
+}
+
+/** How long a saved session may wait before it is written. */
+const SAVE_DELAY_MS = 1_000;
+
 /** Pruning runs at most this often; between runs the log may hold a few seconds more than the window. */
 const PRUNE_EVERY_MS = 5_000;
 
@@ -22,11 +33,18 @@ const PRUNE_EVERY_MS = 5_000;
  * {@link RecoveryStore} in a Durable Object's SQLite storage. Offsets are the log's row numbers, which
  * AUTOINCREMENT never reuses; the newest row is always kept so that the log knows how far it reaches back.
  * Sessions of connections that are live have no expiry; one is set when the connection drops, or, after a
- * restart that dropped every connection without a word, when the room starts.
+ * restart that dropped every connection without a word, when the room starts. Broadcasts are written before
+ * they are sent (so a restart never loses one a client may have seen); sessions shortly after (see unwritten).
  */
 export class SqlRecoveryStore implements RecoveryStore {
   private latestOffset: number | null;
   private prunedAt = 0;
+  /**
+   * Sessions saved but not yet written. Writing each at its auth would hold that auth's answer until the
+   * storage commit (the output gate); they are written together within {@link SAVE_DELAY_MS}, or at once when
+   * their connection drops. A restart loses only the sessions of that last moment, which then start anew.
+   */
+  private readonly unwritten = new Map<string, SessionRow>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -67,28 +85,48 @@ export class SqlRecoveryStore implements RecoveryStore {
   }
 
   save(pid: string, sid: string, clientId: string, session: ClientSession): void {
-    this.sql.exec(
-      `INSERT INTO recovery_sessions (pid, sid, client_id, session, seq, expires_at) VALUES (?, ?, ?, ?, ?, NULL)
-       ON CONFLICT (pid) DO UPDATE SET sid = excluded.sid, client_id = excluded.client_id, session = excluded.session, expires_at = NULL`,
-      pid,
-      sid,
-      clientId,
-      JSON.stringify({ user: session.user, subscriptions: session.subscriptions }),
-      this.latestOffset ?? 0,
-    );
+    const stored = JSON.stringify({ user: session.user, subscriptions: session.subscriptions });
+    this.unwritten.set(pid, { pid, sid, clientId, session: stored, seq: this.latestOffset ?? 0 });
+    if (this.unwritten.size === 1) setTimeout(() => this.flush(), SAVE_DELAY_MS);
+  }
+
+  /** Writes the sessions saved since the last write, in one storage commit. */
+  flush(): void {
+    for (const row of this.unwritten.values()) this.write(row, null);
+    this.unwritten.clear();
   }
 
   detach(pid: string, clientId: string): void {
     const expiresAt = Date.now() + this.options.windowMs;
+    const row = this.unwritten.get(pid);
+    if (row?.clientId === clientId) {
+      this.unwritten.delete(pid);
+      return this.write(row, expiresAt);
+    }
     this.sql.exec("UPDATE recovery_sessions SET expires_at = ? WHERE pid = ? AND client_id = ?", expiresAt, pid, clientId);
   }
 
   forget(pid: string, clientId: string): void {
+    if (this.unwritten.get(pid)?.clientId === clientId) this.unwritten.delete(pid);
     this.sql.exec("DELETE FROM recovery_sessions WHERE pid = ? AND client_id = ?", pid, clientId);
+  }
+
+  private write(row: SessionRow, expiresAt: number | null): void {
+    this.sql.exec(
+      `INSERT INTO recovery_sessions (pid, sid, client_id, session, seq, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (pid) DO UPDATE SET sid = excluded.sid, client_id = excluded.client_id, session = excluded.session, expires_at = excluded.expires_at`,
+      row.pid,
+      row.sid,
+      row.clientId,
+      row.session,
+      row.seq,
+      expiresAt,
+    );
   }
 
   take(pid: string, offset: string | null): RecoveredSession | null {
     const now = Date.now();
+    this.flush();
     this.prune(now);
     const row = this.sql
       .exec<{ sid: string; client_id: string; session: string; seq: number; expires_at: number | null }>(

@@ -60,6 +60,7 @@ describe("the recovery store, in a Durable Object's SQLite", () => {
       before.forget("pid-live", "old-conn");
       before.detach("pid-live", "old-conn");
       before.save("pid-orphan", "sid", "gone-conn", alice);
+      before.flush();
       const expiry = (pid: string) => sql.exec("SELECT expires_at FROM recovery_sessions WHERE pid = ?", pid).one()["expires_at"];
       expect(expiry("pid-live")).toBeNull();
 

@@ -21,6 +21,7 @@ export interface Env {
   MAX_CONNECTIONS_PER_IP?: string;
   RECOVERY_WINDOW_MS?: string;
   RECOVERY_MAX_EVENTS?: string;
+  STORAGE_TIMEOUT_MS?: string;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -38,6 +39,7 @@ const ConfigSchema = z.object({
   MAX_CONNECTIONS_PER_IP: positiveInt(100),
   RECOVERY_WINDOW_MS: z.coerce.number().int().nonnegative().default(120_000),
   RECOVERY_MAX_EVENTS: positiveInt(10_000),
+  STORAGE_TIMEOUT_MS: positiveInt(10_000),
 });
 
 export interface Config {
@@ -55,6 +57,8 @@ export interface Config {
   /** Connection state recovery: how long a dropped session waits for its client (0: no recovery), and the most broadcasts kept for it. */
   recoveryWindowMs: number;
   recoveryMaxEvents: number;
+  /** How long a D1 call may take before the request it serves fails with INTERNAL_ERROR. */
+  storageTimeoutMs: number;
 }
 
 /** Parses the environment's vars; a malformed var is a deployment error and throws with zod's explanation. */
@@ -75,5 +79,6 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     maxConnectionsPerIp: vars.MAX_CONNECTIONS_PER_IP,
     recoveryWindowMs: vars.RECOVERY_WINDOW_MS,
     recoveryMaxEvents: vars.RECOVERY_MAX_EVENTS,
+    storageTimeoutMs: vars.STORAGE_TIMEOUT_MS,
   };
 }

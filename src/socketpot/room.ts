@@ -11,7 +11,7 @@ import {
   type Subscription,
   type User,
 } from "./schemas.js";
-import type { ChatStore, ChatWrite, TokenGrant } from "./store.js";
+import { withDeadline, type ChatStore, type ChatWrite, type TokenGrant } from "./store.js";
 import { WriteBatcher } from "./write-batcher.js";
 import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
@@ -91,6 +91,8 @@ export interface RoomOptions {
   chatRatePerSecond: number;
   /** At most this many bets go to BETS subscribers per second. */
   betsPerSecond: number;
+  /** A storage call not answered within this fails (the request gets INTERNAL_ERROR). */
+  storageTimeoutMs: number;
 }
 
 /**
@@ -129,12 +131,15 @@ export class ChatRoom {
   /** auth_id → mute expiry, read once per wake and then kept current by commands and the admin API. */
   private readonly mutes = new StoredOnce(() => this.store.activeMutes(this.appId, this.host.now()));
 
+  private readonly store: ChatStore;
+
   constructor(
     readonly appId: number,
-    private readonly store: ChatStore,
+    store: ChatStore,
     private readonly host: RoomHost,
     private readonly options: RoomOptions,
   ) {
+    this.store = withDeadline(store, options.storageTimeoutMs, (ms, task) => host.later(ms, task));
     this.rateLimiter = new RateLimiter(options.chatRateBurst, options.chatRatePerSecond);
     this.writer = new WriteBatcher((writes) => this.storeWrites(writes));
     this.bets = new BetSampler(options.betsPerSecond);

@@ -45,3 +45,26 @@ export interface ChatStore {
   /** Lifts a user's mute; resolves false when the user was not muted. */
   deleteMute(appId: number, authId: number): Promise<boolean>;
 }
+
+/**
+ * The same store, except that a call not answered within `ms` fails: a hung storage call must not hold a
+ * client's request, or the room's write queue behind it, forever. (A timed-out write may still be stored
+ * later; its sender got `INTERNAL_ERROR` and may send again.)
+ */
+export function withDeadline(store: ChatStore, ms: number, later: (ms: number, task: () => void) => void): ChatStore {
+  const timed = <T>(call: Promise<T>): Promise<T> =>
+    new Promise((resolve, reject) => {
+      later(ms, () => reject(new Error(`storage did not answer within ${ms} ms`)));
+      call.then(resolve, reject);
+    });
+  return {
+    tokenGrant: (...args) => timed(store.tokenGrant(...args)),
+    userByUname: (...args) => timed(store.userByUname(...args)),
+    recentMessages: (...args) => timed(store.recentMessages(...args)),
+    messagesAfter: (...args) => timed(store.messagesAfter(...args)),
+    activeMutes: (...args) => timed(store.activeMutes(...args)),
+    write: (...args) => timed(store.write(...args)),
+    deleteMessage: (...args) => timed(store.deleteMessage(...args)),
+    deleteMute: (...args) => timed(store.deleteMute(...args)),
+  };
+}

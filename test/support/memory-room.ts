@@ -187,7 +187,7 @@ export const USERS = {
 
 export const tokenOf = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
 
-export const ROOM_OPTIONS = { authTimeoutMs: 30_000, chatRateBurst: 5, chatRatePerSecond: 1, betsPerSecond: 3 };
+export const ROOM_OPTIONS = { authTimeoutMs: 30_000, chatRateBurst: 5, chatRatePerSecond: 1, betsPerSecond: 3, storageTimeoutMs: 10_000 };
 
 export function memoryRoom(appId = 1) {
   const store = new MemoryStore();

@@ -263,6 +263,24 @@ describe("ChatRoom chat", () => {
     expect(alice.events("new_message")).toHaveLength(1);
   });
 
+  it("answers INTERNAL_ERROR when storage does not answer in time, and keeps storing the next messages", async () => {
+    const { room, host, store } = memoryRoom();
+    const alice = host.connect("a");
+    await joined(room, alice, 3);
+    store.writeReply = new Promise(() => {});
+    const hung = room.newMessage(alice, { text: "into the void" });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    host.advance(ROOM_OPTIONS.storageTimeoutMs);
+    expect(await hung).toMatchObject({ ok: false, error: ErrorCode.INTERNAL_ERROR });
+    expect(alice.events("new_message")).toEqual([]);
+
+    store.writeReply = null;
+    host.advance(1_000);
+    const next = await room.newMessage(alice, { text: "storage is back" });
+    expect(next).toMatchObject({ ok: true, value: { text: "storage is back" } });
+    expect(alice.events("new_message")).toEqual([(next as { value: unknown }).value]);
+  });
+
   it("returns the latest 100 messages, oldest first, read from storage once", async () => {
     const { room, host, store } = memoryRoom();
     for (let i = 1; i <= 120; i++) await store.write(1, [{ message: { channel: "lobby", text: `old ${i}`, createdAt: i, user: USERS.bob } }]);

@@ -103,8 +103,9 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
     return Date.now();
   }
 
-  later(ms: number, task: () => void): void {
-    setTimeout(task, ms);
+  later(ms: number, task: () => void): () => void {
+    const timer = setTimeout(task, ms);
+    return () => clearTimeout(timer);
   }
 
   /** Admin API: deletes a message of this app and tells CHAT subscribers. */

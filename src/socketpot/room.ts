@@ -81,8 +81,8 @@ export interface RoomHost {
    */
   broadcast(audience: Audience, event: ServerEvent, payload: unknown, except?: RoomClient): number;
   now(): number;
-  /** Runs `task` after `ms` (one timer per room, never per connection). */
-  later(ms: number, task: () => void): void;
+  /** Runs `task` after `ms` (never a timer per connection); the returned function cancels it. */
+  later(ms: number, task: () => void): () => void;
 }
 
 export interface RoomOptions {

@@ -51,11 +51,12 @@ export interface ChatStore {
  * client's request, or the room's write queue behind it, forever. (A timed-out write may still be stored
  * later; its sender got `INTERNAL_ERROR` and may send again.)
  */
-export function withDeadline(store: ChatStore, ms: number, later: (ms: number, task: () => void) => void): ChatStore {
+export function withDeadline(store: ChatStore, ms: number, later: (ms: number, task: () => void) => () => void): ChatStore {
+  // The timer is cancelled as soon as the call settles: a pending timer would keep the Durable Object awake.
   const timed = <T>(call: Promise<T>): Promise<T> =>
     new Promise((resolve, reject) => {
-      later(ms, () => reject(new Error(`storage did not answer within ${ms} ms`)));
-      call.then(resolve, reject);
+      const cancel = later(ms, () => reject(new Error(`storage did not answer within ${ms} ms`)));
+      call.then(resolve, reject).finally(cancel);
     });
   return {
     tokenGrant: (...args) => timed(store.tokenGrant(...args)),

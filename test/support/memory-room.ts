@@ -159,8 +159,13 @@ export class MemoryHost implements RoomHost {
 
   readonly scheduled: Array<{ at: number; task: () => void }> = [];
 
-  later(ms: number, task: () => void): void {
-    this.scheduled.push({ at: this.clock + ms, task });
+  later(ms: number, task: () => void): () => void {
+    const entry = { at: this.clock + ms, task };
+    this.scheduled.push(entry);
+    return () => {
+      const index = this.scheduled.indexOf(entry);
+      if (index >= 0) this.scheduled.splice(index, 1);
+    };
   }
 
   /** Moves the clock and runs what falls due. */

@@ -1,7 +1,8 @@
 import { parseConfig, type Config, type Env } from "../config.js";
 import { engineError, jsonError } from "../http/errors.js";
 import { AppId } from "../http/query.js";
-import { ChatRoom, reaches, type Audience, type RoomClient, type RoomHost, type ServerEvent } from "../socketpot/room.js";
+import { ChatRoom, reaches, type RoomClient, type RoomHost, type ServerEvent } from "../socketpot/room.js";
+import type { Audience } from "../socketpot/schemas.js";
 import { SqlRecoveryStore } from "./session-recovery.js";
 import { SocketpotNamespace } from "../socketpot/socket-io-namespace.js";
 import { findApp, type AppRecord } from "../storage/d1-apps.js";

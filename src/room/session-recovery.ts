@@ -1,7 +1,6 @@
-import { z } from "zod";
-import { reaches, type Audience, type ClientSession, type ServerEvent } from "../socketpot/room.js";
+import { reaches, type ClientSession, type ServerEvent } from "../socketpot/room.js";
 import type { LoggedEvent, RecoveredSession, RecoveryStore } from "../socketpot/recovery.js";
-import { StoredSession } from "../socketpot/schemas.js";
+import { Audience, StoredSession } from "../socketpot/schemas.js";
 
 export interface RecoveryOptions {
   /** How long a dropped connection's session, and the broadcasts it may have missed, are kept. */
@@ -9,11 +8,6 @@ export interface RecoveryOptions {
   /** The most broadcasts kept; a client that missed more starts a new session. */
   maxEvents: number;
 }
-
-const StoredAudience = z.union([
-  z.object({ feed: z.enum(["CHAT", "BETS"]) }),
-  z.object({ feed: z.literal("DEPOSITS"), authId: z.number().int() }),
-]) satisfies z.ZodType<Audience>;
 
 interface SessionRow {
   pid: string;
@@ -148,7 +142,7 @@ export class SqlRecoveryStore implements RecoveryStore {
       after,
     );
     for (const logged of rows) {
-      const audience = StoredAudience.parse(JSON.parse(logged.audience));
+      const audience = Audience.parse(JSON.parse(logged.audience));
       if (logged.except_id === row.client_id || !reaches(audience, session.data)) continue;
       missed.push({ offset: String(logged.seq), event: logged.event as ServerEvent, payload: JSON.parse(logged.payload) });
     }

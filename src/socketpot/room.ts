@@ -6,6 +6,7 @@ import {
   AuthRequest,
   NewMessageRequest,
   describeIssues,
+  type Audience,
   type AuthResponse,
   type ChatMessage,
   type Subscription,
@@ -34,9 +35,6 @@ export interface ClientSession {
    */
   recovered?: boolean;
 }
-
-/** Who an event is for: the subscribers of a feed; for DEPOSITS, only those of one user. */
-export type Audience = { feed: "CHAT" | "BETS" } | { feed: "DEPOSITS"; authId: number };
 
 /** Whether a session is in an audience. */
 export function reaches(audience: Audience, session: ClientSession | null): boolean {

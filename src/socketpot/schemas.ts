@@ -49,6 +49,13 @@ export const NewMessageRequest = z.object(
 );
 export type NewMessageRequest = z.infer<typeof NewMessageRequest>;
 
+/** Who an event is for: the subscribers of a feed; for DEPOSITS, only those of one user. */
+export const Audience = z.union([
+  z.object({ feed: z.enum(["CHAT", "BETS"]) }),
+  z.object({ feed: z.literal("DEPOSITS"), authId: z.number().int() }),
+]);
+export type Audience = z.infer<typeof Audience>;
+
 /** A connection's session as it is stored (in its WebSocket attachment, for connection state recovery). */
 export const StoredSession = z.object({
   user: z.object({ uname: z.string(), auth_id: z.number().int(), role: Role }).nullable(),

@@ -1,4 +1,5 @@
-import { ChatRoom, reaches, type Audience, type ClientSession, type RoomClient, type RoomHost, type ServerEvent } from "../../src/socketpot/room.js";
+import { ChatRoom, reaches, type ClientSession, type RoomClient, type RoomHost, type ServerEvent } from "../../src/socketpot/room.js";
+import type { Audience } from "../../src/socketpot/schemas.js";
 import type { ChatMessage, User } from "../../src/socketpot/schemas.js";
 import type { ChatStore, ChatWrite, TokenGrant } from "../../src/socketpot/store.js";
 

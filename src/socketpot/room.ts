@@ -351,10 +351,7 @@ export class ChatRoom {
       return refused(ErrorCode.INVALID_COMMAND, `${target.uname} is not muted`);
     }
     const write = moderationWrite(actor, target, command, channel, now);
-    const message = await this.writer.submit(write);
-    if (write.moderation?.kind === "mute") mutes.set(target.auth_id, write.moderation.expiresAt);
-    else mutes.delete(target.auth_id);
-    return { ok: true, value: message };
+    return { ok: true, value: await this.writer.submit(write) };
   }
 
   private broadcastToChat(event: ServerEvent, payload: unknown, except?: RoomClient): void {
@@ -370,13 +367,19 @@ export class ChatRoom {
   }
 
   /**
-   * Stores a batch, then (in one synchronous step) adds it to the history and broadcasts it: every client either
-   * finds a message in the history its auth returns or receives it live, never both and never neither.
+   * Stores a batch, then (in one synchronous step) brings the history and the mutes up to date and broadcasts
+   * it: every client either finds a message in the history its auth returns or receives it live, never both
+   * and never neither, and a mute is enforced from the moment it is announced.
    */
   private async storeWrites(writes: ChatWrite[]): Promise<ChatMessage[]> {
-    // Reading history before the first write means the cache can never miss a message stored before the read.
+    // Reading the caches before the first write means they can never miss a change stored before the read.
     const history = await this.history.get();
+    const mutes = await this.mutes.get();
     const stored = await this.store.write(this.appId, writes);
+    for (const { moderation } of writes) {
+      if (moderation?.kind === "mute") mutes.set(moderation.target.auth_id, moderation.expiresAt);
+      else if (moderation?.kind === "unmute") mutes.delete(moderation.target.auth_id);
+    }
     history.push(...stored);
     history.splice(0, Math.max(0, history.length - HISTORY_LENGTH));
     for (const message of stored) this.broadcastToChat("new_message", message);

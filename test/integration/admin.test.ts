@@ -1,14 +1,13 @@
-import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, join, next, request } from "../support/clients.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { localSecret, startTestServer, type TestServer } from "../support/server.js";
 
 /** The operator's admin API against a real server, its effects observed by real clients. */
 let server: TestServer;
 let adminToken: string;
 
 beforeAll(async () => {
-  adminToken = /^ADMIN_TOKEN=(.*)$/m.exec(await readFile(new URL("../../.dev.vars.example", import.meta.url), "utf8"))?.[1] ?? "";
+  adminToken = await localSecret("ADMIN_TOKEN");
   server = await startTestServer({ ADMIN_TOKEN: adminToken, CHAT_RATE_BURST: "1000" });
 });
 

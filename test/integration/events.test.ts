@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join, pause, record, type Joined } from "../support/clients.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { localSecret, startTestServer, type TestServer } from "../support/server.js";
 
 /** Deposits and bets through the ingest endpoint, the real local Queue and the app's room, to real clients. */
 let server: TestServer;
@@ -9,7 +8,7 @@ let ingestToken: string;
 const opened: Joined[] = [];
 
 beforeAll(async () => {
-  ingestToken = /^INGEST_TOKEN=(.*)$/m.exec(await readFile(new URL("../../.dev.vars.example", import.meta.url), "utf8"))?.[1] ?? "";
+  ingestToken = await localSecret("INGEST_TOKEN");
   server = await startTestServer({ INGEST_TOKEN: ingestToken, BETS_PER_SECOND: "5" });
 });
 

@@ -1,15 +1,14 @@
-import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join, next, pause, request } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { localSecret, startTestServer, type TestServer } from "../support/server.js";
 
 /** The plain-WebSocket protocol on the same rooms as socket.io clients. */
 let server: TestServer;
 let ingestToken: string;
 
 beforeAll(async () => {
-  ingestToken = /^INGEST_TOKEN=(.*)$/m.exec(await readFile(new URL("../../.dev.vars.example", import.meta.url), "utf8"))?.[1] ?? "";
+  ingestToken = await localSecret("INGEST_TOKEN");
   server = await startTestServer({ PING_INTERVAL_MS: "400", AUTH_TIMEOUT_MS: "1500", MAX_PAYLOAD_BYTES: "10000", INGEST_TOKEN: ingestToken });
 });
 

@@ -1,9 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { join, next, pause, request, type Client } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
-import { demoUser, startTestServer, type TestServer } from "../support/server.js";
+import { demoUser, localSecret, startTestServer, type TestServer } from "../support/server.js";
 
 /**
  * socket.io connection state recovery with a real socket.io-client 4.x: a client that loses its connection and
@@ -16,9 +15,7 @@ let tokens: { ingest: string; admin: string };
 const sockets: Client[] = [];
 
 beforeAll(async () => {
-  const example = await readFile(new URL("../../.dev.vars.example", import.meta.url), "utf8");
-  const secret = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(example)?.[1] ?? "";
-  tokens = { ingest: secret("INGEST_TOKEN"), admin: secret("ADMIN_TOKEN") };
+  tokens = { ingest: await localSecret("INGEST_TOKEN"), admin: await localSecret("ADMIN_TOKEN") };
   server = await startTestServer({
     RECOVERY_WINDOW_MS: String(WINDOW_MS),
     INGEST_TOKEN: tokens.ingest,

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEMO_USERS, prepareLocalDatabase, startLocalServer } from "../../scripts/local-server.mjs";
@@ -9,6 +9,14 @@ export const demoUser = (uname: string): DemoUser => {
   if (!user) throw new Error(`no demo user ${uname}`);
   return user;
 };
+
+/** A secret as `npm start` sets it locally (from `.dev.vars.example`), for servers the tests start. */
+export async function localSecret(name: "INGEST_TOKEN" | "ADMIN_TOKEN"): Promise<string> {
+  const example = await readFile(new URL("../../.dev.vars.example", import.meta.url), "utf8");
+  const value = new RegExp(`^${name}=(.+)$`, "m").exec(example)?.[1];
+  if (!value) throw new Error(`.dev.vars.example has no ${name}`);
+  return value;
+}
 
 export interface TestServer {
   url: string;

@@ -9,3 +9,8 @@ export function startLocalServer(options?: {
   stdio?: "pipe" | "inherit";
   config?: string;
 }): Promise<{ url: string; port: number; pid: number; stop(): Promise<void>; output(): string }>;
+export function storedMessages(
+  url: string,
+  adminToken: string,
+  appId?: number,
+): Promise<Array<{ id: number; channel: string; text: string; created_at: string; user?: { uname: string; auth_id: number; role: string } }>>;

@@ -86,3 +86,18 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
   }
   return { url, port: listenPort, pid: child.pid, stop, output: () => output };
 }
+
+/** Every message of an app, read from D1 through a running server's admin API page by page, oldest first. */
+export async function storedMessages(url, adminToken, appId = 1) {
+  const messages = [];
+  let before = null;
+  do {
+    const query = before ? `&before=${before}` : "";
+    const response = await fetch(`${url}/v1/admin/apps/${appId}/messages?limit=100${query}`, { headers: { Authorization: `Bearer ${adminToken}` } });
+    if (!response.ok) throw new Error(`admin API: ${response.status} ${await response.text()}`);
+    const page = await response.json();
+    messages.push(...page.messages);
+    before = page.next_before;
+  } while (before);
+  return messages.sort((a, b) => a.id - b.id);
+}

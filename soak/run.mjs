@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { io } from "socket.io-client";
-import { DEMO_USERS, prepareLocalDatabase, startLocalServer } from "../scripts/local-server.mjs";
+import { DEMO_USERS, prepareLocalDatabase, startLocalServer, storedMessages } from "../scripts/local-server.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -200,7 +200,7 @@ function openPlain(url, client) {
 }
 
 async function soak(url) {
-  const before = new Set((await storedMessages(url)).map((message) => message.id));
+  const before = new Set((await storedMessages(url, ADMIN_TOKEN)).map((message) => message.id));
   const clients = Array.from({ length: options.clients }, (_, index) => newClient(index));
   for (const client of clients) await (client.kind === "plain" ? openPlain(url, client) : openSocketIo(url, client));
   const senders = clients.slice(0, options.senders);
@@ -236,7 +236,7 @@ async function soak(url) {
   await Promise.all(churn);
   if (Date.now() >= deadline) throw new Error(`the run did not finish within ${options["max-seconds"]} s`);
 
-  const stored = (await storedMessages(url)).filter((message) => !before.has(message.id));
+  const stored = (await storedMessages(url, ADMIN_TOKEN)).filter((message) => !before.has(message.id));
   const lastId = Math.max(...stored.map((message) => message.id));
   // Wait for the churners to be back and for every client to have heard the last message (or for quiet).
   for (let quiet = 0, before = -1; quiet < 20 && Date.now() < deadline; ) {
@@ -302,19 +302,4 @@ async function soak(url) {
   const ok = refused === 0 && disconnected === 0 && acked.length === stored.length && ackedMissing + ackedDuplicated + lost + duplicated + reordered + truncated === 0;
   console.log(ok ? "\nsoak passed: nothing lost, duplicated or reordered" : "\nsoak FAILED");
   return ok;
-}
-
-/** Every message of app 1, read from D1 through the admin API, oldest first. */
-async function storedMessages(url) {
-  const messages = [];
-  let before = null;
-  do {
-    const query = before ? `&before=${before}` : "";
-    const response = await fetch(`${url}/v1/admin/apps/1/messages?limit=100${query}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
-    if (!response.ok) throw new Error(`admin API: ${response.status} ${await response.text()}`);
-    const page = await response.json();
-    messages.push(...page.messages);
-    before = page.next_before;
-  } while (before);
-  return messages.sort((a, b) => a.id - b.id);
 }

@@ -1,6 +1,7 @@
 import { io, type Socket } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { join, next, pause, request, type Client } from "../support/clients.js";
+import { storedMessages } from "../../scripts/local-server.mjs";
 import { PlainClient } from "../support/plain-client.js";
 import { demoUser, localSecret, startTestServer, type TestServer } from "../support/server.js";
 
@@ -84,20 +85,6 @@ function deposit(id: string, authId: number, balance: number): Promise<Response>
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${tokens.ingest}` },
     body: JSON.stringify({ id, type: "balance_change", auth_id: authId, balance, diff: balance }),
   });
-}
-
-/** The ids of every message of app 1 in D1, read through the admin API page by page. */
-async function storedMessageIds(): Promise<Set<number>> {
-  const ids = new Set<number>();
-  let before: number | null | undefined;
-  do {
-    const query = before ? `&before=${before}` : "";
-    const response = await fetch(`${server.url}/v1/admin/apps/1/messages?limit=100${query}`, { headers: { Authorization: `Bearer ${tokens.admin}` } });
-    const page = (await response.json()) as { messages: Array<{ id: number }>; next_before: number | null };
-    for (const message of page.messages) ids.add(message.id);
-    before = page.next_before;
-  } while (before);
-  return ids;
 }
 
 /** Drops the client's transport the way a network failure would, without a goodbye to the server. */
@@ -196,7 +183,7 @@ describe("connection state recovery", () => {
       expect(received).toEqual([...new Set(received)].sort((a, b) => a - b));
       expect(acked.filter((id) => !received.includes(id))).toEqual([]);
     }
-    const stored = await storedMessageIds();
+    const stored = new Set((await storedMessages(server.url, tokens.admin)).map((message) => message.id));
     expect(acked.filter((id) => !stored.has(id))).toEqual([]);
   }, 60_000);
 });

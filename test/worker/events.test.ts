@@ -15,7 +15,7 @@ async function depositsSocket(authId: number) {
     for (let i = 0; i < count; i++) events.push(await socket.nextEvent("unconfirmed_balance_change"));
     return events;
   };
-  return { ws: socket.ws, deposits };
+  return { close: socket.close, deposits };
 }
 
 const deposit = (id: string, diff: number) => ({ id, app_id: 1, type: "unconfirmed_balance_change", auth_id: 3, balance: 1000 + diff, diff });
@@ -34,7 +34,7 @@ describe("the Queue consumer, through the real local queue", () => {
       ["unconfirmed_balance_change", { balance: 1010, diff: 10 }],
       ["unconfirmed_balance_change", { balance: 1020, diff: 20 }],
     ]);
-    alice.ws.close(1000, "done");
+    await alice.close("done");
   });
 
   it("retries a batch whose delivery failed, then delivers it once", async () => {
@@ -46,7 +46,7 @@ describe("the Queue consumer, through the real local queue", () => {
     await env.EVENTS.send(deposit("retried-1", 30));
     expect(await alice.deposits(1)).toEqual([["unconfirmed_balance_change", { balance: 1030, diff: 30 }]]);
     expect(await runInDurableObject(room, (instance: AppRoom) => instance.failNextDeliveries)).toBe(0);
-    alice.ws.close(1000, "done");
+    await alice.close("done");
   });
 });
 

@@ -28,8 +28,8 @@ describe("hibernation", () => {
     });
 
     await evictDurableObject(room());
-    alice.ws.close(1000, "bye");
+    await alice.close("bye");
     expect(await watcher.nextEvent("user_left")).toEqual(["user_left", { uname: "alice" }]);
-    for (const socket of [watcher, late]) socket.ws.close(1000, "done");
+    for (const socket of [watcher, late]) await socket.close("done");
   });
 });

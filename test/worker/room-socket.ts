@@ -15,6 +15,7 @@ export async function openSocket() {
     frames.push(String(event.data));
     wake?.();
   });
+  const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
   ws.accept();
   const nextFrame = async (prefix: string): Promise<string> => {
     for (let attempt = 0; attempt < 300; attempt++) {
@@ -40,5 +41,13 @@ export async function openSocket() {
     if (args.length !== 3 || typeof args[2] !== "string" || !/^\d+$/.test(args[2])) throw new Error(`event without an offset: ${JSON.stringify(args)}`);
     return [name, args[1]];
   };
-  return { ws, frames, nextFrame, nextEvent, request };
+  /**
+   * Closes and waits for the server's answer, by which time the room has handled (and logged) the close: a
+   * test that ends earlier leaves the room's log lines to arrive while the test pool is shutting down.
+   */
+  const close = async (reason = "done") => {
+    ws.close(1000, reason);
+    await closed;
+  };
+  return { ws, frames, nextFrame, nextEvent, request, close };
 }

@@ -28,7 +28,7 @@ describe("D1 failures", () => {
       { id: kept.id, text: "stored before the outage" },
       { id: after.id, text: "after the outage" },
     ]);
-    alice.ws.close(1000, "done");
-    watcher.ws.close(1000, "done");
+    await alice.close("done");
+    await watcher.close("done");
   });
 });

@@ -51,7 +51,10 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
   if (config) args.push("--config", config);
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  const child = spawn("npx", args, { cwd: ROOT, stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"], detached: stdio !== "inherit" });
+  // wrangler's local observability collector stores a trace of every invocation (each WebSocket frame is one)
+  // with an fsync per write: under load that was over half of the server's CPU, and nothing here reads it.
+  const env = { ...process.env, X_LOCAL_OBSERVABILITY: "false", X_LOCAL_EXPLORER: "false" };
+  const child = spawn("npx", args, { cwd: ROOT, env, stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"], detached: stdio !== "inherit" });
   let output = "";
   child.stdout?.on("data", (chunk) => (output += chunk));
   child.stderr?.on("data", (chunk) => (output += chunk));

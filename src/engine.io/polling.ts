@@ -1,6 +1,6 @@
 import type { Packet } from "./packet.js";
 
-/** How long a GET that arrives during an upgrade waits for the upgrade to complete before it gets a `noop`. */
+/** How long a GET that arrives while a probe socket is open waits for the upgrade to complete. */
 const UPGRADE_GRACE_MS = 100;
 
 /**
@@ -9,6 +9,10 @@ const UPGRADE_GRACE_MS = 100;
  *
  * While the session is being upgraded (after the client's WebSocket probe) GETs are answered with `noop` only,
  * and the buffer is kept for the WebSocket, so no packet is delivered twice or lost across the switch.
+ *
+ * A GET that arrives once a probe socket is open is held for a moment before it is answered at all: it may
+ * have overtaken the probe and the `upgrade` packet on their way over the WebSocket, and if the upgrade lands
+ * meanwhile the GET is refused and what was buffered goes out on the WebSocket instead.
  */
 export class PollingTransport {
   private buffer: Packet[] = [];
@@ -27,11 +31,11 @@ export class PollingTransport {
   poll(): Promise<Packet[] | null> | null {
     if (this.waiting) return null;
     if (this.closed) return Promise.resolve([{ type: "close" }]);
-    if (this.buffer.length > 0 && !this.upgrading) return Promise.resolve(this.take());
+    if (this.buffer.length > 0 && !this.probeOpen) return Promise.resolve(this.take());
     return new Promise((resolve) => {
       this.waiting = resolve;
       this.waitingSinceProbe = this.probeOpen;
-      if (this.upgrading) this.answerAfterGrace(resolve);
+      if (this.waitingSinceProbe) this.answerAfterGrace(resolve);
     });
   }
 
@@ -42,22 +46,17 @@ export class PollingTransport {
 
   send(packet: Packet): void {
     this.buffer.push(packet);
-    if (this.waiting && !this.upgrading) this.answer(this.take());
+    if (this.waiting && !this.waitingSinceProbe && !this.upgrading) this.answer(this.take());
   }
 
   /**
    * The client probed a WebSocket: the waiting GET ends with a `noop` (the client waits for it before it sends
-   * `upgrade`), and what is buffered is held for the new transport.
-   *
-   * A GET that arrived after the probe socket opened is held for a moment first: it may have overtaken an
-   * `upgrade` packet already on its way over the WebSocket, and if that lands the GET is refused instead.
+   * `upgrade`), and what is buffered is held for the new transport. A GET that arrived after the probe socket
+   * opened keeps its moment of grace.
    */
   startUpgrade(): void {
     this.upgrading = true;
-    const waiting = this.waiting;
-    if (!waiting) return;
-    if (this.waitingSinceProbe) this.answerAfterGrace(waiting);
-    else this.answer([{ type: "noop" }]);
+    if (this.waiting && !this.waitingSinceProbe) this.answer([{ type: "noop" }]);
   }
 
   /** The probing WebSocket went away before the upgrade completed: long-polling carries on. */
@@ -82,9 +81,13 @@ export class PollingTransport {
     if (this.waiting) this.answer([...this.take(), { type: byClient ? "noop" : "close" }]);
   }
 
+  /** After the grace: `noop` if the upgrade is still under way, else what is buffered, else an ordinary wait. */
   private answerAfterGrace(waiting: (packets: Packet[] | null) => void): void {
     setTimeout(() => {
-      if (this.waiting === waiting) this.answer([{ type: "noop" }]);
+      if (this.waiting !== waiting) return;
+      this.waitingSinceProbe = false;
+      if (this.upgrading) this.answer([{ type: "noop" }]);
+      else if (this.buffer.length > 0) this.answer(this.take());
     }, UPGRADE_GRACE_MS);
   }
 

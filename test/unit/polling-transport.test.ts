@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { PollingTransport } from "../../src/engine.io/polling.js";
 
 const message = (data: string) => ({ type: "message" as const, data });
@@ -55,6 +55,39 @@ describe("PollingTransport", () => {
     polling.startUpgrade();
     polling.finishUpgrade();
     expect(await racing).toBeNull();
+  });
+
+  it("keeps buffered packets from a poll that arrives once a probe socket is open, for the upgrade to carry", async () => {
+    const polling = new PollingTransport();
+    polling.send(message("buffered"));
+    polling.probeOpened();
+    const racing = polling.poll();
+    polling.startUpgrade();
+    expect(polling.finishUpgrade()).toEqual([message("buffered")]);
+    expect(await racing).toBeNull();
+  });
+
+  it("answers a poll held for an open probe after the grace: buffered packets, or an ordinary wait", async () => {
+    vi.useFakeTimers();
+    try {
+      const polling = new PollingTransport();
+      polling.send(message("buffered"));
+      polling.probeOpened();
+      const held = polling.poll();
+      let answered: unknown = undefined;
+      void held?.then((packets) => (answered = packets));
+      await vi.advanceTimersByTimeAsync(50);
+      expect(answered).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(50);
+      expect(answered).toEqual([message("buffered")]);
+
+      const waiting = polling.poll();
+      await vi.advanceTimersByTimeAsync(100);
+      polling.send(message("later"));
+      expect(await waiting).toEqual([message("later")]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("resumes normal polling when the probe gives up", async () => {

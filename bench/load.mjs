@@ -6,11 +6,18 @@ import { DEMO_USERS } from "../scripts/local-server.mjs";
 const sockets = [];
 const latencies = [];
 
-function connectAndAuth(url, index) {
+function connectAndAuth(url, index, deflate) {
   const user = DEMO_USERS[index % DEMO_USERS.length];
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const socket = io(url, { query: { app_id: 1 }, transports: ["websocket"], reconnection: false, forceNew: true, timeout: 60_000 });
+    const socket = io(url, {
+      query: { app_id: 1 },
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      timeout: 60_000,
+      ...(deflate ? {} : { perMessageDeflate: false }),
+    });
     socket.once("connect_error", reject);
     socket.once("connect", () => {
       socket.emit("auth", { app_id: 1, access_token: user.token, subscriptions: ["CHAT"] }, (error) => {
@@ -23,12 +30,12 @@ function connectAndAuth(url, index) {
 }
 
 const handlers = {
-  /** Connect `count` clients, `concurrency` at a time; report each connect+auth time. */
-  async connect({ url, count, offset, concurrency }) {
+  /** Connect `count` clients, `concurrency` at a time, offering permessage-deflate if `deflate`; report each connect+auth time. */
+  async connect({ url, count, offset, concurrency, deflate }) {
     const times = [];
     for (let next = 0; next < count; ) {
       const batch = [];
-      for (let i = 0; i < concurrency && next < count; i++, next++) batch.push(connectAndAuth(url, offset + next));
+      for (let i = 0; i < concurrency && next < count; i++, next++) batch.push(connectAndAuth(url, offset + next, deflate));
       times.push(...(await Promise.all(batch)));
     }
     for (const socket of sockets) {

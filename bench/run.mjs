@@ -1,6 +1,8 @@
 // `npm run bench`: Socketpot Edge (real workerd through wrangler dev, real local D1 and Queue) side by side with
 // a Node server on the official socket.io package implementing the same chat subset. Load comes from separate
 // client processes. Prints one table; sizes are flags (--clients, --loaders, --rate, --seconds, --deposits).
+// --no-deflate makes the clients not offer WebSocket compression: browsers offer it, and the deployed Worker
+// refuses it, but wrangler dev's own proxy workers accept it, so locally only the client can turn it off.
 import { fork } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -17,9 +19,12 @@ const { values } = parseArgs({
     rate: { type: "string", default: "10" },
     seconds: { type: "string", default: "5" },
     deposits: { type: "string", default: "50" },
+    deflate: { type: "boolean", default: true },
   },
+  allowNegative: true,
 });
-const options = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Number(value)]));
+const { deflate, ...sizes } = values;
+const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [key, Number(value)]));
 const INGEST_TOKEN = "bench-ingest-token";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -76,7 +81,7 @@ async function measure(name, url, serverPid) {
   const loaders = Array.from({ length: options.loaders }, loader);
   const share = Math.ceil(options.clients / options.loaders);
   const connects = await Promise.all(
-    loaders.map((each, index) => each.run("connect", { url, count: Math.min(share, options.clients - index * share), offset: index * share, concurrency: options.concurrency })),
+    loaders.map((each, index) => each.run("connect", { url, count: Math.min(share, options.clients - index * share), offset: index * share, concurrency: options.concurrency, deflate })),
   );
   const connectTimes = connects.flatMap((result) => result.times);
   await pause(2_000);
@@ -150,7 +155,9 @@ const rows = [
 const ours = await socketpot();
 const theirs = await baseline();
 const cpu = cpus()[0]?.model ?? "unknown CPU";
-console.log(`\nSocketpot Edge benchmark: ${options.clients} clients, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`);
+console.log(
+  `\nSocketpot Edge benchmark: ${options.clients} clients${deflate ? "" : " (not offering compression)"}, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`,
+);
 console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
 console.log(`| measure | ${ours.name} | ${theirs.name} | ratio (ours / baseline) |`);
 console.log("|---|---|---|---|");

@@ -1,6 +1,7 @@
-// `npm run bench`: Socketpot Edge (real workerd through wrangler dev, real local D1 and Queue) side by side with
-// a Node server on the official socket.io package implementing the same chat subset. Load comes from separate
+// `npm run bench`: Socketpot Edge (real workerd through Miniflare, real local D1 and Queue) side by side with a
+// Node server on the official socket.io package implementing the same chat subset. Load comes from separate
 // client processes. Prints one table; sizes are flags (--clients, --loaders, --rate, --seconds, --deposits).
+// --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead.
 // --no-deflate makes the clients not offer WebSocket compression: browsers offer it, and the deployed Worker
 // refuses it, but wrangler dev's own proxy workers accept it, so locally only the client can turn it off.
 import { fork } from "node:child_process";
@@ -9,7 +10,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, prepareLocalDatabase, startLocalServer } from "../scripts/local-server.mjs";
+import { buildWorker, freePort, prepareLocalDatabase, startLocalServer } from "../scripts/local-server.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -20,10 +21,11 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     deposits: { type: "string", default: "50" },
     deflate: { type: "boolean", default: true },
+    "via-wrangler": { type: "boolean", default: false },
   },
   allowNegative: true,
 });
-const { deflate, ...sizes } = values;
+const { deflate, "via-wrangler": viaWrangler, ...sizes } = values;
 const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [key, Number(value)]));
 const INGEST_TOKEN = "bench-ingest-token";
 
@@ -113,17 +115,38 @@ async function measure(name, url, serverPid) {
   };
 }
 
+/** Socketpot Edge on workerd, directly through Miniflare or (--via-wrangler) through `wrangler dev`. */
+async function startSocketpot(persistTo, vars) {
+  if (viaWrangler) {
+    const server = await startLocalServer({ persistTo, vars });
+    return { name: "Socketpot Edge (wrangler dev)", url: server.url, pid: server.pid, stop: server.stop };
+  }
+  const script = await buildWorker(join(persistTo, "build"));
+  const port = await freePort();
+  const args = [String(port), persistTo, script, JSON.stringify(vars)];
+  // The Worker's log lines are not read: they would bury the table.
+  const child = fork(new URL("./workerd-server.mjs", import.meta.url), args, { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  await new Promise((resolve) => child.once("message", resolve));
+  const stop = async () => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.send("stop");
+    await exited;
+  };
+  return { name: "Socketpot Edge (workerd)", url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+}
+
 async function socketpot() {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-bench-"));
-  await prepareLocalDatabase({ persistTo });
-  const server = await startLocalServer({
-    persistTo,
-    vars: { CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000", INGEST_TOKEN, AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000" },
-  });
+  const vars = { CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000", INGEST_TOKEN, AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000" };
   try {
-    return await measure("Socketpot Edge (workerd)", server.url, server.pid);
+    await prepareLocalDatabase({ persistTo });
+    const server = await startSocketpot(persistTo, vars);
+    try {
+      return await measure(server.name, server.url, server.pid);
+    } finally {
+      await server.stop();
+    }
   } finally {
-    await server.stop();
     await rm(persistTo, { recursive: true, force: true });
   }
 }

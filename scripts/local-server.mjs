@@ -27,6 +27,12 @@ export async function prepareLocalDatabase({ persistTo, sql } = {}) {
   if (sql) await wrangler(["d1", "execute", "DB", "--local", ...persist, "--command", sql]);
 }
 
+/** Bundles the Worker as `wrangler deploy` would, into `outdir`; returns the entry script's path. */
+export async function buildWorker(outdir) {
+  await wrangler(["deploy", "--dry-run", "--outdir", outdir]);
+  return `${outdir}/index.js`;
+}
+
 /** A TCP port that was free a moment ago. */
 export function freePort() {
   return new Promise((resolve, reject) => {

@@ -24,8 +24,8 @@ export class PollingTransport {
   private closed = false;
 
   /**
-   * A GET. Resolves with the packets to write, at once when some are buffered, else when some arrive; or with
-   * null when the session moved to WebSocket meanwhile (the caller refuses the GET).
+   * A GET. Resolves with the packets to write, at once when some are buffered (and no probe socket is open),
+   * else when some arrive; or with null when the session moved to WebSocket meanwhile (the caller refuses it).
    * Returns null at once when another GET is already waiting: the caller closes the session.
    */
   poll(): Promise<Packet[] | null> | null {

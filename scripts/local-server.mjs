@@ -60,7 +60,8 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
   // wrangler's local observability collector stores a trace of every invocation (each WebSocket frame is one)
   // with an fsync per write: under load that was over half of the server's CPU, and nothing here reads it.
   const env = { ...process.env, X_LOCAL_OBSERVABILITY: "false", X_LOCAL_EXPLORER: "false" };
-  const child = spawn("npx", args, { cwd: ROOT, env, stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"], detached: stdio !== "inherit" });
+  // Its own process group, so that stop() ends wrangler and its workerd processes together, whoever signals us.
+  const child = spawn("npx", args, { cwd: ROOT, env, stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout?.on("data", (chunk) => (output += chunk));
   child.stderr?.on("data", (chunk) => (output += chunk));
@@ -70,7 +71,7 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       try {
-        process.kill(stdio === "inherit" ? child.pid : -child.pid, "SIGTERM");
+        process.kill(-child.pid, "SIGTERM");
       } catch {
         // already gone
       }

@@ -6,18 +6,23 @@ import { DEMO_USERS } from "../scripts/local-server.mjs";
 const sockets = [];
 const latencies = [];
 
+/** A new socket.io client of the demo app over WebSocket, offering permessage-deflate only if `deflate`. */
+function openSocket(url, deflate) {
+  return io(url, {
+    query: { app_id: 1 },
+    transports: ["websocket"],
+    reconnection: false,
+    forceNew: true,
+    timeout: 60_000,
+    ...(deflate ? {} : { perMessageDeflate: false }),
+  });
+}
+
 function connectAndAuth(url, index, deflate) {
   const user = DEMO_USERS[index % DEMO_USERS.length];
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const socket = io(url, {
-      query: { app_id: 1 },
-      transports: ["websocket"],
-      reconnection: false,
-      forceNew: true,
-      timeout: 60_000,
-      ...(deflate ? {} : { perMessageDeflate: false }),
-    });
+    const socket = openSocket(url, deflate);
     socket.once("connect_error", reject);
     socket.once("connect", () => {
       socket.emit("auth", { app_id: 1, access_token: user.token, subscriptions: ["CHAT"] }, (error) => {
@@ -62,9 +67,9 @@ const handlers = {
     return {};
   },
   /** Post `count` deposits for alice, one at a time, timing each until it reaches a DEPOSITS socket. */
-  async deposits({ url, count, token }) {
+  async deposits({ url, count, token, deflate }) {
     const alice = DEMO_USERS.find((user) => user.uname === "alice");
-    const socket = io(url, { query: { app_id: 1 }, transports: ["websocket"], reconnection: false, forceNew: true });
+    const socket = openSocket(url, deflate);
     await new Promise((resolve) => socket.once("connect", resolve));
     await new Promise((resolve) => socket.emit("auth", { app_id: 1, access_token: alice.token, subscriptions: ["DEPOSITS"] }, resolve));
     const times = [];

@@ -3,7 +3,8 @@
 // client processes. Prints one table; sizes are flags (--clients, --loaders, --rate, --seconds, --deposits).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead.
 // --no-deflate makes the clients not offer WebSocket compression: browsers offer it, and the deployed Worker
-// refuses it, but wrangler dev's own proxy workers accept it, so locally only the client can turn it off.
+// refuses it, but the local workers in front of it (Miniflare's entry, wrangler dev's proxy) accept it, so
+// locally only the client can turn it off.
 import { fork } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -97,7 +98,7 @@ async function measure(name, url, serverPid) {
   for (const each of loaders) each.kill();
 
   const depositLoader = loader();
-  const deposits = (await depositLoader.run("deposits", { url, count: options.deposits, token: INGEST_TOKEN })).times;
+  const deposits = (await depositLoader.run("deposits", { url, count: options.deposits, token: INGEST_TOKEN, deflate })).times;
   depositLoader.kill();
 
   return {

@@ -7,7 +7,7 @@ import { defineConfig } from "vitest/config";
  * - unit: plain TypeScript (codecs, protocol, room logic) in Node, no workerd;
  * - worker: inside workerd with real D1 and Durable Objects through vitest-pool-workers;
  * - integration: `wrangler dev` processes on real TCP ports, driven by real socket.io clients;
- * - browser: the demo page in Debian's chromium through playwright-core.
+ * - browser: the demo page in a headless Chromium shipped by an npm package, through playwright-core.
  */
 export default defineConfig({
   test: {

@@ -1,13 +1,13 @@
 import { mkdir } from "node:fs/promises";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../support/browser.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 /**
- * The demo page in a real browser (Debian's chromium, driven by playwright-core): two users chat, one mutes the
+ * The demo page in a real browser (Chromium from npm, driven by playwright-core): two users chat, one mutes the
  * other, and the muted one sees why its message was refused.
  */
-const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const OUTPUT = new URL("../../test-output/", import.meta.url);
 
 let server: TestServer;
@@ -17,10 +17,7 @@ const INGEST_TOKEN = "browser-test-ingest-token";
 
 beforeAll(async () => {
   server = await startTestServer({ INGEST_TOKEN });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

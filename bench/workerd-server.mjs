@@ -18,6 +18,8 @@ const server = new Miniflare(
     host: "127.0.0.1",
     port: Number(port),
     resourcePersistencePath: join(persistTo, "v3"),
+    // Request.cf is wrangler's placeholder, as in every local server: no fetch from the network.
+    cf: false,
     workers: [
       {
         ...options,

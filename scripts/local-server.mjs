@@ -15,14 +15,27 @@ export const DEMO_USERS = [
 
 const run = promisify(execFile);
 
-function wrangler(args, options = {}) {
-  return run("npx", ["--no-install", "wrangler", ...args], { cwd: ROOT, ...options });
+/**
+ * How every local server runs wrangler. Its local observability collector stores a trace of every invocation
+ * (each WebSocket frame is one) with an fsync per write: under load that was over half of the server's CPU, and
+ * nothing here reads it. Nothing local needs the network either: `Request.cf` gets wrangler's placeholder
+ * instead of a fetch that fails offline with a stack trace, and no usage metrics are sent.
+ */
+const LOCAL_WRANGLER_ENV = {
+  X_LOCAL_OBSERVABILITY: "false",
+  X_LOCAL_EXPLORER: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_SEND_METRICS: "false",
+};
+
+function wrangler(args, { env = {} } = {}) {
+  return run("npx", ["--no-install", "wrangler", ...args], { cwd: ROOT, env: { ...process.env, ...LOCAL_WRANGLER_ENV, ...env } });
 }
 
 /** Applies the D1 migrations to the local database and seeds the demo app (idempotent), then runs `sql` if given. */
 export async function prepareLocalDatabase({ persistTo, sql } = {}) {
   const persist = persistTo ? ["--persist-to", persistTo] : [];
-  await wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { env: { ...process.env, CI: "true" } });
+  await wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { env: { CI: "true" } });
   await wrangler(["d1", "execute", "DB", "--local", ...persist, "--file", "scripts/demo-seed.sql"]);
   if (sql) await wrangler(["d1", "execute", "DB", "--local", ...persist, "--command", sql]);
 }
@@ -57,9 +70,7 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
   if (config) args.push("--config", config);
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  // wrangler's local observability collector stores a trace of every invocation (each WebSocket frame is one)
-  // with an fsync per write: under load that was over half of the server's CPU, and nothing here reads it.
-  const env = { ...process.env, X_LOCAL_OBSERVABILITY: "false", X_LOCAL_EXPLORER: "false" };
+  const env = { ...process.env, ...LOCAL_WRANGLER_ENV };
   // Its own process group, so that stop() ends wrangler and its workerd processes together, whoever signals us.
   const child = spawn("npx", args, { cwd: ROOT, env, stdio: stdio === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"], detached: true });
   let output = "";

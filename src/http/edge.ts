@@ -5,7 +5,8 @@ import { z } from "zod";
 import type { Env } from "../config.js";
 import { log } from "../log.js";
 import { discardBody } from "./body.js";
-import { jsonError } from "./errors.js";
+import { EngineErrorCode, engineError, jsonError } from "./errors.js";
+import { OriginRoutes } from "./origin-routes.js";
 import { admin } from "./admin.js";
 import { ingest } from "./ingest.js";
 import { roomOf } from "./room-name.js";
@@ -13,7 +14,8 @@ import { AppId } from "./query.js";
 
 /**
  * The Worker's HTTP edge. It answers what needs no room itself and routes each /socket.io/ request (handshake,
- * polling, WebSocket upgrade) to the Durable Object of the app named in its `app_id` query parameter.
+ * polling, WebSocket upgrade) to the Durable Object of its app: the one its `app_id` query parameter names, or
+ * the one that registered its Origin.
  */
 export const edge = new Hono<{ Bindings: Env }>();
 
@@ -35,13 +37,52 @@ edge.get("/health", async (c) => {
 // Browsers poll from the app's own origin; the app's Durable Object enforces its origin allow-list (403).
 edge.use("/socket.io/*", cors({ origin: (origin) => origin, credentials: true }));
 
-edge.all("/socket.io/", (c) => {
-  const appId = AppId.safeParse(c.req.query("app_id"));
-  if (!appId.success) {
-    return jsonError(400, "INVALID_APP_ID", z.prettifyError(appId.error).replace(/^✖ /, ""), appId.error.issues);
-  }
-  return roomOf(c.env, appId.data).fetch(c.req.raw);
+edge.all("/socket.io/", async (c) => {
+  const route = await socketIoRoute(c.env.DB, c.req.raw, c.req.query("app_id"));
+  if (route instanceof Response) return route;
+  return roomOf(c.env, route.appId).fetch(route.request);
 });
+
+const originRoutes = new OriginRoutes();
+
+const HOW_TO_NAME_THE_APP = "add ?app_id=N to the socket URL (io(url, { query: { app_id: N } }))";
+
+/**
+ * The app a /socket.io/ request is for: the `app_id` in its query, or, for clients that name the app only in
+ * `auth` (Socketpot apps of 2015 connect with `io(host)`), the one app that registered the request's Origin.
+ * Such a request reaches the room as if it had named the app, so every later poll and the upgrade, routed the
+ * same way, land on the same room. Errors are in Engine.IO's shape, which socket.io clients pass to
+ * `connect_error`.
+ */
+async function socketIoRoute(db: D1Database, request: Request, appIdParam: string | undefined): Promise<{ appId: number; request: Request } | Response> {
+  if (appIdParam !== undefined) {
+    const appId = AppId.safeParse(appIdParam);
+    if (!appId.success) return engineError(400, EngineErrorCode.BAD_REQUEST, `${z.prettifyError(appId.error).replace(/^✖ /, "")}: ${HOW_TO_NAME_THE_APP}`);
+    return { appId: appId.data, request };
+  }
+  const origin = request.headers.get("Origin");
+  if (origin === null) {
+    return engineError(400, EngineErrorCode.BAD_REQUEST, `this request names no app and has no Origin to find it by: ${HOW_TO_NAME_THE_APP}`);
+  }
+  const route = await originRoutes.route(db, origin);
+  if (route.kind === "unregistered") {
+    return engineError(
+      400,
+      EngineErrorCode.BAD_REQUEST,
+      `no app has registered the origin ${origin}: ${HOW_TO_NAME_THE_APP}, or add ${origin} to the app's allowed_origins`,
+    );
+  }
+  if (route.kind === "ambiguous") {
+    return engineError(
+      400,
+      EngineErrorCode.BAD_REQUEST,
+      `the origin ${origin} is registered by several apps (${route.appIds.join(", ")}): ${HOW_TO_NAME_THE_APP} to choose one`,
+    );
+  }
+  const url = new URL(request.url);
+  url.searchParams.set("app_id", String(route.appId));
+  return { appId: route.appId, request: new Request(url, request) };
+}
 
 // The plain-WebSocket protocol reaches the same room as socket.io clients, at the room's "/plain/" path.
 edge.get("/v1/apps/:app_id/ws", (c) => {
@@ -56,11 +97,17 @@ edge.get("/v1/apps/:app_id/ws", (c) => {
 edge.route("/v1/apps", ingest);
 edge.route("/v1/admin", admin);
 
-edge.notFound((c) => jsonError(404, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+const isSocketIo = (request: Request) => new URL(request.url).pathname.startsWith("/socket.io");
 
-edge.onError((error) => {
+edge.notFound((c) => {
+  const message = `no route for ${c.req.method} ${new URL(c.req.url).pathname}`;
+  return isSocketIo(c.req.raw) ? engineError(404, EngineErrorCode.BAD_REQUEST, `${message}; the socket.io path is /socket.io/`) : jsonError(404, "NOT_FOUND", message);
+});
+
+edge.onError((error, c) => {
   // Hono's middleware (bearer auth) answers by throwing an HTTPException that carries its response.
   if (error instanceof HTTPException) return error.getResponse();
   log("unhandled_error", { message: error.message });
-  return jsonError(500, "INTERNAL_ERROR", "the server failed to handle the request");
+  const message = "the server failed to handle the request";
+  return isSocketIo(c.req.raw) ? engineError(500, EngineErrorCode.BAD_REQUEST, message) : jsonError(500, "INTERNAL_ERROR", message);
 });

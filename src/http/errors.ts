@@ -10,11 +10,38 @@ export function jsonError(status: number, error: string, message: string, issues
   return Response.json(body, { status });
 }
 
+/** Engine.IO's error codes, as its reference server and the protocol's test suites use them. */
+export const EngineErrorCode = {
+  TRANSPORT_UNKNOWN: 0,
+  UNKNOWN_SID: 1,
+  BAD_HANDSHAKE_METHOD: 2,
+  BAD_REQUEST: 3,
+  FORBIDDEN: 4,
+  UNSUPPORTED_PROTOCOL_VERSION: 5,
+} as const;
+export type EngineErrorCode = (typeof EngineErrorCode)[keyof typeof EngineErrorCode];
+
 /**
- * Engine.IO's own error body (`{ code, message }`) for requests under /socket.io/, which socket.io clients and
- * the protocol's test suites read: 0 transport unknown, 1 session id unknown, 2 bad handshake method,
- * 3 bad request, 4 forbidden, 5 unsupported protocol version.
+ * Engine.IO's own error body (`{ code, message }`), the one shape of every error under /socket.io/: socket.io
+ * clients hand it to `connect_error` (as the failed request's response) and the protocol's test suites read it.
  */
-export function engineError(status: number, code: number, message: string): Response {
+export function engineError(status: number, code: EngineErrorCode, message: string): Response {
   return Response.json({ code, message }, { status });
+}
+
+/**
+ * A request turned away before any protocol took it (unknown app, origin not allowed, too many connections),
+ * answered in the shape of the endpoint it came to: Engine.IO's for /socket.io/, the product's elsewhere.
+ */
+export interface Refusal {
+  status: number;
+  /** The product's error name, for JSON endpoints. */
+  error: string;
+  /** The Engine.IO error code, for /socket.io/. */
+  code: EngineErrorCode;
+  message: string;
+}
+
+export function refusalResponse(refusal: Refusal, shape: "engine.io" | "json"): Response {
+  return shape === "engine.io" ? engineError(refusal.status, refusal.code, refusal.message) : jsonError(refusal.status, refusal.error, refusal.message);
 }

@@ -1,5 +1,5 @@
 import { parseConfig, type Config, type Env } from "../config.js";
-import { engineError, jsonError } from "../http/errors.js";
+import { EngineErrorCode, type Refusal } from "../http/errors.js";
 import { AppId } from "../http/query.js";
 import { ChatRoom, reaches, type RoomClient, type RoomHost, type ServerEvent } from "../socketpot/room.js";
 import type { Audience } from "../socketpot/schemas.js";
@@ -65,15 +65,15 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
     return stack === "plain" ? this.plain : null;
   }
 
-  protected async admit(request: Request, query: EngineQuery): Promise<{ appId: number } | Response> {
+  protected async admit(request: Request, query: EngineQuery): Promise<{ appId: number } | Refusal> {
     const appId = AppId.safeParse(query.app_id);
-    if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
+    if (!appId.success) return { status: 400, error: "INVALID_APP_ID", code: EngineErrorCode.BAD_REQUEST, message: "app_id must be a positive integer" };
     const app = await this.findApp(appId.data);
-    if (!app) return jsonError(404, "UNKNOWN_APP", `there is no app with id ${appId.data}`);
+    if (!app) return { status: 404, error: "UNKNOWN_APP", code: EngineErrorCode.BAD_REQUEST, message: `there is no app with id ${appId.data}` };
     const origin = request.headers.get("Origin");
     // Browsers always send Origin; requests without one come from servers and scripts, which no allow-list binds.
     if (origin !== null && app.allowedOrigins.length > 0 && !app.allowedOrigins.includes(origin)) {
-      return engineError(403, 4, `Forbidden: origin ${origin} is not allowed for app ${app.id}`);
+      return { status: 403, error: "FORBIDDEN_ORIGIN", code: EngineErrorCode.FORBIDDEN, message: `Forbidden: origin ${origin} is not allowed for app ${app.id}` };
     }
     return { appId: app.id };
   }

@@ -8,7 +8,7 @@ import { PollingTransport } from "../engine.io/polling.js";
 import { CloseCode, EngineSocket, type EngineOptions } from "../engine.io/socket.js";
 import { SocketIoEndpoint } from "../socket.io/endpoint.js";
 import { discardBody, readBody } from "../http/body.js";
-import { engineError, jsonError } from "../http/errors.js";
+import { EngineErrorCode, engineError, jsonError, refusalResponse, type Refusal } from "../http/errors.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
@@ -56,7 +56,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   protected abstract readonly engineOptions: RoomEngineOptions;
   protected abstract application(stack: Stack): EngineApplication | null;
   /** Checks a request before the Engine.IO server sees it: the app it names (its id), or a refusal. */
-  protected abstract admit(request: Request, query: EngineQuery): Promise<{ appId: number } | Response>;
+  protected abstract admit(request: Request, query: EngineQuery): Promise<{ appId: number } | Refusal>;
 
   /**
    * Engine.IO 3 clients ping the server: the runtime answers `2` with `3` itself, so their pings do not wake
@@ -88,41 +88,41 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const url = new URL(request.url);
     const stack = STACKS[url.pathname];
     const application = stack ? this.application(stack) : null;
-    if (!stack || !application) return engineError(404, 3, "Bad request");
+    if (!stack || !application) return engineError(404, EngineErrorCode.BAD_REQUEST, "Bad request");
     const query = EngineQuery.parse(Object.fromEntries(url.searchParams));
     if (stack === "plain") return this.openPlain(request, query, application);
     const { transport } = query;
-    if (transport !== "polling" && transport !== "websocket") return engineError(400, 0, "Transport unknown");
-    if (query.EIO !== "3" && query.EIO !== "4") return engineError(400, 5, "Unsupported protocol version");
+    if (transport !== "polling" && transport !== "websocket") return engineError(400, EngineErrorCode.TRANSPORT_UNKNOWN, "Transport unknown");
+    if (query.EIO !== "3" && query.EIO !== "4") return engineError(400, EngineErrorCode.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version");
     const protocol: EngineProtocol = query.EIO === "3" ? 3 : 4;
     const admission = await this.admit(request, query);
-    if (admission instanceof Response) return admission;
+    if ("status" in admission) return refusalResponse(admission, "engine.io");
 
     if (query.sid === undefined) {
       const supportsBinary = query.b64 === undefined;
       const opening = { appId: admission.appId, stack, protocol, application, ip: clientIp(request) };
       const full = this.capacityRefusal(opening.ip);
-      if (full) return full;
+      if (full) return refusalResponse(full, "engine.io");
       if (transport === "polling") {
-        return request.method === "GET" ? this.openPolling(opening, supportsBinary) : engineError(400, 2, "Bad handshake method");
+        return request.method === "GET" ? this.openPolling(opening, supportsBinary) : engineError(400, EngineErrorCode.BAD_HANDSHAKE_METHOD, "Bad handshake method");
       }
-      return isUpgrade(request) ? this.openWebSocket(opening) : engineError(400, 3, "Bad request");
+      return isUpgrade(request) ? this.openWebSocket(opening) : engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
     }
 
     const connection = this.registry().sessions.get(query.sid);
-    if (!connection) return engineError(400, 1, "Session ID unknown");
+    if (!connection) return engineError(400, EngineErrorCode.UNKNOWN_SID, "Session ID unknown");
     if (connection.state.appId !== admission.appId || connection.state.stack !== stack || connection.state.engine.protocol !== protocol) {
-      return engineError(400, 3, "Bad request");
+      return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
     }
     if (transport === "websocket") return this.upgrade(connection, request);
-    if (connection.transport.kind !== "polling") return engineError(400, 3, "Bad request");
+    if (connection.transport.kind !== "polling") return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
     if (!connection.wire.heartbeat(Date.now())) {
       connection.wire.close(CloseCode.NORMAL, "ping timeout");
-      return engineError(400, 1, "Session ID unknown");
+      return engineError(400, EngineErrorCode.UNKNOWN_SID, "Session ID unknown");
     }
     if (request.method === "GET") return this.poll(connection);
     if (request.method === "POST") return this.receivePost(connection, application, request);
-    return engineError(400, 2, "Bad request method");
+    return engineError(400, EngineErrorCode.BAD_HANDSHAKE_METHOD, "Bad request method");
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -211,9 +211,10 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private async openPlain(request: Request, query: EngineQuery, application: EngineApplication): Promise<Response> {
     if (!isUpgrade(request)) return jsonError(426, "UPGRADE_REQUIRED", "this endpoint speaks WebSocket only");
     const admission = await this.admit(request, query);
-    if (admission instanceof Response) return admission;
+    if ("status" in admission) return refusalResponse(admission, "json");
     const ip = clientIp(request);
-    return this.capacityRefusal(ip) ?? this.openWebSocket({ appId: admission.appId, stack: "plain", protocol: 4, application, ip });
+    const full = this.capacityRefusal(ip);
+    return full ? refusalResponse(full, "json") : this.openWebSocket({ appId: admission.appId, stack: "plain", protocol: 4, application, ip });
   }
 
   /**
@@ -246,15 +247,15 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   }
 
   private async poll(connection: Connection): Promise<Response> {
-    if (connection.transport.kind !== "polling") return engineError(400, 3, "Bad request");
+    if (connection.transport.kind !== "polling") return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
     const { polling, supportsBinary } = connection.transport;
     const waiting = polling.poll();
     if (!waiting) {
       connection.engine.close(CloseCode.PROTOCOL_ERROR, "overlap from client");
-      return engineError(400, 3, "Bad request");
+      return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
     }
     const packets = await waiting;
-    if (packets === null) return engineError(400, 3, "Bad request: the session was upgraded to WebSocket");
+    if (packets === null) return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request: the session was upgraded to WebSocket");
     return payloadResponse(encodePayload(packets, connection.state.engine.protocol, supportsBinary));
   }
 
@@ -263,12 +264,12 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const body = await readPayload(request, limit);
     if (body === null) {
       connection.engine.close(CloseCode.MESSAGE_TOO_BIG, "payload larger than maxPayload");
-      return engineError(400, 3, `Bad request: payload larger than maxPayload (${limit} bytes)`);
+      return engineError(400, EngineErrorCode.BAD_REQUEST, `Bad request: payload larger than maxPayload (${limit} bytes)`);
     }
     const packets = decodePayload(body, connection.state.engine.protocol);
     if (!Array.isArray(packets)) {
       connection.engine.close(CloseCode.PROTOCOL_ERROR, `parse error: ${packets.reason}`);
-      return engineError(400, 3, `Bad request: ${packets.reason}`);
+      return engineError(400, EngineErrorCode.BAD_REQUEST, `Bad request: ${packets.reason}`);
     }
     for (const packet of packets) {
       const received = connection.engine.receivePacket(packet, Date.now());
@@ -278,17 +279,17 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       }
       if (received.kind === "rejected") {
         application.violated(connection, received.code, received.reason);
-        return engineError(400, 3, `Bad request: ${received.reason}`);
+        return engineError(400, EngineErrorCode.BAD_REQUEST, `Bad request: ${received.reason}`);
       }
       for (const data of received.messages) await application.message(connection, data);
-      if (!connection.open && connection.endCode !== CloseCode.NORMAL) return engineError(400, 3, "Bad request: protocol violation");
+      if (!connection.open && connection.endCode !== CloseCode.NORMAL) return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request: protocol violation");
     }
     return new Response("ok", { headers: { "Content-Type": "text/html" } });
   }
 
   /** A WebSocket asks to take over a long-polling session: accepted as a probe until the client sends `upgrade`. */
   private upgrade(connection: Connection, request: Request): Response {
-    if (!isUpgrade(request)) return engineError(400, 3, "Bad request");
+    if (!isUpgrade(request)) return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
     if (connection.transport.kind !== "polling" || connection.probe) {
       // Like the reference server: a second WebSocket for a session that has (or is getting) one is closed at once.
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
@@ -373,14 +374,11 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   }
 
   /** A 429 when the room, or the client's address, already has as many connections as allowed. */
-  private capacityRefusal(ip: string): Response | null {
+  private capacityRefusal(ip: string): Refusal | null {
     const { maxConnections, maxConnectionsPerIp } = this.engineOptions;
-    if (this.registry().sessions.size >= maxConnections) {
-      return jsonError(429, "TOO_MANY_CONNECTIONS", `this app has ${maxConnections} connections, its limit; try again later`);
-    }
-    if ((this.perIp.get(ip) ?? 0) >= maxConnectionsPerIp) {
-      return jsonError(429, "TOO_MANY_CONNECTIONS", `at most ${maxConnectionsPerIp} connections to one app from one address`);
-    }
+    const tooMany = (message: string): Refusal => ({ status: 429, error: "TOO_MANY_CONNECTIONS", code: EngineErrorCode.FORBIDDEN, message });
+    if (this.registry().sessions.size >= maxConnections) return tooMany(`this app has ${maxConnections} connections, its limit; try again later`);
+    if ((this.perIp.get(ip) ?? 0) >= maxConnectionsPerIp) return tooMany(`at most ${maxConnectionsPerIp} connections to one app from one address`);
     return null;
   }
 

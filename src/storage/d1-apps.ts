@@ -30,3 +30,12 @@ export async function findApp(db: D1Database, appId: number): Promise<AppRecord 
   const row = await db.prepare("SELECT * FROM apps WHERE id = ?1").bind(appId).first();
   return row ? parseAppRow(row) : null;
 }
+
+/** The ids of the apps (at most `limit`, lowest first) whose allowed origins name `origin` exactly. */
+export async function appsAllowingOrigin(db: D1Database, origin: string, limit: number): Promise<number[]> {
+  const { results } = await db
+    .prepare("SELECT DISTINCT apps.id AS id FROM apps, json_each(apps.allowed_origins) AS allowed WHERE allowed.value = ?1 ORDER BY apps.id LIMIT ?2")
+    .bind(origin, limit)
+    .all();
+  return results.map((row) => z.object({ id: z.number().int() }).parse(row).id);
+}

@@ -20,6 +20,9 @@ const matrix: Array<[string, ClientVersion, string[] | undefined, string]> = [
   ["socket.io-client 4.x, WebSocket only", "v4", ["websocket"], "websocket"],
   ["socket.io-client 2.x, default transports (polling, then upgrade)", "v2", undefined, "websocket"],
   ["socket.io-client 2.x, WebSocket only", "v2", ["websocket"], "websocket"],
+  ["socket.io-client 1.4, default transports (polling, then upgrade)", "v1", undefined, "websocket"],
+  ["socket.io-client 1.4, polling only", "v1", ["polling"], "polling"],
+  ["socket.io-client 1.4, WebSocket only", "v1", ["websocket"], "websocket"],
 ];
 
 describe.each(matrix)("%s", (_, version, transports, finalTransport) => {

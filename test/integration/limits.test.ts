@@ -26,18 +26,18 @@ async function pollingSession(ip: string): Promise<string> {
 }
 
 describe("connection limits", () => {
-  it("refuse a third connection from one address, and a fourth to the app, with 429 JSON", async () => {
+  it("refuse a third connection from one address, and a fourth to the app, with a 429 (Engine.IO's shape on /socket.io/)", async () => {
     const a1 = await pollingSession("203.0.113.1");
     await pollingSession("203.0.113.1");
     const perIp = await handshake("203.0.113.1");
     expect(perIp.status).toBe(429);
-    expect(await perIp.json()).toMatchObject({ error: "TOO_MANY_CONNECTIONS", message: expect.stringMatching(/one address/) });
+    expect(await perIp.json()).toEqual({ code: 4, message: expect.stringMatching(/one address/) });
     expect(await upgradeStatus(`${server.url}/v1/apps/1/ws`, { "CF-Connecting-IP": "203.0.113.1" })).toBe(429);
 
     await pollingSession("203.0.113.2");
     const perApp = await handshake("203.0.113.3");
     expect(perApp.status).toBe(429);
-    expect(await perApp.json()).toMatchObject({ error: "TOO_MANY_CONNECTIONS", message: expect.stringMatching(/limit/) });
+    expect(await perApp.json()).toEqual({ code: 4, message: expect.stringMatching(/limit/) });
 
     // A connection that ends frees its place.
     expect((await fetch(a1, { method: "POST", body: "1", headers: { "CF-Connecting-IP": "203.0.113.1" } })).status).toBe(200);

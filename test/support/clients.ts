@@ -1,9 +1,9 @@
 import { io } from "socket.io-client";
 import { expect } from "vitest";
-import legacyIo from "socket.io-client-v2";
+import { createRequire } from "node:module";
 import { demoUser } from "./server.js";
 
-/** What the tests use of a socket, common to socket.io-client 4.x and 2.x. */
+/** What the tests use of a socket, common to socket.io-client 4.x, 2.x and 1.4. */
 export interface Client {
   connected: boolean;
   io: { engine: { transport: { name: string }; on(event: string, listener: (...args: any[]) => void): unknown } };
@@ -13,27 +13,58 @@ export interface Client {
   disconnect(): unknown;
 }
 
-export type ClientVersion = "v4" | "v2";
+/**
+ * socket.io-client 1.x and 2.x take the global WebSocket where there is one (Node 22 has it), and it cannot send
+ * headers such as Origin; loaded while it is hidden, they use the `ws` package they ship, as on the Node of
+ * their day (in a browser the page's Origin goes with every request by itself).
+ */
+function loadLegacyClient(name: "socket.io-client-v1" | "socket.io-client-v2"): typeof import("socket.io-client-v2") {
+  const global = globalThis as { WebSocket?: unknown };
+  const { WebSocket } = global;
+  delete global.WebSocket;
+  try {
+    return createRequire(import.meta.url)(name);
+  } finally {
+    global.WebSocket = WebSocket;
+  }
+}
+const io1 = loadLegacyClient("socket.io-client-v1");
+const io2 = loadLegacyClient("socket.io-client-v2");
+
+export type ClientVersion = "v4" | "v2" | "v1";
 
 export interface ConnectOptions {
-  appId?: number;
+  /** The app named in the socket URL; null names none (the app is then found by `origin`). */
+  appId?: number | null;
   transports?: string[];
-  /** socket.io-client 4.x (default) or 2.x (Engine.IO v3, Socket.IO protocol v4). */
+  /** socket.io-client 4.x (default), 2.x or 1.4 (both Engine.IO v3, Socket.IO protocol v4). */
   version?: ClientVersion;
+  /** The Origin header every request of the connection carries, as a browser page at that origin would send. */
+  origin?: string;
 }
 
-/** A socket.io-client connection to app `appId`, connected and ready to emit. */
-export async function connect(url: string, options: ConnectOptions = {}): Promise<Client> {
+/** A socket.io-client connection, not yet connected. */
+export function open(url: string, options: ConnectOptions = {}): Client {
+  const appId = options.appId === undefined ? 1 : options.appId;
   const settings = {
-    query: { app_id: options.appId ?? 1 },
+    ...(appId === null ? {} : { query: { app_id: appId } }),
+    ...(options.origin === undefined ? {} : { extraHeaders: { Origin: options.origin } }),
     transports: options.transports ?? ["websocket"],
     reconnection: false,
     forceNew: true,
   };
-  const socket: Client = options.version === "v2" ? legacyIo(url, settings) : io(url, settings);
+  if (options.version === "v1") return io1(url, settings);
+  return options.version === "v2" ? io2(url, settings) : io(url, settings);
+}
+
+/** A socket.io-client connection to app `appId`, connected and ready to emit. */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<Client> {
+  const socket = open(url, options);
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("connect_error", reject);
+    // socket.io-client 1.x and 2.x report a refused handshake as `error` only.
+    socket.once("error", reject);
   });
   return socket;
 }

@@ -9,18 +9,16 @@ describe("HTTP edge", () => {
   });
 
   it.each([
-    ["missing", "/socket.io/?EIO=4&transport=websocket"],
     ["not a number", "/socket.io/?EIO=4&transport=websocket&app_id=abc"],
     ["zero", "/socket.io/?EIO=4&transport=websocket&app_id=0"],
     ["negative", "/socket.io/?EIO=4&transport=websocket&app_id=-3"],
     ["fractional", "/socket.io/?EIO=4&transport=websocket&app_id=1.5"],
     ["padded", "/socket.io/?EIO=4&transport=websocket&app_id=01"],
-  ])("rejects a %s app_id with 400 JSON before any Durable Object exists", async (_, path) => {
+  ])("rejects a %s app_id with a 400 in Engine.IO's shape before any Durable Object exists", async (_, path) => {
     const response = await SELF.fetch(`http://edge.test${path}`, { headers: { Upgrade: "websocket" } });
     expect(response.status).toBe(400);
-    const body = (await response.json()) as { error: string; message: string };
-    expect(body.error).toBe("INVALID_APP_ID");
-    expect(body.message).toMatch(/app_id/);
+    const body = (await response.json()) as { code: number; message: string };
+    expect(body).toEqual({ code: 3, message: expect.stringMatching(/^app_id must be a positive integer: add \?app_id=N/) });
     expect(await listDurableObjectIds(env.ROOMS)).toEqual([]);
   });
 
@@ -41,11 +39,34 @@ describe("HTTP edge", () => {
     expect(await version.json()).toEqual({ code: 5, message: "Unsupported protocol version" });
   });
 
-  it("answers 404 JSON for an app that does not exist", async () => {
+  it("answers a 404 in Engine.IO's shape for an app that does not exist", async () => {
     const response = await SELF.fetch("http://edge.test/socket.io/?EIO=4&transport=websocket&app_id=999", {
       headers: { Upgrade: "websocket" },
     });
     expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ error: "UNKNOWN_APP" });
+    expect(await response.json()).toEqual({ code: 3, message: "there is no app with id 999" });
+  });
+
+  it("answers other paths under /socket.io in Engine.IO's shape, the rest in the product's", async () => {
+    const socketIo = await SELF.fetch("http://edge.test/socket.io?EIO=4&transport=polling&app_id=1");
+    expect(socketIo.status).toBe(404);
+    expect(await socketIo.json()).toEqual({ code: 3, message: expect.stringMatching(/the socket.io path is \/socket.io\//) });
+    const api = await SELF.fetch("http://edge.test/v1/nope");
+    expect(await api.json()).toMatchObject({ error: "NOT_FOUND" });
+  });
+
+  it("routes a request without app_id by its Origin, from the isolate's cache once the origin was looked up", async () => {
+    await env.DB.prepare("INSERT INTO apps (id, name, allowed_origins, created_at) VALUES (50, 'Cached', '[\"https://cached.example\"]', 0)").run();
+    const handshake = () => SELF.fetch("http://edge.test/socket.io/?EIO=4&transport=polling", { headers: { Origin: "https://cached.example" } });
+    const first = await handshake();
+    expect(first.status).toBe(200);
+    expect((await first.text()).startsWith("0{")).toBe(true);
+    expect((await listDurableObjectIds(env.ROOMS)).map((id) => id.toString())).toContain(env.ROOMS.idFromName("app:50").toString());
+
+    // The row changes behind the cache's back: the next request is routed as before, without reading it.
+    await env.DB.prepare("UPDATE apps SET allowed_origins = '[]' WHERE id = 50").run();
+    expect((await handshake()).status).toBe(200);
+    const unknown = await SELF.fetch("http://edge.test/socket.io/?EIO=4&transport=polling", { headers: { Origin: "https://elsewhere.example" } });
+    expect(unknown.status).toBe(400);
   });
 });

@@ -3,7 +3,7 @@ import { z } from "zod";
 /** Bindings and vars that wrangler.toml declares; every var arrives as a string and is parsed by {@link parseConfig}. */
 export interface Env {
   DB: D1Database;
-  ROOMS: DurableObjectNamespace<import("./room/app-room.js").AppRoom>;
+  ROOMS: DurableObjectNamespace<import("./ordering/app-room.js").AppRoom>;
   EVENTS: Queue<unknown>;
   /** Secret: the bearer token producers present to the ingest endpoint. */
   INGEST_TOKEN?: string;

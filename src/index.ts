@@ -2,7 +2,7 @@ import type { Env } from "./config.js";
 import { edge } from "./http/edge.js";
 import { consumeEvents } from "./queue/consumer.js";
 
-export { AppRoom } from "./room/app-room.js";
+export { AppRoom } from "./ordering/app-room.js";
 
 export default {
   fetch: edge.fetch,

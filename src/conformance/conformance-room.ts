@@ -2,9 +2,9 @@ import type { PacketData } from "../engine.io/packet.js";
 import { CloseCode } from "../engine.io/socket.js";
 import type { Ack, Admission, Namespace } from "../socket.io/namespace.js";
 import { randomId } from "../ids.js";
-import type { Connection, Stack } from "../room/connection.js";
-import { EngineRoom, type EngineApplication, type RoomEngineOptions } from "../room/engine-room.js";
-import { SocketIoApplication } from "../room/socket-io-application.js";
+import type { Connection, Stack } from "../shard/connection.js";
+import { EngineRoom, type EngineApplication, type RoomEngineOptions } from "../shard/engine-room.js";
+import { SocketIoApplication } from "../shard/socket-io-application.js";
 
 /**
  * The reference application of the Socket.IO protocol test suite: it echoes the connect payload as an `auth`

@@ -12,8 +12,8 @@ vi.mock("../../src/socket.io/encode.js", async (importOriginal) => {
   };
 });
 
-const { EncodedEvent } = await import("../../src/room/broadcast.js");
-const { Connection } = await import("../../src/room/connection.js");
+const { EncodedEvent } = await import("../../src/shard/broadcast.js");
+const { Connection } = await import("../../src/shard/connection.js");
 const { SocketIoEndpoint } = await import("../../src/socket.io/endpoint.js");
 const { EngineSocket } = await import("../../src/engine.io/socket.js");
 

@@ -1,8 +1,8 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { EventDedup } from "../../src/room/event-dedup.js";
+import { EventDedup } from "../../src/ordering/event-dedup.js";
 import { describe, expect, it } from "vitest";
 import { roomOf } from "../../src/http/room-name.js";
-import type { AppRoom } from "../../src/room/app-room.js";
+import type { AppRoom } from "../../src/ordering/app-room.js";
 import { openSocket, token } from "./room-socket.js";
 
 /** A room socket authenticated as `authId` with DEPOSITS; `deposits()` waits for the next `count` deposit events. */

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { AppRoom } from "../../src/room/app-room.js";
-import { SqlRecoveryStore } from "../../src/room/session-recovery.js";
+import type { AppRoom } from "../../src/ordering/app-room.js";
+import { SqlRecoveryStore } from "../../src/ordering/session-recovery.js";
 
 const alice = { user: { uname: "alice", auth_id: 3, role: "MEMBER" as const }, subscriptions: ["CHAT" as const, "DEPOSITS" as const] };
 

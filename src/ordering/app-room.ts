@@ -7,13 +7,13 @@ import { SqlRecoveryStore } from "./session-recovery.js";
 import { SocketpotNamespace } from "../socketpot/socket-io-namespace.js";
 import { findApp, type AppRecord } from "../storage/d1-apps.js";
 import { D1ChatStore } from "../storage/d1-store.js";
-import type { Connection, Stack } from "./connection.js";
-import { EngineRoom, type EngineApplication, type EngineQuery, type RoomEngineOptions } from "./engine-room.js";
+import type { Connection, Stack } from "../shard/connection.js";
+import { EngineRoom, type EngineApplication, type EngineQuery, type RoomEngineOptions } from "../shard/engine-room.js";
 import { EventDedup } from "./event-dedup.js";
 import type { AppEvent } from "../queue/events.js";
-import { SocketIoApplication } from "./socket-io-application.js";
-import { PlainApplication } from "./plain-application.js";
-import { EncodedEvent } from "./broadcast.js";
+import { SocketIoApplication } from "../shard/socket-io-application.js";
+import { PlainApplication } from "../shard/plain-application.js";
+import { EncodedEvent } from "../shard/broadcast.js";
 
 /** How long an app's row (existence, allowed origins) is trusted before it is read again. */
 const APP_CACHE_MS = 60_000;

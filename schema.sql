@@ -6,7 +6,9 @@ CREATE TABLE apps (
   name            TEXT    NOT NULL,
   -- JSON array of allowed Origin values; an empty array allows any origin.
   allowed_origins TEXT    NOT NULL DEFAULT '[]',
-  created_at      INTEGER NOT NULL
+  created_at      INTEGER NOT NULL,
+  -- How many connection shards the app's connections are spread over; NULL follows the ROOM_SHARDS var.
+  shards          INTEGER CHECK (shards BETWEEN 1 AND 64)
 );
 
 CREATE TABLE access_tokens (

@@ -1,9 +1,13 @@
 import { z } from "zod";
+import { MAX_SHARDS } from "./shards.js";
 
 /** Bindings and vars that wrangler.toml declares; every var arrives as a string and is parsed by {@link parseConfig}. */
 export interface Env {
   DB: D1Database;
+  /** Each app's room (`app:N`): its ordering room, which also holds its connections while it has one shard. */
   ROOMS: DurableObjectNamespace<import("./ordering/app-room.js").AppRoom>;
+  /** Connection shards (`app:N:shard:k`) of apps with more than one shard. */
+  SHARDS: DurableObjectNamespace<import("./shard/connection-shard.js").ConnectionShard>;
   EVENTS: Queue<unknown>;
   /** Secret: the bearer token producers present to the ingest endpoint. */
   INGEST_TOKEN?: string;
@@ -22,6 +26,7 @@ export interface Env {
   RECOVERY_WINDOW_MS?: string;
   RECOVERY_MAX_EVENTS?: string;
   STORAGE_TIMEOUT_MS?: string;
+  ROOM_SHARDS?: string;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -40,6 +45,7 @@ const ConfigSchema = z.object({
   RECOVERY_WINDOW_MS: z.coerce.number().int().nonnegative().default(120_000),
   RECOVERY_MAX_EVENTS: positiveInt(10_000),
   STORAGE_TIMEOUT_MS: positiveInt(10_000),
+  ROOM_SHARDS: z.coerce.number().int().min(1).max(MAX_SHARDS).default(1),
 });
 
 export interface Config {
@@ -57,8 +63,10 @@ export interface Config {
   /** Connection state recovery: how long a dropped session waits for its client (0: no recovery), and the most broadcasts kept for it. */
   recoveryWindowMs: number;
   recoveryMaxEvents: number;
-  /** How long a D1 call may take before the request it serves fails with INTERNAL_ERROR. */
+  /** How long a D1 call (or a shard's call to its app's room) may take before the request it serves fails with INTERNAL_ERROR. */
   storageTimeoutMs: number;
+  /** How many connection shards an app has when its own row does not say. */
+  roomShards: number;
 }
 
 /** Parses the environment's vars; a malformed var is a deployment error and throws with zod's explanation. */
@@ -80,5 +88,6 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     recoveryWindowMs: vars.RECOVERY_WINDOW_MS,
     recoveryMaxEvents: vars.RECOVERY_MAX_EVENTS,
     storageTimeoutMs: vars.STORAGE_TIMEOUT_MS,
+    roomShards: vars.ROOM_SHARDS,
   };
 }

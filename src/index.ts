@@ -3,6 +3,7 @@ import { edge } from "./http/edge.js";
 import { consumeEvents } from "./queue/consumer.js";
 
 export { AppRoom } from "./ordering/app-room.js";
+export { ConnectionShard } from "./shard/connection-shard.js";
 
 export default {
   fetch: edge.fetch,

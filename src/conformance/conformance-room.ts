@@ -3,7 +3,7 @@ import { CloseCode } from "../engine.io/socket.js";
 import type { Ack, Admission, Namespace } from "../socket.io/namespace.js";
 import { randomId } from "../ids.js";
 import type { Connection, Stack } from "../shard/connection.js";
-import { EngineRoom, type EngineApplication, type RoomEngineOptions } from "../shard/engine-room.js";
+import { EngineRoom, type Admitted, type EngineApplication, type RoomEngineOptions } from "../shard/engine-room.js";
 import { SocketIoApplication } from "../shard/socket-io-application.js";
 
 /**
@@ -56,8 +56,6 @@ export class ConformanceRoom extends EngineRoom<unknown> {
     pingTimeoutMs: 200,
     maxPayloadBytes: 1_000_000,
     connectTimeoutMs: 1_000,
-    maxConnections: 30_000,
-    maxConnectionsPerIp: 30_000,
   };
   private readonly echo = new EchoApplication();
   private readonly socketIo = new SocketIoApplication(
@@ -70,7 +68,14 @@ export class ConformanceRoom extends EngineRoom<unknown> {
     return stack === "socket.io" ? this.socketIo : this.echo;
   }
 
-  protected async admit(): Promise<{ appId: number }> {
-    return { appId: 0 };
+  protected async admit(): Promise<Admitted> {
+    return { appId: 0, shard: 0 };
   }
+
+  /** The reference servers have no connection limits. */
+  protected async reserveConnection(): Promise<null> {
+    return null;
+  }
+
+  protected releaseConnection(): void {}
 }

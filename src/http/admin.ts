@@ -1,13 +1,15 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
-import type { Env } from "../config.js";
+import { parseConfig, type Env } from "../config.js";
 import { log } from "../log.js";
 import { Role } from "../socketpot/schemas.js";
-import { findApp } from "../storage/d1-apps.js";
+import { findApp, type AppRecord } from "../storage/d1-apps.js";
+import { MAX_SHARDS } from "../shards.js";
+import { shardCountChanged } from "./shard-counts.js";
 import { D1Admin } from "../storage/d1-admin.js";
 import { requireSecret } from "./bearer.js";
 import { jsonError } from "./errors.js";
-import { roomOf } from "./room-name.js";
+import { roomOf } from "../shards.js";
 
 /**
  * The operator's API under /v1/admin, behind the `ADMIN_TOKEN` secret (bearer, compared in constant time):
@@ -42,6 +44,14 @@ const MessagePage = z.object({
   channel: z.string().regex(/^[a-z0-9_:-]{1,40}$/).optional(),
 });
 
+const UpdateApp = CreateApp.partial()
+  .extend({ shards: z.int("shards must be an integer").min(1, "shards is 1 to 64").max(MAX_SHARDS, "shards is 1 to 64").optional() })
+  .refine((change) => Object.values(change).some((value) => value !== undefined), "send at least one of name, allowed_origins, shards");
+
+function storeOf(c: Context<{ Bindings: Env }>): D1Admin {
+  return new D1Admin(c.env.DB, parseConfig(c.env).roomShards);
+}
+
 /** Parses input with zod, or answers 400 with its issues. */
 function parse<T>(schema: z.ZodType<T>, input: unknown): { ok: true; value: T } | { ok: false; response: Response } {
   const parsed = schema.safeParse(input);
@@ -58,18 +68,19 @@ async function jsonBody(c: Context): Promise<unknown> {
 }
 
 /** The app named by the path, or an error response (400 malformed, 404 unknown). */
-async function appOf(c: Context<{ Bindings: Env }>): Promise<{ ok: true; appId: number } | { ok: false; response: Response }> {
+async function appOf(c: Context<{ Bindings: Env }>): Promise<{ ok: true; appId: number; record: AppRecord } | { ok: false; response: Response }> {
   const appId = AppIdParam.safeParse(c.req.param("app_id"));
   if (!appId.success) return { ok: false, response: jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer") };
-  if (!(await findApp(c.env.DB, appId.data))) return { ok: false, response: jsonError(404, "UNKNOWN_APP", `there is no app with id ${appId.data}`) };
-  return { ok: true, appId: appId.data };
+  const record = await findApp(c.env.DB, appId.data);
+  if (!record) return { ok: false, response: jsonError(404, "UNKNOWN_APP", `there is no app with id ${appId.data}`) };
+  return { ok: true, appId: appId.data, record };
 }
 
 
 admin.post("/apps", async (c) => {
   const body = parse(CreateApp, await jsonBody(c));
   if (!body.ok) return body.response;
-  const app = await new D1Admin(c.env.DB).createApp(body.value.name, body.value.allowed_origins, Date.now());
+  const app = await storeOf(c).createApp(body.value.name, body.value.allowed_origins, Date.now());
   log("admin_app_created", { app_id: app.id });
   return c.json(app, 201);
 });
@@ -77,8 +88,27 @@ admin.post("/apps", async (c) => {
 admin.get("/apps", async (c) => {
   const page = parse(Page, c.req.query());
   if (!page.ok) return page.response;
-  const apps = await new D1Admin(c.env.DB).listApps(page.value.limit, page.value.after);
+  const apps = await storeOf(c).listApps(page.value.limit, page.value.after);
   return c.json({ apps, next_after: apps.length === page.value.limit ? apps.at(-1)?.id : null });
+});
+
+admin.patch("/apps/:app_id", async (c) => {
+  const app = await appOf(c);
+  if (!app.ok) return app.response;
+  const body = parse(UpdateApp, await jsonBody(c));
+  if (!body.ok) return body.response;
+  const updated = await storeOf(c).updateApp(app.appId, body.value);
+  if (!updated) return jsonError(404, "UNKNOWN_APP", `there is no app with id ${app.appId}`);
+  // Connections already open stay where they are; new ones follow the new count (in other isolates within a minute).
+  if (body.value.shards !== undefined) shardCountChanged(app.appId, updated.shards);
+  log("admin_app_updated", { app_id: app.appId, changed: Object.keys(body.value) });
+  return c.json(updated);
+});
+
+admin.get("/apps/:app_id/stats", async (c) => {
+  const app = await appOf(c);
+  if (!app.ok) return app.response;
+  return c.json(await roomOf(c.env, app.appId).stats(app.appId, app.record.shards ?? parseConfig(c.env).roomShards));
 });
 
 admin.post("/apps/:app_id/tokens", async (c) => {
@@ -87,7 +117,7 @@ admin.post("/apps/:app_id/tokens", async (c) => {
   const body = parse(IssueToken, await jsonBody(c));
   if (!body.ok) return body.response;
   const expiresAt = body.value.expires_at ? Date.parse(body.value.expires_at) : null;
-  const token = await new D1Admin(c.env.DB).issueToken(app.appId, body.value, expiresAt, Date.now());
+  const token = await storeOf(c).issueToken(app.appId, body.value, expiresAt, Date.now());
   log("admin_token_issued", { app_id: app.appId, auth_id: token.auth_id });
   return c.json(token, 201);
 });
@@ -97,7 +127,7 @@ admin.get("/apps/:app_id/tokens", async (c) => {
   if (!app.ok) return app.response;
   const page = parse(TokenPage, c.req.query());
   if (!page.ok) return page.response;
-  const tokens = await new D1Admin(c.env.DB).listTokens(app.appId, page.value.auth_id, page.value.limit, page.value.after);
+  const tokens = await storeOf(c).listTokens(app.appId, page.value.auth_id, page.value.limit, page.value.after);
   return c.json({ tokens, next_after: tokens.length === page.value.limit ? tokens.at(-1)?.token : null });
 });
 
@@ -105,7 +135,7 @@ admin.delete("/apps/:app_id/tokens/:token", async (c) => {
   const app = await appOf(c);
   if (!app.ok) return app.response;
   const token = c.req.param("token");
-  const revoked = await new D1Admin(c.env.DB).revokeToken(app.appId, token, Date.now());
+  const revoked = await storeOf(c).revokeToken(app.appId, token, Date.now());
   if (!revoked) return jsonError(404, "UNKNOWN_TOKEN", "this app has no such token");
   await roomOf(c.env, app.appId).forgetToken(app.appId, token);
   log("admin_token_revoked", { app_id: app.appId });
@@ -117,7 +147,7 @@ admin.get("/apps/:app_id/messages", async (c) => {
   if (!app.ok) return app.response;
   const page = parse(MessagePage, c.req.query());
   if (!page.ok) return page.response;
-  const messages = await new D1Admin(c.env.DB).listMessages(app.appId, page.value.channel, page.value.limit, page.value.before);
+  const messages = await storeOf(c).listMessages(app.appId, page.value.channel, page.value.limit, page.value.before);
   return c.json({ messages, next_before: messages.length === page.value.limit ? messages.at(-1)?.id : null });
 });
 
@@ -136,7 +166,7 @@ admin.delete("/apps/:app_id/messages/:message_id", async (c) => {
 admin.get("/apps/:app_id/mutes", async (c) => {
   const app = await appOf(c);
   if (!app.ok) return app.response;
-  return c.json({ mutes: await new D1Admin(c.env.DB).listMutes(app.appId, Date.now()) });
+  return c.json({ mutes: await storeOf(c).listMutes(app.appId, Date.now()) });
 });
 
 admin.delete("/apps/:app_id/mutes/:auth_id", async (c) => {

@@ -9,7 +9,8 @@ import { EngineErrorCode, engineError, jsonError } from "./errors.js";
 import { OriginRoutes } from "./origin-routes.js";
 import { admin } from "./admin.js";
 import { ingest } from "./ingest.js";
-import { roomOf } from "./room-name.js";
+import { forwardToShard, shardForNewConnection, shardOfSession } from "../shards.js";
+import { shardCount } from "./shard-counts.js";
 import { AppId } from "./query.js";
 
 /**
@@ -40,11 +41,14 @@ edge.use("/socket.io/*", cors({ origin: (origin) => origin, credentials: true })
 edge.all("/socket.io/", async (c) => {
   const route = await socketIoRoute(c.env.DB, c.req.raw, c.req.query("app_id"));
   if (route instanceof Response) return route;
-  return roomOf(c.env, route.appId).fetch(route.request);
+  const sid = c.req.query("sid");
+  // A session stays on the shard that opened it, whatever the app's shard count is by now.
+  const shard = sid === undefined ? shardForNewConnection(await shardCount(c.env, route.appId)) : shardOfSession(sid);
+  if (shard === null) return engineError(400, EngineErrorCode.UNKNOWN_SID, "Session ID unknown");
+  return forwardToShard(c.env, route.appId, shard, route.request);
 });
 
 const originRoutes = new OriginRoutes();
-
 const HOW_TO_NAME_THE_APP = "add ?app_id=N to the socket URL (io(url, { query: { app_id: N } }))";
 
 /**
@@ -84,14 +88,15 @@ async function socketIoRoute(db: D1Database, request: Request, appIdParam: strin
   return { appId: route.appId, request: new Request(url, request) };
 }
 
-// The plain-WebSocket protocol reaches the same room as socket.io clients, at the room's "/plain/" path.
-edge.get("/v1/apps/:app_id/ws", (c) => {
+// The plain-WebSocket protocol reaches the same shards as socket.io clients, at their "/plain/" path.
+edge.get("/v1/apps/:app_id/ws", async (c) => {
   const appId = AppId.safeParse(c.req.param("app_id"));
   if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
   const url = new URL(c.req.url);
   url.pathname = "/plain/";
   url.search = `?app_id=${appId.data}`;
-  return roomOf(c.env, appId.data).fetch(new Request(url, c.req.raw));
+  const shard = shardForNewConnection(await shardCount(c.env, appId.data));
+  return forwardToShard(c.env, appId.data, shard, new Request(url, c.req.raw));
 });
 
 edge.route("/v1/apps", ingest);

@@ -1,4 +1,5 @@
 import { appsAllowingOrigin } from "../storage/d1-apps.js";
+import { TtlCache } from "./ttl-cache.js";
 
 /** Where a request that names no app goes, judged by its Origin. */
 export type OriginRoute = { kind: "app"; appId: number } | { kind: "unregistered" } | { kind: "ambiguous"; appIds: number[] };
@@ -12,24 +13,13 @@ const MAX_NAMED_APPS = 5;
 /**
  * The app that registered an origin, for clients written before apps were named in the socket URL (they
  * connect with `io(host)` and send the app id only in `auth`). Lookups are kept in the isolate, so a steady
- * stream of such requests reads D1 once per origin a minute; concurrent first requests share one read.
+ * stream of such requests reads D1 once per origin a minute.
  */
 export class OriginRoutes {
-  private readonly cache = new Map<string, { route: Promise<OriginRoute>; readAt: number }>();
+  private readonly cache = new TtlCache<string, OriginRoute>(ROUTE_CACHE_MS, ROUTE_CACHE_SIZE);
 
-  route(db: D1Database, origin: string, now = Date.now()): Promise<OriginRoute> {
-    const cached = this.cache.get(origin);
-    if (cached && now - cached.readAt < ROUTE_CACHE_MS) return cached.route;
-    const route = appsAllowingOrigin(db, origin, MAX_NAMED_APPS).then(toRoute);
-    // A failed read is not kept: the next request reads again.
-    route.catch(() => {
-      if (this.cache.get(origin)?.route === route) this.cache.delete(origin);
-    });
-    this.cache.delete(origin);
-    this.cache.set(origin, { route, readAt: now });
-    // Insertion order is age order: past the bound, the oldest lookup goes first.
-    if (this.cache.size > ROUTE_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
-    return route;
+  route(db: D1Database, origin: string): Promise<OriginRoute> {
+    return this.cache.get(origin, async () => toRoute(await appsAllowingOrigin(db, origin, MAX_NAMED_APPS)));
   }
 }
 

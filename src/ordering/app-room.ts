@@ -1,127 +1,109 @@
-import { parseConfig, type Config, type Env } from "../config.js";
-import { EngineErrorCode, type Refusal } from "../http/errors.js";
-import { AppId } from "../http/query.js";
-import { ChatRoom, reaches, type RoomClient, type RoomHost, type ServerEvent } from "../socketpot/room.js";
-import type { Audience } from "../socketpot/schemas.js";
-import { SqlRecoveryStore } from "./session-recovery.js";
-import { SocketpotNamespace } from "../socketpot/socket-io-namespace.js";
-import { findApp, type AppRecord } from "../storage/d1-apps.js";
-import { D1ChatStore } from "../storage/d1-store.js";
-import type { Connection, Stack } from "../shard/connection.js";
-import { EngineRoom, type EngineApplication, type EngineQuery, type RoomEngineOptions } from "../shard/engine-room.js";
-import { EventDedup } from "./event-dedup.js";
+import type { Env } from "../config.js";
+import { log } from "../log.js";
 import type { AppEvent } from "../queue/events.js";
-import { SocketIoApplication } from "../shard/socket-io-application.js";
-import { PlainApplication } from "../shard/plain-application.js";
-import { EncodedEvent } from "../shard/broadcast.js";
+import { SocketpotShard, type ShardLoad } from "../shard/socketpot-shard.js";
+import { shardName } from "../shards.js";
+import type { FeedItem } from "../socketpot/feed.js";
+import type { Ordering, Recovered, ShardClient } from "../socketpot/ordering.js";
+import type { Outcome } from "../socketpot/room.js";
+import { D1ChatStore } from "../storage/d1-store.js";
+import { EventDedup } from "./event-dedup.js";
+import { OrderingCore, type ShardLink } from "./ordering-core.js";
+import { SqlRecoveryStore } from "./session-recovery.js";
 
-/** How long an app's row (existence, allowed origins) is trusted before it is read again. */
-const APP_CACHE_MS = 60_000;
+/** What an operator sees of an app's spread over its shards. */
+export interface AppStats {
+  app_id: number;
+  /** The shard count new connections are spread over. */
+  shard_count: number;
+  shards: ShardLoad[];
+  connections: number;
+  /** Distinct authenticated users, app-wide (a user on two shards counts once). */
+  users: number;
+}
 
 /**
- * One Durable Object per app: an Engine.IO server whose Socket.IO main namespace speaks Socketpot, backed by
- * the app's {@link ChatRoom}. Requests are admitted only for an existing app and an allowed origin.
+ * An app's room (`app:N`): its ordering room, the single writer of its Socketpot state ({@link OrderingCore}:
+ * message ids and D1 writes, mutes, rate limits, token lookups, presence, connection limits, the recovery log),
+ * and of the queue's events and the operator's changes. While the app has one shard it also holds every
+ * connection itself, in-process, with no hop between the two; with more, new connections go to connection
+ * shards that call the methods below over RPC, and connections it already held stay and are served as before.
  */
-export class AppRoom extends EngineRoom<Env> implements RoomHost {
-  protected readonly engineOptions: RoomEngineOptions;
-  private readonly config: Config;
-  private readonly socketIo: SocketIoApplication;
-  private readonly plain: PlainApplication;
-  private chatRoom: ChatRoom | null = null;
+export class AppRoom extends SocketpotShard {
+  private core: Promise<OrderingCore> | null = null;
+  private readonly orderings = new Map<number, Ordering>();
   private readonly dedup: EventDedup;
   /** Connection state recovery's log and sessions; null when it is switched off. */
   private readonly recovery: SqlRecoveryStore | null;
+  /** The highest shard number that has held a connection of this app, so a restarted room knows whom to ask. */
+  private highestShard: number;
   /**
    * Test-only seam: the next this-many deliveries fail, as if the object had crashed. Only reachable from
    * tests that hold the instance (`runInDurableObject`); no request or event can set it.
    */
   failNextDeliveries = 0;
-  private app: { record: AppRecord; readAt: number } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.config = parseConfig(env);
-    this.engineOptions = {
-      pingIntervalMs: this.config.pingIntervalMs,
-      pingTimeoutMs: this.config.pingTimeoutMs,
-      maxPayloadBytes: this.config.maxPayloadBytes,
-      connectTimeoutMs: this.config.authTimeoutMs,
-      maxConnections: this.config.maxConnectionsPerApp,
-      maxConnectionsPerIp: this.config.maxConnectionsPerIp,
-    };
     const { recoveryWindowMs, recoveryMaxEvents } = this.config;
-    this.recovery =
-      recoveryWindowMs > 0
-        ? new SqlRecoveryStore(ctx.storage.sql, { windowMs: recoveryWindowMs, maxEvents: recoveryMaxEvents }, [...this.connections()].map((c) => c.id))
-        : null;
-    const main = new SocketpotNamespace((client) => this.roomFor(client.appId), this.recovery);
-    this.socketIo = new SocketIoApplication({ "/": main }, this.config.authTimeoutMs);
-    this.plain = new PlainApplication((connection) => this.roomFor(connection.appId), this.config.maxPayloadBytes);
+    this.recovery = recoveryWindowMs > 0 ? new SqlRecoveryStore(ctx.storage.sql, { windowMs: recoveryWindowMs, maxEvents: recoveryMaxEvents }) : null;
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shard_layout (id INTEGER PRIMARY KEY CHECK (id = 0), highest_shard INTEGER NOT NULL)");
+    this.highestShard = ctx.storage.sql.exec<{ highest_shard: number }>("SELECT highest_shard FROM shard_layout").toArray()[0]?.highest_shard ?? 0;
   }
 
-  protected application(stack: Stack): EngineApplication | null {
-    if (stack === "socket.io") return this.socketIo;
-    return stack === "plain" ? this.plain : null;
-  }
+  // Ordering over RPC, for connection shards (the room's own connections make the same calls in-process).
 
-  protected async admit(request: Request, query: EngineQuery): Promise<{ appId: number } | Refusal> {
-    const appId = AppId.safeParse(query.app_id);
-    if (!appId.success) return { status: 400, error: "INVALID_APP_ID", code: EngineErrorCode.BAD_REQUEST, message: "app_id must be a positive integer" };
-    const app = await this.findApp(appId.data);
-    if (!app) return { status: 404, error: "UNKNOWN_APP", code: EngineErrorCode.BAD_REQUEST, message: `there is no app with id ${appId.data}` };
-    const origin = request.headers.get("Origin");
-    // Browsers always send Origin; requests without one come from servers and scripts, which no allow-list binds.
-    if (origin !== null && app.allowedOrigins.length > 0 && !app.allowedOrigins.includes(origin)) {
-      return { status: 403, error: "FORBIDDEN_ORIGIN", code: EngineErrorCode.FORBIDDEN, message: `Forbidden: origin ${origin} is not allowed for app ${app.id}` };
+  async openConnection(appId: number, shard: number, ip: string): Promise<string | null> {
+    if (shard > this.highestShard) {
+      this.highestShard = shard;
+      this.ctx.storage.sql.exec("INSERT INTO shard_layout (id, highest_shard) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET highest_shard = excluded.highest_shard", shard);
     }
-    return { appId: app.id };
+    return (await this.ordered(appId)).openConnection(shard, ip);
   }
 
-  // RoomHost
-
-  clients(): IterableIterator<Connection> {
-    return this.connections();
+  async closeConnection(appId: number, shard: number, ip: string): Promise<void> {
+    return (await this.ordered(appId)).closeConnection(shard, ip);
   }
 
-  broadcast(audience: Audience, event: ServerEvent, payload: unknown, except?: RoomClient): number {
-    const offset = this.recovery?.record(audience, event, payload, except?.id ?? null) ?? null;
-    const encoded = new EncodedEvent(event, payload, offset);
-    let reached = 0;
-    for (const connection of this.connections()) {
-      if (connection === except || !reaches(audience, connection.session)) continue;
-      connection.deliver(encoded);
-      reached += 1;
-    }
-    return reached;
+  async request(appId: number, client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
+    return (await this.ordered(appId)).request(client, event, payload);
   }
 
-  protected override currentOffset(): string | null {
-    return this.recovery?.latest() ?? null;
+  async recover(appId: number, client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null> {
+    return (await this.ordered(appId)).recover(client, pid, offset);
   }
 
-  now(): number {
-    return Date.now();
+  async leave(appId: number, client: ShardClient, reason: string): Promise<void> {
+    return (await this.ordered(appId)).leave(client, reason);
   }
 
-  later(ms: number, task: () => void): () => void {
-    const timer = setTimeout(task, ms);
-    return () => clearTimeout(timer);
-  }
+  // The operator's API.
 
-  /** Admin API: deletes a message of this app and tells CHAT subscribers. */
+  /** Deletes a message of this app and tells CHAT subscribers. */
   async deleteMessage(appId: number, messageId: number): Promise<boolean> {
-    return this.roomFor(appId).deleteMessage(messageId);
+    return (await this.ordered(appId)).chat.deleteMessage(messageId);
   }
 
-  /** Admin API: a token was revoked; the room must not trust its cached lookup. */
+  /** A token was revoked; the room must not trust its cached lookup. */
   async forgetToken(appId: number, token: string): Promise<void> {
-    this.roomFor(appId).forgetToken(token);
+    (await this.ordered(appId)).chat.forgetToken(token);
   }
 
-  /** Admin API: lifts a mute, in storage and in the room's cache. */
+  /** Lifts a mute, in storage and in the room's cache. */
   async liftMute(appId: number, authId: number): Promise<boolean> {
-    return this.roomFor(appId).liftMute(authId);
+    return (await this.ordered(appId)).chat.liftMute(authId);
+  }
+
+  /** Connections and users on each shard, and app-wide. */
+  async stats(appId: number, shardCount: number): Promise<AppStats> {
+    const core = await this.ordered(appId);
+    const shards = [this.load(0)];
+    for (const load of await Promise.all(this.remoteShards(Math.max(shardCount, this.highestShard)).map((shard) => this.shard(appId, shard).load(shard)))) {
+      shards.push(load);
+    }
+    const connections = shards.reduce((sum, shard) => sum + shard.connections, 0);
+    return { app_id: appId, shard_count: shardCount, shards, connections, users: core.chat.directory.users() };
   }
 
   /**
@@ -136,7 +118,7 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
     }
     const first = events[0];
     if (!first) return 0;
-    const room = this.roomFor(first.app_id);
+    const room = (await this.ordered(first.app_id)).chat;
     let fresh = 0;
     for (const event of events) {
       if (!this.dedup.remember(event.id)) continue;
@@ -147,17 +129,81 @@ export class AppRoom extends EngineRoom<Env> implements RoomHost {
     return fresh;
   }
 
-  /** The room, built on first use; `appId` is the one this object is named after (an object serves one app). */
-  private roomFor(appId: number): ChatRoom {
-    this.chatRoom ??= new ChatRoom(appId, new D1ChatStore(this.env.DB), this, this.config);
-    return this.chatRoom;
+  // As a shard: the room's own connections reach the ordering room in-process.
+
+  protected ordering(appId: number): Ordering {
+    let ordering = this.orderings.get(appId);
+    if (!ordering) {
+      ordering = {
+        openConnection: (shard, ip) => this.openConnection(appId, shard, ip),
+        closeConnection: (shard, ip) => this.closeConnection(appId, shard, ip),
+        request: (client, event, payload) => this.request(appId, client, event, payload),
+        recover: (client, pid, offset) => this.recover(appId, client, pid, offset),
+        leave: (client, reason) => this.leave(appId, client, reason),
+      };
+      this.orderings.set(appId, ordering);
+    }
+    return ordering;
   }
 
-  private async findApp(appId: number): Promise<AppRecord | null> {
-    const now = Date.now();
-    if (this.app && this.app.record.id === appId && now - this.app.readAt < APP_CACHE_MS) return this.app.record;
-    const record = await findApp(this.env.DB, appId);
-    this.app = record ? { record, readAt: now } : null;
-    return record;
+  protected shardOf(): number {
+    return 0;
+  }
+
+  /** The ordering room, built on first use after a wake; `appId` is the one this object is named after. */
+  private ordered(appId: number): Promise<OrderingCore> {
+    this.core ??= this.build(appId);
+    return this.core;
+  }
+
+  /**
+   * Builds the ordering room's state: its own connections as they are, then each connection shard's (asked over
+   * RPC), so that presence, limits and feeds are right however long this object was gone. Only then does it
+   * take requests.
+   */
+  private async build(appId: number): Promise<OrderingCore> {
+    const { config } = this;
+    const core = new OrderingCore(
+      appId,
+      new D1ChatStore(this.env.DB),
+      { ...config, maxConnections: config.maxConnectionsPerApp },
+      (shard) => this.linkTo(appId, shard),
+      this.recovery,
+    );
+    const local = this.snapshot();
+    core.adopt(0, local);
+    const live = local.sessions.map((client) => client.id);
+    const reports = await Promise.all(
+      this.remoteShards(this.highestShard).map(async (shard) => {
+        try {
+          return { shard, snapshot: await this.shard(appId, shard).snapshot() };
+        } catch (error) {
+          log("shard_unreachable", { app_id: appId, shard, error: String(error) });
+          return null;
+        }
+      }),
+    );
+    for (const report of reports) {
+      if (!report) continue;
+      core.adopt(report.shard, report.snapshot);
+      live.push(...report.snapshot.sessions.map((client) => client.id));
+    }
+    this.recovery?.detachGone(live);
+    return core;
+  }
+
+  private linkTo(appId: number, shard: number): ShardLink {
+    if (shard === 0) return (items: FeedItem[]) => this.receive(items);
+    const stub = this.shard(appId, shard);
+    return (items: FeedItem[]) => stub.receive(items);
+  }
+
+  private shard(appId: number, shard: number) {
+    return this.env.SHARDS.get(this.env.SHARDS.idFromName(shardName(appId, shard)));
+  }
+
+  /** Shards 1 to `highest`. */
+  private remoteShards(highest: number): number[] {
+    return Array.from({ length: highest }, (_, index) => index + 1);
   }
 }

@@ -1,4 +1,5 @@
-import { reaches, type ClientSession, type ServerEvent } from "../socketpot/room.js";
+import { reaches, type ClientSession } from "../socketpot/directory.js";
+import type { ServerEvent } from "../socketpot/room.js";
 import type { LoggedEvent, RecoveredSession, RecoveryStore } from "../socketpot/recovery.js";
 import { Audience, StoredSession } from "../socketpot/schemas.js";
 
@@ -27,7 +28,7 @@ const PRUNE_EVERY_MS = 5_000;
  * {@link RecoveryStore} in a Durable Object's SQLite storage. Offsets are the log's row numbers, which
  * AUTOINCREMENT never reuses; the newest row is always kept so that the log knows how far it reaches back.
  * Sessions of connections that are live have no expiry; one is set when the connection drops, or, after a
- * restart that dropped every connection without a word, when the room starts. Broadcasts are written before
+ * restart that dropped connections without a word, when the room has found which are gone ({@link detachGone}). Broadcasts are written before
  * they are sent (so a restart never loses one a client may have seen); sessions shortly after (see unwritten).
  */
 export class SqlRecoveryStore implements RecoveryStore {
@@ -43,7 +44,6 @@ export class SqlRecoveryStore implements RecoveryStore {
   constructor(
     private readonly sql: SqlStorage,
     private readonly options: RecoveryOptions,
-    liveClientIds: Iterable<string>,
   ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS recovery_events (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, audience TEXT NOT NULL, event TEXT NOT NULL,
@@ -52,8 +52,15 @@ export class SqlRecoveryStore implements RecoveryStore {
       pid TEXT PRIMARY KEY, sid TEXT NOT NULL, client_id TEXT NOT NULL, session TEXT NOT NULL, seq INTEGER NOT NULL,
       expires_at INTEGER)`);
     this.latestOffset = sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM recovery_events").one().seq;
+  }
+
+  /**
+   * After a restart: the sessions of connections that are gone (a restart drops connections without a word)
+   * start their recovery window now. `liveClientIds` are the connections that are still there, on any shard.
+   */
+  detachGone(liveClientIds: Iterable<string>): void {
     const live = new Set(liveClientIds);
-    const rows = sql.exec<{ pid: string; client_id: string }>("SELECT pid, client_id FROM recovery_sessions WHERE expires_at IS NULL");
+    const rows = this.sql.exec<{ pid: string; client_id: string }>("SELECT pid, client_id FROM recovery_sessions WHERE expires_at IS NULL");
     for (const { pid, client_id } of rows.toArray()) if (!live.has(client_id)) this.detach(pid, client_id);
   }
 

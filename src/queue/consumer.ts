@@ -1,5 +1,5 @@
 import type { Env } from "../config.js";
-import { roomOf } from "../http/room-name.js";
+import { roomOf } from "../shards.js";
 import { log } from "../log.js";
 import { AppEvent } from "./events.js";
 

@@ -7,7 +7,10 @@ import type { PollingTransport } from "../engine.io/polling.js";
 import { CloseCode, EngineSocket, type EngineOptions, type EngineState } from "../engine.io/socket.js";
 import { PacketDecoder } from "../socket.io/decode.js";
 import { SocketIoEndpoint, type SocketIoState } from "../socket.io/endpoint.js";
-import type { ClientSession, ServerEvent } from "../socketpot/room.js";
+import type { ClientSession } from "../socketpot/directory.js";
+import type { FeedMark } from "../socketpot/feed.js";
+import type { RecoveryIds } from "../socketpot/ordering.js";
+import type { ServerEvent } from "../socketpot/room.js";
 import type { SocketIoClient } from "../socketpot/socket-io-namespace.js";
 import { StoredSession } from "../socketpot/schemas.js";
 
@@ -23,6 +26,8 @@ export type Stack = z.infer<typeof Stack>;
 const ConnectionStateSchema = z.object({
   /** The app the connection belongs to (0 on the conformance server, which has no apps). */
   appId: z.number().int().nonnegative(),
+  /** The app's connection shard that holds it (0: the app's room itself). */
+  shard: z.number().int().nonnegative().default(0),
   stack: Stack,
   engine: z.object({
     sid: z.string(),
@@ -36,6 +41,8 @@ const ConnectionStateSchema = z.object({
     pids: z.record(z.string(), z.string()).default({}),
   }) satisfies z.ZodType<SocketIoState>,
   session: StoredSession.nullable() satisfies z.ZodType<ClientSession | null>,
+  /** Where in the shard's feed the session started. */
+  mark: z.object({ epoch: z.string(), seq: z.number().int(), offset: z.string().nullable() }).nullable().default(null) satisfies z.ZodType<FeedMark | null>,
   /** When the connection is dropped unless it progresses first (connects a namespace, authenticates). */
   deadline: z.number().nullable(),
   /** The client's address (CF-Connecting-IP), for the per-address connection limit. */
@@ -65,8 +72,8 @@ export interface WireSocket {
 export interface ConnectionHooks {
   /** The connection ended; called once. */
   ended(connection: Connection, reason: string): void;
-  /** The offset of the room's latest broadcast, stamped on events sent to this connection alone. */
-  currentOffset(): string | null;
+  /** The recovery offset stamped on events sent to this connection alone. */
+  offsetFor(connection: Connection): string | null;
 }
 
 /**
@@ -129,7 +136,12 @@ export class Connection implements SocketIoClient {
     return this.state.stack === "socket.io" && this.state.socketIo.protocol === 5;
   }
 
-  get recoveryIds(): { sid: string; pid: string } | null {
+  get shard(): number {
+    return this.state.shard;
+  }
+
+  /** Its socket id and private session id in the main namespace, when it was given a pid. */
+  get recovery(): RecoveryIds | null {
     const sid = this.state.socketIo.namespaces["/"];
     const pid = this.state.socketIo.pids["/"];
     return sid !== undefined && pid !== undefined ? { sid, pid } : null;
@@ -139,22 +151,28 @@ export class Connection implements SocketIoClient {
     return this.state.session;
   }
 
+  get mark(): FeedMark | null {
+    return this.state.mark;
+  }
+
   expectAuthBy(deadline: number): void {
     this.state.deadline = deadline;
   }
 
-  startSession(session: ClientSession): void {
+  startSession(session: ClientSession, mark: FeedMark): void {
     this.state.session = session;
+    this.state.mark = mark;
     this.state.deadline = null;
     this.save();
   }
 
   endSession(): void {
     this.state.session = null;
+    this.state.mark = null;
     this.save();
   }
 
-  emit(event: ServerEvent, payload: unknown, offset = this.hooks.currentOffset()): void {
+  emit(event: ServerEvent, payload: unknown, offset = this.hooks.offsetFor(this)): void {
     this.deliver(new EncodedEvent(event, payload, offset));
   }
 

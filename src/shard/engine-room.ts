@@ -10,13 +10,13 @@ import { SocketIoEndpoint } from "../socket.io/endpoint.js";
 import { discardBody, readBody } from "../http/body.js";
 import { EngineErrorCode, engineError, jsonError, refusalResponse, type Refusal } from "../http/errors.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
-import { randomId } from "../ids.js";
+import { sessionId } from "../shards.js";
 import { log } from "../log.js";
 
 /** The application above Engine.IO (Socket.IO, or the conformance echo), told about each connection's life. */
 export interface EngineApplication {
   /** A connection has just opened. */
-  opened(connection: Connection): void;
+  opened(connection: Connection): void | Promise<void>;
   /** One Engine.IO message from the client. */
   message(connection: Connection, data: PacketData): Promise<void>;
   /** The connection's deadline passed; the application closes it, explaining if it can. */
@@ -30,9 +30,12 @@ export interface EngineApplication {
 export interface RoomEngineOptions extends EngineOptions {
   /** How long a new connection may go without progressing (connecting a Socket.IO namespace) before it is dropped. */
   connectTimeoutMs: number;
-  /** Open connections one room accepts, in all and from one client address. */
-  maxConnections: number;
-  maxConnectionsPerIp: number;
+}
+
+/** Who a request is admitted as: the app it is for, and the shard of the app this object is. */
+export interface Admitted {
+  appId: number;
+  shard: number;
 }
 
 /** The query of every Engine.IO request; values are checked below in the order the reference server checks them. */
@@ -56,7 +59,11 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   protected abstract readonly engineOptions: RoomEngineOptions;
   protected abstract application(stack: Stack): EngineApplication | null;
   /** Checks a request before the Engine.IO server sees it: the app it names (its id), or a refusal. */
-  protected abstract admit(request: Request, query: EngineQuery): Promise<{ appId: number } | Refusal>;
+  protected abstract admit(request: Request, query: EngineQuery): Promise<Admitted | Refusal>;
+  /** A connection is about to open from `ip`: null lets it in (and counts it until it ends), else a refusal. */
+  protected abstract reserveConnection(admission: Admitted, ip: string): Promise<Refusal | null>;
+  /** A connection that {@link reserveConnection} let in has ended. */
+  protected abstract releaseConnection(connection: Connection): void;
 
   /**
    * Engine.IO 3 clients ping the server: the runtime answers `2` with `3` itself, so their pings do not wake
@@ -73,8 +80,6 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private readonly endedSockets = new WeakSet<WebSocket>();
   /** Every open connection by Engine.IO sid, long-polling ones included. */
   private readonly sessions = new Map<string, Connection>();
-  /** Open connections per client address. */
-  private readonly perIp = new Map<string, number>();
   /** When the alarm is set for: null for none, undefined until this activation has read it. */
   private alarmAt: number | null | undefined = undefined;
 
@@ -100,13 +105,12 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
     if (query.sid === undefined) {
       const supportsBinary = query.b64 === undefined;
-      const opening = { appId: admission.appId, stack, protocol, application, ip: clientIp(request) };
-      const full = this.capacityRefusal(opening.ip);
+      if (transport === "polling" && request.method !== "GET") return engineError(400, EngineErrorCode.BAD_HANDSHAKE_METHOD, "Bad handshake method");
+      if (transport === "websocket" && !isUpgrade(request)) return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
+      const opening = { ...admission, stack, protocol, application, ip: clientIp(request) };
+      const full = await this.reserveConnection(admission, opening.ip);
       if (full) return refusalResponse(full, "engine.io");
-      if (transport === "polling") {
-        return request.method === "GET" ? this.openPolling(opening, supportsBinary) : engineError(400, EngineErrorCode.BAD_HANDSHAKE_METHOD, "Bad handshake method");
-      }
-      return isUpgrade(request) ? this.openWebSocket(opening) : engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
+      return transport === "polling" ? this.openPolling(opening, supportsBinary) : this.openWebSocket(opening);
     }
 
     const connection = this.registry().sessions.get(query.sid);
@@ -190,7 +194,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const polling = new PollingTransport();
     const connection = this.createConnection(opening, { kind: "polling", polling, supportsBinary });
     const handshake = connection.engine.handshake(["websocket"]);
-    opening.application.opened(connection);
+    await opening.application.opened(connection);
     await this.scheduleAlarm();
     return payloadResponse(encodePayload([handshake], opening.protocol, supportsBinary));
   }
@@ -201,7 +205,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const connection = this.createConnection(opening, { kind: "websocket", ws: server });
     this.registry().socketConnections.set(server, connection);
     if (opening.stack !== "plain") server.send(encodePacket(connection.engine.handshake([]), opening.protocol));
-    opening.application.opened(connection);
+    await opening.application.opened(connection);
     connection.save();
     await this.scheduleAlarm();
     return new Response(null, { status: 101, webSocket: client });
@@ -213,8 +217,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const admission = await this.admit(request, query);
     if ("status" in admission) return refusalResponse(admission, "json");
     const ip = clientIp(request);
-    const full = this.capacityRefusal(ip);
-    return full ? refusalResponse(full, "json") : this.openWebSocket({ appId: admission.appId, stack: "plain", protocol: 4, application, ip });
+    const full = await this.reserveConnection(admission, ip);
+    return full ? refusalResponse(full, "json") : this.openWebSocket({ ...admission, stack: "plain", protocol: 4, application, ip });
   }
 
   /**
@@ -232,16 +236,17 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const now = Date.now();
     const state: ConnectionState = {
       appId: opening.appId,
+      shard: opening.shard,
       stack: opening.stack,
-      engine: EngineSocket.initialState(randomId(), opening.protocol, now),
+      engine: EngineSocket.initialState(sessionId(opening.shard), opening.protocol, now),
       socketIo: SocketIoEndpoint.initialState(opening.protocol === 3 ? 4 : 5),
       session: null,
+      mark: null,
       deadline: now + this.engineOptions.connectTimeoutMs,
       ip: opening.ip,
     };
     const connection = this.wrap(state, transport);
     this.registry().sessions.set(connection.id, connection);
-    this.countIp(state.ip, 1);
     log("connection_opened", { app_id: state.appId, sid: connection.id, transport: transport.kind, eio: opening.protocol });
     return connection;
   }
@@ -331,7 +336,6 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
         const connection = this.wrap(state, { kind: "websocket", ws });
         this.socketConnections.set(ws, connection);
         this.sessions.set(connection.id, connection);
-        this.countIp(state.ip, 1);
       }
     }
     return { socketConnections: this.socketConnections, sessions: this.sessions };
@@ -352,17 +356,17 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private wrap(state: ConnectionState, transport: Connection["transport"]): Connection {
     return new Connection(state, transport, this.engineOptions, {
       ended: (connection, reason) => this.ended(connection, reason),
-      currentOffset: () => this.currentOffset(),
+      offsetFor: (connection) => this.offsetFor(connection),
     });
   }
 
-  /** The offset of the latest broadcast, for rooms that keep a recovery log (see {@link Connection.emit}). */
-  protected currentOffset(): string | null {
+  /** The recovery offset stamped on an event for one connection, for rooms that keep a recovery log (see {@link Connection.emit}). */
+  protected offsetFor(_connection: Connection): string | null {
     return null;
   }
 
   private ended(connection: Connection, reason: string): void {
-    if (this.sessions.has(connection.id)) this.countIp(connection.state.ip, -1);
+    if (this.sessions.has(connection.id)) this.releaseConnection(connection);
     log("connection_closed", { app_id: connection.state.appId, sid: connection.id, reason });
     this.sessions.delete(connection.id);
     for (const ws of [connection.transport.kind === "websocket" ? connection.transport.ws : null, connection.probe]) {
@@ -371,21 +375,6 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       this.endedSockets.add(ws);
     }
     this.application(connection.state.stack)?.ended(connection, reason);
-  }
-
-  /** A 429 when the room, or the client's address, already has as many connections as allowed. */
-  private capacityRefusal(ip: string): Refusal | null {
-    const { maxConnections, maxConnectionsPerIp } = this.engineOptions;
-    const tooMany = (message: string): Refusal => ({ status: 429, error: "TOO_MANY_CONNECTIONS", code: EngineErrorCode.FORBIDDEN, message });
-    if (this.registry().sessions.size >= maxConnections) return tooMany(`this app has ${maxConnections} connections, its limit; try again later`);
-    if ((this.perIp.get(ip) ?? 0) >= maxConnectionsPerIp) return tooMany(`at most ${maxConnectionsPerIp} connections to one app from one address`);
-    return null;
-  }
-
-  private countIp(ip: string, change: number): void {
-    const count = (this.perIp.get(ip) ?? 0) + change;
-    if (count > 0) this.perIp.set(ip, count);
-    else this.perIp.delete(ip);
   }
 
   /** Sets the alarm for the earliest heartbeat or deadline of any connection. */
@@ -402,8 +391,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   }
 }
 
-interface Opening {
-  appId: number;
+interface Opening extends Admitted {
   stack: Stack;
   protocol: EngineProtocol;
   application: EngineApplication;

@@ -4,9 +4,9 @@ import { ClientFrame, PlainCloseCode, encodeEvent } from "../plain/protocol.js";
 import { describeIssues } from "../socketpot/schemas.js";
 import { respond, type Ack } from "../socketpot/respond.js";
 import { ErrorCode } from "../socketpot/errors.js";
-import type { ChatRoom } from "../socketpot/room.js";
 import type { Connection } from "./connection.js";
 import type { EngineApplication } from "./engine-room.js";
+import type { Gateway } from "./gateway.js";
 
 /** Actions of the plain protocol and the Socketpot request each one is. */
 const REQUESTS: Readonly<Record<string, string>> = { auth: "auth", chat: "new_message" };
@@ -18,12 +18,12 @@ const REQUESTS: Readonly<Record<string, string>> = { auth: "auth", chat: "new_me
  */
 export class PlainApplication implements EngineApplication {
   constructor(
-    private readonly room: (connection: Connection) => ChatRoom,
+    private readonly gateway: Gateway,
     private readonly maxPayloadBytes: number,
   ) {}
 
   opened(connection: Connection): void {
-    this.room(connection).arrive(connection);
+    this.gateway.arrive(connection);
   }
 
   async message(connection: Connection, data: PacketData): Promise<void> {
@@ -44,11 +44,11 @@ export class PlainApplication implements EngineApplication {
       return;
     }
     const payload = action === "chat" && typeof param === "string" ? { text: param } : param;
-    respond(connection, await this.room(connection).request(connection, REQUESTS[action] ?? action, payload), ack);
+    respond(connection, await this.gateway.request(connection, REQUESTS[action] ?? action, payload), ack);
   }
 
   expired(connection: Connection): void {
-    this.room(connection).authExpired(connection);
+    this.gateway.authExpired(connection);
   }
 
   violated(connection: Connection, code: number, reason: string): void {
@@ -56,8 +56,8 @@ export class PlainApplication implements EngineApplication {
     connection.wire.close(code, reason);
   }
 
-  ended(connection: Connection): void {
-    this.room(connection).leave(connection);
+  ended(connection: Connection, reason: string): void {
+    this.gateway.leave(connection, reason);
   }
 }
 

@@ -14,9 +14,9 @@ export class SocketIoApplication implements EngineApplication {
     private readonly connectTimeoutMs: number,
   ) {}
 
-  opened(connection: Connection): void {
+  async opened(connection: Connection): Promise<void> {
     // Socket.IO v4 (socket.io-client 1.x/2.x) clients are in the main namespace as soon as they connect.
-    if (connection.socketIo.state.protocol === 4) this.connect(connection, "/", {});
+    if (connection.socketIo.state.protocol === 4) await this.connect(connection, "/", {});
   }
 
   async message(connection: Connection, data: PacketData): Promise<void> {
@@ -27,8 +27,8 @@ export class SocketIoApplication implements EngineApplication {
       case "error":
         return this.violated(connection, CloseCode.PROTOCOL_ERROR, `malformed Socket.IO packet: ${inbound.reason}`);
       case "connect":
-        if (this.namespaces[inbound.nsp]) this.connect(connection, inbound.nsp, inbound.auth ?? {});
-        else connection.socketIo.rejectConnect(inbound.nsp, "Invalid namespace");
+        if (this.namespaces[inbound.nsp]) return this.connect(connection, inbound.nsp, inbound.auth ?? {});
+        connection.socketIo.rejectConnect(inbound.nsp, "Invalid namespace");
         return;
       case "disconnect":
         this.namespaces[inbound.nsp]?.disconnected(connection, "client namespace disconnect");
@@ -65,10 +65,11 @@ export class SocketIoApplication implements EngineApplication {
     for (const nsp of Object.keys(connection.socketIo.state.namespaces)) this.namespaces[nsp]?.disconnected(connection, reason);
   }
 
-  private connect(connection: Connection, nsp: string, auth: unknown): void {
+  private async connect(connection: Connection, nsp: string, auth: unknown): Promise<void> {
     const namespace = this.namespaces[nsp];
     if (!namespace) return;
-    const admission = namespace.connect(connection, auth);
+    const admission = await namespace.connect(connection, auth);
+    if (!connection.open) return;
     connection.socketIo.acceptConnect(nsp, admission.sid, admission.pid);
     connection.state.deadline = null;
     admission.welcome();

@@ -16,7 +16,8 @@ export interface Admission {
  * admit a client connecting the namespace, then calls it for each event, and once when the client leaves it.
  */
 export interface Namespace<C> {
-  connect(connection: C, auth: unknown): Admission;
+  /** May take a moment (a recovering session is looked up); the client is told it is connected once it resolves. */
+  connect(connection: C, auth: unknown): Admission | Promise<Admission>;
   event(connection: C, name: string | number, args: unknown[], ack: Ack | null): Promise<void>;
   /** `reason` is Socket.IO's: "client namespace disconnect", "server namespace disconnect", "transport close", ... */
   disconnected(connection: C, reason: string): void;

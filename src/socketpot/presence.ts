@@ -28,6 +28,10 @@ export class Presence {
     return true;
   }
 
+  has(authId: number): boolean {
+    return this.users.has(authId);
+  }
+
   userlist(): Record<string, User> {
     const list: Record<string, User> = {};
     for (const { user } of this.users.values()) list[user.uname] = user;

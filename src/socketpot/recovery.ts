@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { ClientSession, ServerEvent } from "./room.js";
+import type { ClientSession } from "./directory.js";
+import type { ServerEvent } from "./room.js";
 import type { Audience } from "./schemas.js";
 
 /** A broadcast as the recovery log keeps it, to be sent again to a client that missed it. */

@@ -1,4 +1,5 @@
-import type { Outcome, RoomClient } from "./room.js";
+import type { GatewayClient } from "../shard/gateway.js";
+import type { Outcome } from "./room.js";
 
 /** Answers a request the client can match with its answer: `(errString)` or `(null, value)`. */
 export type Ack = (args: unknown[]) => void;
@@ -8,7 +9,7 @@ export type Ack = (args: unknown[]) => void;
  * value; `client_error` carries the explanation when the client's code is at fault, or when there is no ack to
  * carry the error, so that no failure is silent.
  */
-export function respond(client: RoomClient, outcome: Outcome<unknown>, ack: Ack | null): void {
+export function respond(client: GatewayClient, outcome: Outcome<unknown>, ack: Ack | null): void {
   if (!client.open) return;
   if (outcome.ok) {
     ack?.([null, outcome.value]);

@@ -1,6 +1,7 @@
 import { isCommand, parseCommand, type Command } from "./commands.js";
+import { chatUser, Directory, type ClientSession, type PresenceChange } from "./directory.js";
 import { ErrorCode } from "./errors.js";
-import { Presence } from "./presence.js";
+import type { FeedMark } from "./feed.js";
 import { RateLimiter } from "./rate-limit.js";
 import {
   AuthRequest,
@@ -25,38 +26,22 @@ export const RESUME_LIMIT = 1_000;
 const TOKEN_CACHE_MS = 60_000;
 const TOKEN_CACHE_SIZE = 10_000;
 
-/** What a connection has after a successful `auth`. */
-export interface ClientSession {
-  user: User | null;
-  subscriptions: Subscription[];
-  /**
-   * Set when the session came back through connection state recovery: the client's next `auth` (clients
-   * authenticate on every connect) is then answered like a first one instead of refused.
-   */
-  recovered?: boolean;
-}
-
-/** Whether a session is in an audience. */
-export function reaches(audience: Audience, session: ClientSession | null): boolean {
-  if (!session?.subscriptions.includes(audience.feed)) return false;
-  return audience.feed !== "DEPOSITS" || session.user?.auth_id === audience.authId;
-}
-
-/** One connection as the room sees it, whatever protocol it speaks. */
-export interface RoomClient {
+/**
+ * A client as the room sees it, wherever its connection is: plain data, so that a shard can send it over RPC.
+ * `session` is what the client's shard last started for it.
+ */
+export interface ClientRef {
   readonly id: string;
-  /** The app the client connected to. */
-  readonly appId: number;
-  /** False once the connection closed; work that finishes after that must not touch it. */
-  readonly open: boolean;
+  /** The connection shard that holds the client's connection (0: the room's own object). */
+  readonly shard: number;
   readonly session: ClientSession | null;
-  /** Sets when the connection is dropped unless it authenticates first (epoch ms). */
-  expectAuthBy(deadline: number): void;
-  startSession(session: ClientSession): void;
-  endSession(): void;
-  /** Sends one event; `offset` (connection state recovery) defaults to the latest broadcast's. */
-  emit(event: ServerEvent, payload: unknown, offset?: string | null): void;
-  disconnect(): void;
+}
+
+/** What a successful `auth` or recovery grants: the session to start, and where in its shard's feed it starts. */
+export interface Granted {
+  session: ClientSession;
+  /** Every broadcast after this mark reaches the session; the ones up to it are in its answer or were not for it. */
+  mark: FeedMark;
 }
 
 export type ServerEvent =
@@ -70,21 +55,21 @@ export type ServerEvent =
   | "new_bet"
   | "message_deleted";
 
-/** What the room needs from the process that hosts it. */
+/**
+ * What the room needs from the object that hosts it: the one seam between the app's single-writer state (this
+ * room) and the connection shards that hold its sockets.
+ */
 export interface RoomHost {
-  clients(): Iterable<RoomClient>;
-  /**
-   * Sends one event to every client in `audience` but `except`, encoding it once per wire protocol; returns how
-   * many clients it reached.
-   */
-  broadcast(audience: Audience, event: ServerEvent, payload: unknown, except?: RoomClient): number;
+  /** Sends one event to every session in `audience` but `exceptId`'s, on whichever shard it is. */
+  broadcast(audience: Audience, event: ServerEvent, payload: unknown, exceptId?: string): void;
+  /** Where `shard`'s feed is now; a session started in the same synchronous step gets every later broadcast. */
+  mark(shard: number): FeedMark;
   now(): number;
   /** Runs `task` after `ms` (never a timer per connection); the returned function cancels it. */
   later(ms: number, task: () => void): () => void;
 }
 
 export interface RoomOptions {
-  authTimeoutMs: number;
   chatRateBurst: number;
   chatRatePerSecond: number;
   /** At most this many bets go to BETS subscribers per second. */
@@ -99,7 +84,7 @@ export interface RoomOptions {
  * sent even when the request had an ack.
  */
 export type Outcome<T> =
-  | { ok: true; value: T; disconnect?: boolean }
+  | { ok: true; value: T; disconnect?: boolean; granted?: Granted }
   | { ok: false; error: ErrorCode; reason: string; clientBug: boolean; disconnect?: boolean };
 
 const clientBug = (error: ErrorCode, reason: string, disconnect = false): Outcome<never> => ({
@@ -113,14 +98,18 @@ const refused = (error: ErrorCode, reason: string): Outcome<never> => ({ ok: fal
 const internalError: Outcome<never> = refused(ErrorCode.INTERNAL_ERROR, "the server could not complete the request");
 
 /**
- * The Socketpot protocol of one app, independent of the wire: auth, chat, presence, moderation and rate limits.
- * Protocol adapters (Socket.IO today) turn frames into calls here and {@link Outcome}s into acks and events.
+ * The Socketpot protocol of one app, independent of the wire and of where connections are: auth, chat,
+ * presence, moderation and rate limits. Shards turn frames into calls here and {@link Outcome}s into acks and
+ * events; a successful auth grants a session that the client's shard starts.
  */
 export class ChatRoom {
-  private readonly presence = new Presence();
+  /** Every session of the app, on every shard: presence, and where broadcasts go. */
+  readonly directory = new Directory();
   private readonly rateLimiter: RateLimiter<number>;
   private readonly writer: WriteBatcher<ChatWrite, ChatMessage>;
   private readonly authenticating = new Set<string>();
+  /** Clients that left while their auth was under way: the auth must not start a session for them. */
+  private readonly abandoned = new Set<string>();
   /** Token lookups, so that a warm auth reads nothing from storage; revocations come through forgetToken. */
   private readonly grants = new Map<string, { grant: TokenGrant | null; readAt: number }>();
   private readonly bets: BetSampler;
@@ -135,21 +124,16 @@ export class ChatRoom {
     readonly appId: number,
     store: ChatStore,
     private readonly host: RoomHost,
-    private readonly options: RoomOptions,
+    options: RoomOptions,
   ) {
     this.store = withDeadline(store, options.storageTimeoutMs, (ms, task) => host.later(ms, task));
     this.rateLimiter = new RateLimiter(options.chatRateBurst, options.chatRatePerSecond);
     this.writer = new WriteBatcher((writes) => this.storeWrites(writes));
     this.bets = new BetSampler(options.betsPerSecond);
-    // A room is built when its Durable Object wakes; connections that survived hibernation are present again.
-    for (const client of host.clients()) {
-      const user = chatUser(client.session);
-      if (user) this.presence.join(client.id, user);
-    }
   }
 
-  /** Handles one client request by event name; every protocol adapter enters the room here. */
-  request(client: RoomClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
+  /** Handles one client request by event name; every protocol enters the room here. */
+  request(client: ClientRef, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
     if (event === "auth") return this.auth(client, payload);
     if (!client.session) {
       return Promise.resolve(
@@ -160,7 +144,7 @@ export class ChatRoom {
     return Promise.resolve(clientBug(ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"; the protocol has auth and new_message (chat)`));
   }
 
-  async auth(client: RoomClient, payload: unknown): Promise<Outcome<AuthResponse>> {
+  async auth(client: ClientRef, payload: unknown): Promise<Outcome<AuthResponse>> {
     if ((client.session && !client.session.recovered) || this.authenticating.has(client.id)) {
       return clientBug(ErrorCode.ALREADY_AUTHENTICATED, "this connection already sent auth; send it once per connection");
     }
@@ -184,30 +168,29 @@ export class ChatRoom {
       const chat = subscriptions.includes("CHAT");
       const resumeFrom = request.resume_from ?? null;
       const older = chat && resumeFrom !== null ? await this.olderThanHistory(resumeFrom) : [];
-      // The last await: from the history read to the session's start nothing else runs, so a message stored
-      // meanwhile is either in this response or sent live afterwards (see storeWrites), never both or neither.
+      // The last await: from the history read to the session's registration and feed mark nothing else runs,
+      // so a message stored meanwhile is either in this response or broadcast to the session afterwards (see
+      // storeWrites), never both or neither.
       const history = chat ? await this.history.get() : null;
       const missed = history && missedMessages(history, resumeFrom, older);
-      if (!client.open) return internalError;
+      if (this.abandoned.delete(client.id)) return internalError;
       if (subscriptions.length === 0) return { ok: true, value: response, disconnect: true };
 
       // A recovered session is replaced: presence changes only if the user or its CHAT subscription did.
-      const previous = chatUser(client.session);
-      client.startSession({ user, subscriptions });
-      if (previous && previous.auth_id !== (chat ? user?.auth_id : undefined)) this.leavePresence(client, previous);
-      if (chat && user && this.presence.join(client.id, user)) this.broadcastToChat("user_joined", user, client);
-      if (missed) response.chat = { messages: missed.messages, userlist: this.presence.userlist(), ...(missed.truncated ? { truncated: true as const } : {}) };
+      const granted = this.grant(client, { user, subscriptions });
+      if (missed) response.chat = { messages: missed.messages, userlist: this.directory.userlist(), ...(missed.truncated ? { truncated: true as const } : {}) };
       log("authenticated", { app_id: this.appId, sid: client.id, auth_id: user?.auth_id ?? null, subscriptions });
-      return { ok: true, value: response };
+      return { ok: true, value: response, granted };
     } catch (error) {
       log("request_failed", { app_id: this.appId, sid: client.id, request: "auth", error: String(error) });
       return internalError;
     } finally {
       this.authenticating.delete(client.id);
+      this.abandoned.delete(client.id);
     }
   }
 
-  async newMessage(client: RoomClient, payload: unknown): Promise<Outcome<ChatMessage>> {
+  async newMessage(client: ClientRef, payload: unknown): Promise<Outcome<ChatMessage>> {
     const user = client.session?.user;
     if (!user) {
       return clientBug(ErrorCode.FORBIDDEN, "anonymous connections cannot send messages; authenticate with a valid access_token");
@@ -254,42 +237,30 @@ export class ChatRoom {
     return grant && (grant.expiresAt === null || grant.expiresAt > now) ? grant.user : null;
   }
 
-  /** A client joined the protocol (for Socket.IO: connected the main namespace); `auth` is now due. */
-  arrive(client: RoomClient): void {
-    if (!client.session) client.expectAuthBy(this.host.now() + this.options.authTimeoutMs);
-  }
-
   /**
    * A client came back with its session through connection state recovery: it is present again, and its next
    * `auth` is answered rather than refused.
    */
-  rejoin(client: RoomClient, session: ClientSession): void {
-    client.startSession({ ...session, recovered: true });
-    const user = chatUser(session);
-    if (user && this.presence.join(client.id, user)) this.broadcastToChat("user_joined", user, client);
+  rejoin(client: ClientRef, session: ClientSession): Granted {
+    return this.grant(client, { ...session, recovered: true });
   }
 
-  /** Called once when a client leaves the protocol, however it left; its session ends. */
-  leave(client: RoomClient): void {
-    this.authenticating.delete(client.id);
-    const user = chatUser(client.session);
-    if (client.session) client.endSession();
-    if (user) this.leavePresence(client, user);
+  /** Called once when a client leaves, however it left: its session ends (or, mid-auth, never starts). */
+  leave(client: ClientRef): void {
+    if (this.authenticating.has(client.id)) this.abandoned.add(client.id);
+    this.announce(this.directory.delete(client.id, client.session), client.id);
   }
 
-  private leavePresence(client: RoomClient, user: User): void {
-    if (this.presence.leave(client.id, user)) this.broadcastToChat("user_left", { uname: user.uname });
+  /** Registers a session and announces what it changes, in one synchronous step with its feed mark. */
+  private grant(client: ClientRef, session: ClientSession): Granted {
+    const mark = this.host.mark(client.shard);
+    this.announce(this.directory.set(client.id, client.shard, session), client.id);
+    return { session, mark };
   }
 
-  /** The client's auth deadline passed: it is told why, then disconnected (unless its auth is under way). */
-  authExpired(client: RoomClient): void {
-    if (client.session) return;
-    if (this.authenticating.has(client.id)) {
-      client.expectAuthBy(this.host.now() + 1_000);
-      return;
-    }
-    client.emit("client_error", "auth was not received in time after connecting; send auth as soon as you connect");
-    client.disconnect();
+  private announce({ joined, left }: PresenceChange, clientId: string): void {
+    if (left) this.broadcastToChat("user_left", { uname: left.uname });
+    if (joined) this.broadcastToChat("user_joined", joined, clientId);
   }
 
   /**
@@ -315,14 +286,14 @@ export class ChatRoom {
 
   /**
    * A user's balance changed: every connection of that user subscribed to DEPOSITS is told. A confirmed change
-   * goes out as both `balance_change` and `confirmed_deposit_change`. Returns how many connections it reached.
+   * goes out as both `balance_change` and `confirmed_deposit_change`.
    */
-  balanceChanged(event: BalanceEvent): number {
+  balanceChanged(event: BalanceEvent): void {
     const audience: Audience = { feed: "DEPOSITS", authId: event.auth_id };
     const payload = { balance: event.balance, diff: event.diff };
     if (event.type === "unconfirmed_balance_change") return this.host.broadcast(audience, "unconfirmed_balance_change", payload);
     this.host.broadcast(audience, "balance_change", payload);
-    return this.host.broadcast(audience, "confirmed_deposit_change", payload);
+    this.host.broadcast(audience, "confirmed_deposit_change", payload);
   }
 
   /** A bet was placed: it joins this second's sample, which goes to BETS subscribers when the second ends. */
@@ -354,8 +325,8 @@ export class ChatRoom {
     return { ok: true, value: await this.writer.submit(write) };
   }
 
-  private broadcastToChat(event: ServerEvent, payload: unknown, except?: RoomClient): void {
-    this.host.broadcast({ feed: "CHAT" }, event, payload, except);
+  private broadcastToChat(event: ServerEvent, payload: unknown, exceptId?: string): void {
+    this.host.broadcast({ feed: "CHAT" }, event, payload, exceptId);
   }
 
   /** On a resume from before the oldest message in the history, the messages after it, from storage. */
@@ -415,10 +386,6 @@ function missedMessages(history: ChatMessage[], resumeFrom: number | null, older
   const after = stored.at(-1)?.id ?? resumeFrom;
   const messages = [...stored, ...history.filter((message) => message.id > after)];
   return { messages: messages.slice(0, RESUME_LIMIT), truncated: messages.length > RESUME_LIMIT };
-}
-
-function chatUser(session: ClientSession | null): User | null {
-  return session?.user && session.subscriptions.includes("CHAT") ? session.user : null;
 }
 
 const RANK: Record<User["role"], number> = { OWNER: 3, MOD: 2, MEMBER: 1 };

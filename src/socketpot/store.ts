@@ -1,3 +1,4 @@
+import { deadline, type Later } from "../deadline.js";
 import type { ChatMessage, User } from "./schemas.js";
 
 export interface TokenGrant {
@@ -51,13 +52,8 @@ export interface ChatStore {
  * client's request, or the room's write queue behind it, forever. (A timed-out write may still be stored
  * later; its sender got `INTERNAL_ERROR` and may send again.)
  */
-export function withDeadline(store: ChatStore, ms: number, later: (ms: number, task: () => void) => () => void): ChatStore {
-  // The timer is cancelled as soon as the call settles: a pending timer would keep the Durable Object awake.
-  const timed = <T>(call: Promise<T>): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const cancel = later(ms, () => reject(new Error(`storage did not answer within ${ms} ms`)));
-      call.then(resolve, reject).finally(cancel);
-    });
+export function withDeadline(store: ChatStore, ms: number, schedule: Later): ChatStore {
+  const timed = deadline(ms, "storage", schedule);
   return {
     tokenGrant: (...args) => timed(store.tokenGrant(...args)),
     userByUname: (...args) => timed(store.userByUname(...args)),

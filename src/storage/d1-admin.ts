@@ -22,12 +22,9 @@ export interface AppView {
   id: number;
   name: string;
   allowed_origins: string[];
+  /** The connection shards its connections are spread over (the deployment's default unless set). */
+  shards: number;
   created_at: string;
-}
-
-function appView(row: unknown): AppView {
-  const app: AppRecord = parseAppRow(row);
-  return { id: app.id, name: app.name, allowed_origins: app.allowedOrigins, created_at: new Date(app.createdAt).toISOString() };
 }
 
 function tokenView(row: unknown) {
@@ -36,20 +33,40 @@ function tokenView(row: unknown) {
 }
 
 export class D1Admin {
-  constructor(private readonly db: D1Database) {}
+  constructor(
+    private readonly db: D1Database,
+    /** The shard count of apps that set none (`ROOM_SHARDS`). */
+    private readonly defaultShards: number,
+  ) {}
+
+  appView(app: AppRecord): AppView {
+    return { id: app.id, name: app.name, allowed_origins: app.allowedOrigins, shards: app.shards ?? this.defaultShards, created_at: new Date(app.createdAt).toISOString() };
+  }
 
   async createApp(name: string, allowedOrigins: string[], now: number): Promise<AppView> {
     const row = await this.db
       .prepare("INSERT INTO apps (name, allowed_origins, created_at) VALUES (?1, ?2, ?3) RETURNING *")
       .bind(name, JSON.stringify(allowedOrigins), now)
       .first();
-    return appView(row);
+    return this.appView(parseAppRow(row));
+  }
+
+  /** Changes what `change` names of an app; null when there is no such app. */
+  async updateApp(appId: number, change: { name?: string | undefined; allowed_origins?: string[] | undefined; shards?: number | undefined }): Promise<AppView | null> {
+    const row = await this.db
+      .prepare(
+        `UPDATE apps SET name = coalesce(?2, name), allowed_origins = coalesce(?3, allowed_origins), shards = coalesce(?4, shards)
+         WHERE id = ?1 RETURNING *`,
+      )
+      .bind(appId, change.name ?? null, change.allowed_origins ? JSON.stringify(change.allowed_origins) : null, change.shards ?? null)
+      .first();
+    return row ? this.appView(parseAppRow(row)) : null;
   }
 
   /** Apps in id order, `limit` after the id `after`. */
   async listApps(limit: number, after: number): Promise<AppView[]> {
     const { results } = await this.db.prepare("SELECT * FROM apps WHERE id > ?1 ORDER BY id LIMIT ?2").bind(after, limit).all();
-    return results.map(appView);
+    return results.map((row) => this.appView(parseAppRow(row)));
   }
 
   async issueToken(appId: number, user: { auth_id: number; uname: string; role: Role }, expiresAt: number | null, now: number) {

@@ -1,10 +1,15 @@
 import { z } from "zod";
 
+/** How long an app's row (existence, allowed origins, shard count) is trusted before it is read again. */
+export const APP_ROW_TTL_MS = 60_000;
+
 export interface AppRecord {
   id: number;
   name: string;
   /** Origins allowed to connect; empty means any origin. */
   allowedOrigins: string[];
+  /** Its connection shard count; null for the deployment's default (`ROOM_SHARDS`). */
+  shards: number | null;
   createdAt: number;
 }
 
@@ -17,13 +22,14 @@ const AppRow = z.object({
     ctx.addIssue({ code: "custom", message: "allowed_origins is not a JSON array of strings" });
     return z.NEVER;
   }),
+  shards: z.number().int().nullable(),
   created_at: z.number(),
 });
 
 /** Reads an `apps` row (all columns). */
 export function parseAppRow(row: unknown): AppRecord {
   const app = AppRow.parse(row);
-  return { id: app.id, name: app.name, allowedOrigins: app.allowed_origins, createdAt: app.created_at };
+  return { id: app.id, name: app.name, allowedOrigins: app.allowed_origins, shards: app.shards, createdAt: app.created_at };
 }
 
 export async function findApp(db: D1Database, appId: number): Promise<AppRecord | null> {

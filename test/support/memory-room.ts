@@ -1,6 +1,10 @@
-import { ChatRoom, reaches, type ClientSession, type RoomClient, type RoomHost, type ServerEvent } from "../../src/socketpot/room.js";
-import type { Audience } from "../../src/socketpot/schemas.js";
-import type { ChatMessage, User } from "../../src/socketpot/schemas.js";
+import { OrderingCore } from "../../src/ordering/ordering-core.js";
+import type { EncodedEvent } from "../../src/shard/broadcast.js";
+import { Gateway, type GatewayClient } from "../../src/shard/gateway.js";
+import type { ClientSession } from "../../src/socketpot/directory.js";
+import type { FeedMark } from "../../src/socketpot/feed.js";
+import type { ChatRoom, Outcome, ServerEvent } from "../../src/socketpot/room.js";
+import type { AuthResponse, ChatMessage, User } from "../../src/socketpot/schemas.js";
 import type { ChatStore, ChatWrite, TokenGrant } from "../../src/socketpot/store.js";
 
 /** An in-memory ChatStore with the D1 store's semantics, for testing the room's logic without workerd. */
@@ -102,30 +106,41 @@ export class MemoryStore implements ChatStore {
 }
 
 /** A connection that records what it was sent. */
-export class RecordingClient implements RoomClient {
+export class RecordingClient implements GatewayClient {
   session: ClientSession | null = null;
+  mark: FeedMark | null = null;
   authDeadline: number | null = 30_000;
   open = true;
   readonly received: Array<{ event: ServerEvent; payload: unknown }> = [];
   readonly appId = 1;
+  readonly recovery = null;
 
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    readonly shard = 0,
+  ) {}
 
   expectAuthBy(deadline: number): void {
     this.authDeadline = deadline;
   }
 
-  startSession(session: ClientSession): void {
+  startSession(session: ClientSession, mark: FeedMark): void {
     this.session = session;
+    this.mark = mark;
     this.authDeadline = null;
   }
 
   endSession(): void {
     this.session = null;
+    this.mark = null;
   }
 
   emit(event: ServerEvent, payload: unknown): void {
     this.received.push({ event, payload });
+  }
+
+  deliver(event: EncodedEvent): void {
+    this.emit(event.event as ServerEvent, event.payload);
   }
 
   disconnect(): void {
@@ -137,37 +152,27 @@ export class RecordingClient implements RoomClient {
   }
 }
 
-/** A room host over RecordingClients, with a clock the test moves. */
-export class MemoryHost implements RoomHost {
+/** The shards' side of a test: recording clients on any shard, and a clock the test moves. */
+export class MemoryHost {
   readonly connected: RecordingClient[] = [];
   clock = 1_000_000;
-  broadcasts = 0;
 
-  clients(): Iterable<RecordingClient> {
-    return this.connected.filter((client) => client.open);
-  }
-
-  broadcast(audience: Audience, event: ServerEvent, payload: unknown, except?: RoomClient): number {
-    this.broadcasts += 1;
-    const recipients = [...this.clients()].filter((client) => client !== except && reaches(audience, client.session));
-    for (const recipient of recipients) recipient.emit(event, payload);
-    return recipients.length;
-  }
-
-  now(): number {
-    return this.clock;
+  clients(shard = 0): Iterable<RecordingClient> {
+    return this.connected.filter((client) => client.open && client.shard === shard);
   }
 
   readonly scheduled: Array<{ at: number; task: () => void }> = [];
 
-  later(ms: number, task: () => void): () => void {
+  later = (ms: number, task: () => void): (() => void) => {
     const entry = { at: this.clock + ms, task };
     this.scheduled.push(entry);
     return () => {
       const index = this.scheduled.indexOf(entry);
       if (index >= 0) this.scheduled.splice(index, 1);
     };
-  }
+  };
+
+  now = (): number => this.clock;
 
   /** Moves the clock and runs what falls due. */
   advance(ms: number): void {
@@ -177,8 +182,8 @@ export class MemoryHost implements RoomHost {
     for (const entry of due) entry.task();
   }
 
-  connect(id: string): RecordingClient {
-    const client = new RecordingClient(id);
+  connect(id: string, shard = 0): RecordingClient {
+    const client = new RecordingClient(id, shard);
     this.connected.push(client);
     return client;
   }
@@ -193,12 +198,73 @@ export const USERS = {
 
 export const tokenOf = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
 
-export const ROOM_OPTIONS = { authTimeoutMs: 30_000, chatRateBurst: 5, chatRatePerSecond: 1, betsPerSecond: 3, storageTimeoutMs: 10_000 };
+export const ROOM_OPTIONS = { chatRateBurst: 5, chatRatePerSecond: 1, betsPerSecond: 3, storageTimeoutMs: 10_000, maxConnections: 1_000, maxConnectionsPerIp: 1_000 };
+
+/**
+ * An app as the Durable Objects run it, without workerd: the real ordering room ({@link OrderingCore} with its
+ * {@link ChatRoom}) and one real {@link Gateway} per shard, over recording clients. Each shard's feed is
+ * delivered in-process, as to the room's own connections.
+ */
+export class MemoryApp {
+  readonly core: OrderingCore;
+  private readonly gateways = new Map<number, Gateway>();
+
+  constructor(
+    readonly store: MemoryStore,
+    readonly host: MemoryHost,
+    appId = 1,
+  ) {
+    this.core = new OrderingCore(appId, store, ROOM_OPTIONS, (shard) => (items) => this.gateway(shard).receive(items), null, host);
+  }
+
+  get chat(): ChatRoom {
+    return this.core.chat;
+  }
+
+  gateway(shard: number): Gateway {
+    let gateway = this.gateways.get(shard);
+    if (!gateway) {
+      gateway = new Gateway(() => this.core, () => this.host.clients(shard), { authTimeoutMs: 30_000, now: this.host.now });
+      this.gateways.set(shard, gateway);
+    }
+    return gateway;
+  }
+
+  request(client: RecordingClient, event: string, payload: unknown): Promise<Outcome<unknown>> {
+    return this.gateway(client.shard).request(client, event, payload);
+  }
+
+  auth(client: RecordingClient, payload: unknown): Promise<Outcome<AuthResponse>> {
+    return this.request(client, "auth", payload) as Promise<Outcome<AuthResponse>>;
+  }
+
+  newMessage(client: RecordingClient, payload: unknown): Promise<Outcome<ChatMessage>> {
+    return this.request(client, "new_message", payload) as Promise<Outcome<ChatMessage>>;
+  }
+
+  arrive(client: RecordingClient): void {
+    this.gateway(client.shard).arrive(client);
+  }
+
+  authExpired(client: RecordingClient): void {
+    this.gateway(client.shard).authExpired(client);
+  }
+
+  leave(client: RecordingClient, reason = "transport close"): void {
+    this.gateway(client.shard).leave(client, reason);
+  }
+
+  /** A client that came back through connection state recovery with `session`. */
+  rejoin(client: RecordingClient, session: ClientSession): void {
+    const ref = { id: client.id, shard: client.shard, session: client.session, recovery: null };
+    this.gateway(client.shard).resume(client, { sid: client.id, granted: this.chat.rejoin(ref, session), missed: [] });
+  }
+}
 
 export function memoryRoom(appId = 1) {
   const store = new MemoryStore();
   for (const user of Object.values(USERS)) store.addToken(tokenOf(user.auth_id), appId, user);
   const host = new MemoryHost();
-  const room = new ChatRoom(appId, store, host, ROOM_OPTIONS);
-  return { store, host, room };
+  const room = new MemoryApp(store, host, appId);
+  return { store, host, room, chat: room.chat };
 }

@@ -25,14 +25,16 @@ function connection(protocol: 3 | 4, pid?: string) {
   const ws = { send: (frame: string | Uint8Array) => frames.push(frame), close() {}, serializeAttachment() {} } as unknown as WebSocket;
   const state = {
     appId: 1,
+    shard: 0,
     stack: "socket.io" as const,
     engine: EngineSocket.initialState(`sid${Math.random()}`, protocol, 0),
     socketIo: { ...SocketIoEndpoint.initialState(protocol === 3 ? 4 : 5), namespaces: { "/": "s" }, pids: pid ? { "/": pid } : ({} as Record<string, string>) },
     session: null,
+    mark: null,
     deadline: null,
     ip: "127.0.0.1",
   };
-  return { frames, connection: new Connection(state, { kind: "websocket", ws }, options, { ended() {}, currentOffset: () => "41" }) };
+  return { frames, connection: new Connection(state, { kind: "websocket", ws }, options, { ended() {}, offsetFor: () => "41" }) };
 }
 
 describe("a broadcast", () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/socketpot/errors.js";
 import { ROOM_OPTIONS, USERS, memoryRoom, tokenOf } from "../support/memory-room.js";
-import type { ChatRoom } from "../../src/socketpot/room.js";
-import type { RecordingClient } from "../support/memory-room.js";
+import { MemoryApp, type RecordingClient } from "../support/memory-room.js";
 
 const auth = (authId: number | null, subscriptions: string[] = ["CHAT"]) => ({
   app_id: 1,
@@ -10,7 +9,7 @@ const auth = (authId: number | null, subscriptions: string[] = ["CHAT"]) => ({
   ...(authId === null ? {} : { access_token: tokenOf(authId) }),
 });
 
-async function joined(room: ChatRoom, client: RecordingClient, authId: number | null, subscriptions?: string[]) {
+async function joined(room: MemoryApp, client: RecordingClient, authId: number | null, subscriptions?: string[]) {
   const outcome = await room.auth(client, auth(authId, subscriptions));
   expect(outcome.ok).toBe(true);
   return outcome;
@@ -52,6 +51,7 @@ describe("ChatRoom auth", () => {
         subscriptions: ["CHAT", "DEPOSITS", "BETS"],
         chat: { messages: [], userlist: { alice: USERS.alice } },
       },
+      granted: { session: { user: USERS.alice, subscriptions: ["CHAT", "DEPOSITS", "BETS"] }, mark: { epoch: expect.any(String), seq: 0, offset: null } },
     });
   });
 
@@ -72,7 +72,11 @@ describe("ChatRoom auth", () => {
     const { room, host, store } = memoryRoom();
     prepare(store);
     const outcome = await room.auth(host.connect("c1"), { app_id: 1, subscriptions: ["DEPOSITS", "CHAT"], access_token: token });
-    expect(outcome).toEqual({ ok: true, value: { subscriptions: ["CHAT"], chat: { messages: [], userlist: {} } } });
+    expect(outcome).toEqual({
+      ok: true,
+      value: { subscriptions: ["CHAT"], chat: { messages: [], userlist: {} } },
+      granted: { session: { user: null, subscriptions: ["CHAT"] }, mark: expect.objectContaining({ seq: 0 }) },
+    });
   });
 
   it("reads nothing from storage on a warm auth: token lookups and history are kept in the room", async () => {
@@ -88,7 +92,7 @@ describe("ChatRoom auth", () => {
     const { room, host, store } = memoryRoom();
     await joined(room, host.connect("c1"), 3);
     store.addToken(tokenOf(3), 1, USERS.alice, { revoked: true });
-    room.forgetToken(tokenOf(3).toUpperCase());
+    room.chat.forgetToken(tokenOf(3).toUpperCase());
     expect(await room.auth(host.connect("c2"), auth(3))).toMatchObject({ ok: true, value: { subscriptions: ["CHAT"] } });
     expect(store.tokenReads).toBe(2);
     store.addToken(tokenOf(4), 1, USERS.bob, { revoked: true });
@@ -390,14 +394,19 @@ describe("ChatRoom presence", () => {
     expect(late).toMatchObject({ value: { chat: { userlist: { owner: USERS.owner, mod: USERS.mod } } } });
   });
 
-  it("rebuilds presence from connections that survived a restart", async () => {
+  it("rebuilds presence from the sessions its shards report after a restart", async () => {
     const { room, host, store } = memoryRoom();
-    const tab = host.connect("t1");
-    await joined(room, tab, 3);
-    const { ChatRoom } = await import("../../src/socketpot/room.js");
-    const woken = new ChatRoom(1, store, host, ROOM_OPTIONS);
+    const here = host.connect("t1");
+    const elsewhere = host.connect("t3", 2);
+    await joined(room, here, 3);
+    await joined(room, elsewhere, 1);
+    const woken = new MemoryApp(store, host);
+    for (const shard of [0, 2]) {
+      const sessions = [...host.clients(shard)].map((client) => ({ id: client.id, shard, session: client.session, recovery: null }));
+      woken.core.adopt(shard, { sessions, ips: {} });
+    }
     const outcome = await woken.auth(host.connect("t2"), auth(4));
-    expect(outcome).toMatchObject({ value: { chat: { userlist: { alice: USERS.alice, bob: USERS.bob } } } });
+    expect(outcome).toMatchObject({ value: { chat: { userlist: { alice: USERS.alice, bob: USERS.bob, owner: USERS.owner } } } });
   });
 });
 

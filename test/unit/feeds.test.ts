@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { BetSampler } from "../../src/socketpot/bet-sampler.js";
 import { memoryRoom, tokenOf } from "../support/memory-room.js";
-import type { ChatRoom } from "../../src/socketpot/room.js";
-import type { RecordingClient } from "../support/memory-room.js";
+import type { MemoryApp, RecordingClient } from "../support/memory-room.js";
 
-async function subscribe(room: ChatRoom, client: RecordingClient, authId: number | null, subscriptions: string[]) {
+async function subscribe(room: MemoryApp, client: RecordingClient, authId: number | null, subscriptions: string[]) {
   const outcome = await room.auth(client, { app_id: 1, subscriptions, ...(authId ? { access_token: tokenOf(authId) } : {}) });
   expect(outcome.ok).toBe(true);
 }
@@ -22,18 +21,31 @@ describe("balance changes", () => {
     await subscribe(room, tab2, 3, ["CHAT", "DEPOSITS"]);
     await subscribe(room, chatOnly, 3, ["CHAT"]);
     await subscribe(room, other, 4, ["DEPOSITS"]);
-    const reached = room.balanceChanged({ id: "e1", app_id: 1, type: "unconfirmed_balance_change", auth_id: 3, balance: 5000, diff: 5000 });
-    expect(reached).toBe(2);
+    room.chat.balanceChanged({ id: "e1", app_id: 1, type: "unconfirmed_balance_change", auth_id: 3, balance: 5000, diff: 5000 });
     for (const tab of [tab1, tab2]) expect(tab.events("unconfirmed_balance_change")).toEqual([{ balance: 5000, diff: 5000 }]);
     expect(chatOnly.received.filter((entry) => entry.event !== "user_joined")).toEqual([]);
     expect(other.received).toEqual([]);
+  });
+
+  it("reach the user's connections on every shard, and go to no other shard", async () => {
+    const { room, host } = memoryRoom();
+    const here = host.connect("a1", 1);
+    const there = host.connect("a2", 3);
+    const otherShard = host.connect("b", 2);
+    await subscribe(room, here, 3, ["DEPOSITS"]);
+    await subscribe(room, there, 3, ["DEPOSITS", "CHAT"]);
+    await subscribe(room, otherShard, 4, ["DEPOSITS", "CHAT"]);
+    expect([...room.chat.directory.shards({ feed: "DEPOSITS", authId: 3 })].sort()).toEqual([1, 3]);
+    room.chat.balanceChanged({ id: "e3", app_id: 1, type: "unconfirmed_balance_change", auth_id: 3, balance: 1, diff: 1 });
+    for (const tab of [here, there]) expect(tab.events("unconfirmed_balance_change")).toEqual([{ balance: 1, diff: 1 }]);
+    expect(otherShard.events("unconfirmed_balance_change")).toEqual([]);
   });
 
   it("send a confirmed change as balance_change and confirmed_deposit_change", async () => {
     const { room, host } = memoryRoom();
     const tab = host.connect("a1");
     await subscribe(room, tab, 3, ["DEPOSITS"]);
-    room.balanceChanged({ id: "e2", app_id: 1, type: "balance_change", auth_id: 3, balance: 7000, diff: -300 });
+    room.chat.balanceChanged({ id: "e2", app_id: 1, type: "balance_change", auth_id: 3, balance: 7000, diff: -300 });
     expect(tab.received).toEqual([
       { event: "balance_change", payload: { balance: 7000, diff: -300 } },
       { event: "confirmed_deposit_change", payload: { balance: 7000, diff: -300 } },
@@ -48,12 +60,12 @@ describe("bets", () => {
     const chatter = host.connect("c");
     await subscribe(room, watcher, null, ["BETS"]);
     await subscribe(room, chatter, null, ["CHAT"]);
-    for (const placed of [bet(1, 100, 5), bet(2, 100, -900), bet(3, 5000, 20), bet(4, 9000, 20), bet(5, 1, 1)]) room.betPlaced(placed);
+    for (const placed of [bet(1, 100, 5), bet(2, 100, -900), bet(3, 5000, 20), bet(4, 9000, 20), bet(5, 1, 1)]) room.chat.betPlaced(placed);
     expect(watcher.events("new_bet")).toEqual([]);
     host.advance(1_000);
     expect(watcher.events("new_bet")).toEqual([bet(2, 100, -900), bet(4, 9000, 20), bet(3, 5000, 20)]);
     expect(chatter.events("new_bet")).toEqual([]);
-    room.betPlaced(bet(6, 1, 1));
+    room.chat.betPlaced(bet(6, 1, 1));
     host.advance(1_000);
     expect(watcher.events("new_bet")).toHaveLength(4);
   });

@@ -1,7 +1,7 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { EventDedup } from "../../src/ordering/event-dedup.js";
 import { describe, expect, it } from "vitest";
-import { roomOf } from "../../src/http/room-name.js";
+import { roomOf } from "../../src/shards.js";
 import type { AppRoom } from "../../src/ordering/app-room.js";
 import { openSocket, token } from "./room-socket.js";
 

@@ -1,6 +1,6 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { roomOf } from "../../src/http/room-name.js";
+import { roomOf } from "../../src/shards.js";
 import { openSocket, token } from "./room-socket.js";
 
 const room = () => roomOf(env, 1);

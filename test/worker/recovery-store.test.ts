@@ -13,7 +13,7 @@ async function inScratchRoom(name: string, test: (sql: SqlStorage) => void): Pro
 describe("the recovery store, in a Durable Object's SQLite", () => {
   it("hands a session back once, with the broadcasts after its offset that it was in the audience of", async () => {
     await inScratchRoom("recovery-audience", (sql) => {
-      const store = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 }, []);
+      const store = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 });
       store.save("pid-a", "sid-a", "conn-a", alice);
       const seen = store.record({ feed: "CHAT" }, "new_message", { id: 1 }, null);
       expect(store.latest()).toBe(seen);
@@ -40,7 +40,7 @@ describe("the recovery store, in a Durable Object's SQLite", () => {
 
   it("refuses a recovery the log no longer reaches back to, or an offset it never gave", async () => {
     await inScratchRoom("recovery-bounds", (sql) => {
-      const store = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 5 }, []);
+      const store = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 5 });
       const first = store.record({ feed: "CHAT" }, "new_message", { id: 0 }, null);
       store.save("old", "s1", "c1", alice);
       store.save("recent", "s2", "c2", alice);
@@ -55,7 +55,7 @@ describe("the recovery store, in a Durable Object's SQLite", () => {
 
   it("keeps a live session untouched by its stale predecessor, and gives sessions orphaned by a restart a window", async () => {
     await inScratchRoom("recovery-orphans", (sql) => {
-      const before = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 }, []);
+      const before = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 });
       before.save("pid-live", "sid", "new-conn", alice);
       before.forget("pid-live", "old-conn");
       before.detach("pid-live", "old-conn");
@@ -64,7 +64,7 @@ describe("the recovery store, in a Durable Object's SQLite", () => {
       const expiry = (pid: string) => sql.exec("SELECT expires_at FROM recovery_sessions WHERE pid = ?", pid).one()["expires_at"];
       expect(expiry("pid-live")).toBeNull();
 
-      new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 }, ["new-conn"]);
+      new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 }).detachGone(["new-conn"]);
       expect(expiry("pid-live")).toBeNull();
       expect(expiry("pid-orphan")).toBeGreaterThan(Date.now());
     });
@@ -72,7 +72,7 @@ describe("the recovery store, in a Durable Object's SQLite", () => {
 
   it("lets a dropped session expire after the window", async () => {
     await inScratchRoom("recovery-expiry", (sql) => {
-      const store = new SqlRecoveryStore(sql, { windowMs: 1, maxEvents: 100 }, []);
+      const store = new SqlRecoveryStore(sql, { windowMs: 1, maxEvents: 100 });
       store.save("pid", "sid", "conn", alice);
       store.detach("pid", "conn");
       const until = Date.now() + 5;

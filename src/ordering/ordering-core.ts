@@ -1,0 +1,171 @@
+import { later, type Later } from "../deadline.js";
+import { randomId } from "../ids.js";
+import { log } from "../log.js";
+import type { ClientSession } from "../socketpot/directory.js";
+import type { FeedItem, FeedMark } from "../socketpot/feed.js";
+import type { Ordering, Recovered, ShardClient } from "../socketpot/ordering.js";
+import type { RecoveryStore } from "../socketpot/recovery.js";
+import { ChatRoom, type Outcome, type RoomHost, type RoomOptions, type ServerEvent } from "../socketpot/room.js";
+import type { Audience } from "../socketpot/schemas.js";
+import type { ChatStore } from "../socketpot/store.js";
+import { ConnectionCounts, type ConnectionLimits } from "./connection-counts.js";
+
+/** Where the room's broadcasts for one shard go: in-process for its own connections, over RPC for a shard's. */
+export type ShardLink = (items: FeedItem[]) => void | Promise<void>;
+
+/** What a shard reports of itself when this room (re)builds its view of the app. */
+export interface ShardSnapshot {
+  sessions: ShardClient[];
+  /** Open connections per client address. */
+  ips: Record<string, number>;
+}
+
+/** The disconnects after which socket.io clients reconnect by themselves: their sessions are kept. */
+const RECOVERABLE = new Set(["transport close", "transport error", "ping timeout"]);
+
+/** Attempts at delivering one batch of a shard's feed before it is given up (the shard is gone). */
+const FEED_ATTEMPTS = 3;
+
+/**
+ * The app's single writer, whichever object hosts it: the {@link ChatRoom}, the recovery log, the app-wide
+ * connection counts, and one ordered feed per shard. Each broadcast is logged once and sent to each shard that
+ * has a session in its audience, numbered in that shard's feed: O(shards) work per broadcast, however many
+ * clients it reaches. Shards call the {@link Ordering} methods; the room calls back through {@link RoomHost}.
+ */
+export class OrderingCore implements Ordering, RoomHost {
+  readonly chat: ChatRoom;
+  private readonly counts: ConnectionCounts;
+  /** This activation's name: feed numbers start again with it. */
+  private readonly epoch = randomId();
+  private readonly feeds = new Map<number, ShardFeed>();
+
+  constructor(
+    appId: number,
+    store: ChatStore,
+    options: RoomOptions & ConnectionLimits,
+    private readonly link: (shard: number) => ShardLink,
+    private readonly recovery: RecoveryStore | null,
+    private readonly clock: { now(): number; later: Later } = { now: Date.now, later },
+  ) {
+    this.counts = new ConnectionCounts(options);
+    this.chat = new ChatRoom(appId, store, this, options);
+  }
+
+  /** Takes in a shard's connections and sessions as they are (after this room restarted, they are still there). */
+  adopt(shard: number, { sessions, ips }: ShardSnapshot): void {
+    for (const [ip, count] of Object.entries(ips)) this.counts.adopt(shard, ip, count);
+    for (const client of sessions) if (client.session) this.chat.directory.set(client.id, shard, client.session);
+  }
+
+  // Ordering: what shards ask.
+
+  async openConnection(shard: number, ip: string): Promise<string | null> {
+    return this.counts.admit(shard, ip);
+  }
+
+  async closeConnection(shard: number, ip: string): Promise<void> {
+    this.counts.release(shard, ip);
+  }
+
+  async request(client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
+    const outcome = await this.chat.request(client, event, payload);
+    if (outcome.ok && outcome.granted) this.saveForRecovery(client, outcome.granted.session);
+    return outcome;
+  }
+
+  async recover(client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null> {
+    const restored = this.recovery?.take(pid, offset);
+    if (!restored) return null;
+    const granted = this.chat.rejoin(client, restored.session);
+    this.saveForRecovery({ ...client, recovery: { pid, sid: restored.sid } }, granted.session);
+    return { sid: restored.sid, granted, missed: restored.missed };
+  }
+
+  async leave(client: ShardClient, reason: string): Promise<void> {
+    this.chat.leave(client);
+    const ids = client.recovery;
+    if (!ids || !this.recovery) return;
+    if (client.session && RECOVERABLE.has(reason)) this.recovery.detach(ids.pid, client.id);
+    else this.recovery.forget(ids.pid, client.id);
+  }
+
+  // RoomHost: what the room asks.
+
+  broadcast(audience: Audience, event: ServerEvent, payload: unknown, exceptId?: string): void {
+    const offset = this.recovery?.record(audience, event, payload, exceptId ?? null) ?? null;
+    for (const shard of this.chat.directory.shards(audience)) {
+      const feed = this.feed(shard);
+      feed.seq += 1;
+      feed.push({ epoch: this.epoch, seq: feed.seq, offset, audience, event, payload, exceptId: exceptId ?? null });
+    }
+  }
+
+  mark(shard: number): FeedMark {
+    return { epoch: this.epoch, seq: this.feed(shard).seq, offset: this.recovery?.latest() ?? null };
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  later(ms: number, task: () => void): () => void {
+    return this.clock.later(ms, task);
+  }
+
+  private feed(shard: number): ShardFeed {
+    let feed = this.feeds.get(shard);
+    if (!feed) {
+      feed = new ShardFeed(shard, this.link(shard));
+      this.feeds.set(shard, feed);
+    }
+    return feed;
+  }
+
+  private saveForRecovery(client: ShardClient, session: ClientSession): void {
+    if (client.recovery) this.recovery?.save(client.recovery.pid, client.recovery.sid, client.id, session);
+  }
+}
+
+/**
+ * One shard's feed: its broadcasts in order, at most one batch in flight, so a shard receives them in the
+ * order they were numbered however its link delivers. What piles up while a batch travels goes as the next one.
+ */
+class ShardFeed {
+  seq = 0;
+  private waiting: FeedItem[] = [];
+  private sending = false;
+
+  constructor(
+    private readonly shard: number,
+    private readonly send: ShardLink,
+  ) {}
+
+  push(item: FeedItem): void {
+    this.waiting.push(item);
+    if (!this.sending) void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    this.sending = true;
+    while (this.waiting.length > 0) {
+      const batch = this.waiting;
+      this.waiting = [];
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          // An in-process link delivers at once: nothing is awaited, so the room's own clients get each
+          // broadcast in the step that made it.
+          const sent = this.send(batch);
+          if (sent) await sent;
+          break;
+        } catch (error) {
+          if (attempt === FEED_ATTEMPTS) {
+            log("feed_dropped", { shard: this.shard, broadcasts: batch.length, error: String(error) });
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+      }
+    }
+    this.sending = false;
+  }
+}

@@ -1,0 +1,35 @@
+import type { Ordering } from "../socketpot/ordering.js";
+import { deadline } from "../deadline.js";
+import { SHARD_HEADER, roomName } from "../shards.js";
+import { SocketpotShard } from "./socketpot-shard.js";
+
+/**
+ * One of an app's connection shards (`app:N:shard:k`): it holds a share of the app's connections and speaks
+ * their wire protocols, and keeps no Socketpot state of its own. Requests go to the app's ordering room over
+ * Durable Object RPC, each with a deadline, so a shard that cannot reach its room answers INTERNAL_ERROR
+ * instead of hanging.
+ */
+export class ConnectionShard extends SocketpotShard {
+  private readonly orderingRooms = new Map<number, Ordering>();
+
+  protected ordering(appId: number): Ordering {
+    let ordering = this.orderingRooms.get(appId);
+    if (!ordering) {
+      const room = this.env.ROOMS.get(this.env.ROOMS.idFromName(roomName(appId)));
+      const timed = deadline(this.config.storageTimeoutMs, "the app's room");
+      ordering = {
+        openConnection: (shard, ip) => timed(room.openConnection(appId, shard, ip)),
+        closeConnection: (shard, ip) => timed(room.closeConnection(appId, shard, ip)),
+        request: (client, event, payload) => timed(room.request(appId, client, event, payload)),
+        recover: (client, pid, offset) => timed(room.recover(appId, client, pid, offset)),
+        leave: (client, reason) => timed(room.leave(appId, client, reason)),
+      };
+      this.orderingRooms.set(appId, ordering);
+    }
+    return ordering;
+  }
+
+  protected shardOf(request: Request): number {
+    return Number(request.headers.get(SHARD_HEADER));
+  }
+}

@@ -1,0 +1,156 @@
+import { log } from "../log.js";
+import { reaches, type ClientSession } from "../socketpot/directory.js";
+import { ErrorCode } from "../socketpot/errors.js";
+import { isAfter, laterOffset, type FeedItem, type FeedMark } from "../socketpot/feed.js";
+import type { Ordering, RecoveryIds, Recovered, ShardClient } from "../socketpot/ordering.js";
+import type { Granted, Outcome, ServerEvent } from "../socketpot/room.js";
+import { EncodedEvent } from "./broadcast.js";
+
+/** One connection as its shard's gateway sees it, whatever protocol it speaks. */
+export interface GatewayClient {
+  readonly id: string;
+  readonly appId: number;
+  /** The shard that holds the connection. */
+  readonly shard: number;
+  /** False once the connection closed; work that finishes after that must not touch it. */
+  readonly open: boolean;
+  readonly session: ClientSession | null;
+  /** Where in its shard's feed the session started: broadcasts up to it are not for this session. */
+  readonly mark: FeedMark | null;
+  readonly recovery: RecoveryIds | null;
+  /** Sets when the connection is dropped unless it authenticates first (epoch ms). */
+  expectAuthBy(deadline: number): void;
+  startSession(session: ClientSession, mark: FeedMark): void;
+  endSession(): void;
+  /** Sends one event to this client alone, stamped with `offset` (connection state recovery) when given. */
+  emit(event: ServerEvent, payload: unknown, offset?: string | null): void;
+  /** Sends a broadcast, encoded once for every client of the shard. */
+  deliver(event: EncodedEvent): void;
+  disconnect(): void;
+}
+
+/** How many recent broadcasts a shard keeps, to give a session starting now those that overtook its grant. */
+const RECENT_ITEMS = 1_024;
+
+const internalError: Outcome<never> = { ok: false, error: ErrorCode.INTERNAL_ERROR, reason: "the server could not complete the request", clientBug: false };
+
+/**
+ * A shard's side of its app's room. Requests from the shard's clients go to the ordering room (in-process or
+ * over RPC) and their outcomes are applied here: a granted session starts at its feed mark. The ordering
+ * room's feed comes in through {@link receive}, each broadcast encoded once and sent to the shard's clients in
+ * its audience. A grant and the broadcasts that follow it travel separately, so a session starting here also
+ * gets the recent broadcasts after its mark that arrived first, and never those up to it.
+ */
+export class Gateway {
+  private readonly authenticating = new Set<string>();
+  private readonly recent: FeedItem[] = [];
+  /** The recovery log offset of the latest broadcast this shard received. */
+  private latestOffset: string | null = null;
+
+  constructor(
+    /** The ordering room of a client's app. */
+    private readonly ordering: (client: GatewayClient) => Ordering,
+    private readonly clients: () => Iterable<GatewayClient>,
+    private readonly options: { authTimeoutMs: number; now: () => number },
+  ) {}
+
+  /** A client joined the protocol (for Socket.IO: connected the main namespace); `auth` is now due. */
+  arrive(client: GatewayClient): void {
+    if (!client.session) client.expectAuthBy(this.options.now() + this.options.authTimeoutMs);
+  }
+
+  /** Handles one client request; a granted session starts before the answer goes back. */
+  async request(client: GatewayClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
+    const auth = event === "auth";
+    const previous = client.session;
+    if (auth) this.authenticating.add(client.id);
+    let outcome: Outcome<unknown>;
+    try {
+      outcome = await this.ordering(client).request(describe(client), event, payload);
+    } catch (error) {
+      log("request_failed", { sid: client.id, request: String(event).slice(0, 64), error: String(error) });
+      outcome = internalError;
+    } finally {
+      if (auth) this.authenticating.delete(client.id);
+    }
+    if (outcome.ok && outcome.granted && client.open) this.start(client, outcome.granted, previous);
+    return outcome;
+  }
+
+  /** The session a reconnecting client claims (`pid` and the offset it has), or null for a new session. */
+  async recover(client: GatewayClient, pid: string, offset: string | null): Promise<Recovered | null> {
+    try {
+      return await this.ordering(client).recover(describe(client), pid, offset);
+    } catch (error) {
+      log("request_failed", { sid: client.id, request: "recover", error: String(error) });
+      return null;
+    }
+  }
+
+  /** Gives a recovered client what it missed, then starts its session. */
+  resume(client: GatewayClient, recovered: Recovered): void {
+    for (const { event, payload, offset } of recovered.missed) client.emit(event, payload, offset);
+    this.start(client, recovered.granted, null);
+  }
+
+  /** Called once when a client leaves, however it left; its session ends here and at the ordering room. */
+  leave(client: GatewayClient, reason: string): void {
+    const ref = describe(client);
+    if (client.session) client.endSession();
+    this.ordering(client)
+      .leave(ref, reason)
+      .catch((error: unknown) => log("request_failed", { sid: client.id, request: "leave", error: String(error) }));
+  }
+
+  /** The client's auth deadline passed: it is told why, then disconnected (unless its auth is under way). */
+  authExpired(client: GatewayClient): void {
+    if (client.session) return;
+    if (this.authenticating.has(client.id)) {
+      client.expectAuthBy(this.options.now() + 1_000);
+      return;
+    }
+    client.emit("client_error", "auth was not received in time after connecting; send auth as soon as you connect");
+    client.disconnect();
+  }
+
+  /** Broadcasts from the ordering room, in feed order: each is encoded once and sent to the clients it is for. */
+  receive(items: FeedItem[]): void {
+    for (const item of items) {
+      this.recent.push(item);
+      if (this.recent.length > RECENT_ITEMS) this.recent.shift();
+      this.latestOffset = laterOffset(this.latestOffset, item.offset);
+      const encoded = new EncodedEvent(item.event, item.payload, item.offset);
+      for (const client of this.clients()) {
+        if (client.id !== item.exceptId && reaches(item.audience, client.session) && isAfter(item, client.mark)) client.deliver(encoded);
+      }
+    }
+  }
+
+  /** The offset stamped on an event for `client` alone: the latest broadcast that could have reached it. */
+  offsetFor(client: GatewayClient): string | null {
+    return laterOffset(this.latestOffset, client.mark?.offset ?? null);
+  }
+
+  /**
+   * Starts a granted session. Broadcasts after its mark that reached this shard before the grant are sent now,
+   * unless the session it replaces (a recovered one) already had them.
+   */
+  private start(client: GatewayClient, { session, mark }: Granted, previous: ClientSession | null): void {
+    client.startSession(session, mark);
+    const later = this.recent.filter((item) => item.epoch === mark.epoch && item.seq > mark.seq);
+    if (later.length > 0 && later[0]!.seq !== mark.seq + 1) {
+      // The broadcasts right after the mark are no longer kept: the client reconnects and catches up.
+      log("feed_gap", { sid: client.id, mark: mark.seq, oldest: later[0]!.seq });
+      client.disconnect();
+      return;
+    }
+    for (const item of later) {
+      if (client.id === item.exceptId || !reaches(item.audience, session) || (previous && reaches(item.audience, previous))) continue;
+      client.deliver(new EncodedEvent(item.event, item.payload, item.offset));
+    }
+  }
+}
+
+function describe(client: GatewayClient): ShardClient {
+  return { id: client.id, shard: client.shard, session: client.session, recovery: client.recovery };
+}

@@ -1,0 +1,139 @@
+import { parseConfig, type Config, type Env } from "../config.js";
+import { EngineErrorCode, type Refusal } from "../http/errors.js";
+import { AppId } from "../http/query.js";
+import { log } from "../log.js";
+import type { FeedItem } from "../socketpot/feed.js";
+import type { Ordering } from "../socketpot/ordering.js";
+import { SocketpotNamespace } from "../socketpot/socket-io-namespace.js";
+import { APP_ROW_TTL_MS, findApp, type AppRecord } from "../storage/d1-apps.js";
+import type { ShardSnapshot } from "../ordering/ordering-core.js";
+import type { Connection, Stack } from "./connection.js";
+import { EngineRoom, type Admitted, type EngineApplication, type EngineQuery, type RoomEngineOptions } from "./engine-room.js";
+import { Gateway } from "./gateway.js";
+import { PlainApplication } from "./plain-application.js";
+import { SocketIoApplication } from "./socket-io-application.js";
+
+/** What one shard holds, for operators. */
+export interface ShardLoad {
+  shard: number;
+  connections: number;
+  /** Distinct authenticated users. */
+  users: number;
+}
+
+/**
+ * A Durable Object that holds an app's connections: the Engine.IO server, Socket.IO with Socketpot as its main
+ * namespace, and the plain-WebSocket protocol. What needs the app's single writer (auth, chat, limits,
+ * recovery) goes through the {@link Gateway} to the app's ordering room; the room's feed comes back through
+ * {@link receive}. Subclasses say where the ordering room is: in this object, or another one.
+ */
+export abstract class SocketpotShard extends EngineRoom<Env> {
+  protected readonly engineOptions: RoomEngineOptions;
+  protected readonly config: Config;
+  protected readonly gateway: Gateway;
+  private readonly socketIo: SocketIoApplication;
+  private readonly plain: PlainApplication;
+  private app: { record: AppRecord; readAt: number } | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = parseConfig(env);
+    this.engineOptions = {
+      pingIntervalMs: this.config.pingIntervalMs,
+      pingTimeoutMs: this.config.pingTimeoutMs,
+      maxPayloadBytes: this.config.maxPayloadBytes,
+      connectTimeoutMs: this.config.authTimeoutMs,
+    };
+    this.gateway = new Gateway((client) => this.ordering(client.appId), () => this.connections(), {
+      authTimeoutMs: this.config.authTimeoutMs,
+      now: Date.now,
+    });
+    const main = new SocketpotNamespace(this.gateway, this.config.recoveryWindowMs > 0);
+    this.socketIo = new SocketIoApplication({ "/": main }, this.config.authTimeoutMs);
+    this.plain = new PlainApplication(this.gateway, this.config.maxPayloadBytes);
+  }
+
+  /** The app's ordering room, as this shard reaches it. */
+  protected abstract ordering(appId: number): Ordering;
+  /** Which of its app's shards this object is, for a request the Worker forwarded. */
+  protected abstract shardOf(request: Request): number;
+
+  // RPC from the ordering room.
+
+  /** The ordering room's broadcasts for this shard, in feed order. */
+  receive(items: FeedItem[]): void {
+    this.gateway.receive(items);
+  }
+
+  /** This shard's connections and sessions, for an ordering room that restarted and rebuilds its view. */
+  snapshot(): ShardSnapshot {
+    const snapshot: ShardSnapshot = { sessions: [], ips: {} };
+    for (const connection of this.connections()) {
+      snapshot.ips[connection.state.ip] = (snapshot.ips[connection.state.ip] ?? 0) + 1;
+      if (connection.session) {
+        snapshot.sessions.push({ id: connection.id, shard: connection.shard, session: connection.session, recovery: connection.recovery });
+      }
+    }
+    return snapshot;
+  }
+
+  /** How many connections and distinct users this object holds. */
+  load(shard: number): ShardLoad {
+    let connections = 0;
+    const users = new Set<number>();
+    for (const connection of this.connections()) {
+      connections += 1;
+      if (connection.session?.user) users.add(connection.session.user.auth_id);
+    }
+    return { shard, connections, users: users.size };
+  }
+
+  // The Engine.IO server's questions.
+
+  protected application(stack: Stack): EngineApplication | null {
+    if (stack === "socket.io") return this.socketIo;
+    return stack === "plain" ? this.plain : null;
+  }
+
+  protected async admit(request: Request, query: EngineQuery): Promise<Admitted | Refusal> {
+    const appId = AppId.safeParse(query.app_id);
+    if (!appId.success) return { status: 400, error: "INVALID_APP_ID", code: EngineErrorCode.BAD_REQUEST, message: "app_id must be a positive integer" };
+    const app = await this.findApp(appId.data);
+    if (!app) return { status: 404, error: "UNKNOWN_APP", code: EngineErrorCode.BAD_REQUEST, message: `there is no app with id ${appId.data}` };
+    const origin = request.headers.get("Origin");
+    // Browsers always send Origin; requests without one come from servers and scripts, which no allow-list binds.
+    if (origin !== null && app.allowedOrigins.length > 0 && !app.allowedOrigins.includes(origin)) {
+      return { status: 403, error: "FORBIDDEN_ORIGIN", code: EngineErrorCode.FORBIDDEN, message: `Forbidden: origin ${origin} is not allowed for app ${app.id}` };
+    }
+    return { appId: app.id, shard: this.shardOf(request) };
+  }
+
+  protected async reserveConnection({ appId, shard }: Admitted, ip: string): Promise<Refusal | null> {
+    try {
+      const refused = await this.ordering(appId).openConnection(shard, ip);
+      return refused === null ? null : { status: 429, error: "TOO_MANY_CONNECTIONS", code: EngineErrorCode.FORBIDDEN, message: refused };
+    } catch (error) {
+      log("request_failed", { app_id: appId, shard, request: "open", error: String(error) });
+      return { status: 503, error: "UNAVAILABLE", code: EngineErrorCode.BAD_REQUEST, message: "the app's room did not answer; try again" };
+    }
+  }
+
+  protected releaseConnection(connection: Connection): void {
+    this.ordering(connection.appId)
+      .closeConnection(connection.shard, connection.state.ip)
+      .catch((error: unknown) => log("request_failed", { app_id: connection.appId, request: "close", error: String(error) }));
+  }
+
+  protected override offsetFor(connection: Connection): string | null {
+    return this.gateway.offsetFor(connection);
+  }
+
+  /** The app's row, read at most once a minute. */
+  protected async findApp(appId: number): Promise<AppRecord | null> {
+    const now = Date.now();
+    if (this.app && this.app.record.id === appId && now - this.app.readAt < APP_ROW_TTL_MS) return this.app.record;
+    const record = await findApp(this.env.DB, appId);
+    this.app = record ? { record, readAt: now } : null;
+    return record;
+  }
+}

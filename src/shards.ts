@@ -1,0 +1,52 @@
+import type { Env } from "./config.js";
+import { randomId } from "./ids.js";
+
+/**
+ * How an app's objects are named. The app's room (its ordering room, which also holds connections while the app
+ * has one shard) is `app:N`; connection shard k (1..64) is `app:N:shard:k`. An Engine.IO session id names the
+ * shard that holds the session, so that every poll and the upgrade reach it whatever the app's shard count is
+ * by then.
+ */
+export const MAX_SHARDS = 64;
+
+/** The header in which the Worker tells a connection shard which of its app's shards it is. */
+export const SHARD_HEADER = "X-Socketpot-Shard";
+
+export function roomName(appId: number): string {
+  return `app:${appId}`;
+}
+
+export function shardName(appId: number, shard: number): string {
+  return shard === 0 ? roomName(appId) : `${roomName(appId)}:shard:${shard}`;
+}
+
+/** A new Engine.IO session id on `shard`: the room's own are plain random ids, a shard's carry `k.` in front. */
+export function sessionId(shard: number): string {
+  return shard === 0 ? randomId() : `${shard}.${randomId()}`;
+}
+
+/** The shard a session id names; null when it names none that can exist. */
+export function shardOfSession(sid: string): number | null {
+  const dot = sid.indexOf(".");
+  if (dot < 0) return 0;
+  const shard = Number(sid.slice(0, dot));
+  return Number.isInteger(shard) && shard >= 1 && shard <= MAX_SHARDS && String(shard) === sid.slice(0, dot) ? shard : null;
+}
+
+/** The stub of an app's room: its ordering room, and the holder of its connections while it has one shard. */
+export function roomOf(env: Env, appId: number) {
+  return env.ROOMS.get(env.ROOMS.idFromName(roomName(appId)));
+}
+
+/** The shard a new connection of an app with `shardCount` shards goes to: the room itself for one, else any shard. */
+export function shardForNewConnection(shardCount: number): number {
+  return shardCount <= 1 ? 0 : 1 + Math.floor(Math.random() * shardCount);
+}
+
+/** Sends a request of app `appId` to its shard `shard`, which learns its number from {@link SHARD_HEADER}. */
+export function forwardToShard(env: Env, appId: number, shard: number, request: Request): Promise<Response> {
+  if (shard === 0) return roomOf(env, appId).fetch(request);
+  const forwarded = new Request(request);
+  forwarded.headers.set(SHARD_HEADER, String(shard));
+  return env.SHARDS.get(env.SHARDS.idFromName(shardName(appId, shard))).fetch(forwarded);
+}

@@ -1,0 +1,107 @@
+import { Presence } from "./presence.js";
+import type { Audience, Subscription, User } from "./schemas.js";
+
+/** What a connection has after a successful `auth`. */
+export interface ClientSession {
+  user: User | null;
+  subscriptions: Subscription[];
+  /**
+   * Set when the session came back through connection state recovery: the client's next `auth` (clients
+   * authenticate on every connect) is then answered like a first one instead of refused.
+   */
+  recovered?: boolean;
+}
+
+/** Whether a session is in an audience. */
+export function reaches(audience: Audience, session: ClientSession | null): boolean {
+  if (!session?.subscriptions.includes(audience.feed)) return false;
+  return audience.feed !== "DEPOSITS" || session.user?.auth_id === audience.authId;
+}
+
+/** The user a session makes present in the chat: an authenticated one subscribed to CHAT. */
+export function chatUser(session: ClientSession | null): User | null {
+  return session?.user && session.subscriptions.includes("CHAT") ? session.user : null;
+}
+
+/** Presence changes a session change caused, to be announced. */
+export interface PresenceChange {
+  joined: User | null;
+  left: User | null;
+}
+
+/**
+ * Every authenticated session of an app, on whichever shard its connection is: who is present in the chat
+ * (a user with tabs on two shards is one presence), and which shards an audience has sessions on, so that a
+ * broadcast goes to those shards only (a deposit to the shards of that user's connections).
+ */
+export class Directory {
+  private readonly sessions = new Map<string, { shard: number; session: ClientSession }>();
+  private readonly presence = new Presence();
+  /** Audience key → shard → sessions there in that audience. */
+  private readonly routes = new Map<string, Map<number, number>>();
+
+  /** Starts or replaces the session of client `id` on `shard`. */
+  set(id: string, shard: number, session: ClientSession): PresenceChange {
+    const previous = this.sessions.get(id);
+    if (previous) this.route(previous.shard, previous.session, -1);
+    this.sessions.set(id, { shard, session });
+    this.route(shard, session, 1);
+    const before = chatUser(previous?.session ?? null);
+    const after = chatUser(session);
+    if (before?.auth_id === after?.auth_id) return { joined: null, left: null };
+    const left = before && this.presence.leave(id, before) ? before : null;
+    const joined = after && this.presence.join(id, after) ? after : null;
+    return { joined, left };
+  }
+
+  /**
+   * Ends the session of client `id`. `session` is the one its shard knew: a client that left before this
+   * directory was rebuilt (after a restart) is not in it, and its user leaves if no other session keeps it present.
+   */
+  delete(id: string, session: ClientSession | null): PresenceChange {
+    const entry = this.sessions.get(id);
+    if (!entry) {
+      const user = chatUser(session);
+      return { joined: null, left: user && !this.presence.has(user.auth_id) ? user : null };
+    }
+    this.sessions.delete(id);
+    this.route(entry.shard, entry.session, -1);
+    const user = chatUser(entry.session);
+    return { joined: null, left: user && this.presence.leave(id, user) ? user : null };
+  }
+
+  session(id: string): ClientSession | null {
+    return this.sessions.get(id)?.session ?? null;
+  }
+
+  /** The shards with at least one session in `audience`. */
+  shards(audience: Audience): Iterable<number> {
+    return this.routes.get(routeKey(audience))?.keys() ?? [];
+  }
+
+  userlist(): Record<string, User> {
+    return this.presence.userlist();
+  }
+
+  /** Distinct authenticated users with a session, app-wide (walks every session: for operators, not hot paths). */
+  users(): number {
+    return new Set([...this.sessions.values()].flatMap(({ session }) => (session.user ? [session.user.auth_id] : []))).size;
+  }
+
+  private route(shard: number, session: ClientSession, change: 1 | -1): void {
+    for (const feed of session.subscriptions) {
+      if (feed === "DEPOSITS" && !session.user) continue;
+      const key = routeKey(feed === "DEPOSITS" ? { feed, authId: session.user!.auth_id } : { feed });
+      const counts = this.routes.get(key) ?? new Map<number, number>();
+      const count = (counts.get(shard) ?? 0) + change;
+      if (count > 0) counts.set(shard, count);
+      else counts.delete(shard);
+      if (counts.size > 0) this.routes.set(key, counts);
+      else this.routes.delete(key);
+    }
+  }
+}
+
+function routeKey(audience: Audience): string {
+  return audience.feed === "DEPOSITS" ? `DEPOSITS:${audience.authId}` : audience.feed;
+}

@@ -2,11 +2,32 @@ import { readFile } from "node:fs/promises";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
+const DATABASE_TEMPLATE = "test/support/database-template.ts";
+
+/** The integration suites that run a second time with every app on connection shards. */
+const SHARDED_SUITES = ["chat", "clients", "events", "moderation", "origin-routing", "plain", "recovery", "limits", "admin", "soak"];
+
+/** Integration tests against `wrangler dev`, with apps on `shards` connection shards (ROOM_SHARDS). */
+function integration(name: string, shards: string, include: string[]) {
+  return {
+    test: {
+      name,
+      include,
+      environment: "node",
+      env: { SOCKETPOT_TEST_SHARDS: shards },
+      globalSetup: [DATABASE_TEMPLATE],
+      testTimeout: 30_000,
+      hookTimeout: 90_000,
+    },
+  };
+}
+
 /**
  * Three kinds of test, each against the real thing it needs:
  * - unit: plain TypeScript (codecs, protocol, room logic) in Node, no workerd;
  * - worker: inside workerd with real D1 and Durable Objects through vitest-pool-workers;
- * - integration: `wrangler dev` processes on real TCP ports, driven by real socket.io clients;
+ * - integration: `wrangler dev` processes on real TCP ports, driven by real socket.io clients, with every app
+ *   in one room and again with every app on four connection shards;
  * - browser: the demo page in a headless Chromium shipped by an npm package, through playwright-core.
  */
 export default defineConfig({
@@ -30,17 +51,19 @@ export default defineConfig({
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup-database.ts"] },
       },
       {
-        test: { name: "browser", include: ["test/browser/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 90_000 },
-      },
-      {
         test: {
-          name: "integration",
-          include: ["test/integration/**/*.test.ts"],
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
           environment: "node",
-          testTimeout: 30_000,
+          globalSetup: [DATABASE_TEMPLATE],
+          testTimeout: 60_000,
           hookTimeout: 90_000,
         },
       },
+      integration("integration", "1", ["test/integration/**/*.test.ts"]),
+      // Every app on four connection shards fed by its ordering room: the suites of the Socketpot contract again,
+      // unchanged. (Transport-level suites, whose code is the same on every shard, run once above.)
+      integration("integration-shards", "4", SHARDED_SUITES.map((suite) => `test/integration/${suite}.test.ts`)),
     ],
   },
 });

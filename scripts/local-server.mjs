@@ -32,12 +32,16 @@ function wrangler(args, { env = {} } = {}) {
   return run("npx", ["--no-install", "wrangler", ...args], { cwd: ROOT, env: { ...process.env, ...LOCAL_WRANGLER_ENV, ...env } });
 }
 
-/** Applies the D1 migrations to the local database and seeds the demo app (idempotent), then runs `sql` if given. */
-export async function prepareLocalDatabase({ persistTo, sql } = {}) {
+/** Applies the D1 migrations to the local database and seeds the demo app (idempotent). */
+export async function prepareLocalDatabase({ persistTo } = {}) {
   const persist = persistTo ? ["--persist-to", persistTo] : [];
   await wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { env: { CI: "true" } });
   await wrangler(["d1", "execute", "DB", "--local", ...persist, "--file", "scripts/demo-seed.sql"]);
-  if (sql) await wrangler(["d1", "execute", "DB", "--local", ...persist, "--command", sql]);
+}
+
+/** Runs SQL on the local database under `persistTo`. */
+export async function executeSql({ persistTo, sql }) {
+  await wrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--command", sql]);
 }
 
 /** Bundles the Worker as `wrangler deploy` would, into `outdir`; returns the entry script's path. */

@@ -24,10 +24,9 @@ const Origin = z.url({ protocol: /^https?$/, error: "each allowed origin must be
   (text) => new URL(text).origin === text,
   "an origin is scheme://host[:port], without a path or trailing slash",
 );
-const CreateApp = z.object({
-  name: z.string().trim().min(1, "name must not be empty").max(100),
-  allowed_origins: z.array(Origin).max(50).default([]),
-});
+const AppName = z.string().trim().min(1, "name must not be empty").max(100);
+const AllowedOrigins = z.array(Origin).max(50);
+const CreateApp = z.object({ name: AppName, allowed_origins: AllowedOrigins.default([]) });
 const IssueToken = z.object({
   auth_id: z.int().positive(),
   uname: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "uname must be 1-64 characters of letters, digits, '_', '.', '-'"),
@@ -44,8 +43,12 @@ const MessagePage = z.object({
   channel: z.string().regex(/^[a-z0-9_:-]{1,40}$/).optional(),
 });
 
-const UpdateApp = CreateApp.partial()
-  .extend({ shards: z.int("shards must be an integer").min(1, "shards is 1 to 64").max(MAX_SHARDS, "shards is 1 to 64").optional() })
+const UpdateApp = z
+  .object({
+    name: AppName.optional(),
+    allowed_origins: AllowedOrigins.optional(),
+    shards: z.int("shards must be an integer").min(1, "shards is 1 to 64").max(MAX_SHARDS, "shards is 1 to 64").optional(),
+  })
   .refine((change) => Object.values(change).some((value) => value !== undefined), "send at least one of name, allowed_origins, shards");
 
 function storeOf(c: Context<{ Bindings: Env }>): D1Admin {

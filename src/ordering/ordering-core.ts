@@ -70,7 +70,7 @@ export class OrderingCore implements Ordering, RoomHost {
   async request(client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
     const outcome = await this.chat.request(client, event, payload);
     if (outcome.ok && outcome.granted) this.saveForRecovery(client, outcome.granted.session);
-    return outcome;
+    return { ...outcome, after: this.mark(client.shard) };
   }
 
   async recover(client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null> {
@@ -115,7 +115,7 @@ export class OrderingCore implements Ordering, RoomHost {
   private feed(shard: number): ShardFeed {
     let feed = this.feeds.get(shard);
     if (!feed) {
-      feed = new ShardFeed(shard, this.link(shard));
+      feed = shard === 0 ? new LocalFeed(this.link(shard)) : new RemoteFeed(shard, this.link(shard));
       this.feeds.set(shard, feed);
     }
     return feed;
@@ -126,11 +126,29 @@ export class OrderingCore implements Ordering, RoomHost {
   }
 }
 
+/** One shard's feed: its broadcasts numbered in order, and sent on. */
+interface ShardFeed {
+  seq: number;
+  push(item: FeedItem): void;
+}
+
+/** The room's own connections' feed: each broadcast is delivered in the step that made it. */
+class LocalFeed implements ShardFeed {
+  seq = 0;
+
+  constructor(private readonly send: ShardLink) {}
+
+  push(item: FeedItem): void {
+    void this.send([item]);
+  }
+}
+
 /**
- * One shard's feed: its broadcasts in order, at most one batch in flight, so a shard receives them in the
- * order they were numbered however its link delivers. What piles up while a batch travels goes as the next one.
+ * A connection shard's feed: the broadcasts of one turn go together as one RPC, with at most one in flight, so
+ * the shard receives them in the order they were numbered. What piles up while a batch travels goes as the
+ * next one; a batch that cannot be delivered is tried again, then given up (the shard is gone).
  */
-class ShardFeed {
+class RemoteFeed implements ShardFeed {
   seq = 0;
   private waiting: FeedItem[] = [];
   private sending = false;
@@ -142,20 +160,18 @@ class ShardFeed {
 
   push(item: FeedItem): void {
     this.waiting.push(item);
-    if (!this.sending) void this.flush();
+    if (this.sending) return;
+    this.sending = true;
+    queueMicrotask(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
-    this.sending = true;
     while (this.waiting.length > 0) {
       const batch = this.waiting;
       this.waiting = [];
       for (let attempt = 1; ; attempt += 1) {
         try {
-          // An in-process link delivers at once: nothing is awaited, so the room's own clients get each
-          // broadcast in the step that made it.
-          const sent = this.send(batch);
-          if (sent) await sent;
+          await this.send(batch);
           break;
         } catch (error) {
           if (attempt === FEED_ATTEMPTS) {

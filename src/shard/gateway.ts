@@ -32,6 +32,9 @@ export interface GatewayClient {
 /** How many recent broadcasts a shard keeps, to give a session starting now those that overtook its grant. */
 const RECENT_ITEMS = 1_024;
 
+/** How long an answer waits for the broadcasts that preceded it before it goes out regardless. */
+const CATCH_UP_MS = 5_000;
+
 const internalError: Outcome<never> = { ok: false, error: ErrorCode.INTERNAL_ERROR, reason: "the server could not complete the request", clientBug: false };
 
 /**
@@ -46,6 +49,10 @@ export class Gateway {
   private readonly recent: FeedItem[] = [];
   /** The recovery log offset of the latest broadcast this shard received. */
   private latestOffset: string | null = null;
+  /** The feed position of the latest broadcast this shard received. */
+  private received: FeedMark | null = null;
+  /** Answers waiting for the feed to reach their mark. */
+  private waiting: Array<{ mark: FeedMark; resume: () => void }> = [];
 
   constructor(
     /** The ordering room of a client's app. */
@@ -73,6 +80,7 @@ export class Gateway {
     } finally {
       if (auth) this.authenticating.delete(client.id);
     }
+    if (outcome.after) await this.caughtUp(outcome.after);
     if (outcome.ok && outcome.granted && client.open) this.start(client, outcome.granted, previous);
     return outcome;
   }
@@ -116,6 +124,7 @@ export class Gateway {
   /** Broadcasts from the ordering room, in feed order: each is encoded once and sent to the clients it is for. */
   receive(items: FeedItem[]): void {
     for (const item of items) {
+      this.received = item;
       this.recent.push(item);
       if (this.recent.length > RECENT_ITEMS) this.recent.shift();
       this.latestOffset = laterOffset(this.latestOffset, item.offset);
@@ -124,6 +133,30 @@ export class Gateway {
         if (client.id !== item.exceptId && reaches(item.audience, client.session) && isAfter(item, client.mark)) client.deliver(encoded);
       }
     }
+    if (this.waiting.length > 0) {
+      const due = this.waiting.filter(({ mark }) => this.reached(mark));
+      this.waiting = this.waiting.filter((waiter) => !due.includes(waiter));
+      for (const { resume } of due) resume();
+    }
+  }
+
+  /** Resolves once this shard has received its feed up to `mark` (the room's own connections always have). */
+  private caughtUp(mark: FeedMark): Promise<void> | void {
+    if (this.reached(mark)) return;
+    return new Promise((resolve) => {
+      const waiter = { mark, resume: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        // The broadcasts are late or lost (the room restarted meanwhile): the answer goes out without them.
+        this.waiting = this.waiting.filter((other) => other !== waiter);
+        log("feed_late", { epoch: mark.epoch, seq: mark.seq });
+        resolve();
+      }, CATCH_UP_MS);
+      this.waiting.push(waiter);
+    });
+  }
+
+  private reached(mark: FeedMark): boolean {
+    return mark.seq === 0 || (this.received?.epoch === mark.epoch && this.received.seq >= mark.seq);
   }
 
   /** The offset stamped on an event for `client` alone: the latest broadcast that could have reached it. */

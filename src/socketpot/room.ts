@@ -83,9 +83,16 @@ export interface RoomOptions {
  * `clientBug` says whether the client's code (not its user) is at fault, which decides if `client_error` is
  * sent even when the request had an ack.
  */
-export type Outcome<T> =
+export type Outcome<T> = (
   | { ok: true; value: T; disconnect?: boolean; granted?: Granted }
-  | { ok: false; error: ErrorCode; reason: string; clientBug: boolean; disconnect?: boolean };
+  | { ok: false; error: ErrorCode; reason: string; clientBug: boolean; disconnect?: boolean }
+) & {
+  /**
+   * Where the client's shard feed stood when the room answered: the answer goes out only after the broadcasts
+   * up to here, so that (as in one object) a sender hears its own message before the ack that confirms it.
+   */
+  after?: FeedMark;
+};
 
 const clientBug = (error: ErrorCode, reason: string, disconnect = false): Outcome<never> => ({
   ok: false,

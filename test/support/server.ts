@@ -1,7 +1,8 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEMO_USERS, prepareLocalDatabase, startLocalServer } from "../../scripts/local-server.mjs";
+import { inject } from "vitest";
+import { DEMO_USERS, executeSql, startLocalServer } from "../../scripts/local-server.mjs";
 
 export type DemoUser = (typeof DEMO_USERS)[number];
 export const demoUser = (uname: string): DemoUser => {
@@ -29,12 +30,20 @@ export interface TestServer {
 }
 
 /**
- * A `wrangler dev` of its own, on a free port with fresh local D1 state (migrated and seeded, then `sql`).
- * `vars` override wrangler.toml's.
+ * The shard count the test servers give apps (`ROOM_SHARDS`): the integration suites run once with the
+ * default, one room per app, and once more with every app spread over connection shards.
+ */
+export const TEST_SHARDS = process.env["SOCKETPOT_TEST_SHARDS"] ?? "1";
+
+/**
+ * A `wrangler dev` of its own, on a free port with fresh local D1 state (a copy of the run's migrated and
+ * seeded database, then `sql`). `vars` override wrangler.toml's.
  */
 export async function startTestServer(vars: Record<string, string> = {}, sql?: string): Promise<TestServer> {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-test-"));
-  await prepareLocalDatabase({ persistTo, sql });
+  await cp(inject("databaseTemplate"), persistTo, { recursive: true });
+  if (sql) await executeSql({ persistTo, sql });
+  vars = { ROOM_SHARDS: TEST_SHARDS, ...vars };
   let running = await startLocalServer({ persistTo, vars });
   const server: TestServer = {
     url: running.url,

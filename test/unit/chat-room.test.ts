@@ -52,6 +52,7 @@ describe("ChatRoom auth", () => {
         chat: { messages: [], userlist: { alice: USERS.alice } },
       },
       granted: { session: { user: USERS.alice, subscriptions: ["CHAT", "DEPOSITS", "BETS"] }, mark: { epoch: expect.any(String), seq: 0, offset: null } },
+      after: { epoch: expect.any(String), seq: 1, offset: null },
     });
   });
 
@@ -76,6 +77,7 @@ describe("ChatRoom auth", () => {
       ok: true,
       value: { subscriptions: ["CHAT"], chat: { messages: [], userlist: {} } },
       granted: { session: { user: null, subscriptions: ["CHAT"] }, mark: expect.objectContaining({ seq: 0 }) },
+      after: expect.objectContaining({ seq: 0 }),
     });
   });
 
@@ -114,7 +116,7 @@ describe("ChatRoom auth", () => {
     const { room, host } = memoryRoom();
     const client = host.connect("c1");
     const outcome = await room.auth(client, auth(null, ["DEPOSITS"]));
-    expect(outcome).toEqual({ ok: true, value: { subscriptions: [] }, disconnect: true });
+    expect(outcome).toEqual({ ok: true, value: { subscriptions: [] }, disconnect: true, after: expect.objectContaining({ seq: 0 }) });
     expect(client.session).toBeNull();
   });
 
@@ -185,7 +187,7 @@ describe("ChatRoom chat", () => {
 
     const outcome = await room.newMessage(alice, { text: "  hello there  ", channel: "support" });
     const message = { id: 1, channel: "support", text: "hello there", created_at: new Date(host.clock).toISOString(), user: USERS.alice };
-    expect(outcome).toEqual({ ok: true, value: message });
+    expect(outcome).toEqual({ ok: true, value: message, after: expect.objectContaining({ seq: 3 }) });
     expect(store.messages).toHaveLength(1);
     for (const client of [alice, bob, watcher]) expect(client.events("new_message")).toEqual([message]);
     expect(banker.events("new_message")).toEqual([]);
@@ -462,7 +464,7 @@ describe("ChatRoom moderation", () => {
     const { room, host, store, clients } = await moderated();
     const outcome = await room.newMessage(clients.mod, { text: "/mute alice 10 mins", channel: "support" });
     const system = { id: 1, channel: "support", text: "mod muted alice for 10 minutes", created_at: new Date(host.clock).toISOString() };
-    expect(outcome).toEqual({ ok: true, value: system });
+    expect(outcome).toMatchObject({ ok: true, value: system });
     expect(clients.bob.events("new_message")).toEqual([system]);
     expect(store.mutes.get(USERS.alice.auth_id)).toBe(host.clock + 600_000);
 

@@ -37,6 +37,8 @@ describe("balance changes", () => {
     await subscribe(room, otherShard, 4, ["DEPOSITS", "CHAT"]);
     expect([...room.chat.directory.shards({ feed: "DEPOSITS", authId: 3 })].sort()).toEqual([1, 3]);
     room.chat.balanceChanged({ id: "e3", app_id: 1, type: "unconfirmed_balance_change", auth_id: 3, balance: 1, diff: 1 });
+    // A connection shard's feed goes at the end of the turn.
+    await Promise.resolve();
     for (const tab of [here, there]) expect(tab.events("unconfirmed_balance_change")).toEqual([{ balance: 1, diff: 1 }]);
     expect(otherShard.events("unconfirmed_balance_change")).toEqual([]);
   });

@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, join, next, pause, record, request, type Client, type Joined } from "../support/clients.js";
+import { demoUser, localSecret, startTestServer, type TestServer } from "../support/server.js";
+
+/**
+ * An app's shard count changed through the admin API while clients are connected: new connections spread over
+ * connection shards, the ones made before stay where they are, and the contract holds across all of them.
+ */
+let server: TestServer;
+let adminToken: string;
+let ingestToken: string;
+
+beforeAll(async () => {
+  adminToken = await localSecret("ADMIN_TOKEN");
+  ingestToken = await localSecret("INGEST_TOKEN");
+  server = await startTestServer({ ADMIN_TOKEN: adminToken, INGEST_TOKEN: ingestToken, ROOM_SHARDS: "1", CHAT_RATE_BURST: "1000" });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
+  const response = await fetch(`${server.url}/v1/admin${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, any> };
+}
+
+/** The shard a socket.io client's connection is on, from its Engine.IO session id (`k.…` on shard k). */
+function shardOf(socket: Client): number {
+  const id = (socket.io.engine as { id?: string }).id ?? "";
+  return id.includes(".") ? Number(id.split(".")[0]) : 0;
+}
+
+/** Connects `uname` until a connection lands on a shard that `avoid` rules out (shards are chosen at random). */
+async function joinOnAnotherShard(uname: string, avoid: (shard: number) => boolean, subscriptions = ["CHAT"]): Promise<Joined> {
+  for (;;) {
+    const joined = await join(server.url, uname, subscriptions);
+    if (!avoid(shardOf(joined.socket))) return joined;
+    joined.socket.disconnect();
+  }
+}
+
+describe("an app's shard count", () => {
+  it("is set with PATCH, shown on the app, and refused outside 1-64", async () => {
+    expect((await admin("PATCH", "/apps/1", { shards: 0 })).status).toBe(400);
+    expect((await admin("PATCH", "/apps/1", { shards: 65 })).status).toBe(400);
+    expect((await admin("PATCH", "/apps/1", {})).status).toBe(400);
+    expect(await admin("PATCH", "/apps/1", { shards: 4 })).toMatchObject({ status: 200, json: { id: 1, shards: 4 } });
+    expect((await admin("GET", "/apps")).json["apps"]).toContainEqual(expect.objectContaining({ id: 1, shards: 4 }));
+    expect(await admin("PATCH", "/apps/1", { shards: 1 })).toMatchObject({ status: 200, json: { shards: 1 } });
+
+    // A PATCH changes what it names and nothing else.
+    const locked = (await admin("POST", "/apps", { name: "Locked", allowed_origins: ["https://locked.example"] })).json;
+    expect(await admin("PATCH", `/apps/${locked["id"]}`, { shards: 8 })).toMatchObject({
+      status: 200,
+      json: { name: "Locked", allowed_origins: ["https://locked.example"], shards: 8 },
+    });
+    expect((await admin("PATCH", "/apps/999", { shards: 2 })).status).toBe(404);
+  });
+
+  it("changes on a live app without dropping anyone: connections from before and after all hear every message, in one order", async () => {
+    const before = await join(server.url, "owner");
+    expect(shardOf(before.socket)).toBe(0);
+    await admin("PATCH", "/apps/1", { shards: 4 });
+    const after: Joined[] = [];
+    for (let index = 0; index < 8; index++) after.push(await join(server.url, index % 2 === 0 ? "alice" : null));
+    expect(after.every((joined) => shardOf(joined.socket) >= 1 && shardOf(joined.socket) <= 4)).toBe(true);
+    expect(new Set(after.map((joined) => shardOf(joined.socket))).size).toBeGreaterThan(1);
+
+    const stats = await admin("GET", "/apps/1/stats");
+    expect(stats.json).toMatchObject({ app_id: 1, shard_count: 4, connections: 9, users: 2 });
+    const spread = (stats.json["shards"] as Array<{ shard: number; connections: number }>).filter((shard) => shard.connections > 0);
+    expect(spread.length).toBeGreaterThan(2);
+    expect(spread.find((shard) => shard.shard === 0)).toEqual({ shard: 0, connections: 1, users: 1 });
+
+    const everyone = [before, ...after];
+    const heard = everyone.map((joined) => record(joined.socket, "new_message"));
+    const ids: number[] = [];
+    for (let index = 0; index < 20; index++) {
+      const sender = everyone[index % everyone.length]!;
+      if (!sender.response["user"]) continue;
+      const [error, message] = await request(sender.socket, "new_message", { text: `round ${index}` });
+      expect(error).toBeNull();
+      ids.push((message as { id: number }).id);
+    }
+    await admin("PATCH", "/apps/1", { shards: 1 });
+    const back = await join(server.url, "bob");
+    expect(shardOf(back.socket)).toBe(0);
+    const [, last] = await request(back.socket, "new_message", { text: "after going back to one shard" });
+    ids.push((last as { id: number }).id);
+    await pause(300);
+    for (const seen of heard) expect((seen["new_message"] as Array<{ id: number }>).map((message) => message.id)).toEqual(ids);
+    for (const joined of [...everyone, back]) joined.socket.disconnect();
+  });
+});
+
+describe("on four shards", () => {
+  beforeAll(async () => {
+    await admin("PATCH", "/apps/1", { shards: 4 });
+  });
+
+  afterAll(async () => {
+    await admin("PATCH", "/apps/1", { shards: 1 });
+  });
+
+  it("counts a user with tabs on two shards as one presence", async () => {
+    const watcher = await join(server.url, "owner");
+    const presence = record(watcher.socket, "user_joined", "user_left");
+    const tab1 = await join(server.url, "alice");
+    const tab2 = await joinOnAnotherShard("alice", (shard) => shard === shardOf(tab1.socket));
+    expect(tab2.response["chat"]).toMatchObject({ userlist: { alice: { uname: "alice" } } });
+    await pause(200);
+    expect(presence["user_joined"]).toEqual([{ uname: "alice", auth_id: 3, role: "MEMBER" }]);
+    tab1.socket.disconnect();
+    await pause(300);
+    expect(presence["user_left"]).toEqual([]);
+    const left = next(watcher.socket, "user_left");
+    tab2.socket.disconnect();
+    expect(await left).toEqual({ uname: "alice" });
+    watcher.socket.disconnect();
+  });
+
+  it("sends a deposit to that user's connections on every shard and nobody else's", async () => {
+    const tab1 = await join(server.url, "alice", ["DEPOSITS"]);
+    const tab2 = await joinOnAnotherShard("alice", (shard) => shard === shardOf(tab1.socket), ["DEPOSITS"]);
+    const bob = await join(server.url, "bob", ["DEPOSITS"]);
+    const bobHeard = record(bob.socket, "unconfirmed_balance_change");
+    const arrivals = [tab1, tab2].map((tab) => next(tab.socket, "unconfirmed_balance_change"));
+    const response = await fetch(`${server.url}/v1/apps/1/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ingestToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ id: `shard-deposit-${Date.now()}`, type: "unconfirmed_balance_change", auth_id: demoUser("alice").authId, balance: 42, diff: 42 }),
+    });
+    expect(response.status).toBe(202);
+    expect(await Promise.all(arrivals)).toEqual([
+      { balance: 42, diff: 42 },
+      { balance: 42, diff: 42 },
+    ]);
+    await pause(200);
+    expect(bobHeard["unconfirmed_balance_change"]).toEqual([]);
+    for (const joined of [tab1, tab2, bob]) joined.socket.disconnect();
+  });
+
+  it("keeps a long-polling session on its shard through every poll and the upgrade", async () => {
+    const socket = await connect(server.url, { transports: ["polling", "websocket"] });
+    const [error] = await request(socket, "auth", { app_id: 1, access_token: demoUser("mod").token, subscriptions: ["CHAT"] });
+    expect(error).toBeNull();
+    expect(shardOf(socket)).toBeGreaterThanOrEqual(1);
+    await pause(500);
+    expect(socket.io.engine.transport.name).toBe("websocket");
+    const [late] = await request(socket, "new_message", { text: "upgraded on a shard" });
+    expect(late).toBeNull();
+    socket.disconnect();
+  });
+});

@@ -1,12 +1,15 @@
 // `npm run bench`: Socketpot Edge (real workerd through Miniflare, real local D1 and Queue) side by side with a
 // Node server on the official socket.io package implementing the same chat subset. Load comes from separate
 // client processes. Prints one table; sizes are flags (--clients, --loaders, --rate, --seconds, --deposits).
+// --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
+// ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead.
 // --no-deflate makes the clients not offer WebSocket compression: browsers offer it, and the deployed Worker
 // refuses it, but the local workers in front of it (Miniflare's entry, wrangler dev's proxy) accept it, so
 // locally only the client can turn it off.
 import { fork } from "node:child_process";
 import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     rate: { type: "string", default: "10" },
     seconds: { type: "string", default: "5" },
     deposits: { type: "string", default: "50" },
+    shards: { type: "string", default: "1" },
     deflate: { type: "boolean", default: true },
     "via-wrangler": { type: "boolean", default: false },
   },
@@ -36,8 +40,8 @@ const percentile = (values, p) => {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 };
 
-/** Resident memory (bytes) of a process and all its descendants. */
-function treeRss(pid) {
+/** A process and all its descendants. */
+function processTree(pid) {
   const pids = [pid];
   for (let i = 0; i < pids.length; i++) {
     try {
@@ -46,6 +50,42 @@ function treeRss(pid) {
       // no children
     }
   }
+  return pids;
+}
+
+/** CPU time (clock ticks) of each thread of a process tree, by "pid/tid". */
+function threadTicks(pid) {
+  const ticks = new Map();
+  for (const each of processTree(pid)) {
+    let threads = [];
+    try {
+      threads = readdirSync(`/proc/${each}/task`);
+    } catch {
+      continue;
+    }
+    for (const thread of threads) {
+      try {
+        const fields = readFileSync(`/proc/${each}/task/${thread}/stat`, "utf8").split(") ")[1].split(" ");
+        ticks.set(`${each}/${thread}`, Number(fields[11]) + Number(fields[12]));
+      } catch {
+        // gone
+      }
+    }
+  }
+  return ticks;
+}
+
+/** How many threads did the server's work between two samples, and the busiest one's share of it. */
+function threadSpread(before, after) {
+  const used = [...after].map(([thread, ticks]) => ticks - (before.get(thread) ?? 0)).filter((ticks) => ticks > 0);
+  const total = used.reduce((sum, ticks) => sum + ticks, 0);
+  const busy = used.filter((ticks) => ticks >= total * 0.05);
+  return { threads: busy.length, busiestShare: total > 0 ? Math.max(...used) / total : NaN };
+}
+
+/** Resident memory (bytes) of a process and all its descendants. */
+function treeRss(pid) {
+  const pids = processTree(pid);
   let total = 0;
   for (const each of pids) {
     try {
@@ -81,6 +121,7 @@ function loader() {
 
 async function measure(name, url, serverPid) {
   const rssBefore = treeRss(serverPid);
+  const ticksBefore = threadTicks(serverPid);
   const loaders = Array.from({ length: options.loaders }, loader);
   const share = Math.ceil(options.clients / options.loaders);
   const connects = await Promise.all(
@@ -100,6 +141,7 @@ async function measure(name, url, serverPid) {
   const depositLoader = loader();
   const deposits = (await depositLoader.run("deposits", { url, count: options.deposits, token: INGEST_TOKEN, deflate })).times;
   depositLoader.kill();
+  const spread = threadSpread(ticksBefore, threadTicks(serverPid));
 
   return {
     name,
@@ -113,6 +155,8 @@ async function measure(name, url, serverPid) {
     bytesPerConnection: (rssIdle - rssBefore) / options.clients,
     depositP50: percentile(deposits, 50),
     depositP99: percentile(deposits, 99),
+    busyThreads: spread.threads,
+    busiestThreadShare: spread.busiestShare * 100,
   };
 }
 
@@ -136,14 +180,22 @@ async function startSocketpot(persistTo, vars) {
   return { name: "Socketpot Edge (workerd)", url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
 }
 
-async function socketpot() {
+/** Socketpot Edge with the demo app on `shards` connection shards. */
+async function socketpot(shards) {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-bench-"));
-  const vars = { CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000", INGEST_TOKEN, AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000" };
+  const vars = {
+    CHAT_RATE_BURST: "1000000",
+    CHAT_RATE_PER_SECOND: "1000000",
+    INGEST_TOKEN,
+    AUTH_TIMEOUT_MS: "120000",
+    MAX_CONNECTIONS_PER_IP: "100000",
+    ROOM_SHARDS: String(shards),
+  };
   try {
     await prepareLocalDatabase({ persistTo });
     const server = await startSocketpot(persistTo, vars);
     try {
-      return await measure(server.name, server.url, server.pid);
+      return await measure(`${server.name}, ${shards === 1 ? "one room" : `${shards} shards`}`, server.url, server.pid);
     } finally {
       await server.stop();
     }
@@ -174,25 +226,45 @@ const rows = [
   ["memory per idle connection", "bytesPerConnection", ""],
   ["deposit ingest→socket p50", "depositP50", "ms"],
   ["deposit ingest→socket p99", "depositP99", "ms"],
+  ["server threads with ≥ 5% of its CPU", "busyThreads", ""],
+  ["busiest thread's share of the server's CPU", "busiestThreadShare", "%"],
 ];
 
-const ours = await socketpot();
+/** The ordering room's median time per chat message for each shard count and audience (vitest bench, in Node). */
+function orderingCosts() {
+  const output = join(tmpdir(), `socketpot-ordering-${process.pid}.json`);
+  execFileSync("npx", ["vitest", "bench", "--run", "--project", "unit", "bench/ordering.bench.ts", "--outputJson", output], { stdio: "ignore" });
+  return readFile(output, "utf8").then((text) => JSON.parse(text).files[0].groups[0].benchmarks);
+}
+
+const columns = [await socketpot(1)];
+if (options.shards > 1) columns.push(await socketpot(options.shards));
 const theirs = await baseline();
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.log(
   `\nSocketpot Edge benchmark: ${options.clients} clients${deflate ? "" : " (not offering compression)"}, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`,
 );
 console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
-console.log(`| measure | ${ours.name} | ${theirs.name} | ratio (ours / baseline) |`);
-console.log("|---|---|---|---|");
+console.log(`| measure | ${columns.map((ours) => ours.name).join(" | ")} | ${theirs.name} | ${columns.map(() => "ratio (ours / Node)").join(" | ")} |`);
+console.log(`|---|${columns.map(() => "---|").join("")}---|${columns.map(() => "---|").join("")}`);
 for (const [label, key, unit] of rows) {
   if (key === null) {
-    console.log(`| ${label} | ${ours.deliveries} / ${ours.expected} | ${theirs.deliveries} / ${theirs.expected} | |`);
+    console.log(`| ${label} | ${columns.map((ours) => `${ours.deliveries} / ${ours.expected}`).join(" | ")} | ${theirs.deliveries} / ${theirs.expected} |${columns.map(() => " |").join("")}`);
     continue;
   }
-  const mine = key === "bytesPerConnection" ? ours[key] / 1024 : ours[key];
-  const base = key === "bytesPerConnection" ? theirs[key] / 1024 : theirs[key];
+  const value = (result) => (key === "bytesPerConnection" ? result[key] / 1024 : result[key]);
   const suffix = key === "bytesPerConnection" ? " KiB" : unit;
-  console.log(`| ${label} | ${format(mine, suffix)} | ${format(base, suffix)} | ${(mine / base).toFixed(2)} |`);
+  const cells = columns.map((ours) => format(value(ours), suffix));
+  const ratios = columns.map((ours) => (value(ours) / value(theirs)).toFixed(2));
+  console.log(`| ${label} | ${cells.join(" | ")} | ${format(value(theirs), suffix)} | ${ratios.join(" | ")} |`);
+}
+
+if (options.shards > 1) {
+  console.log("\nThe ordering room's own work per chat message (median of a vitest bench in Node; shards stand in for RPC):\n");
+  console.log("| shards | 1,000 subscribers | 4,000 subscribers |");
+  console.log("|---|---|---|");
+  const costs = await orderingCosts();
+  const micros = (name) => `${(costs.find((cost) => cost.name === name).median * 1000).toFixed(1)} µs`;
+  for (const shards of [1, 4, 16, 64]) console.log(`| ${shards} | ${micros(`${shards} shards, 1000 subscribers`)} | ${micros(`${shards} shards, 4000 subscribers`)} |`);
 }
 process.exit(0);

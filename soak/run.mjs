@@ -4,7 +4,8 @@
 // plain ones with resume_from). At the end every acked message must be in D1 exactly once, and every client
 // must have received every message of its channels exactly once, in order. Prints the counts; exits 1 on any
 // loss, duplicate or reordering. Sizes are flags (--clients, --senders, --messages, --churners, --plain,
-// --drop-ms: the mean time between a churner's drops, --max-seconds, --seed).
+// --drop-ms: the mean time between a churner's drops, --max-seconds, --seed, --shards: the app's connection
+// shards).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     "drop-ms": { type: "string", default: "2000" },
     "max-seconds": { type: "string", default: "600" },
     seed: { type: "string", default: "1" },
+    shards: { type: "string", default: "1" },
   },
 });
 const options = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Number(value)]));
@@ -49,6 +51,7 @@ const server = await startLocalServer({
     CHAT_RATE_BURST: "1000000",
     CHAT_RATE_PER_SECOND: "1000000",
     MAX_CONNECTIONS_PER_IP: "100000",
+    ROOM_SHARDS: String(options.shards),
   },
 });
 let failed = false;
@@ -58,6 +61,9 @@ try {
   console.error(error);
   failed = true;
 } finally {
+  // What the server logged of failed requests and feeds, to tell where a failed run lost its way.
+  const trouble = server.output().split("\n").filter((line) => /"event":"(request_failed|feed_\w+|shard_unreachable|unhandled_error)"/.test(line));
+  if (failed && trouble.length > 0) console.error(`server trouble (${trouble.length} lines):\n${trouble.slice(0, 20).join("\n")}`);
   await server.stop();
   await rm(persistTo, { recursive: true, force: true });
 }
@@ -281,6 +287,7 @@ async function soak(url) {
   const truncated = clients.filter((client) => client.truncated).length;
 
   const rows = [
+    ["connection shards", String(options.shards)],
     ["clients (socket.io / plain)", `${clients.length} (${clients.length - byKind("plain", true).length - byKind("plain", false).length} / ${byKind("plain", true).length + byKind("plain", false).length})`],
     ["stayed connected / dropped at random", `${clients.length - churners.length} / ${churners.length}`],
     ["reconnects (socket.io recovered / not recovered / plain resumed)", `${churned} (${recovered} / ${notRecovered} / ${resumed})`],

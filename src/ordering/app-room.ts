@@ -193,9 +193,9 @@ export class AppRoom extends SocketpotShard {
   }
 
   private linkTo(appId: number, shard: number): ShardLink {
-    if (shard === 0) return (items: FeedItem[]) => this.receive(items);
+    if (shard === 0) return { receive: (items: FeedItem[]) => void this.receive(items), snapshot: () => this.snapshot() };
     const stub = this.shard(appId, shard);
-    return (items: FeedItem[]) => stub.receive(items);
+    return { receive: (items: FeedItem[]) => stub.receive(items), snapshot: () => stub.snapshot() };
   }
 
   private shard(appId: number, shard: number) {

@@ -21,18 +21,14 @@ export class ConnectionCounts {
     return null;
   }
 
-  /** Counts connections that are already open (a shard's report after this room restarted). */
-  adopt(shard: number, ip: string, count = 1): void {
-    this.add(shard, ip, count);
+  /** Replaces a shard's counts with what it reports as open. */
+  replace(shard: number, ips: Record<string, number>): void {
+    for (const [ip, count] of this.perShard.get(shard) ?? []) this.add(shard, ip, -count);
+    for (const [ip, count] of Object.entries(ips)) this.add(shard, ip, count);
   }
 
   release(shard: number, ip: string): void {
     if ((this.perShard.get(shard)?.get(ip) ?? 0) > 0) this.add(shard, ip, -1);
-  }
-
-  /** Forgets a shard's connections, before its report replaces them. */
-  clear(shard: number): void {
-    for (const [ip, count] of this.perShard.get(shard) ?? []) this.add(shard, ip, -count);
   }
 
   private add(shard: number, ip: string, change: number): void {

@@ -10,12 +10,25 @@ import type { Audience } from "../socketpot/schemas.js";
 import type { ChatStore } from "../socketpot/store.js";
 import { ConnectionCounts, type ConnectionLimits } from "./connection-counts.js";
 
-/** Where the room's broadcasts for one shard go: in-process for its own connections, over RPC for a shard's. */
-export type ShardLink = (items: FeedItem[]) => void | Promise<void>;
+/**
+ * How the room reaches one shard: in-process for its own connections, over RPC for a connection shard's.
+ * `receive` answers with the shard's activation (see {@link ShardSnapshot.activation}).
+ */
+export interface ShardLink {
+  receive(items: FeedItem[]): void | Promise<string>;
+  snapshot(): ShardSnapshot | Promise<ShardSnapshot>;
+}
 
 /** What a shard reports of itself when this room (re)builds its view of the app. */
 export interface ShardSnapshot {
+  /**
+   * Names the shard object's current activation. A new one (the shard restarted, or woke from hibernation)
+   * means connections may have gone without a word, so the room checks its view against a fresh snapshot.
+   */
+  activation: string;
   sessions: ShardClient[];
+  /** Clients whose auth or recovery is under way: the room may have granted a session the shard has not started yet. */
+  pending: string[];
   /** Open connections per client address. */
   ips: Record<string, number>;
 }
@@ -38,6 +51,8 @@ export class OrderingCore implements Ordering, RoomHost {
   /** This activation's name: feed numbers start again with it. */
   private readonly epoch = randomId();
   private readonly feeds = new Map<number, ShardFeed>();
+  /** Each connection shard's activation when it last answered. */
+  private readonly activations = new Map<number, string>();
 
   constructor(
     appId: number,
@@ -51,9 +66,15 @@ export class OrderingCore implements Ordering, RoomHost {
     this.chat = new ChatRoom(appId, store, this, options);
   }
 
-  /** Takes in a shard's connections and sessions as they are (after this room restarted, they are still there). */
-  adopt(shard: number, { sessions, ips }: ShardSnapshot): void {
-    for (const [ip, count] of Object.entries(ips)) this.counts.adopt(shard, ip, count);
+  /**
+   * Takes in a shard's connections and sessions as they are: after this room restarted (they are still
+   * there), or after the shard's activation changed (those that are gone leave, and are announced).
+   */
+  adopt(shard: number, { activation, sessions, pending, ips }: ShardSnapshot): void {
+    this.activations.set(shard, activation);
+    this.counts.replace(shard, ips);
+    const present = new Set([...sessions.map((client) => client.id), ...pending]);
+    for (const id of this.chat.directory.clientsOn(shard)) if (!present.has(id)) this.chat.leave({ id, shard, session: this.chat.directory.session(id) });
     for (const client of sessions) if (client.session) this.chat.directory.set(client.id, shard, client.session);
   }
 
@@ -115,10 +136,22 @@ export class OrderingCore implements Ordering, RoomHost {
   private feed(shard: number): ShardFeed {
     let feed = this.feeds.get(shard);
     if (!feed) {
-      feed = shard === 0 ? new LocalFeed(this.link(shard)) : new RemoteFeed(shard, this.link(shard));
+      const link = this.link(shard);
+      feed = shard === 0 ? new LocalFeed(link) : new RemoteFeed(shard, link, (activation) => this.answered(shard, link, activation));
       this.feeds.set(shard, feed);
     }
     return feed;
+  }
+
+  /** A shard took a batch: if it has a new activation since, its connections are checked against a snapshot. */
+  private answered(shard: number, link: ShardLink, activation: string): void {
+    const known = this.activations.get(shard);
+    this.activations.set(shard, activation);
+    if (known === undefined || known === activation) return;
+    Promise.resolve(link.snapshot()).then(
+      (snapshot) => this.adopt(shard, snapshot),
+      (error: unknown) => log("shard_unreachable", { shard, error: String(error) }),
+    );
   }
 
   private saveForRecovery(client: ShardClient, session: ClientSession): void {
@@ -136,10 +169,10 @@ interface ShardFeed {
 class LocalFeed implements ShardFeed {
   seq = 0;
 
-  constructor(private readonly send: ShardLink) {}
+  constructor(private readonly link: ShardLink) {}
 
   push(item: FeedItem): void {
-    void this.send([item]);
+    void this.link.receive([item]);
   }
 }
 
@@ -155,7 +188,8 @@ class RemoteFeed implements ShardFeed {
 
   constructor(
     private readonly shard: number,
-    private readonly send: ShardLink,
+    private readonly link: ShardLink,
+    private readonly answered: (activation: string) => void,
   ) {}
 
   push(item: FeedItem): void {
@@ -171,7 +205,8 @@ class RemoteFeed implements ShardFeed {
       this.waiting = [];
       for (let attempt = 1; ; attempt += 1) {
         try {
-          await this.send(batch);
+          const activation = await this.link.receive(batch);
+          if (activation) this.answered(activation);
           break;
         } catch (error) {
           if (attempt === FEED_ATTEMPTS) {

@@ -87,12 +87,20 @@ export class Gateway {
 
   /** The session a reconnecting client claims (`pid` and the offset it has), or null for a new session. */
   async recover(client: GatewayClient, pid: string, offset: string | null): Promise<Recovered | null> {
+    this.authenticating.add(client.id);
     try {
       return await this.ordering(client).recover(describe(client), pid, offset);
     } catch (error) {
       log("request_failed", { sid: client.id, request: "recover", error: String(error) });
       return null;
+    } finally {
+      this.authenticating.delete(client.id);
     }
+  }
+
+  /** Clients whose auth or recovery is under way: the room may have granted them a session not started yet. */
+  pending(): string[] {
+    return [...this.authenticating];
   }
 
   /** Gives a recovered client what it missed, then starts its session. */

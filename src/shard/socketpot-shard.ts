@@ -1,6 +1,7 @@
 import { parseConfig, type Config, type Env } from "../config.js";
 import { EngineErrorCode, type Refusal } from "../http/errors.js";
 import { AppId } from "../http/query.js";
+import { randomId } from "../ids.js";
 import { log } from "../log.js";
 import type { FeedItem } from "../socketpot/feed.js";
 import type { Ordering } from "../socketpot/ordering.js";
@@ -58,16 +59,20 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
   /** Which of its app's shards this object is, for a request the Worker forwarded. */
   protected abstract shardOf(request: Request): number;
 
+  /** Names this activation of the object, so that the ordering room notices when it is a new one. */
+  private readonly activation = randomId();
+
   // RPC from the ordering room.
 
-  /** The ordering room's broadcasts for this shard, in feed order. */
-  receive(items: FeedItem[]): void {
+  /** The ordering room's broadcasts for this shard, in feed order; answers with this activation. */
+  receive(items: FeedItem[]): string {
     this.gateway.receive(items);
+    return this.activation;
   }
 
-  /** This shard's connections and sessions, for an ordering room that restarted and rebuilds its view. */
+  /** This shard's connections and sessions, for an ordering room that (re)builds its view of them. */
   snapshot(): ShardSnapshot {
-    const snapshot: ShardSnapshot = { sessions: [], ips: {} };
+    const snapshot: ShardSnapshot = { activation: this.activation, sessions: [], pending: this.gateway.pending(), ips: {} };
     for (const connection of this.connections()) {
       snapshot.ips[connection.state.ip] = (snapshot.ips[connection.state.ip] ?? 0) + 1;
       if (connection.session) {

@@ -70,6 +70,11 @@ export class Directory {
     return { joined: null, left: user && this.presence.leave(id, user) ? user : null };
   }
 
+  /** The clients with a session on `shard` (walks every session: for a shard's rare check, not hot paths). */
+  clientsOn(shard: number): string[] {
+    return [...this.sessions].flatMap(([id, entry]) => (entry.shard === shard ? [id] : []));
+  }
+
   session(id: string): ClientSession | null {
     return this.sessions.get(id)?.session ?? null;
   }

@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
+import { TEST_SHARDS } from "../support/server.js";
 
 /** `npm run soak` at a small size with frequent drops, so that the script and what it checks stay working. */
 it("passes a small soak: socket.io and plain clients, random drops, nothing lost, duplicated or reordered", async () => {
   const script = fileURLToPath(new URL("../../soak/run.mjs", import.meta.url));
-  const args = [script, "--clients", "24", "--senders", "6", "--messages", "600", "--churners", "10", "--drop-ms", "300", "--max-seconds", "120"];
+  const args = [script, "--clients", "24", "--senders", "6", "--messages", "600", "--churners", "10", "--drop-ms", "300", "--max-seconds", "120", "--shards", TEST_SHARDS];
   const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
     execFile(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 }, (error, out) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out }),

@@ -1,8 +1,8 @@
-import { OrderingCore } from "../../src/ordering/ordering-core.js";
+import { OrderingCore, type ShardSnapshot } from "../../src/ordering/ordering-core.js";
 import type { EncodedEvent } from "../../src/shard/broadcast.js";
 import { Gateway, type GatewayClient } from "../../src/shard/gateway.js";
 import type { ClientSession } from "../../src/socketpot/directory.js";
-import type { FeedMark } from "../../src/socketpot/feed.js";
+import type { FeedItem, FeedMark } from "../../src/socketpot/feed.js";
 import type { ChatRoom, Outcome, ServerEvent } from "../../src/socketpot/room.js";
 import type { AuthResponse, ChatMessage, User } from "../../src/socketpot/schemas.js";
 import type { ChatStore, ChatWrite, TokenGrant } from "../../src/socketpot/store.js";
@@ -214,7 +214,31 @@ export class MemoryApp {
     readonly host: MemoryHost,
     appId = 1,
   ) {
-    this.core = new OrderingCore(appId, store, ROOM_OPTIONS, (shard) => (items) => this.gateway(shard).receive(items), null, host);
+    // Shard 0 is the room's own, in-process; the others answer like a connection shard over RPC.
+    const link = (shard: number) => ({
+      receive: (items: FeedItem[]) => (shard === 0 ? this.gateway(shard).receive(items) : this.deliver(shard, items)),
+      snapshot: () => this.snapshot(shard),
+    });
+    this.core = new OrderingCore(appId, store, ROOM_OPTIONS, link, null, host);
+  }
+
+  /** Each connection shard's activation; a test that restarts a shard gives it a new one. */
+  readonly activations = new Map<number, string>();
+
+  private async deliver(shard: number, items: FeedItem[]): Promise<string> {
+    this.gateway(shard).receive(items);
+    return this.activations.get(shard) ?? "first";
+  }
+
+  /** What shard `shard` reports of its clients, as a connection shard does to its ordering room. */
+  snapshot(shard: number): ShardSnapshot {
+    const clients = [...this.host.clients(shard)];
+    return {
+      activation: this.activations.get(shard) ?? "first",
+      sessions: clients.map((client) => ({ id: client.id, shard, session: client.session, recovery: null })),
+      pending: this.gateway(shard).pending(),
+      ips: { "127.0.0.1": clients.length },
+    };
   }
 
   get chat(): ChatRoom {

@@ -403,10 +403,7 @@ describe("ChatRoom presence", () => {
     await joined(room, here, 3);
     await joined(room, elsewhere, 1);
     const woken = new MemoryApp(store, host);
-    for (const shard of [0, 2]) {
-      const sessions = [...host.clients(shard)].map((client) => ({ id: client.id, shard, session: client.session, recovery: null }));
-      woken.core.adopt(shard, { sessions, ips: {} });
-    }
+    for (const shard of [0, 2]) woken.core.adopt(shard, room.snapshot(shard));
     const outcome = await woken.auth(host.connect("t2"), auth(4));
     expect(outcome).toMatchObject({ value: { chat: { userlist: { alice: USERS.alice, bob: USERS.bob, owner: USERS.owner } } } });
   });

@@ -1,0 +1,42 @@
+import { bench, describe } from "vitest";
+import { OrderingCore } from "../src/ordering/ordering-core.js";
+import { MemoryStore, ROOM_OPTIONS, USERS, tokenOf } from "../test/support/memory-room.js";
+
+/**
+ * The ordering room's own work per chat message (validation, rate limit, the store call, the broadcast to each
+ * shard's feed), as subscribers grow, for several shard counts. Shards are RPC stand-ins that take a batch and
+ * do nothing: what the shards do with it is theirs. The same code runs in the Durable Object; this measures it
+ * in Node, where one object's CPU can be told apart from the others'.
+ */
+const SHARDS = [1, 4, 16, 64];
+const SUBSCRIBERS = [1_000, 4_000];
+
+function orderingRoom(shards: number, subscribers: number) {
+  const store = new MemoryStore();
+  store.addToken(tokenOf(1), 1, USERS.owner);
+  const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => async () => {}, null);
+  for (let index = 0; index < subscribers; index++) {
+    const user = { uname: `user${index}`, auth_id: 1_000 + index, role: "MEMBER" as const };
+    core.chat.directory.set(`client-${index}`, 1 + (index % shards), { user, subscriptions: ["CHAT"] });
+  }
+  const sender = { id: "sender", shard: 1, session: { user: USERS.owner, subscriptions: ["CHAT" as const] }, recovery: null };
+  return { core, sender, store };
+}
+
+describe("ordering room: one chat message", () => {
+  for (const shards of SHARDS) {
+    for (const subscribers of SUBSCRIBERS) {
+      const { core, sender, store } = orderingRoom(shards, subscribers);
+      let sent = 0;
+      bench(
+        `${shards} shards, ${subscribers} subscribers`,
+        async () => {
+          const outcome = await core.request(sender, "new_message", { text: `message ${sent++}` });
+          if (!outcome.ok) throw new Error(outcome.reason);
+        },
+        // The store keeps every message: bounded runs keep its growth out of the figures.
+        { time: 500, iterations: 2_000, teardown: () => void store.messages.splice(0) },
+      );
+    }
+  }
+});

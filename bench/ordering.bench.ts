@@ -26,16 +26,18 @@ function orderingRoom(shards: number, subscribers: number) {
 describe("ordering room: one chat message", () => {
   for (const shards of SHARDS) {
     for (const subscribers of SUBSCRIBERS) {
-      const { core, sender, store } = orderingRoom(shards, subscribers);
+      // Each case builds its room when it starts, so that no case runs amid another's garbage.
+      let room: ReturnType<typeof orderingRoom> | null = null;
       let sent = 0;
       bench(
         `${shards} shards, ${subscribers} subscribers`,
         async () => {
-          const outcome = await core.request(sender, "new_message", { text: `message ${sent++}` });
+          room ??= orderingRoom(shards, subscribers);
+          const outcome = await room.core.request(room.sender, "new_message", { text: `message ${sent++}` });
           if (!outcome.ok) throw new Error(outcome.reason);
         },
-        // The store keeps every message: bounded runs keep its growth out of the figures.
-        { time: 500, iterations: 2_000, teardown: () => void store.messages.splice(0) },
+        // A finished case lets its room go, so that later cases do not run amid its garbage.
+        { time: 1_000, warmupTime: 500, warmupIterations: 1_000, teardown: () => void (room = null) },
       );
     }
   }

@@ -53,10 +53,15 @@ function processTree(pid) {
   return pids;
 }
 
-/** CPU time (clock ticks) of each thread of a process tree, by "pid/tid". */
+/** CPU time (clock ticks) of each thread of the workerd processes in a process tree, by "pid/tid". */
 function threadTicks(pid) {
   const ticks = new Map();
   for (const each of processTree(pid)) {
+    try {
+      if (readFileSync(`/proc/${each}/comm`, "utf8").trim() !== "workerd") continue;
+    } catch {
+      continue;
+    }
     let threads = [];
     try {
       threads = readdirSync(`/proc/${each}/task`);
@@ -75,12 +80,12 @@ function threadTicks(pid) {
   return ticks;
 }
 
-/** How many threads did the server's work between two samples, and the busiest one's share of it. */
+/** How many workerd threads did the server's work between two samples, and the busiest one's share of it. */
 function threadSpread(before, after) {
   const used = [...after].map(([thread, ticks]) => ticks - (before.get(thread) ?? 0)).filter((ticks) => ticks > 0);
   const total = used.reduce((sum, ticks) => sum + ticks, 0);
   const busy = used.filter((ticks) => ticks >= total * 0.05);
-  return { threads: busy.length, busiestShare: total > 0 ? Math.max(...used) / total : NaN };
+  return { threads: total > 0 ? busy.length : NaN, busiestShare: total > 0 ? Math.max(...used) / total : NaN };
 }
 
 /** Resident memory (bytes) of a process and all its descendants. */
@@ -226,8 +231,8 @@ const rows = [
   ["memory per idle connection", "bytesPerConnection", ""],
   ["deposit ingest→socket p50", "depositP50", "ms"],
   ["deposit ingest→socket p99", "depositP99", "ms"],
-  ["server threads with ≥ 5% of its CPU", "busyThreads", ""],
-  ["busiest thread's share of the server's CPU", "busiestThreadShare", "%"],
+  ["workerd threads with ≥ 5% of workerd's CPU", "busyThreads", ""],
+  ["busiest workerd thread's share", "busiestThreadShare", "%"],
 ];
 
 /** The ordering room's median time per chat message for each shard count and audience (vitest bench, in Node). */
@@ -255,7 +260,7 @@ for (const [label, key, unit] of rows) {
   const value = (result) => (key === "bytesPerConnection" ? result[key] / 1024 : result[key]);
   const suffix = key === "bytesPerConnection" ? " KiB" : unit;
   const cells = columns.map((ours) => format(value(ours), suffix));
-  const ratios = columns.map((ours) => (value(ours) / value(theirs)).toFixed(2));
+  const ratios = columns.map((ours) => (Number.isFinite(value(theirs)) ? (value(ours) / value(theirs)).toFixed(2) : ""));
   console.log(`| ${label} | ${cells.join(" | ")} | ${format(value(theirs), suffix)} | ${ratios.join(" | ")} |`);
 }
 

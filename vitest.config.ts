@@ -44,6 +44,8 @@ export default defineConfig({
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
                 DEMO_SEED: await readFile("./scripts/demo-seed.sql", "utf8"),
+                // A shard's deadline on its room, short enough for a test to wait out.
+                STORAGE_TIMEOUT_MS: "1000",
               },
             },
           })),

@@ -42,6 +42,19 @@ export class AppRoom extends SocketpotShard {
    * tests that hold the instance (`runInDurableObject`); no request or event can set it.
    */
   failNextDeliveries = 0;
+  /**
+   * Test-only seam, likewise: requests wait without an answer, as if the room were unreachable, until the
+   * returned function is called.
+   */
+  stallForTests(): () => void {
+    let release = () => {};
+    this.stalled = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.stalled = null;
+      release();
+    };
+  }
+  private stalled: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -151,7 +164,8 @@ export class AppRoom extends SocketpotShard {
   }
 
   /** The ordering room, built on first use after a wake; `appId` is the one this object is named after. */
-  private ordered(appId: number): Promise<OrderingCore> {
+  private async ordered(appId: number): Promise<OrderingCore> {
+    if (this.stalled) await this.stalled;
     this.core ??= this.build(appId);
     return this.core;
   }

@@ -2,9 +2,9 @@ import { SELF } from "cloudflare:test";
 
 export const token = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
 
-/** A WebSocket into the app's Durable Object through the Worker, speaking Engine.IO/Socket.IO by hand. */
-export async function openSocket() {
-  const response = await SELF.fetch("http://edge.test/socket.io/?EIO=4&transport=websocket&app_id=1", {
+/** A WebSocket into one of the app's Durable Objects through the Worker, speaking Engine.IO/Socket.IO by hand. */
+export async function openSocket(appId = 1) {
+  const response = await SELF.fetch(`http://edge.test/socket.io/?EIO=4&transport=websocket&app_id=${appId}`, {
     headers: { Upgrade: "websocket" },
   });
   const ws = response.webSocket;
@@ -28,7 +28,7 @@ export async function openSocket() {
     }
     throw new Error(`no frame starting with ${prefix}; got ${JSON.stringify(frames)}`);
   };
-  await nextFrame("0{");
+  const sid = (JSON.parse((await nextFrame("0{")).slice(1)) as { sid: string }).sid;
   ws.send("40");
   await nextFrame("40{");
   const request = async (ackId: number, event: string, payload: unknown) => {
@@ -49,5 +49,5 @@ export async function openSocket() {
     ws.close(1000, reason);
     await closed;
   };
-  return { ws, frames, nextFrame, nextEvent, request, close };
+  return { ws, sid, frames, nextFrame, nextEvent, request, close };
 }

@@ -1,0 +1,59 @@
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { roomOf, shardName, shardOfSession } from "../../src/shards.js";
+import { openSocket, token } from "./room-socket.js";
+
+/** An app on two connection shards, inside workerd: the room's faults and hibernation as the shards see them. */
+const APP = 61;
+const shardStub = (shard: number) => env.SHARDS.get(env.SHARDS.idFromName(shardName(APP, shard)));
+
+beforeAll(async () => {
+  await env.DB.prepare("INSERT INTO apps (id, name, allowed_origins, created_at, shards) VALUES (?1, 'Sharded', '[]', 0, 2)").bind(APP).run();
+  await env.DB.prepare(
+    "INSERT INTO access_tokens (token, app_id, auth_id, uname, role, created_at) VALUES (?1, ?3, 3, 'alice', 'MEMBER', 0), (?2, ?3, 4, 'bob', 'MEMBER', 0)",
+  )
+    .bind(token(13), token(14), APP)
+    .run();
+});
+
+describe("connection shards", () => {
+  it("answer INTERNAL_ERROR when their app's room does not answer, and serve again once it does", async () => {
+    const alice = await openSocket(APP);
+    expect(shardOfSession(alice.sid)).toBeGreaterThanOrEqual(1);
+    expect((await alice.request(1, "auth", { app_id: APP, access_token: token(13), subscriptions: ["CHAT"] }))[0]).toBeNull();
+    const release = await runInDurableObject(roomOf(env, APP), (room) => room.stallForTests());
+    try {
+      expect(await alice.request(2, "new_message", { text: "nobody home" })).toEqual(["INTERNAL_ERROR"]);
+    } finally {
+      await runInDurableObject(roomOf(env, APP), () => release());
+    }
+    expect((await alice.request(3, "new_message", { text: "back again" }))[0]).toBeNull();
+    await alice.close();
+  });
+
+  it("keep sessions, presence and broadcasts working after the shards and the room are evicted", async () => {
+    const alice = await openSocket(APP);
+    const watcher = await openSocket(APP);
+    expect((await alice.request(1, "auth", { app_id: APP, access_token: token(13), subscriptions: ["CHAT"] }))[0]).toBeNull();
+    expect((await watcher.request(1, "auth", { app_id: APP, subscriptions: ["CHAT"] }))[0]).toBeNull();
+
+    // The room starts anew and learns the app's sessions from its shards.
+    for (const shard of new Set([alice.sid, watcher.sid].map((sid) => shardOfSession(sid)!))) await evictDurableObject(shardStub(shard));
+    await evictDurableObject(roomOf(env, APP));
+    const [error, message] = await alice.request(2, "new_message", { text: "after hibernation" });
+    expect(error).toBeNull();
+    expect(await watcher.nextEvent("new_message")).toEqual(["new_message", message]);
+
+    const late = await openSocket(APP);
+    const [, response] = await late.request(1, "auth", { app_id: APP, access_token: token(14), subscriptions: ["CHAT"] });
+    expect((response as { chat: { userlist: Record<string, unknown> } }).chat.userlist).toEqual({
+      alice: { uname: "alice", auth_id: 3, role: "MEMBER" },
+      bob: { uname: "bob", auth_id: 4, role: "MEMBER" },
+    });
+
+    await evictDurableObject(roomOf(env, APP));
+    await alice.close("bye");
+    expect(await watcher.nextEvent("user_left")).toEqual(["user_left", { uname: "alice" }]);
+    for (const socket of [watcher, late]) await socket.close("done");
+  });
+});

@@ -1,6 +1,6 @@
 import type { Ordering } from "../socketpot/ordering.js";
 import { deadline } from "../deadline.js";
-import { SHARD_HEADER, roomName } from "../shards.js";
+import { MAX_SHARDS, SHARD_HEADER, roomName } from "../shards.js";
 import { SocketpotShard } from "./socketpot-shard.js";
 
 /**
@@ -29,7 +29,8 @@ export class ConnectionShard extends SocketpotShard {
     return ordering;
   }
 
-  protected shardOf(request: Request): number {
-    return Number(request.headers.get(SHARD_HEADER));
+  protected shardOf(request: Request): number | null {
+    const shard = Number(request.headers.get(SHARD_HEADER));
+    return Number.isInteger(shard) && shard >= 1 && shard <= MAX_SHARDS ? shard : null;
   }
 }

@@ -73,15 +73,18 @@ export class Gateway {
     if (auth) this.authenticating.add(client.id);
     let outcome: Outcome<unknown>;
     try {
-      outcome = await this.ordering(client).request(describe(client), event, payload);
-    } catch (error) {
-      log("request_failed", { sid: client.id, request: String(event).slice(0, 64), error: String(error) });
-      outcome = internalError;
+      try {
+        outcome = await this.ordering(client).request(describe(client), event, payload);
+      } catch (error) {
+        log("request_failed", { sid: client.id, request: String(event).slice(0, 64), error: String(error) });
+        outcome = internalError;
+      }
+      if (outcome.after) await this.caughtUp(outcome.after);
+      if (outcome.ok && outcome.granted && client.open) this.start(client, outcome.granted, previous);
     } finally {
+      // Only now: until its session has started, a granted client is pending in this shard's reports.
       if (auth) this.authenticating.delete(client.id);
     }
-    if (outcome.after) await this.caughtUp(outcome.after);
-    if (outcome.ok && outcome.granted && client.open) this.start(client, outcome.granted, previous);
     return outcome;
   }
 

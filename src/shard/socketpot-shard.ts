@@ -56,8 +56,8 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
 
   /** The app's ordering room, as this shard reaches it. */
   protected abstract ordering(appId: number): Ordering;
-  /** Which of its app's shards this object is, for a request the Worker forwarded. */
-  protected abstract shardOf(request: Request): number;
+  /** Which of its app's shards this object is, for a request the Worker forwarded; null when it does not say. */
+  protected abstract shardOf(request: Request): number | null;
 
   /** Names this activation of the object, so that the ordering room notices when it is a new one. */
   private readonly activation = randomId();
@@ -110,7 +110,9 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     if (origin !== null && app.allowedOrigins.length > 0 && !app.allowedOrigins.includes(origin)) {
       return { status: 403, error: "FORBIDDEN_ORIGIN", code: EngineErrorCode.FORBIDDEN, message: `Forbidden: origin ${origin} is not allowed for app ${app.id}` };
     }
-    return { appId: app.id, shard: this.shardOf(request) };
+    const shard = this.shardOf(request);
+    if (shard === null) return { status: 400, error: "INVALID_SHARD", code: EngineErrorCode.BAD_REQUEST, message: "Bad request: no shard named" };
+    return { appId: app.id, shard };
   }
 
   protected async reserveConnection({ appId, shard }: Admitted, ip: string): Promise<Refusal | null> {

@@ -4,11 +4,11 @@ import type { AppEvent } from "../queue/events.js";
 import { SocketpotShard, type ShardLoad } from "../shard/socketpot-shard.js";
 import { shardName } from "../shards.js";
 import type { FeedItem } from "../socketpot/feed.js";
-import type { Ordering, Recovered, ShardClient } from "../socketpot/ordering.js";
+import type { AppOrdering, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
 import type { Outcome } from "../socketpot/room.js";
 import { D1ChatStore } from "../storage/d1-store.js";
 import { EventDedup } from "./event-dedup.js";
-import { OrderingCore, type ShardLink } from "./ordering-core.js";
+import { OrderingCore } from "./ordering-core.js";
 import { SqlRecoveryStore } from "./session-recovery.js";
 
 /** What an operator sees of an app's spread over its shards. */
@@ -29,9 +29,8 @@ export interface AppStats {
  * connection itself, in-process, with no hop between the two; with more, new connections go to connection
  * shards that call the methods below over RPC, and connections it already held stay and are served as before.
  */
-export class AppRoom extends SocketpotShard {
+export class AppRoom extends SocketpotShard implements AppOrdering {
   private core: Promise<OrderingCore> | null = null;
-  private readonly orderings = new Map<number, Ordering>();
   private readonly dedup: EventDedup;
   /** Connection state recovery's log and sessions; null when it is switched off. */
   private readonly recovery: SqlRecoveryStore | null;
@@ -144,19 +143,8 @@ export class AppRoom extends SocketpotShard {
 
   // As a shard: the room's own connections reach the ordering room in-process.
 
-  protected ordering(appId: number): Ordering {
-    let ordering = this.orderings.get(appId);
-    if (!ordering) {
-      ordering = {
-        openConnection: (shard, ip) => this.openConnection(appId, shard, ip),
-        closeConnection: (shard, ip) => this.closeConnection(appId, shard, ip),
-        request: (client, event, payload) => this.request(appId, client, event, payload),
-        recover: (client, pid, offset) => this.recover(appId, client, pid, offset),
-        leave: (client, reason) => this.leave(appId, client, reason),
-      };
-      this.orderings.set(appId, ordering);
-    }
-    return ordering;
+  protected orderingRoom(): AppOrdering {
+    return this;
   }
 
   protected shardOf(): number {

@@ -3,35 +3,12 @@ import { randomId } from "../ids.js";
 import { log } from "../log.js";
 import type { ClientSession } from "../socketpot/directory.js";
 import type { FeedItem, FeedMark } from "../socketpot/feed.js";
-import type { Ordering, Recovered, ShardClient } from "../socketpot/ordering.js";
+import type { Ordering, Recovered, ShardClient, ShardLink, ShardSnapshot } from "../socketpot/ordering.js";
 import type { RecoveryStore } from "../socketpot/recovery.js";
 import { ChatRoom, type Outcome, type RoomHost, type RoomOptions, type ServerEvent } from "../socketpot/room.js";
 import type { Audience } from "../socketpot/schemas.js";
 import type { ChatStore } from "../socketpot/store.js";
 import { ConnectionCounts, type ConnectionLimits } from "./connection-counts.js";
-
-/**
- * How the room reaches one shard: in-process for its own connections, over RPC for a connection shard's.
- * `receive` answers with the shard's activation (see {@link ShardSnapshot.activation}).
- */
-export interface ShardLink {
-  receive(items: FeedItem[]): void | Promise<string>;
-  snapshot(): ShardSnapshot | Promise<ShardSnapshot>;
-}
-
-/** What a shard reports of itself when this room (re)builds its view of the app. */
-export interface ShardSnapshot {
-  /**
-   * Names the shard object's current activation. A new one (the shard restarted, or woke from hibernation)
-   * means connections may have gone without a word, so the room checks its view against a fresh snapshot.
-   */
-  activation: string;
-  sessions: ShardClient[];
-  /** Clients whose auth or recovery is under way: the room may have granted a session the shard has not started yet. */
-  pending: string[];
-  /** Open connections per client address. */
-  ips: Record<string, number>;
-}
 
 /** The disconnects after which socket.io clients reconnect by themselves: their sessions are kept. */
 const RECOVERABLE = new Set(["transport close", "transport error", "ping timeout"]);

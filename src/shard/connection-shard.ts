@@ -1,4 +1,4 @@
-import type { Ordering } from "../socketpot/ordering.js";
+import type { AppOrdering } from "../socketpot/ordering.js";
 import { deadline } from "../deadline.js";
 import { MAX_SHARDS, SHARD_HEADER, roomName } from "../shards.js";
 import { SocketpotShard } from "./socketpot-shard.js";
@@ -10,23 +10,10 @@ import { SocketpotShard } from "./socketpot-shard.js";
  * instead of hanging.
  */
 export class ConnectionShard extends SocketpotShard {
-  private readonly orderingRooms = new Map<number, Ordering>();
+  protected override reach = deadline(this.config.storageTimeoutMs, "the app's room");
 
-  protected ordering(appId: number): Ordering {
-    let ordering = this.orderingRooms.get(appId);
-    if (!ordering) {
-      const room = this.env.ROOMS.get(this.env.ROOMS.idFromName(roomName(appId)));
-      const timed = deadline(this.config.storageTimeoutMs, "the app's room");
-      ordering = {
-        openConnection: (shard, ip) => timed(room.openConnection(appId, shard, ip)),
-        closeConnection: (shard, ip) => timed(room.closeConnection(appId, shard, ip)),
-        request: (client, event, payload) => timed(room.request(appId, client, event, payload)),
-        recover: (client, pid, offset) => timed(room.recover(appId, client, pid, offset)),
-        leave: (client, reason) => timed(room.leave(appId, client, reason)),
-      };
-      this.orderingRooms.set(appId, ordering);
-    }
-    return ordering;
+  protected orderingRoom(appId: number): AppOrdering {
+    return this.env.ROOMS.get(this.env.ROOMS.idFromName(roomName(appId)));
   }
 
   protected shardOf(request: Request): number | null {

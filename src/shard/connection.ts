@@ -11,7 +11,7 @@ import type { ClientSession } from "../socketpot/directory.js";
 import type { FeedMark } from "../socketpot/feed.js";
 import type { RecoveryIds } from "../socketpot/ordering.js";
 import type { ServerEvent } from "../socketpot/room.js";
-import type { SocketIoClient } from "../socketpot/socket-io-namespace.js";
+import type { SocketIoClient } from "./socketpot-namespace.js";
 import { StoredSession } from "../socketpot/schemas.js";
 
 /** Which protocol stack a connection runs above Engine.IO. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { PacketData } from "../engine.io/packet.js";
 import { ClientFrame, PlainCloseCode, encodeEvent } from "../plain/protocol.js";
 import { describeIssues } from "../socketpot/schemas.js";
-import { respond, type Ack } from "../socketpot/respond.js";
+import { respond, type Ack } from "./respond.js";
 import { ErrorCode } from "../socketpot/errors.js";
 import type { Connection } from "./connection.js";
 import type { EngineApplication } from "./engine-room.js";

@@ -4,10 +4,9 @@ import { AppId } from "../http/query.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
 import type { FeedItem } from "../socketpot/feed.js";
-import type { Ordering } from "../socketpot/ordering.js";
-import { SocketpotNamespace } from "../socketpot/socket-io-namespace.js";
+import { orderingOf, type AppOrdering, type Ordering, type ShardSnapshot } from "../socketpot/ordering.js";
+import { SocketpotNamespace } from "./socketpot-namespace.js";
 import { APP_ROW_TTL_MS, findApp, type AppRecord } from "../storage/d1-apps.js";
-import type { ShardSnapshot } from "../ordering/ordering-core.js";
 import type { Connection, Stack } from "./connection.js";
 import { EngineRoom, type Admitted, type EngineApplication, type EngineQuery, type RoomEngineOptions } from "./engine-room.js";
 import { Gateway } from "./gateway.js";
@@ -54,8 +53,21 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     this.plain = new PlainApplication(this.gateway, this.config.maxPayloadBytes);
   }
 
-  /** The app's ordering room, as this shard reaches it. */
-  protected abstract ordering(appId: number): Ordering;
+  /** The ordering room of app `appId`: this object, or a stub of another. */
+  protected abstract orderingRoom(appId: number): AppOrdering;
+  /** How a call to the ordering room is made: as it is, or with a deadline. */
+  protected reach: <T>(call: Promise<T>) => Promise<T> = (call) => call;
+  private readonly orderings = new Map<number, Ordering>();
+
+  /** The app's ordering room, as this shard's connections reach it. */
+  protected ordering(appId: number): Ordering {
+    let ordering = this.orderings.get(appId);
+    if (!ordering) {
+      ordering = orderingOf(this.orderingRoom(appId), appId, this.reach);
+      this.orderings.set(appId, ordering);
+    }
+    return ordering;
+  }
   /** Which of its app's shards this object is, for a request the Worker forwarded; null when it does not say. */
   protected abstract shardOf(request: Request): number | null;
 

@@ -1,3 +1,4 @@
+import type { FeedItem } from "./feed.js";
 import type { LoggedEvent } from "./recovery.js";
 import type { ClientRef, Granted, Outcome } from "./room.js";
 
@@ -36,4 +37,48 @@ export interface Ordering {
   recover(client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null>;
   /** The client's connection ended for `reason` (Socket.IO's words): its session ends, kept for recovery if the reason allows. */
   leave(client: ShardClient, reason: string): Promise<void>;
+}
+
+/**
+ * How the room reaches one shard: in-process for its own connections, over RPC for a connection shard's.
+ * `receive` answers with the shard's activation (see {@link ShardSnapshot.activation}).
+ */
+export interface ShardLink {
+  receive(items: FeedItem[]): void | Promise<string>;
+  snapshot(): ShardSnapshot | Promise<ShardSnapshot>;
+}
+
+/** What a shard reports of itself when this room (re)builds its view of the app. */
+export interface ShardSnapshot {
+  /**
+   * Names the shard object's current activation. A new one (the shard restarted, or woke from hibernation)
+   * means connections may have gone without a word, so the room checks its view against a fresh snapshot.
+   */
+  activation: string;
+  sessions: ShardClient[];
+  /** Clients whose auth or recovery is under way: the room may have granted a session the shard has not started yet. */
+  pending: string[];
+  /** Open connections per client address. */
+  ips: Record<string, number>;
+}
+
+
+/** The room's face to shards over RPC: the {@link Ordering} calls, each with the app's id first. */
+export interface AppOrdering {
+  openConnection(appId: number, shard: number, ip: string): Promise<string | null>;
+  closeConnection(appId: number, shard: number, ip: string): Promise<void>;
+  request(appId: number, client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>>;
+  recover(appId: number, client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null>;
+  leave(appId: number, client: ShardClient, reason: string): Promise<void>;
+}
+
+/** The {@link Ordering} of app `appId` through `room`, each call passed through `wrap` (a deadline, say). */
+export function orderingOf(room: AppOrdering, appId: number, wrap: <T>(call: Promise<T>) => Promise<T> = (call) => call): Ordering {
+  return {
+    openConnection: (shard, ip) => wrap(room.openConnection(appId, shard, ip)),
+    closeConnection: (shard, ip) => wrap(room.closeConnection(appId, shard, ip)),
+    request: (client, event, payload) => wrap(room.request(appId, client, event, payload)),
+    recover: (client, pid, offset) => wrap(room.recover(appId, client, pid, offset)),
+    leave: (client, reason) => wrap(room.leave(appId, client, reason)),
+  };
 }

@@ -1,4 +1,5 @@
-import { OrderingCore, type ShardSnapshot } from "../../src/ordering/ordering-core.js";
+import { OrderingCore } from "../../src/ordering/ordering-core.js";
+import type { ShardSnapshot } from "../../src/socketpot/ordering.js";
 import type { EncodedEvent } from "../../src/shard/broadcast.js";
 import { Gateway, type GatewayClient } from "../../src/shard/gateway.js";
 import type { ClientSession } from "../../src/socketpot/directory.js";

@@ -1,5 +1,5 @@
-import type { GatewayClient } from "../shard/gateway.js";
-import type { Outcome } from "./room.js";
+import type { Outcome } from "../socketpot/room.js";
+import type { GatewayClient } from "./gateway.js";
 
 /** Answers a request the client can match with its answer: `(errString)` or `(null, value)`. */
 export type Ack = (args: unknown[]) => void;

@@ -1,7 +1,7 @@
 import { randomId } from "../ids.js";
-import type { GatewayClient, Gateway } from "../shard/gateway.js";
+import type { Gateway, GatewayClient } from "./gateway.js";
 import type { Ack, Admission, Namespace } from "../socket.io/namespace.js";
-import { RecoveryClaim } from "./recovery.js";
+import { RecoveryClaim } from "../socketpot/recovery.js";
 import { respond } from "./respond.js";
 
 /** A Socketpot client over Socket.IO, with what connection state recovery needs of it. */

@@ -1,6 +1,8 @@
 // `npm run bench`: Socketpot Edge (real workerd through Miniflare, real local D1 and Queue) side by side with a
 // Node server on the official socket.io package implementing the same chat subset. Load comes from separate
 // client processes. Prints one table; sizes are flags (--clients, --loaders, --rate, --seconds, --deposits).
+// A floor column (bench/floor-worker.mjs: a bare Durable Object doing only the unavoidable work on the same
+// workerd) tells what our code costs; the Node column tells what the platform costs.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead.
@@ -165,6 +167,20 @@ async function measure(name, url, serverPid) {
   };
 }
 
+/** A server on workerd through Miniflare (bench/workerd-server.mjs); `options` say which. */
+async function startWorkerd(name, options) {
+  const port = await freePort();
+  // The Worker's log lines are not read: they would bury the table.
+  const child = fork(new URL("./workerd-server.mjs", import.meta.url), [JSON.stringify({ port, ...options })], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  await new Promise((resolve) => child.once("message", resolve));
+  const stop = async () => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.send("stop");
+    await exited;
+  };
+  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+}
+
 /** Socketpot Edge on workerd, directly through Miniflare or (--via-wrangler) through `wrangler dev`. */
 async function startSocketpot(persistTo, vars) {
   if (viaWrangler) {
@@ -172,17 +188,17 @@ async function startSocketpot(persistTo, vars) {
     return { name: "Socketpot Edge (wrangler dev)", url: server.url, pid: server.pid, stop: server.stop };
   }
   const script = await buildWorker(join(persistTo, "build"));
-  const port = await freePort();
-  const args = [String(port), persistTo, script, JSON.stringify(vars)];
-  // The Worker's log lines are not read: they would bury the table.
-  const child = fork(new URL("./workerd-server.mjs", import.meta.url), args, { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  await new Promise((resolve) => child.once("message", resolve));
-  const stop = async () => {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.send("stop");
-    await exited;
-  };
-  return { name: "Socketpot Edge (workerd)", url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+  return startWorkerd("Socketpot Edge (workerd)", { persistTo, script, vars });
+}
+
+/** The floor: a bare Durable Object behind the same route on the same workerd (bench/floor-worker.mjs). */
+async function floor() {
+  const server = await startWorkerd("floor (bare Durable Object)", { floor: true });
+  try {
+    return await measure(server.name, server.url, server.pid);
+  } finally {
+    await server.stop();
+  }
 }
 
 /** Socketpot Edge with the demo app on `shards` connection shards. */
@@ -244,24 +260,29 @@ function orderingCosts() {
 
 const columns = [await socketpot(1)];
 if (options.shards > 1) columns.push(await socketpot(options.shards));
+const bare = await floor();
 const theirs = await baseline();
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.log(
   `\nSocketpot Edge benchmark: ${options.clients} clients${deflate ? "" : " (not offering compression)"}, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`,
 );
 console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
-console.log(`| measure | ${columns.map((ours) => ours.name).join(" | ")} | ${theirs.name} | ${columns.map(() => "ratio (ours / Node)").join(" | ")} |`);
-console.log(`|---|${columns.map(() => "---|").join("")}---|${columns.map(() => "---|").join("")}`);
+console.log(
+  `| measure | ${columns.map((ours) => ours.name).join(" | ")} | ${bare.name} | ${theirs.name} | ${columns.map(() => "ours / floor | ours / Node").join(" | ")} |`,
+);
+console.log(`|---|${columns.map(() => "---|").join("")}---|---|${columns.map(() => "---|---|").join("")}`);
 for (const [label, key, unit] of rows) {
   if (key === null) {
-    console.log(`| ${label} | ${columns.map((ours) => `${ours.deliveries} / ${ours.expected}`).join(" | ")} | ${theirs.deliveries} / ${theirs.expected} |${columns.map(() => " |").join("")}`);
+    const counts = (result) => `${result.deliveries} / ${result.expected}`;
+    console.log(`| ${label} | ${columns.map(counts).join(" | ")} | ${counts(bare)} | ${counts(theirs)} |${columns.map(() => " | |").join("")}`);
     continue;
   }
   const value = (result) => (key === "bytesPerConnection" ? result[key] / 1024 : result[key]);
   const suffix = key === "bytesPerConnection" ? " KiB" : unit;
   const cells = columns.map((ours) => format(value(ours), suffix));
-  const ratios = columns.map((ours) => (Number.isFinite(value(theirs)) ? (value(ours) / value(theirs)).toFixed(2) : ""));
-  console.log(`| ${label} | ${cells.join(" | ")} | ${format(value(theirs), suffix)} | ${ratios.join(" | ")} |`);
+  const ratio = (ours, reference) => (Number.isFinite(value(reference)) ? (value(ours) / value(reference)).toFixed(2) : "");
+  const ratios = columns.map((ours) => `${ratio(ours, bare)} | ${ratio(ours, theirs)}`);
+  console.log(`| ${label} | ${cells.join(" | ")} | ${format(value(bare), suffix)} | ${format(value(theirs), suffix)} | ${ratios.join(" | ")} |`);
 }
 
 if (options.shards > 1) {

@@ -156,8 +156,9 @@ describe("connection state recovery", () => {
       }
     })();
     await until(() => acked.length >= 10);
-    // Sessions reach storage within a second of their auth; a restart sooner would start them anew.
-    await pause(1_500);
+    // Sessions reach storage within a second of their auth (a timer in the room, late on a busy machine); a
+    // restart sooner would start them anew.
+    await pause(3_000);
     await server.restart();
     // The plain client notices its socket closed and comes back with the id of the last message it has.
     await plain.closedBy(10_000);

@@ -4,6 +4,8 @@ import { io } from "socket.io-client";
 import { DEMO_USERS } from "../scripts/local-server.mjs";
 
 const sockets = [];
+/** Sockets that only sit there (--idle): connected and authenticated, subscribed to BETS, which stays quiet. */
+const idle = [];
 const latencies = [];
 
 /** A new socket.io client of the demo app over WebSocket, offering permessage-deflate only if `deflate`. */
@@ -18,16 +20,16 @@ function openSocket(url, deflate) {
   });
 }
 
-function connectAndAuth(url, index, deflate) {
+function connectAndAuth(url, index, deflate, into = sockets, subscriptions = ["CHAT"]) {
   const user = DEMO_USERS[index % DEMO_USERS.length];
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const socket = openSocket(url, deflate);
     socket.once("connect_error", reject);
     socket.once("connect", () => {
-      socket.emit("auth", { app_id: 1, access_token: user.token, subscriptions: ["CHAT"] }, (error) => {
+      socket.emit("auth", { app_id: 1, access_token: user.token, subscriptions }, (error) => {
         if (error) return reject(new Error(error));
-        sockets.push(socket);
+        into.push(socket);
         resolve(performance.now() - started);
       });
     });
@@ -50,6 +52,15 @@ const handlers = {
       });
     }
     return { times };
+  },
+  /** Connect `count` sockets that stay idle until `close`, `concurrency` at a time. */
+  async idle({ url, count, concurrency, deflate }) {
+    for (let next = 0; next < count; ) {
+      const batch = [];
+      for (let i = 0; i < concurrency && next < count; i++, next++) batch.push(connectAndAuth(url, next, deflate, idle, ["BETS"]));
+      await Promise.all(batch);
+    }
+    return {};
   },
   /** Report what the subscribers received since the last call. */
   async collect() {
@@ -88,7 +99,7 @@ const handlers = {
     return { times };
   },
   async close() {
-    for (const socket of sockets) socket.disconnect();
+    for (const socket of [...sockets, ...idle]) socket.disconnect();
     return {};
   },
 };

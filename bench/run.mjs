@@ -3,6 +3,8 @@
 // client processes. Prints one table; sizes are flags (--clients, --loaders, --rate, --seconds, --deposits).
 // A floor column (bench/floor-worker.mjs: a bare Durable Object doing only the unavoidable work on the same
 // workerd) tells what our code costs; the Node column tells what the platform costs.
+// --idle N first connects N sockets that stay idle (authenticated, subscribed to the quiet BETS feed), so that
+// connect+auth is measured among that many open connections.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead.
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     deposits: { type: "string", default: "50" },
     shards: { type: "string", default: "1" },
+    idle: { type: "string", default: "0" },
     deflate: { type: "boolean", default: true },
     "via-wrangler": { type: "boolean", default: false },
   },
@@ -127,9 +130,11 @@ function loader() {
 }
 
 async function measure(name, url, serverPid) {
+  const loaders = Array.from({ length: options.loaders }, loader);
+  // Idle sockets first (--idle), so that what is measured is a connect among that many already open.
+  if (options.idle > 0) await loaders[0].run("idle", { url, count: options.idle, concurrency: options.concurrency, deflate });
   const rssBefore = treeRss(serverPid);
   const ticksBefore = threadTicks(serverPid);
-  const loaders = Array.from({ length: options.loaders }, loader);
   const share = Math.ceil(options.clients / options.loaders);
   const connects = await Promise.all(
     loaders.map((each, index) => each.run("connect", { url, count: Math.min(share, options.clients - index * share), offset: index * share, concurrency: options.concurrency, deflate })),
@@ -264,7 +269,7 @@ const bare = await floor();
 const theirs = await baseline();
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.log(
-  `\nSocketpot Edge benchmark: ${options.clients} clients${deflate ? "" : " (not offering compression)"}, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`,
+  `\nSocketpot Edge benchmark: ${options.clients} clients${deflate ? "" : " (not offering compression)"}${options.idle ? ` among ${options.idle} idle sockets` : ""}, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`,
 );
 console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
 console.log(

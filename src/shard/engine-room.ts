@@ -182,7 +182,10 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       if (deadline !== null && deadline <= now) this.application(connection.state.stack)?.expired(connection);
       connection.save();
     }
-    await this.scheduleAlarm();
+    // The next wake: the earliest moment any connection still open needs attention.
+    let next = Infinity;
+    for (const connection of this.connections()) next = Math.min(next, dueAt(connection));
+    if (next !== Infinity) await this.alarmBy(next);
   }
 
   /** Every open connection, WebSocket and long-polling alike. */
@@ -195,7 +198,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const connection = this.createConnection(opening, { kind: "polling", polling, supportsBinary });
     const handshake = connection.engine.handshake(["websocket"]);
     await opening.application.opened(connection);
-    await this.scheduleAlarm();
+    await this.alarmBy(dueAt(connection));
     return payloadResponse(encodePayload([handshake], opening.protocol, supportsBinary));
   }
 
@@ -207,7 +210,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     if (opening.stack !== "plain") server.send(encodePacket(connection.engine.handshake([]), opening.protocol));
     await opening.application.opened(connection);
     connection.save();
-    await this.scheduleAlarm();
+    await this.alarmBy(dueAt(connection));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -377,18 +380,22 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     this.application(connection.state.stack)?.ended(connection, reason);
   }
 
-  /** Sets the alarm for the earliest heartbeat or deadline of any connection. */
-  protected async scheduleAlarm(): Promise<void> {
-    let next = Infinity;
-    for (const connection of this.connections()) {
-      next = Math.min(next, connection.wire.nextHeartbeatAt(), connection.state.deadline ?? Infinity);
-    }
-    if (next === Infinity) return;
+  /**
+   * Makes sure the alarm comes by `due`. The alarm as it stands already covers every other connection (each was
+   * counted in when it opened, and each wake sets the next from all of them), so a new connection costs the
+   * same however many are open. An alarm already due and not yet run is left alone: it will set the next.
+   */
+  private async alarmBy(due: number): Promise<void> {
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt !== null && this.alarmAt <= next && this.alarmAt > Date.now()) return;
-    this.alarmAt = next;
-    await this.ctx.storage.setAlarm(next);
+    if (this.alarmAt !== null && this.alarmAt <= due) return;
+    this.alarmAt = due;
+    await this.ctx.storage.setAlarm(due);
   }
+}
+
+/** When a connection next needs the alarm: a heartbeat to send or check, or its deadline. */
+function dueAt(connection: Connection): number {
+  return Math.min(connection.wire.nextHeartbeatAt(), connection.state.deadline ?? Infinity);
 }
 
 interface Opening extends Admitted {

@@ -1,8 +1,9 @@
 // The bench's floor: a bare Durable Object behind the same Worker route as Socketpot Edge, doing only what no
 // server of this chat can avoid on workerd. It accepts each WebSocket on the Hibernation API and answers the
-// Engine.IO open, the Socket.IO connect and `auth` with canned frames; it sends each `new_message` to every
-// socket and a posted deposit to its user's sockets. No storage, no validation, no state but the sockets and
-// their attachments. It lives in bench/ only and is never deployed; bench/run.mjs serves it on workerd.
+// Engine.IO open, the Socket.IO connect and `auth` with canned frames; it sends each `new_message` to the
+// sockets that subscribed to CHAT and a posted deposit to its user's sockets. No storage, no validation, no
+// state but the sockets, their attachments and the set of CHAT sockets (in memory: a bench run is shorter than
+// any hibernation). It lives in bench/ only and is never deployed; bench/run.mjs serves it on workerd.
 import { DurableObject } from "cloudflare:workers";
 
 const USERS = new Map(
@@ -19,6 +20,7 @@ const OPEN = `0${JSON.stringify({ upgrades: [], pingInterval: 300_000, pingTimeo
 
 export class FloorRoom extends DurableObject {
   nextId = 0;
+  chat = new Set();
 
   async fetch(request) {
     if (new URL(request.url).pathname === "/v1/apps/1/events") {
@@ -44,13 +46,18 @@ export class FloorRoom extends DurableObject {
     if (event === "auth") {
       const user = USERS.get(payload.access_token) ?? null;
       ws.serializeAttachment({ user, deposits: user && payload.subscriptions.includes("DEPOSITS") ? user.auth_id : null });
+      if (payload.subscriptions.includes("CHAT")) this.chat.add(ws);
       ws.send(`43${ackId}${JSON.stringify([null, { user, subscriptions: payload.subscriptions, chat: { messages: [], userlist: {} } }])}`);
     } else if (event === "new_message") {
       const message = { id: ++this.nextId, channel: "lobby", text: payload.text, created_at: new Date().toISOString(), user: ws.deserializeAttachment()?.user };
       const broadcast = `42${JSON.stringify(["new_message", message])}`;
-      for (const socket of this.ctx.getWebSockets()) socket.send(broadcast);
+      for (const socket of this.chat) socket.send(broadcast);
       if (ackId) ws.send(`43${ackId}${JSON.stringify([null, message])}`);
     }
+  }
+
+  webSocketClose(ws) {
+    this.chat.delete(ws);
   }
 }
 

@@ -28,9 +28,13 @@ export function sessionId(shard: number): string {
 /** The shard a session id names; null when it names none that can exist. */
 export function shardOfSession(sid: string): number | null {
   const dot = sid.indexOf(".");
-  if (dot < 0) return 0;
-  const shard = Number(sid.slice(0, dot));
-  return Number.isInteger(shard) && shard >= 1 && shard <= MAX_SHARDS && String(shard) === sid.slice(0, dot) ? shard : null;
+  return dot < 0 ? 0 : connectionShard(sid.slice(0, dot));
+}
+
+/** A connection shard's number written in decimal (1 to {@link MAX_SHARDS}); null for anything else. */
+export function connectionShard(text: string | null): number | null {
+  const shard = Number(text);
+  return text !== null && Number.isInteger(shard) && shard >= 1 && shard <= MAX_SHARDS && String(shard) === text ? shard : null;
 }
 
 /** The stub of an app's room: its ordering room, and the holder of its connections while it has one shard. */

@@ -1,6 +1,6 @@
 import type { AppOrdering } from "../socketpot/ordering.js";
 import { deadline } from "../deadline.js";
-import { MAX_SHARDS, SHARD_HEADER, roomName } from "../shards.js";
+import { SHARD_HEADER, connectionShard, roomName } from "../shards.js";
 import { SocketpotShard } from "./socketpot-shard.js";
 
 /**
@@ -17,7 +17,6 @@ export class ConnectionShard extends SocketpotShard {
   }
 
   protected shardOf(request: Request): number | null {
-    const shard = Number(request.headers.get(SHARD_HEADER));
-    return Number.isInteger(shard) && shard >= 1 && shard <= MAX_SHARDS ? shard : null;
+    return connectionShard(request.headers.get(SHARD_HEADER));
   }
 }

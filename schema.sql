@@ -11,8 +11,12 @@ CREATE TABLE apps (
   shards          INTEGER CHECK (shards BETWEEN 1 AND 64)
 );
 
+-- Access tokens as SHA-256 digests (src/credentials.ts); a token itself is shown once, when issued.
+-- prefix is its first characters, for telling tokens apart in a listing.
 CREATE TABLE access_tokens (
-  token      TEXT    PRIMARY KEY,
+  id         INTEGER PRIMARY KEY,
+  digest     TEXT    NOT NULL UNIQUE,
+  prefix     TEXT    NOT NULL,
   app_id     INTEGER NOT NULL REFERENCES apps (id),
   auth_id    INTEGER NOT NULL,
   uname      TEXT    NOT NULL,
@@ -22,6 +26,31 @@ CREATE TABLE access_tokens (
   revoked_at INTEGER
 );
 CREATE INDEX access_tokens_by_user ON access_tokens (app_id, uname COLLATE NOCASE);
+CREATE INDEX access_tokens_by_app ON access_tokens (app_id, id);
+
+-- Tokens issued before digests (migration 0003), waiting for the Worker to digest them into access_tokens;
+-- it empties this table before its first token lookup. (The quotes are how SQLite records a renamed table.)
+CREATE TABLE "plaintext_tokens" (
+  token      TEXT    PRIMARY KEY,
+  app_id     INTEGER NOT NULL REFERENCES apps (id),
+  auth_id    INTEGER NOT NULL,
+  uname      TEXT    NOT NULL,
+  role       TEXT    NOT NULL CHECK (role IN ('OWNER', 'MOD', 'MEMBER')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
+
+-- Keys with which an app's own backend posts events for that app only, as digests like access tokens.
+CREATE TABLE ingest_keys (
+  id         INTEGER PRIMARY KEY,
+  digest     TEXT    NOT NULL UNIQUE,
+  prefix     TEXT    NOT NULL,
+  app_id     INTEGER NOT NULL REFERENCES apps (id),
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX ingest_keys_by_app ON ingest_keys (app_id, id);
 
 -- Every chat and system message; id gives the one total order of an app's messages.
 CREATE TABLE messages (

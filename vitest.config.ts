@@ -41,6 +41,8 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // A second database, for a test that builds it step by step from the first migration.
+              d1Databases: ["DB", "MIGRATION_DB"],
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
                 DEMO_SEED: await readFile("./scripts/demo-seed.sql", "utf8"),

@@ -1,183 +1,253 @@
-import { Hono, type Context } from "hono";
-import { z } from "zod";
+import { OpenAPIHono, createRoute, z, type RouteConfig } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { parseConfig, type Env } from "../config.js";
 import { log } from "../log.js";
-import { Role } from "../socketpot/schemas.js";
-import { findApp, type AppRecord } from "../storage/d1-apps.js";
-import { MAX_SHARDS } from "../shards.js";
-import { shardCountChanged } from "./shard-counts.js";
+import { roomOf } from "../shards.js";
 import { D1Admin } from "../storage/d1-admin.js";
+import { findApp, type AppRecord } from "../storage/d1-apps.js";
+import { D1Credentials } from "../storage/d1-credentials.js";
+import * as schema from "./admin-schemas.js";
 import { requireSecret } from "./bearer.js";
 import { jsonError } from "./errors.js";
-import { roomOf } from "../shards.js";
+import { shardCountChanged } from "./shard-counts.js";
+
+type AdminEnv = { Bindings: Env; Variables: { app: AppRecord } };
 
 /**
  * The operator's API under /v1/admin, behind the `ADMIN_TOKEN` secret (bearer, compared in constant time):
- * apps, access tokens, and the moderation of messages and mutes. Changes a room caches (deleted messages,
- * lifted mutes) go through the app's Durable Object, which updates storage, its cache and its clients.
+ * apps, access tokens, ingest keys, and the moderation of messages and mutes. Each route is declared with the
+ * zod schemas that validate it, and the OpenAPI document at /v1/admin/openapi.json is generated from them.
+ * Changes a room caches (revoked tokens, deleted messages, lifted mutes) go through the app's Durable Object,
+ * which updates storage, its cache and its clients.
  */
-export const admin = new Hono<{ Bindings: Env }>();
+export const admin = new OpenAPIHono<AdminEnv>({
+  defaultHook: (result) => {
+    if (result.success) return;
+    if (result.target === "param") {
+      const field = String(result.error.issues[0]?.path[0] ?? "id");
+      return jsonError(400, `INVALID_${field.toUpperCase()}`, `${field} must be a positive integer`);
+    }
+    return jsonError(400, "INVALID_REQUEST", z.prettifyError(result.error), result.error.issues);
+  },
+});
+
+admin.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" });
 
 admin.use("*", requireSecret("ADMIN_TOKEN"));
 
-const Origin = z.url({ protocol: /^https?$/, error: "each allowed origin must be an http(s) origin" }).refine(
-  (text) => new URL(text).origin === text,
-  "an origin is scheme://host[:port], without a path or trailing slash",
-);
-const AppName = z.string().trim().min(1, "name must not be empty").max(100);
-const AllowedOrigins = z.array(Origin).max(50);
-const CreateApp = z.object({ name: AppName, allowed_origins: AllowedOrigins.default([]) });
-const IssueToken = z.object({
-  auth_id: z.int().positive(),
-  uname: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "uname must be 1-64 characters of letters, digits, '_', '.', '-'"),
-  role: Role,
-  expires_at: z.iso.datetime({ offset: true, error: "expires_at must be an ISO-8601 date-time" }).nullish(),
-});
-const Limit = z.coerce.number().int().min(1).max(100).default(50);
-const AppIdParam = z.coerce.number().int().positive();
-const Page = z.object({ limit: Limit, after: z.coerce.number().int().nonnegative().default(0) });
-const TokenPage = z.object({ limit: Limit, after: z.string().default(""), auth_id: z.coerce.number().int().positive().optional() });
-const MessagePage = z.object({
-  limit: Limit,
-  before: z.coerce.number().int().positive().default(Number.MAX_SAFE_INTEGER),
-  channel: z.string().regex(/^[a-z0-9_:-]{1,40}$/).optional(),
-});
-
-const UpdateApp = z
-  .object({
-    name: AppName.optional(),
-    allowed_origins: AllowedOrigins.optional(),
-    shards: z.int("shards must be an integer").min(1, "shards is 1 to 64").max(MAX_SHARDS, "shards is 1 to 64").optional(),
-  })
-  .refine((change) => Object.values(change).some((value) => value !== undefined), "send at least one of name, allowed_origins, shards");
-
-function storeOf(c: Context<{ Bindings: Env }>): D1Admin {
-  return new D1Admin(c.env.DB, parseConfig(c.env).roomShards);
-}
-
-/** Parses input with zod, or answers 400 with its issues. */
-function parse<T>(schema: z.ZodType<T>, input: unknown): { ok: true; value: T } | { ok: false; response: Response } {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return { ok: true, value: parsed.data };
-  return { ok: false, response: jsonError(400, "INVALID_REQUEST", z.prettifyError(parsed.error), parsed.error.issues) };
-}
-
-async function jsonBody(c: Context): Promise<unknown> {
-  try {
-    return await c.req.json();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The app named by the path, or an error response (400 malformed, 404 unknown). */
-async function appOf(c: Context<{ Bindings: Env }>): Promise<{ ok: true; appId: number; record: AppRecord } | { ok: false; response: Response }> {
-  const appId = AppIdParam.safeParse(c.req.param("app_id"));
-  if (!appId.success) return { ok: false, response: jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer") };
+/** The app named by the path must exist: 400 for a malformed id, 404 for an unknown one. */
+const knownApp: MiddlewareHandler<AdminEnv> = async (c, next) => {
+  const appId = schema.AppPath.shape.app_id.safeParse(c.req.param("app_id"));
+  if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
   const record = await findApp(c.env.DB, appId.data);
-  if (!record) return { ok: false, response: jsonError(404, "UNKNOWN_APP", `there is no app with id ${appId.data}`) };
-  return { ok: true, appId: appId.data, record };
+  if (!record) return jsonError(404, "UNKNOWN_APP", `there is no app with id ${appId.data}`);
+  c.set("app", record);
+  await next();
+};
+admin.use("/apps/:app_id", knownApp);
+admin.use("/apps/:app_id/*", knownApp);
+
+/** One structured line per change an operator makes: what, in which app, to which object; never a secret. */
+function audit(action: string, appId: number, objectId: number | string): void {
+  log("admin_audit", { action, app_id: appId, object_id: objectId });
 }
 
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
+const body = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+const failures = {
+  400: json(schema.ErrorBody, "the request is malformed; `issues` lists what zod found"),
+  401: json(schema.ErrorBody, "no or wrong admin token"),
+  404: json(schema.ErrorBody, "no such app, or no such object in it"),
+};
+const noContent = { 204: { description: "done" } };
 
-admin.post("/apps", async (c) => {
-  const body = parse(CreateApp, await jsonBody(c));
-  if (!body.ok) return body.response;
-  const app = await storeOf(c).createApp(body.value.name, body.value.allowed_origins, Date.now());
-  log("admin_app_created", { app_id: app.id });
-  return c.json(app, 201);
-});
+function route<const R extends Omit<RouteConfig, "responses" | "security"> & { responses: RouteConfig["responses"] }>(config: R) {
+  return createRoute({ ...config, security: [{ AdminToken: [] }], responses: { ...failures, ...config.responses } });
+}
 
-admin.get("/apps", async (c) => {
-  const page = parse(Page, c.req.query());
-  if (!page.ok) return page.response;
-  const apps = await storeOf(c).listApps(page.value.limit, page.value.after);
-  return c.json({ apps, next_after: apps.length === page.value.limit ? apps.at(-1)?.id : null });
-});
+const credentials = (c: { env: Env }) => new D1Credentials(c.env.DB);
+const store = (c: { env: Env }) => new D1Admin(c.env.DB, parseConfig(c.env).roomShards);
+const nextAfter = <T extends { id: number }>(page: T[], limit: number) => (page.length === limit ? page.at(-1)!.id : null);
 
-admin.patch("/apps/:app_id", async (c) => {
-  const app = await appOf(c);
-  if (!app.ok) return app.response;
-  const body = parse(UpdateApp, await jsonBody(c));
-  if (!body.ok) return body.response;
-  const updated = await storeOf(c).updateApp(app.appId, body.value);
-  if (!updated) return jsonError(404, "UNKNOWN_APP", `there is no app with id ${app.appId}`);
-  // Connections already open stay where they are; new ones follow the new count (in other isolates within a minute).
-  if (body.value.shards !== undefined) shardCountChanged(app.appId, updated.shards);
-  log("admin_app_updated", { app_id: app.appId, changed: Object.keys(body.value) });
-  return c.json(updated);
-});
+admin.openapi(
+  route({ method: "post", path: "/apps", summary: "Create an app", request: { body: body(schema.CreateApp) }, responses: { 201: json(schema.App, "the app") } }),
+  async (c) => {
+    const { name, allowed_origins } = c.req.valid("json");
+    const app = await store(c).createApp(name, allowed_origins, Date.now());
+    audit("app_created", app.id, app.id);
+    return c.json(app, 201);
+  },
+);
 
-admin.get("/apps/:app_id/stats", async (c) => {
-  const app = await appOf(c);
-  if (!app.ok) return app.response;
-  return c.json(await roomOf(c.env, app.appId).stats(app.appId, app.record.shards ?? parseConfig(c.env).roomShards));
-});
+admin.openapi(
+  route({ method: "get", path: "/apps", summary: "List apps", request: { query: schema.Page }, responses: { 200: json(schema.AppList, "a page of apps, in id order") } }),
+  async (c) => {
+    const { limit, after } = c.req.valid("query");
+    const apps = await store(c).listApps(limit, after);
+    return c.json({ apps, next_after: nextAfter(apps, limit) }, 200);
+  },
+);
 
-admin.post("/apps/:app_id/tokens", async (c) => {
-  const app = await appOf(c);
-  if (!app.ok) return app.response;
-  const body = parse(IssueToken, await jsonBody(c));
-  if (!body.ok) return body.response;
-  const expiresAt = body.value.expires_at ? Date.parse(body.value.expires_at) : null;
-  const token = await storeOf(c).issueToken(app.appId, body.value, expiresAt, Date.now());
-  log("admin_token_issued", { app_id: app.appId, auth_id: token.auth_id });
-  return c.json(token, 201);
-});
+admin.openapi(
+  route({
+    method: "patch",
+    path: "/apps/{app_id}",
+    summary: "Change an app's name, allowed origins or shard count",
+    description: "Connections already open stay where they are; new ones follow a new shard count (in every isolate within a minute).",
+    request: { params: schema.AppPath, body: body(schema.UpdateApp) },
+    responses: { 200: json(schema.App, "the app as changed") },
+  }),
+  async (c) => {
+    const { app_id } = c.req.valid("param");
+    const change = c.req.valid("json");
+    const updated = await store(c).updateApp(app_id, change);
+    if (!updated) return c.json({ error: "UNKNOWN_APP", message: `there is no app with id ${app_id}` }, 404);
+    if (change.shards !== undefined) shardCountChanged(app_id, updated.shards);
+    audit("app_updated", app_id, app_id);
+    return c.json(updated, 200);
+  },
+);
 
-admin.get("/apps/:app_id/tokens", async (c) => {
-  const app = await appOf(c);
-  if (!app.ok) return app.response;
-  const page = parse(TokenPage, c.req.query());
-  if (!page.ok) return page.response;
-  const tokens = await storeOf(c).listTokens(app.appId, page.value.auth_id, page.value.limit, page.value.after);
-  return c.json({ tokens, next_after: tokens.length === page.value.limit ? tokens.at(-1)?.token : null });
-});
+admin.openapi(
+  route({ method: "get", path: "/apps/{app_id}/stats", summary: "An app's connections and users, per shard", request: { params: schema.AppPath }, responses: { 200: json(schema.AppStats, "live figures") } }),
+  async (c) => {
+    const app = c.get("app");
+    return c.json(await roomOf(c.env, app.id).stats(app.id, app.shards ?? parseConfig(c.env).roomShards), 200);
+  },
+);
 
-admin.delete("/apps/:app_id/tokens/:token", async (c) => {
-  const app = await appOf(c);
-  if (!app.ok) return app.response;
-  const token = c.req.param("token");
-  const revoked = await storeOf(c).revokeToken(app.appId, token, Date.now());
-  if (!revoked) return jsonError(404, "UNKNOWN_TOKEN", "this app has no such token");
-  await roomOf(c.env, app.appId).forgetToken(app.appId, token);
-  log("admin_token_revoked", { app_id: app.appId });
-  return c.body(null, 204);
-});
+admin.openapi(
+  route({
+    method: "post",
+    path: "/apps/{app_id}/tokens",
+    summary: "Issue an access token to a user",
+    description: "The token is in this answer only; the server keeps its SHA-256 digest.",
+    request: { params: schema.AppPath, body: body(schema.IssueToken) },
+    responses: { 201: json(schema.IssuedToken, "the token, shown once") },
+  }),
+  async (c) => {
+    const { app_id } = c.req.valid("param");
+    const { expires_at, ...user } = c.req.valid("json");
+    const token = await credentials(c).issueToken(app_id, user, expires_at ? Date.parse(expires_at) : null, Date.now());
+    audit("token_issued", app_id, token.id);
+    return c.json(token, 201);
+  },
+);
 
-admin.get("/apps/:app_id/messages", async (c) => {
-  const app = await appOf(c);
-  if (!app.ok) return app.response;
-  const page = parse(MessagePage, c.req.query());
-  if (!page.ok) return page.response;
-  const messages = await storeOf(c).listMessages(app.appId, page.value.channel, page.value.limit, page.value.before);
-  return c.json({ messages, next_before: messages.length === page.value.limit ? messages.at(-1)?.id : null });
-});
+admin.openapi(
+  route({ method: "get", path: "/apps/{app_id}/tokens", summary: "List an app's access tokens, without the tokens", request: { params: schema.AppPath, query: schema.TokenPage }, responses: { 200: json(schema.TokenList, "a page of tokens, in id order") } }),
+  async (c) => {
+    const { app_id } = c.req.valid("param");
+    const { auth_id, limit, after } = c.req.valid("query");
+    const tokens = await credentials(c).listTokens(app_id, auth_id, limit, after);
+    return c.json({ tokens, next_after: nextAfter(tokens, limit) }, 200);
+  },
+);
 
-admin.delete("/apps/:app_id/messages/:message_id", async (c) => {
-  const app = await appOf(c);
-  if (!app.ok) return app.response;
-  const messageId = AppIdParam.safeParse(c.req.param("message_id"));
-  if (!messageId.success) return jsonError(400, "INVALID_MESSAGE_ID", "message_id must be a positive integer");
-  if (!(await roomOf(c.env, app.appId).deleteMessage(app.appId, messageId.data))) {
-    return jsonError(404, "UNKNOWN_MESSAGE", "this app has no such message");
-  }
-  log("admin_message_deleted", { app_id: app.appId, message_id: messageId.data });
-  return c.body(null, 204);
-});
+admin.openapi(
+  route({
+    method: "delete",
+    path: "/apps/{app_id}/tokens/{token_id}",
+    summary: "Revoke an access token",
+    description: "Takes effect at once, in the running room too: the next auth with it is anonymous.",
+    request: { params: schema.TokenPath },
+    responses: noContent,
+  }),
+  async (c) => {
+    const { app_id, token_id } = c.req.valid("param");
+    const digest = await credentials(c).revokeToken(app_id, token_id, Date.now());
+    if (digest === null) return jsonError(404, "UNKNOWN_TOKEN", "this app has no such token");
+    await roomOf(c.env, app_id).forgetToken(app_id, digest);
+    audit("token_revoked", app_id, token_id);
+    return c.body(null, 204);
+  },
+);
 
-admin.get("/apps/:app_id/mutes", async (c) => {
-  const app = await appOf(c);
-  if (!app.ok) return app.response;
-  return c.json({ mutes: await storeOf(c).listMutes(app.appId, Date.now()) });
-});
+admin.openapi(
+  route({
+    method: "post",
+    path: "/apps/{app_id}/keys",
+    summary: "Issue an ingest key, with which the app's backend posts events for this app only",
+    description: "The key is in this answer only; the server keeps its SHA-256 digest.",
+    request: { params: schema.AppPath },
+    responses: { 201: json(schema.IssuedKey, "the key, shown once") },
+  }),
+  async (c) => {
+    const { app_id } = c.req.valid("param");
+    const key = await credentials(c).issueKey(app_id, Date.now());
+    audit("key_issued", app_id, key.id);
+    return c.json(key, 201);
+  },
+);
 
-admin.delete("/apps/:app_id/mutes/:auth_id", async (c) => {
-  const app = await appOf(c);
-  if (!app.ok) return app.response;
-  const authId = AppIdParam.safeParse(c.req.param("auth_id"));
-  if (!authId.success) return jsonError(400, "INVALID_AUTH_ID", "auth_id must be a positive integer");
-  if (!(await roomOf(c.env, app.appId).liftMute(app.appId, authId.data))) return jsonError(404, "NOT_MUTED", "this user is not muted");
-  log("admin_mute_lifted", { app_id: app.appId, auth_id: authId.data });
-  return c.body(null, 204);
-});
+admin.openapi(
+  route({ method: "get", path: "/apps/{app_id}/keys", summary: "List an app's ingest keys, without the keys", request: { params: schema.AppPath, query: schema.Page }, responses: { 200: json(schema.KeyList, "a page of keys, in id order") } }),
+  async (c) => {
+    const { app_id } = c.req.valid("param");
+    const { limit, after } = c.req.valid("query");
+    const keys = await credentials(c).listKeys(app_id, limit, after);
+    return c.json({ keys, next_after: nextAfter(keys, limit) }, 200);
+  },
+);
+
+admin.openapi(
+  route({ method: "delete", path: "/apps/{app_id}/keys/{key_id}", summary: "Revoke an ingest key", description: "Its next request gets 401.", request: { params: schema.KeyPath }, responses: noContent }),
+  async (c) => {
+    const { app_id, key_id } = c.req.valid("param");
+    if (!(await credentials(c).revokeKey(app_id, key_id, Date.now()))) return jsonError(404, "UNKNOWN_KEY", "this app has no such key");
+    audit("key_revoked", app_id, key_id);
+    return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  route({ method: "get", path: "/apps/{app_id}/messages", summary: "List messages, newest first", request: { params: schema.AppPath, query: schema.MessagePage }, responses: { 200: json(schema.MessageList, "a page of messages") } }),
+  async (c) => {
+    const { app_id } = c.req.valid("param");
+    const { channel, limit, before } = c.req.valid("query");
+    const messages = await store(c).listMessages(app_id, channel, limit, before);
+    return c.json({ messages, next_before: messages.length === limit ? messages.at(-1)!.id : null }, 200);
+  },
+);
+
+admin.openapi(
+  route({
+    method: "delete",
+    path: "/apps/{app_id}/messages/{message_id}",
+    summary: "Delete a message",
+    description: "CHAT subscribers get message_deleted, and the message leaves the history new clients get.",
+    request: { params: schema.MessagePath },
+    responses: noContent,
+  }),
+  async (c) => {
+    const { app_id, message_id } = c.req.valid("param");
+    if (!(await roomOf(c.env, app_id).deleteMessage(app_id, message_id))) return jsonError(404, "UNKNOWN_MESSAGE", "this app has no such message");
+    audit("message_deleted", app_id, message_id);
+    return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  route({ method: "get", path: "/apps/{app_id}/mutes", summary: "List the mutes in force", request: { params: schema.AppPath }, responses: { 200: json(schema.MuteList, "the mutes") } }),
+  async (c) => {
+    const { app_id } = c.req.valid("param");
+    return c.json({ mutes: await store(c).listMutes(app_id, Date.now()) }, 200);
+  },
+);
+
+admin.openapi(
+  route({ method: "delete", path: "/apps/{app_id}/mutes/{auth_id}", summary: "Lift a user's mute", request: { params: schema.MutePath }, responses: noContent }),
+  async (c) => {
+    const { app_id, auth_id } = c.req.valid("param");
+    if (!(await roomOf(c.env, app_id).liftMute(app_id, auth_id))) return jsonError(404, "NOT_MUTED", "this user is not muted");
+    audit("mute_lifted", app_id, auth_id);
+    return c.body(null, 204);
+  },
+);
+
+admin.doc31("/openapi.json", (c) => ({
+  openapi: "3.1.0",
+  info: { title: "Socketpot Edge admin API", version: "1" },
+  servers: [{ url: new URL("/v1/admin", c.req.url).href }],
+  security: [{ AdminToken: [] }],
+}));

@@ -110,8 +110,9 @@ edge.notFound((c) => {
 });
 
 edge.onError((error, c) => {
-  // Hono's middleware (bearer auth) answers by throwing an HTTPException that carries its response.
-  if (error instanceof HTTPException) return error.getResponse();
+  // Hono's middleware answers by throwing an HTTPException: bearer auth's carries its response; the body
+  // validators' (malformed JSON, a body that is not JSON) carry only a status and a sentence.
+  if (error instanceof HTTPException) return error.res ?? jsonError(error.status, error.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "INVALID_REQUEST", error.message);
   log("unhandled_error", { message: error.message });
   const message = "the server failed to handle the request";
   return isSocketIo(c.req.raw) ? engineError(500, EngineErrorCode.BAD_REQUEST, message) : jsonError(500, "INTERNAL_ERROR", message);

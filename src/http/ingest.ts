@@ -3,8 +3,10 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Env } from "../config.js";
 import { AppEvent } from "../queue/events.js";
+import { digestOf, looksLikeIngestKey } from "../credentials.js";
 import { findApp } from "../storage/d1-apps.js";
-import { requireSecret } from "./bearer.js";
+import { D1Credentials } from "../storage/d1-credentials.js";
+import { bearer, isSecret } from "./bearer.js";
 import { jsonError } from "./errors.js";
 import { AppId } from "./query.js";
 
@@ -17,13 +19,29 @@ const IngestBody = z.union([z.array(z.unknown()), z.unknown().transform((event) 
   z.array(z.unknown()).min(1, "send at least one event").max(MAX_EVENTS_PER_REQUEST, `send at most ${MAX_EVENTS_PER_REQUEST} events per request`),
 );
 
-/**
- * `POST /v1/apps/:app_id/events`: producers that are not on Cloudflare publish here. The bearer token is the
- * `INGEST_TOKEN` secret (compared in constant time by Hono's middleware); accepted events are enqueued.
- */
-export const ingest = new Hono<{ Bindings: Env }>();
+type IngestEnv = { Bindings: Env; Variables: { keyApp: number | null } };
 
-ingest.use("/:app_id/events", requireSecret("INGEST_TOKEN"));
+/**
+ * `POST /v1/apps/:app_id/events`: producers that are not on Cloudflare publish here, and accepted events are
+ * enqueued. The bearer is either the platform's `INGEST_TOKEN` secret (compared in constant time), good for
+ * every app, or one of the app's ingest keys, looked up by digest, good for that app only.
+ */
+export const ingest = new Hono<IngestEnv>();
+
+ingest.use(
+  "/:app_id/events",
+  bearer<IngestEnv>("INGEST_TOKEN or an ingest key of the app", async (presented, c) => {
+    if (await isSecret(c.env, "INGEST_TOKEN", presented)) {
+      c.set("keyApp", null);
+      return true;
+    }
+    if (!looksLikeIngestKey(presented)) return false;
+    const key = await new D1Credentials(c.env.DB).keyOwner(await digestOf(presented));
+    if (!key || key.revoked) return false;
+    c.set("keyApp", key.appId);
+    return true;
+  }),
+);
 
 ingest.post(
   "/:app_id/events",
@@ -34,6 +52,8 @@ ingest.post(
   async (c) => {
     const appId = AppId.safeParse(c.req.param("app_id"));
     if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
+    const keyApp = c.get("keyApp");
+    if (keyApp !== null && keyApp !== appId.data) return jsonError(403, "FORBIDDEN", `this ingest key posts events for app ${keyApp} only`);
     let json: unknown;
     try {
       json = await c.req.json();

@@ -97,9 +97,9 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     return (await this.ordered(appId)).chat.deleteMessage(messageId);
   }
 
-  /** A token was revoked; the room must not trust its cached lookup. */
-  async forgetToken(appId: number, token: string): Promise<void> {
-    (await this.ordered(appId)).chat.forgetToken(token);
+  /** A token was revoked; the room must not trust its cached lookup of that digest. */
+  async forgetToken(appId: number, digest: string): Promise<void> {
+    (await this.ordered(appId)).chat.forgetToken(digest);
   }
 
   /** Lifts a mute, in storage and in the room's cache. */

@@ -15,6 +15,7 @@ import {
 } from "./schemas.js";
 import { withDeadline, type ChatStore, type ChatWrite, type TokenGrant } from "./store.js";
 import { WriteBatcher } from "./write-batcher.js";
+import { accessTokenDigest } from "../credentials.js";
 import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
@@ -117,7 +118,10 @@ export class ChatRoom {
   private readonly authenticating = new Set<string>();
   /** Clients that left while their auth was under way: the auth must not start a session for them. */
   private readonly abandoned = new Set<string>();
-  /** Token lookups, so that a warm auth reads nothing from storage; revocations come through forgetToken. */
+  /**
+   * Token lookups by digest, so that a warm auth reads nothing from storage and the room holds no token;
+   * revocations come through forgetToken.
+   */
   private readonly grants = new Map<string, { grant: TokenGrant | null; readAt: number }>();
   private readonly bets: BetSampler;
   /** The latest messages, read once per wake and then kept current by {@link storeWrites}. */
@@ -223,14 +227,14 @@ export class ChatRoom {
     }
   }
 
-  /** An operator revoked a token: the next auth with it reads storage again. */
-  forgetToken(token: string): void {
-    this.grants.delete(token.toLowerCase());
+  /** An operator revoked the token with this digest: the next auth with it reads storage again. */
+  forgetToken(digest: string): void {
+    this.grants.delete(digest);
   }
 
   /** The user a token stands for now, from the cache when it is fresh. Expiry is checked on every use. */
   private async userOf(token: string): Promise<User | null> {
-    const key = token.toLowerCase();
+    const key = await accessTokenDigest(token);
     const now = this.host.now();
     let cached = this.grants.get(key);
     if (!cached || now - cached.readAt > TOKEN_CACHE_MS) {

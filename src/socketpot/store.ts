@@ -27,10 +27,11 @@ export interface ChatWrite {
 /** The room's persistent storage; storage/d1-store.ts implements it on D1. Every method may reject. */
 export interface ChatStore {
   /**
-   * What a token of this app grants: its user and expiry (epoch ms, null for none); null for an unknown,
-   * revoked or other-app token. Expiry is the caller's to check, so a grant can be cached.
+   * What the token with this digest (src/credentials.ts) grants in this app: its user and expiry (epoch ms,
+   * null for none); null for an unknown, revoked or other-app token. Expiry is the caller's to check, so a
+   * grant can be cached.
    */
-  tokenGrant(appId: number, token: string): Promise<TokenGrant | null>;
+  tokenGrant(appId: number, digest: string): Promise<TokenGrant | null>;
   /** A user of this app by name (case-insensitive), from the latest token issued to that name. */
   userByUname(appId: number, uname: string): Promise<User | null>;
   /** The latest `limit` messages of the app, oldest first. */

@@ -1,22 +1,12 @@
 import { z } from "zod";
-import { Role, type ChatMessage } from "../socketpot/schemas.js";
+import { isoDate } from "./iso-date.js";
+import type { ChatMessage } from "../socketpot/schemas.js";
 import { parseAppRow, type AppRecord } from "./d1-apps.js";
 import { toChatMessage, MessageRow } from "./d1-store.js";
 
-/** D1 queries of the admin API: apps, access tokens, and read-only views of messages and mutes. */
+/** D1 queries of the admin API: apps, and read-only views of messages and mutes (credentials: d1-credentials.ts). */
 
-const TokenRow = z.object({
-  token: z.string(),
-  auth_id: z.number().int(),
-  uname: z.string(),
-  role: Role,
-  created_at: z.number(),
-  expires_at: z.number().nullable(),
-  revoked_at: z.number().nullable(),
-});
 const MuteRow = z.object({ auth_id: z.number().int(), uname: z.string(), muted_by: z.string(), created_at: z.number(), expires_at: z.number() });
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export interface AppView {
   id: number;
@@ -27,11 +17,6 @@ export interface AppView {
   created_at: string;
 }
 
-function tokenView(row: unknown) {
-  const token = TokenRow.parse(row);
-  return { ...token, created_at: iso(token.created_at), expires_at: iso(token.expires_at), revoked_at: iso(token.revoked_at) };
-}
-
 export class D1Admin {
   constructor(
     private readonly db: D1Database,
@@ -40,7 +25,7 @@ export class D1Admin {
   ) {}
 
   appView(app: AppRecord): AppView {
-    return { id: app.id, name: app.name, allowed_origins: app.allowedOrigins, shards: app.shards ?? this.defaultShards, created_at: new Date(app.createdAt).toISOString() };
+    return { id: app.id, name: app.name, allowed_origins: app.allowedOrigins, shards: app.shards ?? this.defaultShards, created_at: isoDate(app.createdAt) };
   }
 
   async createApp(name: string, allowedOrigins: string[], now: number): Promise<AppView> {
@@ -69,38 +54,6 @@ export class D1Admin {
     return results.map((row) => this.appView(parseAppRow(row)));
   }
 
-  async issueToken(appId: number, user: { auth_id: number; uname: string; role: Role }, expiresAt: number | null, now: number) {
-    const row = await this.db
-      .prepare(
-        `INSERT INTO access_tokens (token, app_id, auth_id, uname, role, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING token, auth_id, uname, role, created_at, expires_at, revoked_at`,
-      )
-      .bind(crypto.randomUUID(), appId, user.auth_id, user.uname, user.role, now, expiresAt)
-      .first();
-    return tokenView(row);
-  }
-
-  /** An app's tokens (of one user when `authId` is given) in token order, `limit` after `after`. */
-  async listTokens(appId: number, authId: number | undefined, limit: number, after: string) {
-    const { results } = await this.db
-      .prepare(
-        `SELECT token, auth_id, uname, role, created_at, expires_at, revoked_at FROM access_tokens
-         WHERE app_id = ?1 AND (?2 IS NULL OR auth_id = ?2) AND token > ?3 ORDER BY token LIMIT ?4`,
-      )
-      .bind(appId, authId ?? null, after, limit)
-      .all();
-    return results.map(tokenView);
-  }
-
-  /** Revokes a token; false when the app has no such token. Revoking twice keeps the first time. */
-  async revokeToken(appId: number, token: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .prepare("UPDATE access_tokens SET revoked_at = coalesce(revoked_at, ?3) WHERE app_id = ?1 AND token = ?2")
-      .bind(appId, token.toLowerCase(), now)
-      .run();
-    return result.meta.changes > 0;
-  }
-
   /** The newest messages first, of one channel when given, `limit` older than the id `before`. */
   async listMessages(appId: number, channel: string | undefined, limit: number, before: number): Promise<ChatMessage[]> {
     const { results } = await this.db
@@ -120,7 +73,7 @@ export class D1Admin {
       .all();
     return results.map((row) => {
       const mute = MuteRow.parse(row);
-      return { ...mute, created_at: iso(mute.created_at), expires_at: iso(mute.expires_at) };
+      return { ...mute, created_at: isoDate(mute.created_at), expires_at: isoDate(mute.expires_at) };
     });
   }
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Role, type ChatMessage, type User } from "../socketpot/schemas.js";
+import { D1Credentials } from "./d1-credentials.js";
 import type { ChatStore, ChatWrite, ModerationChange, TokenGrant } from "../socketpot/store.js";
 
 const UserRow = z.object({ uname: z.string(), auth_id: z.number().int(), role: Role });
@@ -19,16 +20,14 @@ const MuteRow = z.object({ auth_id: z.number().int(), expires_at: z.number() });
 
 /** The chat store on D1; rows are parsed with zod so a schema drift fails loudly instead of leaking to clients. */
 export class D1ChatStore implements ChatStore {
-  constructor(private readonly db: D1Database) {}
+  private readonly credentials: D1Credentials;
 
-  async tokenGrant(appId: number, token: string): Promise<TokenGrant | null> {
-    const row = await this.db
-      .prepare("SELECT auth_id, uname, role, expires_at FROM access_tokens WHERE token = ?1 AND app_id = ?2 AND revoked_at IS NULL")
-      .bind(token.toLowerCase(), appId)
-      .first();
-    if (!row) return null;
-    const grant = UserRow.extend({ expires_at: z.number().nullable() }).parse(row);
-    return { user: { uname: grant.uname, auth_id: grant.auth_id, role: grant.role }, expiresAt: grant.expires_at };
+  constructor(private readonly db: D1Database) {
+    this.credentials = new D1Credentials(db);
+  }
+
+  tokenGrant(appId: number, digest: string): Promise<TokenGrant | null> {
+    return this.credentials.tokenGrant(appId, digest);
   }
 
   async userByUname(appId: number, uname: string): Promise<User | null> {

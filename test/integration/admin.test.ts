@@ -1,3 +1,5 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join as joinPath } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, join, next, request } from "../support/clients.js";
 import { localSecret, startTestServer, type TestServer } from "../support/server.js";
@@ -5,10 +7,11 @@ import { localSecret, startTestServer, type TestServer } from "../support/server
 /** The operator's admin API against a real server, its effects observed by real clients. */
 let server: TestServer;
 let adminToken: string;
+let ingestToken: string;
 
 beforeAll(async () => {
-  adminToken = await localSecret("ADMIN_TOKEN");
-  server = await startTestServer({ ADMIN_TOKEN: adminToken, CHAT_RATE_BURST: "1000" });
+  [adminToken, ingestToken] = await Promise.all([localSecret("ADMIN_TOKEN"), localSecret("INGEST_TOKEN")]);
+  server = await startTestServer({ ADMIN_TOKEN: adminToken, INGEST_TOKEN: ingestToken, CHAT_RATE_BURST: "1000" });
 });
 
 afterAll(async () => {
@@ -23,6 +26,28 @@ async function call(method: string, path: string, body?: unknown, token: string 
   });
   const text = await response.text();
   return { status: response.status, json: text ? (JSON.parse(text) as Record<string, any>) : null };
+}
+
+/** Posts one deposit for `appId` to the ingest endpoint with `bearer`. */
+async function postEvent(appId: number, bearer: string) {
+  const response = await fetch(`${server.url}/v1/apps/${appId}/events`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${bearer}` },
+    body: JSON.stringify({ id: `admin-test-${crypto.randomUUID()}`, type: "balance_change", auth_id: 3, balance: 10, diff: 10 }),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, any> };
+}
+
+/** Every file of the server's local state (D1 and Durable Object storage) whose bytes contain `secret`. */
+async function filesHolding(secret: string): Promise<string[]> {
+  const files = (await readdir(server.persistTo, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+  const holding: string[] = [];
+  for (const file of files) {
+    const path = joinPath(file.parentPath, file.name);
+    if ((await readFile(path)).includes(secret)) holding.push(path);
+  }
+  expect(files.length).toBeGreaterThan(0);
+  return holding;
 }
 
 describe("admin API", () => {
@@ -47,29 +72,126 @@ describe("admin API", () => {
     expect(rest.json?.["next_after"]).toBeNull();
   });
 
-  it("issues tokens that authenticate, lists them, and revokes them", async () => {
+  it("issues tokens that authenticate, lists them without the token, and revokes them by id", async () => {
     const app = (await call("POST", "/apps", { name: "Tokens" })).json!;
     const issued = await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 77, uname: "kate", role: "MOD", expires_at: "2099-01-01T00:00:00Z" });
     expect(issued.status).toBe(201);
-    expect(issued.json).toMatchObject({ auth_id: 77, uname: "kate", role: "MOD", expires_at: "2099-01-01T00:00:00.000Z", revoked_at: null });
+    expect(issued.json).toMatchObject({ id: expect.any(Number), auth_id: 77, uname: "kate", role: "MOD", expires_at: "2099-01-01T00:00:00.000Z", revoked_at: null });
     const token = issued.json!["token"] as string;
     expect(token).toMatch(/^[0-9a-f-]{36}$/);
+    expect(issued.json!["prefix"]).toBe(token.slice(0, 8));
     expect((await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 1, uname: "x y", role: "MEMBER" })).status).toBe(400);
     expect((await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 1, uname: "x", role: "ADMIN" })).status).toBe(400);
 
     const socket = await connect(server.url, { appId: app["id"] });
-    const [, response] = await request(socket, "auth", { app_id: app["id"], access_token: token, subscriptions: ["CHAT"] });
+    const [, response] = await request(socket, "auth", { app_id: app["id"], access_token: token.toUpperCase(), subscriptions: ["CHAT"] });
     expect(response).toMatchObject({ user: { uname: "kate", auth_id: 77, role: "MOD" } });
     socket.disconnect();
 
     const listed = await call("GET", `/apps/${app["id"]}/tokens?auth_id=77`);
-    expect(listed.json?.["tokens"]).toEqual([issued.json]);
-    expect((await call("DELETE", `/apps/${app["id"]}/tokens/${token}`)).status).toBe(204);
-    expect((await call("DELETE", `/apps/${app["id"]}/tokens/00000000-0000-4000-8000-999999999999`)).status).toBe(404);
+    const { token: _, ...view } = issued.json!;
+    expect(listed.json).toEqual({ tokens: [view], next_after: null });
+    expect(JSON.stringify((await call("GET", `/apps/${app["id"]}/tokens`)).json)).not.toContain(token.slice(8));
+    expect(await call("DELETE", `/apps/${app["id"]}/tokens/${token}`)).toMatchObject({ status: 400, json: { error: "INVALID_TOKEN_ID" } });
+    expect((await call("DELETE", `/apps/1/tokens/${issued.json!["id"]}`)).status).toBe(404);
+    expect((await call("DELETE", `/apps/${app["id"]}/tokens/${issued.json!["id"]}`)).status).toBe(204);
+    expect((await call("GET", `/apps/${app["id"]}/tokens`)).json?.["tokens"][0]).toMatchObject({ revoked_at: expect.any(String) });
+    // The room had the token's lookup cached: revocation reaches it at once.
     const again = await connect(server.url, { appId: app["id"] });
     const [, anonymous] = await request(again, "auth", { app_id: app["id"], access_token: token, subscriptions: ["CHAT"] });
-    expect(anonymous).not.toHaveProperty("user");
+    expect(anonymous).toEqual(expect.not.objectContaining({ user: expect.anything() }));
     again.disconnect();
+  });
+
+  it("issues per-app ingest keys: shown once, good for their own app only, dead once revoked", async () => {
+    const app = (await call("POST", "/apps", { name: "Keys" })).json!;
+    const issued = await call("POST", `/apps/${app["id"]}/keys`);
+    expect(issued).toMatchObject({ status: 201, json: { id: expect.any(Number), key: expect.stringMatching(/^spk_[0-9a-f]{32}$/), created_at: expect.any(String) } });
+    const key = issued.json!["key"] as string;
+    expect(Object.keys(issued.json!).sort()).toEqual(["created_at", "id", "key"]);
+
+    expect(await postEvent(app["id"], key)).toMatchObject({ status: 202, json: { accepted: [expect.any(String)] } });
+    expect(await postEvent(1, key)).toMatchObject({ status: 403, json: { error: "FORBIDDEN" } });
+    expect((await postEvent(app["id"], ingestToken)).status).toBe(202);
+    expect((await postEvent(app["id"], `spk_${"0".repeat(32)}`)).status).toBe(401);
+
+    const listed = await call("GET", `/apps/${app["id"]}/keys`);
+    expect(listed.json).toEqual({ keys: [{ id: issued.json!["id"], prefix: key.slice(0, 8), created_at: issued.json!["created_at"], revoked_at: null }], next_after: null });
+    expect((await call("DELETE", `/apps/1/keys/${issued.json!["id"]}`)).status).toBe(404);
+    expect((await call("DELETE", `/apps/${app["id"]}/keys/${issued.json!["id"]}`)).status).toBe(204);
+    expect(await postEvent(app["id"], key)).toMatchObject({ status: 401, json: { error: "UNAUTHORIZED" } });
+    expect((await postEvent(app["id"], ingestToken)).status).toBe(202);
+  });
+
+  it("keeps no token or key at rest, nor in its logs, and logs one audit line per change", async () => {
+    const app = (await call("POST", "/apps", { name: "At rest" })).json!;
+    const token = (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 5, uname: "eve", role: "MEMBER" })).json!;
+    const key = (await call("POST", `/apps/${app["id"]}/keys`)).json!;
+    const socket = await connect(server.url, { appId: app["id"] });
+    const [, response] = await request(socket, "auth", { app_id: app["id"], access_token: token["token"], subscriptions: ["CHAT"] });
+    expect(response).toMatchObject({ user: { uname: "eve" } });
+    socket.disconnect();
+    expect((await postEvent(app["id"], key["key"])).status).toBe(202);
+    expect((await call("DELETE", `/apps/${app["id"]}/keys/${key["id"]}`)).status).toBe(204);
+
+    // The scan sees what D1 keeps (the app's name), and neither secret.
+    expect(await filesHolding("At rest")).not.toEqual([]);
+    expect(await filesHolding(token["token"])).toEqual([]);
+    expect(await filesHolding(key["key"])).toEqual([]);
+    const output = server.output();
+    expect(output).not.toContain(token["token"]);
+    expect(output).not.toContain(key["key"]);
+    const audit = output
+      .split("\n")
+      .filter((line) => line.includes('"admin_audit"') && line.includes(`"app_id":${app["id"]},`))
+      .map((line) => JSON.parse(line.slice(line.indexOf("{"))));
+    expect(audit).toEqual([
+      { event: "admin_audit", action: "app_created", app_id: app["id"], object_id: app["id"] },
+      { event: "admin_audit", action: "token_issued", app_id: app["id"], object_id: token["id"] },
+      { event: "admin_audit", action: "key_issued", app_id: app["id"], object_id: key["id"] },
+      { event: "admin_audit", action: "key_revoked", app_id: app["id"], object_id: key["id"] },
+    ]);
+  });
+
+  it("publishes itself as OpenAPI 3.1, generated from the schemas that validate its requests", async () => {
+    expect((await call("GET", "/openapi.json", undefined, null)).status).toBe(401);
+    const { status, json: doc } = await call("GET", "/openapi.json");
+    expect(status).toBe(200);
+    expect(doc).toMatchObject({ openapi: "3.1.0", components: { securitySchemes: { AdminToken: { type: "http", scheme: "bearer" } } } });
+    const operations = Object.entries(doc!["paths"] as Record<string, object>).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    expect(operations.sort()).toEqual(
+      [
+        "POST /apps",
+        "GET /apps",
+        "PATCH /apps/{app_id}",
+        "GET /apps/{app_id}/stats",
+        "POST /apps/{app_id}/tokens",
+        "GET /apps/{app_id}/tokens",
+        "DELETE /apps/{app_id}/tokens/{token_id}",
+        "POST /apps/{app_id}/keys",
+        "GET /apps/{app_id}/keys",
+        "DELETE /apps/{app_id}/keys/{key_id}",
+        "GET /apps/{app_id}/messages",
+        "DELETE /apps/{app_id}/messages/{message_id}",
+        "GET /apps/{app_id}/mutes",
+        "DELETE /apps/{app_id}/mutes/{auth_id}",
+      ].sort(),
+    );
+    // The request schemas are the validators themselves: their rules are in the document.
+    const issueToken = doc!["components"]["schemas"]["IssueToken"];
+    expect(issueToken).toMatchObject({ required: expect.arrayContaining(["auth_id", "uname", "role"]), properties: { role: { enum: ["OWNER", "MOD", "MEMBER"] } } });
+    expect(issueToken.properties.uname.pattern).toBe("^[A-Za-z0-9_.-]{1,64}$");
+    expect(Object.keys(doc!["components"]["schemas"]["IssuedIngestKey"]["properties"]).sort()).toEqual(["created_at", "id", "key"]);
+    expect(Object.keys(doc!["components"]["schemas"]["IngestKey"]["properties"])).not.toContain("key");
+  });
+
+  it("answers a body that is not JSON, or not declared as JSON, with a JSON error", async () => {
+    const post = (headers: Record<string, string>, body: string) =>
+      fetch(`${server.url}/v1/admin/apps`, { method: "POST", headers: { Authorization: `Bearer ${adminToken}`, ...headers }, body });
+    const malformed = await post({ "Content-Type": "application/json" }, "{nope");
+    expect([malformed.status, await malformed.json()]).toEqual([400, { error: "INVALID_REQUEST", message: expect.any(String) }]);
+    const undeclared = await post({}, JSON.stringify({ name: "X" }));
+    expect([undeclared.status, await undeclared.json()]).toEqual([415, { error: "UNSUPPORTED_MEDIA_TYPE", message: expect.any(String) }]);
   });
 
   it("lists messages by channel, newest first, in pages", async () => {

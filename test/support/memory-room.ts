@@ -1,3 +1,4 @@
+import { accessTokenDigest } from "../../src/credentials.js";
 import { OrderingCore } from "../../src/ordering/ordering-core.js";
 import type { ShardSnapshot } from "../../src/socketpot/ordering.js";
 import type { EncodedEvent } from "../../src/shard/broadcast.js";
@@ -23,12 +24,15 @@ export class MemoryStore implements ChatStore {
 
   tokenReads = 0;
 
-  async tokenGrant(appId: number, token: string): Promise<TokenGrant | null> {
+  /** Looks the digest up as D1 does; tokens are kept in the clear here only to keep test set-up synchronous. */
+  async tokenGrant(appId: number, digest: string): Promise<TokenGrant | null> {
     this.check();
     this.tokenReads += 1;
-    const entry = this.tokens.get(token.toLowerCase());
-    if (!entry || entry.appId !== appId || entry.revoked) return null;
-    return { user: entry.user, expiresAt: entry.expiresAt };
+    for (const [token, entry] of this.tokens) {
+      if ((await accessTokenDigest(token)) !== digest) continue;
+      return entry.appId !== appId || entry.revoked ? null : { user: entry.user, expiresAt: entry.expiresAt };
+    }
+    return null;
   }
 
   async userByUname(appId: number, uname: string): Promise<User | null> {

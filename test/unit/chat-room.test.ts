@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { accessTokenDigest } from "../../src/credentials.js";
 import { ErrorCode } from "../../src/socketpot/errors.js";
 import { ROOM_OPTIONS, USERS, memoryRoom, tokenOf } from "../support/memory-room.js";
 import { MemoryApp, type RecordingClient } from "../support/memory-room.js";
@@ -94,7 +95,7 @@ describe("ChatRoom auth", () => {
     const { room, host, store } = memoryRoom();
     await joined(room, host.connect("c1"), 3);
     store.addToken(tokenOf(3), 1, USERS.alice, { revoked: true });
-    room.chat.forgetToken(tokenOf(3).toUpperCase());
+    room.chat.forgetToken(await accessTokenDigest(tokenOf(3).toUpperCase()));
     expect(await room.auth(host.connect("c2"), auth(3))).toMatchObject({ ok: true, value: { subscriptions: ["CHAT"] } });
     expect(store.tokenReads).toBe(2);
     store.addToken(tokenOf(4), 1, USERS.bob, { revoked: true });

@@ -6,6 +6,7 @@ declare global {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
       DEMO_SEED: string;
+      MIGRATION_DB: D1Database;
     }
   }
 }

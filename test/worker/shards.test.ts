@@ -1,5 +1,6 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { accessTokenDigest } from "../../src/credentials.js";
 import { roomOf, shardName, shardOfSession } from "../../src/shards.js";
 import { openSocket, token } from "./room-socket.js";
 
@@ -10,9 +11,10 @@ const shardStub = (shard: number) => env.SHARDS.get(env.SHARDS.idFromName(shardN
 beforeAll(async () => {
   await env.DB.prepare("INSERT INTO apps (id, name, allowed_origins, created_at, shards) VALUES (?1, 'Sharded', '[]', 0, 2)").bind(APP).run();
   await env.DB.prepare(
-    "INSERT INTO access_tokens (token, app_id, auth_id, uname, role, created_at) VALUES (?1, ?3, 3, 'alice', 'MEMBER', 0), (?2, ?3, 4, 'bob', 'MEMBER', 0)",
+    `INSERT INTO access_tokens (digest, prefix, app_id, auth_id, uname, role, created_at)
+     VALUES (?1, '', ?3, 3, 'alice', 'MEMBER', 0), (?2, '', ?3, 4, 'bob', 'MEMBER', 0)`,
   )
-    .bind(token(13), token(14), APP)
+    .bind(await accessTokenDigest(token(13)), await accessTokenDigest(token(14)), APP)
     .run();
 });
 

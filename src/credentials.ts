@@ -1,0 +1,40 @@
+/**
+ * The secrets the service issues: users' access tokens and apps' ingest keys. Each is shown once, when issued;
+ * storage keeps its SHA-256 digest, which is what a presented secret is looked up by, and a short prefix that
+ * lets an operator tell secrets apart in a listing without being able to use them.
+ */
+
+/** How many leading characters of a secret a listing shows. */
+export const PREFIX_LENGTH = 8;
+
+const INGEST_KEY_PREFIX = "spk_";
+
+/** The lower-case hex SHA-256 of `secret`. */
+export async function digestOf(secret: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** Access tokens are UUIDs and match whatever their case, so the digest is of the lower-case form. */
+export function accessTokenDigest(token: string): Promise<string> {
+  return digestOf(token.toLowerCase());
+}
+
+export function prefixOf(secret: string): string {
+  return secret.slice(0, PREFIX_LENGTH);
+}
+
+export function newAccessToken(): string {
+  return crypto.randomUUID();
+}
+
+/** `spk_` and 128 random bits in hex: the prefix tells a leaked key for what it is (e.g. to secret scanners). */
+export function newIngestKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return INGEST_KEY_PREFIX + Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** Whether a bearer secret has the shape of an ingest key (otherwise it can only be the platform's token). */
+export function looksLikeIngestKey(secret: string): boolean {
+  return /^spk_[0-9a-f]{32}$/.test(secret);
+}

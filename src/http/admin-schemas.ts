@@ -1,0 +1,107 @@
+import { z } from "@hono/zod-openapi";
+import { MAX_SHARDS } from "../shards.js";
+import { Role } from "../socketpot/schemas.js";
+
+/**
+ * The admin API's requests and answers as zod schemas: the same schemas validate each request and describe it
+ * in the OpenAPI document at /v1/admin/openapi.json, so the two cannot drift apart.
+ */
+
+const Id = z.coerce.number().int().positive();
+const IsoDate = z.iso.datetime().openapi({ example: "2026-11-26T12:00:00.000Z" });
+
+export const ErrorBody = z
+  .object({ error: z.string().openapi({ example: "INVALID_REQUEST" }), message: z.string(), issues: z.array(z.unknown()).optional() })
+  .openapi("Error");
+
+const Origin = z.url({ protocol: /^https?$/, error: "each allowed origin must be an http(s) origin" }).refine(
+  (text) => new URL(text).origin === text,
+  "an origin is scheme://host[:port], without a path or trailing slash",
+);
+const AppName = z.string().trim().min(1, "name must not be empty").max(100);
+const AllowedOrigins = z.array(Origin).max(50);
+const Shards = z.int("shards must be an integer").min(1, "shards is 1 to 64").max(MAX_SHARDS, "shards is 1 to 64");
+const Limit = z.coerce.number().int().min(1).max(100).default(50);
+const After = z.coerce.number().int().nonnegative().default(0).openapi({ description: "the last id of the previous page" });
+
+export const AppPath = z.object({ app_id: Id.openapi({ param: { name: "app_id", in: "path" }, example: 1 }) });
+export const TokenPath = AppPath.extend({ token_id: Id.openapi({ param: { name: "token_id", in: "path" } }) });
+export const KeyPath = AppPath.extend({ key_id: Id.openapi({ param: { name: "key_id", in: "path" } }) });
+export const MessagePath = AppPath.extend({ message_id: Id.openapi({ param: { name: "message_id", in: "path" } }) });
+export const MutePath = AppPath.extend({ auth_id: Id.openapi({ param: { name: "auth_id", in: "path" } }) });
+
+export const CreateApp = z.object({ name: AppName, allowed_origins: AllowedOrigins.default([]) }).openapi("CreateApp");
+export const UpdateApp = z
+  .object({ name: AppName.optional(), allowed_origins: AllowedOrigins.optional(), shards: Shards.optional() })
+  .refine((change) => Object.values(change).some((value) => value !== undefined), "send at least one of name, allowed_origins, shards")
+  .openapi("UpdateApp");
+export const IssueToken = z
+  .object({
+    auth_id: z.int().positive(),
+    uname: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "uname must be 1-64 characters of letters, digits, '_', '.', '-'"),
+    role: Role,
+    expires_at: z.iso.datetime({ offset: true, error: "expires_at must be an ISO-8601 date-time" }).nullish(),
+  })
+  .openapi("IssueToken");
+
+export const Page = z.object({ limit: Limit, after: After });
+export const TokenPage = Page.extend({ auth_id: z.coerce.number().int().positive().optional() });
+export const MessagePage = z.object({
+  limit: Limit,
+  before: z.coerce.number().int().positive().default(Number.MAX_SAFE_INTEGER),
+  channel: z.string().regex(/^[a-z0-9_:-]{1,40}$/).optional(),
+});
+
+export const App = z
+  .object({ id: z.int(), name: z.string(), allowed_origins: z.array(z.string()), shards: z.int(), created_at: IsoDate })
+  .openapi("App");
+export const AppList = z.object({ apps: z.array(App), next_after: z.int().nullable() });
+
+const User = z.object({ uname: z.string(), auth_id: z.int(), role: Role });
+export const AppStats = z
+  .object({
+    app_id: z.int(),
+    shard_count: z.int(),
+    shards: z.array(z.object({ shard: z.int(), connections: z.int(), users: z.int() })),
+    connections: z.int(),
+    users: z.int(),
+  })
+  .openapi("AppStats");
+
+const secretPrefix = z.string().openapi({ description: "the first characters of the secret, to tell secrets apart; it cannot be used" });
+export const Token = z
+  .object({
+    id: z.int(),
+    prefix: secretPrefix,
+    auth_id: z.int(),
+    uname: z.string(),
+    role: Role,
+    created_at: IsoDate,
+    expires_at: IsoDate.nullable(),
+    revoked_at: IsoDate.nullable(),
+  })
+  .openapi("Token");
+export const IssuedToken = Token.extend({
+  token: z.string().openapi({ description: "the access token; this answer is the only place it is ever shown" }),
+}).openapi("IssuedToken");
+export const TokenList = z.object({ tokens: z.array(Token), next_after: z.int().nullable() });
+
+export const Key = z.object({ id: z.int(), prefix: secretPrefix, created_at: IsoDate, revoked_at: IsoDate.nullable() }).openapi("IngestKey");
+export const IssuedKey = z
+  .object({
+    id: z.int(),
+    key: z.string().openapi({ description: "the ingest key; this answer is the only place it is ever shown" }),
+    created_at: IsoDate,
+  })
+  .openapi("IssuedIngestKey");
+export const KeyList = z.object({ keys: z.array(Key), next_after: z.int().nullable() });
+
+export const Message = z
+  .object({ id: z.int(), channel: z.string(), text: z.string(), created_at: IsoDate, user: User.optional() })
+  .openapi("Message");
+export const MessageList = z.object({ messages: z.array(Message), next_before: z.int().nullable() });
+
+export const Mute = z
+  .object({ auth_id: z.int(), uname: z.string(), muted_by: z.string(), created_at: IsoDate, expires_at: IsoDate })
+  .openapi("Mute");
+export const MuteList = z.object({ mutes: z.array(Mute) });

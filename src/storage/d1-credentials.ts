@@ -1,0 +1,194 @@
+import { z } from "zod";
+import { isoDate } from "./iso-date.js";
+import { accessTokenDigest, digestOf, newAccessToken, newIngestKey, prefixOf } from "../credentials.js";
+import { log } from "../log.js";
+import { Role, type User } from "../socketpot/schemas.js";
+import type { TokenGrant } from "../socketpot/store.js";
+
+/**
+ * Access tokens and ingest keys on D1, by digest (src/credentials.ts): a secret is in the answer that issues it
+ * and nowhere else. Tokens issued before digests are digested here, once per isolate, before any lookup.
+ */
+
+const TokenRow = z.object({
+  id: z.number().int(),
+  prefix: z.string(),
+  auth_id: z.number().int(),
+  uname: z.string(),
+  role: Role,
+  created_at: z.number(),
+  expires_at: z.number().nullable(),
+  revoked_at: z.number().nullable(),
+});
+const KeyRow = z.object({ id: z.number().int(), prefix: z.string(), created_at: z.number(), revoked_at: z.number().nullable() });
+const PlaintextRow = TokenRow.omit({ id: true, prefix: true }).extend({ token: z.string(), app_id: z.number().int() });
+const GrantRow = z.object({ auth_id: z.number().int(), uname: z.string(), role: Role, expires_at: z.number().nullable() });
+const KeyOwnerRow = z.object({ id: z.number().int(), app_id: z.number().int(), revoked_at: z.number().nullable() });
+
+const TOKEN_COLUMNS = "id, prefix, auth_id, uname, role, created_at, expires_at, revoked_at";
+const KEY_COLUMNS = "id, prefix, created_at, revoked_at";
+/** Plain-text tokens digested per batch (two statements each), well inside D1's limits on a batch. */
+const DIGEST_BATCH = 50;
+
+export type TokenView = ReturnType<typeof tokenView>;
+export type KeyView = ReturnType<typeof keyView>;
+
+function tokenView(row: unknown) {
+  const token = TokenRow.parse(row);
+  return { ...token, created_at: isoDate(token.created_at), expires_at: isoDate(token.expires_at), revoked_at: isoDate(token.revoked_at) };
+}
+
+function keyView(row: unknown) {
+  const key = KeyRow.parse(row);
+  return { ...key, created_at: isoDate(key.created_at), revoked_at: isoDate(key.revoked_at) };
+}
+
+/** What an ingest key may do: post events for its app, unless revoked. */
+export interface KeyOwner {
+  id: number;
+  appId: number;
+  revoked: boolean;
+}
+
+/** Per database, the isolate's one pass over tokens issued before digests. */
+const digested = new WeakMap<D1Database, Promise<void>>();
+
+export class D1Credentials {
+  constructor(private readonly db: D1Database) {}
+
+  /** Resolves once no token of this database is kept in plain text. */
+  ready(): Promise<void> {
+    let done = digested.get(this.db);
+    if (!done) {
+      done = this.digestPlaintextTokens().catch((error: unknown) => {
+        digested.delete(this.db);
+        throw error;
+      });
+      digested.set(this.db, done);
+    }
+    return done;
+  }
+
+  /**
+   * Moves each plain-text token into access_tokens as its digest, each batch in one transaction. Isolates may
+   * race here: a token digested twice is inserted once (the digest is unique) and deleted once.
+   */
+  private async digestPlaintextTokens(): Promise<void> {
+    for (;;) {
+      const { results } = await this.db.prepare("SELECT * FROM plaintext_tokens LIMIT ?1").bind(DIGEST_BATCH).all();
+      if (results.length === 0) return;
+      const statements = await Promise.all(
+        results.map(async (row) => {
+          const token = PlaintextRow.parse(row);
+          return [
+            this.db
+              .prepare(
+                `INSERT INTO access_tokens (digest, prefix, app_id, auth_id, uname, role, created_at, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (digest) DO NOTHING`,
+              )
+              .bind(
+                await accessTokenDigest(token.token),
+                prefixOf(token.token.toLowerCase()),
+                token.app_id,
+                token.auth_id,
+                token.uname,
+                token.role,
+                token.created_at,
+                token.expires_at,
+                token.revoked_at,
+              ),
+            this.db.prepare("DELETE FROM plaintext_tokens WHERE token = ?1").bind(token.token),
+          ];
+        }),
+      );
+      await this.db.batch(statements.flat());
+      log("plaintext_tokens_digested", { count: results.length });
+    }
+  }
+
+  /** What the token with this digest grants in this app; null when unknown, revoked or another app's. */
+  async tokenGrant(appId: number, digest: string): Promise<TokenGrant | null> {
+    await this.ready();
+    const row = await this.db
+      .prepare("SELECT auth_id, uname, role, expires_at FROM access_tokens WHERE digest = ?1 AND app_id = ?2 AND revoked_at IS NULL")
+      .bind(digest, appId)
+      .first();
+    if (!row) return null;
+    const grant = GrantRow.parse(row);
+    return { user: { uname: grant.uname, auth_id: grant.auth_id, role: grant.role }, expiresAt: grant.expires_at };
+  }
+
+  /** Issues a token: the answer is the only place the token itself ever is. */
+  async issueToken(appId: number, user: User, expiresAt: number | null, now: number): Promise<TokenView & { token: string }> {
+    const token = newAccessToken();
+    const row = await this.db
+      .prepare(
+        `INSERT INTO access_tokens (digest, prefix, app_id, auth_id, uname, role, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING ${TOKEN_COLUMNS}`,
+      )
+      .bind(await accessTokenDigest(token), prefixOf(token), appId, user.auth_id, user.uname, user.role, now, expiresAt)
+      .first();
+    return { ...tokenView(row), token };
+  }
+
+  /** An app's tokens (of one user when `authId` is given) in id order, `limit` after the id `after`. */
+  async listTokens(appId: number, authId: number | undefined, limit: number, after: number): Promise<TokenView[]> {
+    await this.ready();
+    const { results } = await this.db
+      .prepare(
+        `SELECT ${TOKEN_COLUMNS} FROM access_tokens
+         WHERE app_id = ?1 AND (?2 IS NULL OR auth_id = ?2) AND id > ?3 ORDER BY id LIMIT ?4`,
+      )
+      .bind(appId, authId ?? null, after, limit)
+      .all();
+    return results.map(tokenView);
+  }
+
+  /**
+   * Revokes a token (revoking twice keeps the first time); its digest, for the room to forget, or null when the
+   * app has no such token.
+   */
+  async revokeToken(appId: number, id: number, now: number): Promise<string | null> {
+    await this.ready();
+    const row = await this.db
+      .prepare("UPDATE access_tokens SET revoked_at = coalesce(revoked_at, ?3) WHERE app_id = ?1 AND id = ?2 RETURNING digest")
+      .bind(appId, id, now)
+      .first();
+    return row ? z.object({ digest: z.string() }).parse(row).digest : null;
+  }
+
+  async issueKey(appId: number, now: number): Promise<{ id: number; key: string; created_at: string }> {
+    const key = newIngestKey();
+    const row = await this.db
+      .prepare(`INSERT INTO ingest_keys (digest, prefix, app_id, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING ${KEY_COLUMNS}`)
+      .bind(await digestOf(key), prefixOf(key), appId, now)
+      .first();
+    const view = keyView(row);
+    return { id: view.id, key, created_at: view.created_at };
+  }
+
+  async listKeys(appId: number, limit: number, after: number): Promise<KeyView[]> {
+    const { results } = await this.db
+      .prepare(`SELECT ${KEY_COLUMNS} FROM ingest_keys WHERE app_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3`)
+      .bind(appId, after, limit)
+      .all();
+    return results.map(keyView);
+  }
+
+  /** Revokes a key (revoking twice keeps the first time); false when the app has no such key. */
+  async revokeKey(appId: number, id: number, now: number): Promise<boolean> {
+    const result = await this.db
+      .prepare("UPDATE ingest_keys SET revoked_at = coalesce(revoked_at, ?3) WHERE app_id = ?1 AND id = ?2")
+      .bind(appId, id, now)
+      .run();
+    return result.meta.changes > 0;
+  }
+
+  /** The key with this digest, or null when there is none. */
+  async keyOwner(digest: string): Promise<KeyOwner | null> {
+    const row = await this.db.prepare("SELECT id, app_id, revoked_at FROM ingest_keys WHERE digest = ?1").bind(digest).first();
+    if (!row) return null;
+    const key = KeyOwnerRow.parse(row);
+    return { id: key.id, appId: key.app_id, revoked: key.revoked_at !== null };
+  }
+}

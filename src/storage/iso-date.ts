@@ -1,0 +1,6 @@
+/** D1 keeps times as epoch milliseconds; the admin API shows them as ISO-8601 (null stays null). */
+export function isoDate(ms: number): string;
+export function isoDate(ms: number | null): string | null;
+export function isoDate(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

@@ -20,25 +20,59 @@ function openSocket(url, deflate) {
   });
 }
 
-function connectAndAuth(url, index, deflate, into = sockets, subscriptions = ["CHAT"]) {
-  const user = DEMO_USERS[index % DEMO_USERS.length];
+/**
+ * The two ways a client talks to the chat: socket.io (the Socketpot API) and Socketpot's plain-WebSocket
+ * protocol (one JSON object per frame up, arrays of events down). Each resolves `join` once authenticated.
+ */
+const protocols = {
+  "socket.io": {
+    join: (url, user, subscriptions, deflate) =>
+      new Promise((resolve, reject) => {
+        const socket = openSocket(url, deflate);
+        socket.once("connect_error", reject);
+        socket.once("connect", () => {
+          socket.emit("auth", { app_id: 1, access_token: user.token, subscriptions }, (error) => (error ? reject(new Error(error)) : resolve(socket)));
+        });
+      }),
+    onMessage: (socket, listener) => socket.on("new_message", listener),
+    say: (socket, text) => socket.emit("new_message", { text }),
+    close: (socket) => socket.disconnect(),
+  },
+  plain: {
+    join: (url, user, subscriptions) =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/apps/1/ws`);
+        ws.listeners = [];
+        ws.onerror = () => reject(new Error("WebSocket failed"));
+        ws.onopen = () => ws.send(JSON.stringify({ a: "auth", p: { app_id: 1, access_token: user.token, subscriptions }, id: "auth" }));
+        ws.onmessage = ({ data }) => {
+          if (data === "h") return;
+          for (const event of JSON.parse(data)) {
+            if (event.p?.id === "auth") event.a === "ack" ? resolve(ws) : reject(new Error(event.p.error));
+            else if (event.a === "new_message") for (const listener of ws.listeners) listener(event.p);
+          }
+        };
+      }),
+    onMessage: (ws, listener) => ws.listeners.push(listener),
+    say: (ws, text) => ws.send(JSON.stringify({ a: "chat", p: text })),
+    close: (ws) => ws.close(),
+  },
+};
+let protocol = protocols["socket.io"];
+
+async function connectAndAuth(url, index, deflate, into = sockets, subscriptions = ["CHAT"]) {
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const socket = openSocket(url, deflate);
-    socket.once("connect_error", reject);
-    socket.once("connect", () => {
-      socket.emit("auth", { app_id: 1, access_token: user.token, subscriptions }, (error) => {
-        if (error) return reject(new Error(error));
-        into.push(socket);
-        resolve(performance.now() - started);
-      });
-    });
-  });
+  into.push(await protocol.join(url, DEMO_USERS[index % DEMO_USERS.length], subscriptions, deflate));
+  return performance.now() - started;
 }
 
 const handlers = {
-  /** Connect `count` clients, `concurrency` at a time, offering permessage-deflate if `deflate`; report each connect+auth time. */
-  async connect({ url, count, offset, concurrency, deflate }) {
+  /**
+   * Connect `count` clients of `protocol`, `concurrency` at a time, offering permessage-deflate if `deflate`;
+   * report each connect+auth time.
+   */
+  async connect({ url, count, offset, concurrency, deflate, protocol: name }) {
+    protocol = protocols[name];
     const times = [];
     for (let next = 0; next < count; ) {
       const batch = [];
@@ -46,7 +80,7 @@ const handlers = {
       times.push(...(await Promise.all(batch)));
     }
     for (const socket of sockets) {
-      socket.on("new_message", (message) => {
+      protocol.onMessage(socket, (message) => {
         const sentAt = Number(message.text.split(" ")[1]);
         if (sentAt) latencies.push(Date.now() - sentAt);
       });
@@ -54,7 +88,8 @@ const handlers = {
     return { times };
   },
   /** Connect `count` sockets that stay idle until `close`, `concurrency` at a time. */
-  async idle({ url, count, concurrency, deflate }) {
+  async idle({ url, count, concurrency, deflate, protocol: name }) {
+    protocol = protocols[name];
     for (let next = 0; next < count; ) {
       const batch = [];
       for (let i = 0; i < concurrency && next < count; i++, next++) batch.push(connectAndAuth(url, next, deflate, idle, ["BETS"]));
@@ -73,7 +108,7 @@ const handlers = {
     for (let i = 0; i < count; i++) {
       const due = started + (i * 1000) / rate;
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-      socket.emit("new_message", { text: `t ${Date.now()}` });
+      protocol.say(socket, `t ${Date.now()}`);
     }
     return {};
   },
@@ -99,7 +134,7 @@ const handlers = {
     return { times };
   },
   async close() {
-    for (const socket of [...sockets, ...idle]) socket.disconnect();
+    for (const socket of [...sockets.splice(0), ...idle.splice(0)]) protocol.close(socket);
     return {};
   },
 };

@@ -2,7 +2,9 @@
 // Node server on the official socket.io package implementing the same chat subset. Load comes from separate
 // client processes. Prints one table; sizes are flags (--clients, --loaders, --rate, --seconds, --deposits).
 // A floor column (bench/floor-worker.mjs: a bare Durable Object doing only the unavoidable work on the same
-// workerd) tells what our code costs; the Node column tells what the platform costs.
+// workerd) tells what our code costs; the Node column tells what the platform costs. Two more columns run the
+// same load over Socketpot's plain-WebSocket protocol: ours, and the same chat subset on partyserver
+// (bench/partyserver-worker.mjs), the room library a Cloudflare developer would pick.
 // --idle N first connects N sockets that stay idle (authenticated, subscribed to the quiet BETS feed), so that
 // connect+auth is measured among that many open connections.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
@@ -17,8 +19,10 @@ import { readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildWorker, freePort, prepareLocalDatabase, startLocalServer } from "../scripts/local-server.mjs";
+import { loader, startWorkerd } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -108,36 +112,18 @@ function treeRss(pid) {
   return total;
 }
 
-function loader() {
-  const child = fork(new URL("./load.mjs", import.meta.url), { stdio: "inherit" });
-  let nextId = 0;
-  const pending = new Map();
-  child.on("message", ({ id, result, error }) => {
-    const { resolve, reject } = pending.get(id);
-    pending.delete(id);
-    if (error) reject(new Error(error));
-    else resolve(result);
-  });
-  return {
-    run: (phase, args = {}) =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        pending.set(id, { resolve, reject });
-        child.send({ id, phase, args });
-      }),
-    kill: () => child.kill(),
-  };
-}
-
-async function measure(name, url, serverPid) {
+/** Runs the load on one server over `protocol` ("socket.io" or "plain"); deposits only over socket.io. */
+async function measure(name, url, serverPid, protocol = "socket.io") {
   const loaders = Array.from({ length: options.loaders }, loader);
   // Idle sockets first (--idle), so that what is measured is a connect among that many already open.
-  if (options.idle > 0) await loaders[0].run("idle", { url, count: options.idle, concurrency: options.concurrency, deflate });
+  if (options.idle > 0) await loaders[0].run("idle", { url, count: options.idle, concurrency: options.concurrency, deflate, protocol });
   const rssBefore = treeRss(serverPid);
   const ticksBefore = threadTicks(serverPid);
   const share = Math.ceil(options.clients / options.loaders);
   const connects = await Promise.all(
-    loaders.map((each, index) => each.run("connect", { url, count: Math.min(share, options.clients - index * share), offset: index * share, concurrency: options.concurrency, deflate })),
+    loaders.map((each, index) =>
+      each.run("connect", { url, count: Math.min(share, options.clients - index * share), offset: index * share, concurrency: options.concurrency, deflate, protocol }),
+    ),
   );
   const connectTimes = connects.flatMap((result) => result.times);
   await pause(2_000);
@@ -150,9 +136,12 @@ async function measure(name, url, serverPid) {
   await Promise.all(loaders.map((each) => each.run("close")));
   for (const each of loaders) each.kill();
 
-  const depositLoader = loader();
-  const deposits = (await depositLoader.run("deposits", { url, count: options.deposits, token: INGEST_TOKEN, deflate })).times;
-  depositLoader.kill();
+  let deposits = [];
+  if (protocol === "socket.io") {
+    const depositLoader = loader();
+    deposits = (await depositLoader.run("deposits", { url, count: options.deposits, token: INGEST_TOKEN, deflate })).times;
+    depositLoader.kill();
+  }
   const spread = threadSpread(ticksBefore, threadTicks(serverPid));
 
   return {
@@ -172,20 +161,6 @@ async function measure(name, url, serverPid) {
   };
 }
 
-/** A server on workerd through Miniflare (bench/workerd-server.mjs); `options` say which. */
-async function startWorkerd(name, options) {
-  const port = await freePort();
-  // The Worker's log lines are not read: they would bury the table.
-  const child = fork(new URL("./workerd-server.mjs", import.meta.url), [JSON.stringify({ port, ...options })], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  await new Promise((resolve) => child.once("message", resolve));
-  const stop = async () => {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.send("stop");
-    await exited;
-  };
-  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
-}
-
 /** Socketpot Edge on workerd, directly through Miniflare or (--via-wrangler) through `wrangler dev`. */
 async function startSocketpot(persistTo, vars) {
   if (viaWrangler) {
@@ -196,18 +171,32 @@ async function startSocketpot(persistTo, vars) {
   return startWorkerd("Socketpot Edge (workerd)", { persistTo, script, vars });
 }
 
-/** The floor: a bare Durable Object behind the same route on the same workerd (bench/floor-worker.mjs). */
-async function floor() {
-  const server = await startWorkerd("floor (bare Durable Object)", { floor: true });
+/** Measures a server started by `start` and stops it. */
+async function measured(start, protocol) {
+  const server = await start();
   try {
-    return await measure(server.name, server.url, server.pid);
+    return await measure(server.name, server.url, server.pid, protocol);
   } finally {
     await server.stop();
   }
 }
 
-/** Socketpot Edge with the demo app on `shards` connection shards. */
-async function socketpot(shards) {
+/** The floor: a bare Durable Object behind the same route on the same workerd (bench/floor-worker.mjs). */
+const floor = () => measured(() => startWorkerd("floor (bare Durable Object)", { floor: true }));
+
+/** The chat subset on partyserver, over the plain-WebSocket protocol (bench/partyserver-worker.mjs). */
+async function partyserver() {
+  const build = await mkdtemp(join(tmpdir(), "socketpot-bench-partyserver-"));
+  try {
+    const script = await buildWorker(build, fileURLToPath(new URL("./partyserver.wrangler.toml", import.meta.url)));
+    return await measured(() => startWorkerd("partyserver (plain WS)", { partyserver: script }), "plain");
+  } finally {
+    await rm(build, { recursive: true, force: true });
+  }
+}
+
+/** Socketpot Edge with the demo app on `shards` connection shards, its clients speaking `protocol`. */
+async function socketpot(shards, protocol = "socket.io") {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-bench-"));
   const vars = {
     CHAT_RATE_BURST: "1000000",
@@ -219,27 +208,23 @@ async function socketpot(shards) {
   };
   try {
     await prepareLocalDatabase({ persistTo });
-    const server = await startSocketpot(persistTo, vars);
-    try {
-      return await measure(`${server.name}, ${shards === 1 ? "one room" : `${shards} shards`}`, server.url, server.pid);
-    } finally {
-      await server.stop();
-    }
+    return await measured(async () => {
+      const server = await startSocketpot(persistTo, vars);
+      const layout = shards === 1 ? "one room" : `${shards} shards`;
+      return { ...server, name: `${server.name}, ${layout}${protocol === "plain" ? ", plain WS" : ""}` };
+    }, protocol);
   } finally {
     await rm(persistTo, { recursive: true, force: true });
   }
 }
 
-async function baseline() {
-  const port = await freePort();
-  const child = fork(new URL("./baseline-server.mjs", import.meta.url), [String(port)], { stdio: "inherit" });
-  await new Promise((resolve) => child.once("message", resolve));
-  try {
-    return await measure("Node socket.io 4.x", `http://127.0.0.1:${port}`, child.pid);
-  } finally {
-    child.kill();
-  }
-}
+const baseline = () =>
+  measured(async () => {
+    const port = await freePort();
+    const child = fork(new URL("./baseline-server.mjs", import.meta.url), [String(port)], { stdio: "inherit" });
+    await new Promise((resolve) => child.once("message", resolve));
+    return { name: "Node socket.io 4.x", url: `http://127.0.0.1:${port}`, pid: child.pid, stop: async () => child.kill() };
+  });
 
 const format = (value, unit) => (Number.isFinite(value) ? `${value.toFixed(value >= 100 ? 0 : 1)}${unit}` : "n/a");
 const rows = [
@@ -267,27 +252,27 @@ const columns = [await socketpot(1)];
 if (options.shards > 1) columns.push(await socketpot(options.shards));
 const bare = await floor();
 const theirs = await baseline();
+const plain = await socketpot(1, "plain");
+const party = await partyserver();
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.log(
   `\nSocketpot Edge benchmark: ${options.clients} clients${deflate ? "" : " (not offering compression)"}${options.idle ? ` among ${options.idle} idle sockets` : ""}, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`,
 );
 console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
-console.log(
-  `| measure | ${columns.map((ours) => ours.name).join(" | ")} | ${bare.name} | ${theirs.name} | ${columns.map(() => "ours / floor | ours / Node").join(" | ")} |`,
-);
-console.log(`|---|${columns.map(() => "---|").join("")}---|---|${columns.map(() => "---|---|").join("")}`);
+const results = [...columns, bare, theirs, plain, party];
+console.log(`| measure | ${results.map((result) => result.name).join(" | ")} | ${columns.map(() => "ours / floor | ours / Node").join(" | ")} | plain WS: ours / partyserver |`);
+console.log(`|---|${results.map(() => "---|").join("")}${columns.map(() => "---|---|").join("")}---|`);
 for (const [label, key, unit] of rows) {
   if (key === null) {
     const counts = (result) => `${result.deliveries} / ${result.expected}`;
-    console.log(`| ${label} | ${columns.map(counts).join(" | ")} | ${counts(bare)} | ${counts(theirs)} |${columns.map(() => " | |").join("")}`);
+    console.log(`| ${label} | ${results.map(counts).join(" | ")} |${columns.map(() => " | |").join("")} |`);
     continue;
   }
   const value = (result) => (key === "bytesPerConnection" ? result[key] / 1024 : result[key]);
   const suffix = key === "bytesPerConnection" ? " KiB" : unit;
-  const cells = columns.map((ours) => format(value(ours), suffix));
-  const ratio = (ours, reference) => (Number.isFinite(value(reference)) ? (value(ours) / value(reference)).toFixed(2) : "");
+  const ratio = (ours, reference) => (Number.isFinite(value(ours)) && Number.isFinite(value(reference)) ? (value(ours) / value(reference)).toFixed(2) : "");
   const ratios = columns.map((ours) => `${ratio(ours, bare)} | ${ratio(ours, theirs)}`);
-  console.log(`| ${label} | ${cells.join(" | ")} | ${format(value(bare), suffix)} | ${format(value(theirs), suffix)} | ${ratios.join(" | ")} |`);
+  console.log(`| ${label} | ${results.map((result) => format(value(result), suffix)).join(" | ")} | ${ratios.join(" | ")} | ${ratio(plain, party)} |`);
 }
 
 if (options.shards > 1) {

@@ -1,16 +1,17 @@
 // A server for the bench on workerd through Miniflare, without the proxy that `wrangler dev` puts in front (two
 // more processes on the same cores, which production does not have). Either Socketpot Edge (the built Worker,
 // with wrangler.toml's bindings and the local D1 that prepareLocalDatabase() made) or the floor
-// (bench/floor-worker.mjs, with wrangler.toml's compatibility settings). Tells the parent when it serves, and
-// stops (workerd with it) when the parent says so. Argument: the options as JSON, { port, persistTo, script,
-// vars } or { port, floor: true }.
+// (bench/floor-worker.mjs, with wrangler.toml's compatibility settings), or the partyserver chat (bundled).
+// Tells the parent when it serves, and stops (workerd with it) when the parent says so. Argument: the options
+// as JSON, { port, persistTo, script, vars }, { port, floor: true } or { port, partyserver: script }, each with
+// an optional inspectorPort (bench/profile.mjs).
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { ROOT } from "../scripts/local-server.mjs";
 
-const { port, persistTo, script, vars, floor } = JSON.parse(process.argv[2]);
+const { port, inspectorPort, persistTo, script, vars, floor, partyserver } = JSON.parse(process.argv[2]);
 const configPath = join(ROOT, "wrangler.toml");
 const config = unstable_readConfig({ config: configPath });
 
@@ -39,14 +40,27 @@ function floorWorker() {
   };
 }
 
+function partyserverWorker() {
+  return {
+    name: "partyserver",
+    modules: true,
+    modulesRoot: dirname(partyserver),
+    scriptPath: partyserver,
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+    durableObjects: { CHAT: { className: "ChatServer", useSQLite: true } },
+  };
+}
+
 const server = new Miniflare(
   convertV4MiniflareOptions({
     host: "127.0.0.1",
     port,
+    ...(inspectorPort ? { inspectorPort } : {}),
     ...(persistTo ? { resourcePersistencePath: join(persistTo, "v3") } : {}),
     // Request.cf is wrangler's placeholder, as in every local server: no fetch from the network.
     cf: false,
-    workers: [floor ? floorWorker() : socketpotWorker()],
+    workers: [floor ? floorWorker() : partyserver ? partyserverWorker() : socketpotWorker()],
   }),
 );
 await server.ready;

@@ -1,5 +1,6 @@
 // Runs Socketpot Edge locally on real workerd through wrangler: used by `npm start` and by the integration tests.
 import { spawn, execFile } from "node:child_process";
+import { readdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -44,10 +45,10 @@ export async function executeSql({ persistTo, sql }) {
   await wrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--command", sql]);
 }
 
-/** Bundles the Worker as `wrangler deploy` would, into `outdir`; returns the entry script's path. */
-export async function buildWorker(outdir) {
-  await wrangler(["deploy", "--dry-run", "--outdir", outdir]);
-  return `${outdir}/index.js`;
+/** Bundles the Worker of `config` (wrangler.toml by default) as `wrangler deploy` would, into `outdir`; returns the entry script's path. */
+export async function buildWorker(outdir, config) {
+  await wrangler(["deploy", "--dry-run", "--outdir", outdir, ...(config ? ["--config", config] : [])]);
+  return `${outdir}/${(await readdir(outdir)).find((name) => name.endsWith(".js"))}`;
 }
 
 /** A TCP port that was free a moment ago. */

@@ -1,0 +1,40 @@
+// What bench/run.mjs and bench/profile.mjs share: load processes (bench/load.mjs) driven over IPC, and servers on
+// workerd through Miniflare (bench/workerd-server.mjs).
+import { fork } from "node:child_process";
+import { freePort } from "../scripts/local-server.mjs";
+
+/** A load process: `run(phase, args)` runs one of bench/load.mjs's phases there and resolves with its report. */
+export function loader() {
+  const child = fork(new URL("./load.mjs", import.meta.url), { stdio: "inherit" });
+  let nextId = 0;
+  const pending = new Map();
+  child.on("message", ({ id, result, error }) => {
+    const { resolve, reject } = pending.get(id);
+    pending.delete(id);
+    if (error) reject(new Error(error));
+    else resolve(result);
+  });
+  return {
+    run: (phase, args = {}) =>
+      new Promise((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        child.send({ id, phase, args });
+      }),
+    kill: () => child.kill(),
+  };
+}
+
+/** A server on workerd through Miniflare (bench/workerd-server.mjs); `options` say which. */
+export async function startWorkerd(name, options) {
+  const port = await freePort();
+  // The Worker's log lines are not read: they would bury the table.
+  const child = fork(new URL("./workerd-server.mjs", import.meta.url), [JSON.stringify({ port, ...options })], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  await new Promise((resolve) => child.once("message", resolve));
+  const stop = async () => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.send("stop");
+    await exited;
+  };
+  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+}

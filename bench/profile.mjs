@@ -1,0 +1,93 @@
+// `npm run profile`: where Socketpot Edge's isolate spends its CPU while clients connect and authenticate. Serves
+// the built Worker on workerd through Miniflare (as `npm run bench` does) with the inspector open, samples the
+// isolate with V8's CPU profiler during --clients connects (--concurrency at a time, --shards K), and prints the
+// functions with the most self time, grouped by source file and function. The profile itself goes to
+// --out (a .cpuprofile that Chrome DevTools opens).
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { buildWorker, freePort, prepareLocalDatabase } from "../scripts/local-server.mjs";
+import { loader, startWorkerd } from "./harness.mjs";
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: "string", default: "1000" },
+    concurrency: { type: "string", default: "50" },
+    shards: { type: "string", default: "1" },
+    out: { type: "string" },
+    top: { type: "string", default: "30" },
+  },
+});
+
+/** A Chrome DevTools Protocol session on one inspector target. */
+async function inspect(url) {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error(`cannot open the inspector at ${url}`));
+  });
+  let nextId = 0;
+  const pending = new Map();
+  ws.onmessage = ({ data }) => {
+    const message = JSON.parse(data);
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  };
+  return {
+    send: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        const id = ++nextId;
+        pending.set(id, (message) => (message.error ? reject(new Error(message.error.message)) : resolve(message.result)));
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** Self time per function (file:line function), most first, as shares of the samples when the isolate was busy. */
+function selfTimes(profile) {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const counts = new Map();
+  const busy = profile.samples.filter((id) => nodes.get(id).callFrame.functionName !== "(idle)");
+  for (const id of busy) {
+    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
+    const file = url ? url.replace(/^.*\//, "") : "(native)";
+    const key = `${file}:${lineNumber + 1} ${functionName || "(anonymous)"}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([name, count]) => ({ name, share: count / busy.length }));
+}
+
+const state = await mkdtemp(join(tmpdir(), "socketpot-profile-"));
+try {
+  await prepareLocalDatabase({ persistTo: state });
+  const script = await buildWorker(join(state, "build"));
+  const inspectorPort = await freePort();
+  const vars = { AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000", ROOM_SHARDS: values.shards };
+  const server = await startWorkerd("Socketpot Edge", { persistTo: state, script, vars, inspectorPort });
+  try {
+    const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
+    const target = targets.find((each) => each.id.startsWith("core:user:"));
+    const session = await inspect(target.webSocketDebuggerUrl);
+    await session.send("Profiler.enable");
+    await session.send("Profiler.setSamplingInterval", { interval: 100 });
+    await session.send("Profiler.start");
+    const load = loader();
+    const { times } = await load.run("connect", { url: server.url, count: Number(values.clients), offset: 0, concurrency: Number(values.concurrency), deflate: false, protocol: "socket.io" });
+    const { profile } = await session.send("Profiler.stop");
+    await load.run("close");
+    load.kill();
+    session.close();
+    if (values.out) await writeFile(values.out, JSON.stringify(profile));
+    const sorted = [...times].sort((a, b) => a - b);
+    console.log(`${times.length} connects+auths, p50 ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms; ${profile.samples.length} samples of the isolate\n`);
+    console.log("| self time | function |\n|---|---|");
+    for (const { name, share } of selfTimes(profile).slice(0, Number(values.top))) console.log(`| ${(share * 100).toFixed(1)}% | ${name} |`);
+  } finally {
+    await server.stop();
+  }
+} finally {
+  await rm(state, { recursive: true, force: true });
+}
+process.exit(0);

@@ -2,7 +2,8 @@
 // the built Worker on workerd through Miniflare (as `npm run bench` does) with the inspector open, samples the
 // isolate with V8's CPU profiler during --clients connects (--concurrency at a time, --shards K), and prints the
 // functions with the most self time, grouped by source file and function. The profile itself goes to
-// --out (a .cpuprofile that Chrome DevTools opens).
+// --out (a .cpuprofile that Chrome DevTools opens). --floor profiles the bench's bare Durable Object instead, the
+// reference for what the runtime itself costs.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     shards: { type: "string", default: "1" },
     out: { type: "string" },
     top: { type: "string", default: "30" },
+    floor: { type: "boolean", default: false },
   },
 });
 
@@ -45,6 +47,12 @@ async function inspect(url) {
   };
 }
 
+/** The share of samples in which the isolate was idle. */
+function idleShare(profile) {
+  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === "(idle)").map((node) => node.id));
+  return profile.samples.filter((id) => idle.has(id)).length / profile.samples.length;
+}
+
 /** Self time per function (file:line function), most first, as shares of the samples when the isolate was busy. */
 function selfTimes(profile) {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -65,7 +73,9 @@ try {
   const script = await buildWorker(join(state, "build"));
   const inspectorPort = await freePort();
   const vars = { AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000", ROOM_SHARDS: values.shards };
-  const server = await startWorkerd("Socketpot Edge", { persistTo: state, script, vars, inspectorPort });
+  const server = values.floor
+    ? await startWorkerd("floor", { floor: true, inspectorPort })
+    : await startWorkerd("Socketpot Edge", { persistTo: state, script, vars, inspectorPort });
   try {
     const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
     const target = targets.find((each) => each.id.startsWith("core:user:"));
@@ -81,7 +91,9 @@ try {
     session.close();
     if (values.out) await writeFile(values.out, JSON.stringify(profile));
     const sorted = [...times].sort((a, b) => a - b);
-    console.log(`${times.length} connects+auths, p50 ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms; ${profile.samples.length} samples of the isolate\n`);
+    const busy = profile.samples.length * (1 - idleShare(profile));
+    const perConnect = ((profile.endTime - profile.startTime) / 1000 / profile.samples.length) * busy / times.length;
+    console.log(`${server.name}: ${times.length} connects+auths, p50 ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms; the isolate busy ${perConnect.toFixed(2)} ms per connect+auth\n`);
     console.log("| self time | function |\n|---|---|");
     for (const { name, share } of selfTimes(profile).slice(0, Number(values.top))) console.log(`| ${(share * 100).toFixed(1)}% | ${name} |`);
   } finally {

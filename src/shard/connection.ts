@@ -47,6 +47,8 @@ const ConnectionStateSchema = z.object({
   deadline: z.number().nullable(),
   /** The client's address (CF-Connecting-IP), for the per-address connection limit. */
   ip: z.string(),
+  /** When it opened (epoch ms), for its log line; 0 for connections opened before it was kept. */
+  openedAt: z.number().default(0),
 });
 export type ConnectionState = z.infer<typeof ConnectionStateSchema>;
 
@@ -91,6 +93,7 @@ export class Connection implements SocketIoClient {
   departed = false;
   /** The close code it ended with: NORMAL, or the protocol violation that ended it. */
   endCode: number | null = null;
+  private endedSession: ClientSession | null = null;
 
   constructor(
     readonly state: ConnectionState,
@@ -166,7 +169,13 @@ export class Connection implements SocketIoClient {
     this.save();
   }
 
+  /** The session it has, or had before it left its namespace (for its log line; not kept over hibernation). */
+  get lastSession(): ClientSession | null {
+    return this.state.session ?? this.endedSession;
+  }
+
   endSession(): void {
+    this.endedSession = this.state.session;
     this.state.session = null;
     this.state.mark = null;
     this.save();

@@ -247,10 +247,10 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       mark: null,
       deadline: now + this.engineOptions.connectTimeoutMs,
       ip: opening.ip,
+      openedAt: now,
     };
     const connection = this.wrap(state, transport);
     this.registry().sessions.set(connection.id, connection);
-    log("connection_opened", { app_id: state.appId, sid: connection.id, transport: transport.kind, eio: opening.protocol });
     return connection;
   }
 
@@ -319,7 +319,6 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       connection.transport.polling.startUpgrade();
     } else if (packet.type === "upgrade") {
       connection.completeUpgrade();
-      log("connection_upgraded", { app_id: connection.state.appId, sid: connection.id });
     } else if (packet.type !== "noop") {
       closeSocket(ws, CloseCode.PROTOCOL_ERROR, "invalid upgrade");
     }
@@ -368,9 +367,25 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     return null;
   }
 
+  /**
+   * A connection ended: its one log line tells its whole life (a canonical log line), so that opening and
+   * authenticating, the hot path, write no log at all.
+   */
   private ended(connection: Connection, reason: string): void {
     if (this.sessions.has(connection.id)) this.releaseConnection(connection);
-    log("connection_closed", { app_id: connection.state.appId, sid: connection.id, reason });
+    const { appId, stack, engine, openedAt } = connection.state;
+    const session = connection.lastSession;
+    log("connection_closed", {
+      app_id: appId,
+      sid: connection.id,
+      stack,
+      eio: engine.protocol,
+      transport: connection.transport.kind,
+      auth_id: session?.user?.auth_id ?? null,
+      subscriptions: session?.subscriptions ?? null,
+      duration_ms: openedAt ? Date.now() - openedAt : null,
+      reason,
+    });
     this.sessions.delete(connection.id);
     for (const ws of [connection.transport.kind === "websocket" ? connection.transport.ws : null, connection.probe]) {
       if (!ws) continue;

@@ -190,7 +190,6 @@ export class ChatRoom {
       // A recovered session is replaced: presence changes only if the user or its CHAT subscription did.
       const granted = this.grant(client, { user, subscriptions });
       if (missed) response.chat = { messages: missed.messages, userlist: this.directory.userlist(), ...(missed.truncated ? { truncated: true as const } : {}) };
-      log("authenticated", { app_id: this.appId, sid: client.id, auth_id: user?.auth_id ?? null, subscriptions });
       return { ok: true, value: response, granted };
     } catch (error) {
       log("request_failed", { app_id: this.appId, sid: client.id, request: "auth", error: String(error) });

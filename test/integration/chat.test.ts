@@ -171,20 +171,32 @@ describe("chat over socket.io-client 4.x (WebSocket transport)", () => {
     expect(await clientError).toMatch(/anonymous/);
   });
 
-  it("logs each connection's life as JSON lines, never a token", async () => {
-    const alice = await join(server.url, "alice");
+  it("logs each connection's life as one JSON line when it ends, never a token", async () => {
+    const before = server.output().length;
+    const alice = await join(server.url, "alice", ["CHAT", "DEPOSITS"]);
+    const sid = (alice.socket.io.engine as unknown as { id: string }).id;
+    await pause(200);
+    // Opening and authenticating log nothing: the connect path stays free of log writes.
+    expect(server.output().slice(before)).not.toContain(sid);
     alice.socket.disconnect();
     await pause(300);
     const lines = server
       .output()
       .split("\n")
       .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as { event: string; sid?: string; auth_id?: number });
-    const authenticated = lines.findLast((line) => line.event === "authenticated" && line.auth_id === 3);
-    expect(authenticated).toBeDefined();
-    const sid = authenticated?.sid;
-    expect(lines).toContainEqual(expect.objectContaining({ event: "connection_opened", sid, app_id: 1, transport: "websocket", eio: 4 }));
-    expect(lines).toContainEqual(expect.objectContaining({ event: "connection_closed", sid, app_id: 1 }));
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.filter((line) => line["sid"] === sid)).toEqual([{
+      event: "connection_closed",
+      app_id: 1,
+      sid,
+      stack: "socket.io",
+      eio: 4,
+      transport: "websocket",
+      auth_id: 3,
+      subscriptions: ["CHAT", "DEPOSITS"],
+      duration_ms: expect.any(Number),
+      reason: "transport close",
+    }]);
     expect(server.output()).not.toContain(demoUser("alice").token);
   });
 

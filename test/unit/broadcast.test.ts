@@ -33,6 +33,7 @@ function connection(protocol: 3 | 4, pid?: string) {
     mark: null,
     deadline: null,
     ip: "127.0.0.1",
+    openedAt: 0,
   };
   return { frames, connection: new Connection(state, { kind: "websocket", ws }, options, { ended() {}, offsetFor: () => "41" }) };
 }

@@ -9,10 +9,16 @@ export const PREFIX_LENGTH = 8;
 
 const INGEST_KEY_PREFIX = "spk_";
 
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+const hex = (bytes: Uint8Array) => {
+  let text = "";
+  for (const byte of bytes) text += HEX[byte];
+  return text;
+};
+
 /** The lower-case hex SHA-256 of `secret`. */
 export async function digestOf(secret: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret))));
 }
 
 /** Access tokens are UUIDs and match whatever their case, so the digest is of the lower-case form. */
@@ -30,8 +36,7 @@ export function newAccessToken(): string {
 
 /** `spk_` and 128 random bits in hex: the prefix tells a leaked key for what it is (e.g. to secret scanners). */
 export function newIngestKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return INGEST_KEY_PREFIX + Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return INGEST_KEY_PREFIX + hex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** Whether a bearer secret has the shape of an ingest key (otherwise it can only be the platform's token). */

@@ -1,5 +1,15 @@
-/** A random, URL-safe id with 120 bits of entropy, for Engine.IO session ids and Socket.IO socket ids. */
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * A random, URL-safe id with 120 bits of entropy (15 bytes in base64url, 20 characters), for Engine.IO session
+ * ids, Socket.IO socket ids and recovery pids: three per connection, so encoded directly rather than through btoa.
+ */
 export function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(15));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+  let id = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const bits = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    id += BASE64URL[bits >> 18]! + BASE64URL[(bits >> 12) & 63]! + BASE64URL[(bits >> 6) & 63]! + BASE64URL[bits & 63]!;
+  }
+  return id;
 }

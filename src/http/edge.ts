@@ -12,6 +12,7 @@ import { ingest } from "./ingest.js";
 import { forwardToShard, shardForNewConnection, shardOfSession } from "../shards.js";
 import { shardCount } from "./shard-counts.js";
 import { AppId } from "./query.js";
+import { isUpgrade } from "./upgrade.js";
 
 /**
  * The Worker's HTTP edge. It answers what needs no room itself and routes each /socket.io/ request (handshake,
@@ -36,7 +37,9 @@ edge.get("/health", async (c) => {
 });
 
 // Browsers poll from the app's own origin; the app's Durable Object enforces its origin allow-list (403).
-edge.use("/socket.io/*", cors({ origin: (origin) => origin, credentials: true }));
+// A WebSocket upgrade is outside CORS, and it is the connect path: it skips the middleware.
+const socketIoCors = cors({ origin: (origin) => origin, credentials: true });
+edge.use("/socket.io/*", (c, next) => (isUpgrade(c.req.raw) ? next() : socketIoCors(c, next)));
 
 edge.all("/socket.io/", async (c) => {
   const route = await socketIoRoute(c.env.DB, c.req.raw, c.req.query("app_id"));

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { isUpgrade } from "../http/upgrade.js";
 import { z } from "zod";
 import { encodePacket } from "../engine.io/encode.js";
 import { decodePacket } from "../engine.io/decode.js";
@@ -425,9 +426,6 @@ function clientIp(request: Request): string {
   return request.headers.get("CF-Connecting-IP") ?? "unknown";
 }
 
-function isUpgrade(request: Request): boolean {
-  return request.headers.get("Upgrade")?.toLowerCase() === "websocket";
-}
 
 function payloadResponse(body: string | Uint8Array): Response {
   const contentType = typeof body === "string" ? "text/plain; charset=UTF-8" : "application/octet-stream";

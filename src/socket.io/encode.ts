@@ -6,7 +6,8 @@ import { PacketType, type Packet } from "./packet.js";
  */
 export function encodePacket(packet: Packet): Array<string | Uint8Array> {
   const attachments: Uint8Array[] = [];
-  const data = packet.data === undefined ? undefined : extractBinary(packet.data, attachments);
+  // Payloads are almost never binary: a read-only scan first spares copying every object of the ones that are not.
+  const data = packet.data === undefined || !hasBinary(packet.data) ? packet.data : extractBinary(packet.data, attachments);
   let type: PacketType = packet.type;
   if (attachments.length > 0) {
     if (type === PacketType.EVENT) type = PacketType.BINARY_EVENT;
@@ -20,8 +21,19 @@ export function encodePacket(packet: Packet): Array<string | Uint8Array> {
   return [head, ...attachments];
 }
 
+const isBinary = (value: unknown): value is Uint8Array | ArrayBuffer => value instanceof Uint8Array || value instanceof ArrayBuffer;
+
+function hasBinary(value: unknown): boolean {
+  if (isBinary(value)) return true;
+  if (Array.isArray(value)) return value.some(hasBinary);
+  if (value !== null && typeof value === "object" && !(value instanceof Date)) {
+    for (const key in value) if (Object.hasOwn(value, key) && hasBinary((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
 function extractBinary(value: unknown, attachments: Uint8Array[]): unknown {
-  if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
+  if (isBinary(value)) {
     attachments.push(value instanceof ArrayBuffer ? new Uint8Array(value) : value);
     return { _placeholder: true, num: attachments.length - 1 };
   }

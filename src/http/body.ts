@@ -22,7 +22,10 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   return bytes;
 }
 
-/** Reads and drops whatever of the body is left, so that an early answer does not break the connection. */
+/**
+ * Reads and drops whatever of the body is left, so that an early answer does not break the connection. GET
+ * and HEAD carry none (every connect is a GET), so they skip it.
+ */
 export async function discardBody(request: Request): Promise<void> {
-  await readBody(request, 0);
+  if (request.method !== "GET" && request.method !== "HEAD") await readBody(request, 0);
 }

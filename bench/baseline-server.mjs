@@ -2,10 +2,9 @@
 // storage. auth (demo tokens), history, new_message with ack, broadcast, and deposits posted over HTTP.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { DEMO_USERS } from "../scripts/local-server.mjs";
+import { DEMO_USERS_BY_TOKEN as users } from "../scripts/demo-users.mjs";
 
 const port = Number(process.argv[2] ?? 3100);
-const users = new Map(DEMO_USERS.map((user) => [user.token, { uname: user.uname, auth_id: user.authId, role: user.role }]));
 const history = [];
 let nextId = 1;
 

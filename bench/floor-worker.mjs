@@ -5,15 +5,8 @@
 // state but the sockets, their attachments and the set of CHAT sockets (in memory: a bench run is shorter than
 // any hibernation). It lives in bench/ only and is never deployed; bench/run.mjs serves it on workerd.
 import { DurableObject } from "cloudflare:workers";
+import { DEMO_USERS_BY_TOKEN } from "../scripts/demo-users.mjs";
 
-const USERS = new Map(
-  [
-    ["owner", "OWNER", 1],
-    ["mod", "MOD", 2],
-    ["alice", "MEMBER", 3],
-    ["bob", "MEMBER", 4],
-  ].map(([uname, role, authId]) => [`00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`, { uname, auth_id: authId, role }]),
-);
 
 // The heartbeat is long enough that no ping falls inside a bench run: pinging is not what the floor measures.
 const OPEN = `0${JSON.stringify({ upgrades: [], pingInterval: 300_000, pingTimeout: 20_000, maxPayload: 1_000_000 })}`;
@@ -44,7 +37,7 @@ export class FloorRoom extends DurableObject {
     const [, ackId, body] = packet;
     const [event, payload] = JSON.parse(body);
     if (event === "auth") {
-      const user = USERS.get(payload.access_token) ?? null;
+      const user = DEMO_USERS_BY_TOKEN.get(payload.access_token) ?? null;
       ws.serializeAttachment({ user, deposits: user && payload.subscriptions.includes("DEPOSITS") ? user.auth_id : null });
       if (payload.subscriptions.includes("CHAT")) this.chat.add(ws);
       ws.send(`43${ackId}${JSON.stringify([null, { user, subscriptions: payload.subscriptions, chat: { messages: [], userlist: {} } }])}`);

@@ -3,15 +3,8 @@
 // the way its README shows: a hibernating Server, addressed with getServerByName, state on the connection. No
 // storage, like the floor. It lives in bench/ only; bench/run.mjs bundles it and serves it on the same workerd.
 import { Server, getServerByName } from "partyserver";
+import { DEMO_USERS_BY_TOKEN } from "../scripts/demo-users.mjs";
 
-const USERS = new Map(
-  [
-    ["owner", "OWNER", 1],
-    ["mod", "MOD", 2],
-    ["alice", "MEMBER", 3],
-    ["bob", "MEMBER", 4],
-  ].map(([uname, role, authId]) => [`00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`, { uname, auth_id: authId, role }]),
-);
 
 export class ChatServer extends Server {
   static options = { hibernate: true };
@@ -20,7 +13,7 @@ export class ChatServer extends Server {
   onMessage(connection, text) {
     const { a: action, p: param, id } = JSON.parse(text);
     if (action === "auth") {
-      const user = USERS.get(param.access_token) ?? null;
+      const user = DEMO_USERS_BY_TOKEN.get(param.access_token) ?? null;
       connection.setState({ user, chat: param.subscriptions.includes("CHAT") });
       const result = { user, subscriptions: param.subscriptions, chat: { messages: [], userlist: {} } };
       connection.send(JSON.stringify([{ a: "ack", p: { id, result }, s: "dashboard" }]));

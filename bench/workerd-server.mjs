@@ -33,6 +33,7 @@ function floorWorker() {
   return {
     name: "floor",
     modules: true,
+    modulesRoot: ROOT,
     scriptPath: fileURLToPath(new URL("./floor-worker.mjs", import.meta.url)),
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,

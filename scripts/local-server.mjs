@@ -7,12 +7,7 @@ import { promisify } from "node:util";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-export const DEMO_USERS = [
-  { uname: "owner", role: "OWNER", authId: 1 },
-  { uname: "mod", role: "MOD", authId: 2 },
-  { uname: "alice", role: "MEMBER", authId: 3 },
-  { uname: "bob", role: "MEMBER", authId: 4 },
-].map((user) => ({ ...user, token: `00000000-0000-4000-8000-${String(user.authId).padStart(12, "0")}` }));
+export { DEMO_USERS } from "./demo-users.mjs";
 
 const run = promisify(execFile);
 

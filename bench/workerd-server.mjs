@@ -6,7 +6,6 @@
 // as JSON, { port, persistTo, script, vars }, { port, floor: true } or { port, partyserver: script }, each with
 // an optional inspectorPort (bench/profile.mjs).
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { ROOT } from "../scripts/local-server.mjs";
@@ -32,9 +31,9 @@ function socketpotWorker() {
 function floorWorker() {
   return {
     name: "floor",
-    modules: true,
+    // Unbundled: the worker and the one module it imports.
     modulesRoot: ROOT,
-    scriptPath: fileURLToPath(new URL("./floor-worker.mjs", import.meta.url)),
+    modules: ["bench/floor-worker.mjs", "scripts/demo-users.mjs"].map((path) => ({ type: "ESModule", path: join(ROOT, path) })),
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
     durableObjects: { FLOOR: "FloorRoom" },

@@ -3,7 +3,7 @@
 // isolate with V8's CPU profiler during --clients connects (--concurrency at a time, --shards K), and prints the
 // functions with the most self time, grouped by source file and function. The profile itself goes to
 // --out (a .cpuprofile that Chrome DevTools opens). --floor profiles the bench's bare Durable Object instead, the
-// reference for what the runtime itself costs.
+// reference for what the runtime itself costs; --plain connects over the plain-WebSocket protocol.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     top: { type: "string", default: "30" },
     floor: { type: "boolean", default: false },
+    plain: { type: "boolean", default: false },
   },
 });
 
@@ -84,7 +85,7 @@ try {
     await session.send("Profiler.setSamplingInterval", { interval: 100 });
     await session.send("Profiler.start");
     const load = loader();
-    const { times } = await load.run("connect", { url: server.url, count: Number(values.clients), offset: 0, concurrency: Number(values.concurrency), deflate: false, protocol: "socket.io" });
+    const { times } = await load.run("connect", { url: server.url, count: Number(values.clients), offset: 0, concurrency: Number(values.concurrency), deflate: false, protocol: values.plain ? "plain" : "socket.io" });
     const { profile } = await session.send("Profiler.stop");
     await load.run("close");
     load.kill();

@@ -9,15 +9,18 @@ import { randomId } from "./ids.js";
  */
 export const MAX_SHARDS = 64;
 
-/** The header in which the Worker tells a connection shard which of its app's shards it is. */
-export const SHARD_HEADER = "X-Socketpot-Shard";
-
 export function roomName(appId: number): string {
   return `app:${appId}`;
 }
 
 export function shardName(appId: number, shard: number): string {
   return shard === 0 ? roomName(appId) : `${roomName(appId)}:shard:${shard}`;
+}
+
+/** The number of the connection shard whose object is named `name`; null for any other name. */
+export function shardOfName(name: string | undefined): number | null {
+  const match = /^app:[1-9][0-9]*:shard:(.+)$/.exec(name ?? "");
+  return match ? connectionShard(match[1]!) : null;
 }
 
 /** A new Engine.IO session id on `shard`: the room's own are plain random ids, a shard's carry `k.` in front. */
@@ -47,10 +50,11 @@ export function shardForNewConnection(shardCount: number): number {
   return shardCount <= 1 ? 0 : 1 + Math.floor(Math.random() * shardCount);
 }
 
-/** Sends a request of app `appId` to its shard `shard`, which learns its number from {@link SHARD_HEADER}. */
+/**
+ * Sends a request of app `appId` to its shard `shard` as it came: the shard knows its number from its own name
+ * ({@link shardOfName}), so the request is not copied to carry it.
+ */
 export function forwardToShard(env: Env, appId: number, shard: number, request: Request): Promise<Response> {
-  if (shard === 0) return roomOf(env, appId).fetch(request);
-  const forwarded = new Request(request);
-  forwarded.headers.set(SHARD_HEADER, String(shard));
-  return env.SHARDS.get(env.SHARDS.idFromName(shardName(appId, shard))).fetch(forwarded);
+  const objects = shard === 0 ? env.ROOMS : env.SHARDS;
+  return objects.get(objects.idFromName(shardName(appId, shard))).fetch(request);
 }

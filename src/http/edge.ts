@@ -91,15 +91,12 @@ async function socketIoRoute(db: D1Database, request: Request, appIdParam: strin
   return { appId: route.appId, request: new Request(url, request) };
 }
 
-// The plain-WebSocket protocol reaches the same shards as socket.io clients, at their "/plain/" path.
+// The plain-WebSocket protocol reaches the same shards as socket.io clients, which read the app id from its path.
 edge.get("/v1/apps/:app_id/ws", async (c) => {
   const appId = AppId.safeParse(c.req.param("app_id"));
   if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
-  const url = new URL(c.req.url);
-  url.pathname = "/plain/";
-  url.search = `?app_id=${appId.data}`;
   const shard = shardForNewConnection(await shardCount(c.env, appId.data));
-  return forwardToShard(c.env, appId.data, shard, new Request(url, c.req.raw));
+  return forwardToShard(c.env, appId.data, shard, c.req.raw);
 });
 
 edge.route("/v1/apps", ingest);

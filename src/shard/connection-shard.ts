@@ -1,6 +1,6 @@
 import type { AppOrdering } from "../socketpot/ordering.js";
 import { deadline } from "../deadline.js";
-import { SHARD_HEADER, connectionShard, roomName } from "../shards.js";
+import { roomName, shardOfName } from "../shards.js";
 import { SocketpotShard } from "./socketpot-shard.js";
 
 /**
@@ -16,7 +16,7 @@ export class ConnectionShard extends SocketpotShard {
     return this.env.ROOMS.get(this.env.ROOMS.idFromName(roomName(appId)));
   }
 
-  protected shardOf(request: Request): number | null {
-    return connectionShard(request.headers.get(SHARD_HEADER));
+  protected shardOf(): number | null {
+    return shardOfName(this.ctx.id.name);
   }
 }

@@ -68,8 +68,9 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     }
     return ordering;
   }
-  /** Which of its app's shards this object is, for a request the Worker forwarded; null when it does not say. */
-  protected abstract shardOf(request: Request): number | null;
+
+  /** Which of its app's shards this object is; null when its name is not a shard's. */
+  protected abstract shardOf(): number | null;
 
   /** Names this activation of the object, so that the ordering room notices when it is a new one. */
   private readonly activation = randomId();
@@ -122,7 +123,7 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     if (origin !== null && app.allowedOrigins.length > 0 && !app.allowedOrigins.includes(origin)) {
       return { status: 403, error: "FORBIDDEN_ORIGIN", code: EngineErrorCode.FORBIDDEN, message: `Forbidden: origin ${origin} is not allowed for app ${app.id}` };
     }
-    const shard = this.shardOf(request);
+    const shard = this.shardOf();
     if (shard === null) return { status: 400, error: "INVALID_SHARD", code: EngineErrorCode.BAD_REQUEST, message: "Bad request: no shard named" };
     return { appId: app.id, shard };
   }

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import { isUpgrade } from "../http/upgrade.js";
 import { z } from "zod";
 import { encodePacket } from "../engine.io/encode.js";
 import { decodePacket } from "../engine.io/decode.js";
@@ -10,6 +9,7 @@ import { CloseCode, EngineSocket, type EngineOptions } from "../engine.io/socket
 import { SocketIoEndpoint } from "../socket.io/endpoint.js";
 import { discardBody, readBody } from "../http/body.js";
 import { EngineErrorCode, engineError, jsonError, refusalResponse, type Refusal } from "../http/errors.js";
+import { isUpgrade } from "../http/upgrade.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
 import { sessionId } from "../shards.js";
 import { log } from "../log.js";
@@ -432,7 +432,6 @@ interface Opening extends Admitted {
 function clientIp(request: Request): string {
   return request.headers.get("CF-Connecting-IP") ?? "unknown";
 }
-
 
 function payloadResponse(body: string | Uint8Array): Response {
   const contentType = typeof body === "string" ? "text/plain; charset=UTF-8" : "application/octet-stream";

@@ -5,9 +5,10 @@
  */
 
 /** How many leading characters of a secret a listing shows. */
-export const PREFIX_LENGTH = 8;
+const PREFIX_LENGTH = 8;
 
 const INGEST_KEY_PREFIX = "spk_";
+const INGEST_KEY = new RegExp(`^${INGEST_KEY_PREFIX}[0-9a-f]{32}$`);
 
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 const hex = (bytes: Uint8Array) => {
@@ -41,5 +42,5 @@ export function newIngestKey(): string {
 
 /** Whether a bearer secret has the shape of an ingest key (otherwise it can only be the platform's token). */
 export function looksLikeIngestKey(secret: string): boolean {
-  return /^spk_[0-9a-f]{32}$/.test(secret);
+  return INGEST_KEY.test(secret);
 }

@@ -67,7 +67,8 @@ function route<const R extends Omit<RouteConfig, "responses" | "security"> & { r
 
 const credentials = (c: { env: Env }) => new D1Credentials(c.env.DB);
 const store = (c: { env: Env }) => new D1Admin(c.env.DB, parseConfig(c.env).roomShards);
-const nextAfter = <T extends { id: number }>(page: T[], limit: number) => (page.length === limit ? page.at(-1)!.id : null);
+/** The cursor of the next page (`next_after` or `next_before`): the last id of a full page, null after the last. */
+const nextCursor = <T extends { id: number }>(page: T[], limit: number) => (page.length === limit ? page.at(-1)!.id : null);
 
 admin.openapi(
   route({ method: "post", path: "/apps", summary: "Create an app", request: { body: body(schema.CreateApp) }, responses: { 201: json(schema.App, "the app") } }),
@@ -84,7 +85,7 @@ admin.openapi(
   async (c) => {
     const { limit, after } = c.req.valid("query");
     const apps = await store(c).listApps(limit, after);
-    return c.json({ apps, next_after: nextAfter(apps, limit) }, 200);
+    return c.json({ apps, next_after: nextCursor(apps, limit) }, 200);
   },
 );
 
@@ -140,7 +141,7 @@ admin.openapi(
     const { app_id } = c.req.valid("param");
     const { auth_id, limit, after } = c.req.valid("query");
     const tokens = await credentials(c).listTokens(app_id, auth_id, limit, after);
-    return c.json({ tokens, next_after: nextAfter(tokens, limit) }, 200);
+    return c.json({ tokens, next_after: nextCursor(tokens, limit) }, 200);
   },
 );
 
@@ -186,7 +187,7 @@ admin.openapi(
     const { app_id } = c.req.valid("param");
     const { limit, after } = c.req.valid("query");
     const keys = await credentials(c).listKeys(app_id, limit, after);
-    return c.json({ keys, next_after: nextAfter(keys, limit) }, 200);
+    return c.json({ keys, next_after: nextCursor(keys, limit) }, 200);
   },
 );
 
@@ -206,7 +207,7 @@ admin.openapi(
     const { app_id } = c.req.valid("param");
     const { channel, limit, before } = c.req.valid("query");
     const messages = await store(c).listMessages(app_id, channel, limit, before);
-    return c.json({ messages, next_before: messages.length === limit ? messages.at(-1)!.id : null }, 200);
+    return c.json({ messages, next_before: nextCursor(messages, limit) }, 200);
   },
 );
 

@@ -48,19 +48,17 @@ async function inspect(url) {
   };
 }
 
-/** The share of samples in which the isolate was idle. */
-function idleShare(profile) {
-  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === "(idle)").map((node) => node.id));
-  return profile.samples.filter((id) => idle.has(id)).length / profile.samples.length;
+/** The samples taken while the isolate was busy (not idle), as the profile's nodes. */
+function busySamples(profile) {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  return profile.samples.map((id) => nodes.get(id)).filter((node) => node.callFrame.functionName !== "(idle)");
 }
 
 /** Self time per function (file:line function), most first, as shares of the samples when the isolate was busy. */
-function selfTimes(profile) {
-  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+function selfTimes(busy) {
   const counts = new Map();
-  const busy = profile.samples.filter((id) => nodes.get(id).callFrame.functionName !== "(idle)");
-  for (const id of busy) {
-    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
+  for (const { callFrame } of busy) {
+    const { functionName, url, lineNumber } = callFrame;
     const file = url ? url.replace(/^.*\//, "") : "(native)";
     const key = `${file}:${lineNumber + 1} ${functionName || "(anonymous)"}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -92,11 +90,11 @@ try {
     session.close();
     if (values.out) await writeFile(values.out, JSON.stringify(profile));
     const sorted = [...times].sort((a, b) => a - b);
-    const busy = profile.samples.length * (1 - idleShare(profile));
-    const perConnect = ((profile.endTime - profile.startTime) / 1000 / profile.samples.length) * busy / times.length;
+    const busy = busySamples(profile);
+    const perConnect = (((profile.endTime - profile.startTime) / 1000 / profile.samples.length) * busy.length) / times.length;
     console.log(`${server.name}: ${times.length} connects+auths, p50 ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms; the isolate busy ${perConnect.toFixed(2)} ms per connect+auth\n`);
     console.log("| self time | function |\n|---|---|");
-    for (const { name, share } of selfTimes(profile).slice(0, Number(values.top))) console.log(`| ${(share * 100).toFixed(1)}% | ${name} |`);
+    for (const { name, share } of selfTimes(busy).slice(0, Number(values.top))) console.log(`| ${(share * 100).toFixed(1)}% | ${name} |`);
   } finally {
     await server.stop();
   }

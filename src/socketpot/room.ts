@@ -173,6 +173,9 @@ export class ChatRoom {
     this.authenticating.add(client.id);
     try {
       const user = request.access_token ? await this.userOf(request.access_token) : null;
+      // A user may chat next: the mutes its first message is checked against are read now, beside the history,
+      // rather than in front of that message (where the first message after a wake paid a storage read).
+      if (user) this.mutes.get().catch(() => {});
       const subscriptions = user ? request.subscriptions : request.subscriptions.filter((name) => name !== "DEPOSITS");
       const response: AuthResponse = { subscriptions };
       if (user) response.user = user;

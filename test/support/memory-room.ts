@@ -61,8 +61,11 @@ export class MemoryStore implements ChatStore {
       .map(({ appId: _, ...message }) => message);
   }
 
+  muteReads = 0;
+
   async activeMutes(_appId: number, now: number): Promise<Map<number, number>> {
     this.check();
+    this.muteReads += 1;
     return new Map([...this.mutes].filter(([, expiresAt]) => expiresAt > now));
   }
 

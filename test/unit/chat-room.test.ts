@@ -91,6 +91,17 @@ describe("ChatRoom auth", () => {
     expect([store.tokenReads, store.reads]).toEqual([tokenReads, historyReads]);
   });
 
+  it("reads the mutes when a user authenticates, so that its first message waits for no storage read", async () => {
+    const { room, host, store } = memoryRoom();
+    await joined(room, host.connect("anonymous"), null);
+    expect(store.muteReads).toBe(0);
+    const client = host.connect("c1");
+    await joined(room, client, 3);
+    expect(store.muteReads).toBe(1);
+    expect(await room.newMessage(client, { text: "hi" })).toMatchObject({ ok: true });
+    expect(store.muteReads).toBe(1);
+  });
+
   it("reads a token again after it is forgotten (revoked) or its lookup is a minute old", async () => {
     const { room, host, store } = memoryRoom();
     await joined(room, host.connect("c1"), 3);

@@ -3,7 +3,8 @@
 // isolate with V8's CPU profiler during --clients connects (--concurrency at a time, --shards K), and prints the
 // functions with the most self time, grouped by source file and function. The profile itself goes to
 // --out (a .cpuprofile that Chrome DevTools opens). --floor profiles the bench's bare Durable Object instead, the
-// reference for what the runtime itself costs; --plain connects over the plain-WebSocket protocol.
+// reference for what the runtime itself costs; --plain connects over the plain-WebSocket protocol. --fanout
+// samples the chat fan-out instead: --rate messages a second for --seconds, to every connected client.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +21,9 @@ const { values } = parseArgs({
     top: { type: "string", default: "30" },
     floor: { type: "boolean", default: false },
     plain: { type: "boolean", default: false },
+    fanout: { type: "boolean", default: false },
+    rate: { type: "string", default: "10" },
+    seconds: { type: "string", default: "5" },
   },
 });
 
@@ -66,12 +70,15 @@ function selfTimes(busy) {
   return [...counts].sort((a, b) => b[1] - a[1]).map(([name, count]) => ({ name, share: count / busy.length }));
 }
 
+const clients = Number(values.clients);
+const sent = Number(values.rate) * Number(values.seconds);
+
 const state = await mkdtemp(join(tmpdir(), "socketpot-profile-"));
 try {
   await prepareLocalDatabase({ persistTo: state });
   const script = await buildWorker(join(state, "build"));
   const inspectorPort = await freePort();
-  const vars = { AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000", ROOM_SHARDS: values.shards };
+  const vars = { AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000", ROOM_SHARDS: values.shards, CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000" };
   const server = values.floor
     ? await startWorkerd("floor", { floor: true, inspectorPort })
     : await startWorkerd("Socketpot Edge", { persistTo: state, script, vars, inspectorPort });
@@ -81,20 +88,29 @@ try {
     const session = await inspect(target.webSocketDebuggerUrl);
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 100 });
-    await session.send("Profiler.start");
     const load = loader();
-    const { times } = await load.run("connect", { url: server.url, count: Number(values.clients), offset: 0, concurrency: Number(values.concurrency), deflate: false, protocol: values.plain ? "plain" : "socket.io" });
+    const connect = () => load.run("connect", { url: server.url, count: clients, offset: 0, concurrency: Number(values.concurrency), deflate: false, protocol: values.plain ? "plain" : "socket.io" });
+    // Only the phase under study is sampled: the connects, or (--fanout) the messages sent once all are in.
+    let times;
+    if (values.fanout) ({ times } = await connect());
+    await session.send("Profiler.start");
+    if (values.fanout) await load.run("send", { count: sent, rate: Number(values.rate) });
+    else ({ times } = await connect());
     const { profile } = await session.send("Profiler.stop");
+    const { latencies } = await load.run("collect");
     await load.run("close");
     load.kill();
     session.close();
     if (values.out) await writeFile(values.out, JSON.stringify(profile));
-    const sorted = [...times].sort((a, b) => a - b);
-    const busy = busySamples(profile);
-    const perConnect = (((profile.endTime - profile.startTime) / 1000 / profile.samples.length) * busy.length) / times.length;
-    console.log(`${server.name}: ${times.length} connects+auths, p50 ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms; the isolate busy ${perConnect.toFixed(2)} ms per connect+auth\n`);
+    const p50 = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)].toFixed(0);
+    const busyMs = ((profile.endTime - profile.startTime) / 1000 / profile.samples.length) * busySamples(profile).length;
+    console.log(
+      values.fanout
+        ? `${server.name}: ${sent} messages to ${clients} subscribers, delivery p50 ${p50(latencies)} ms; the isolate busy ${((busyMs * 1000) / latencies.length).toFixed(2)} µs per delivery\n`
+        : `${server.name}: ${times.length} connects+auths, p50 ${p50(times)} ms; the isolate busy ${(busyMs / times.length).toFixed(2)} ms per connect+auth\n`,
+    );
     console.log("| self time | function |\n|---|---|");
-    for (const { name, share } of selfTimes(busy).slice(0, Number(values.top))) console.log(`| ${(share * 100).toFixed(1)}% | ${name} |`);
+    for (const { name, share } of selfTimes(busySamples(profile)).slice(0, Number(values.top))) console.log(`| ${(share * 100).toFixed(1)}% | ${name} |`);
   } finally {
     await server.stop();
   }

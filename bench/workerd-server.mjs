@@ -36,7 +36,8 @@ function floorWorker() {
     modules: ["bench/floor-worker.mjs", "scripts/demo-users.mjs"].map((path) => ({ type: "ESModule", path: join(ROOT, path) })),
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
-    durableObjects: { FLOOR: "FloorRoom" },
+    // SQLite-backed, as every new Durable Object class is and as the product's are.
+    durableObjects: { FLOOR: { className: "FloorRoom", useSQLite: true } },
   };
 }
 

@@ -91,9 +91,10 @@ export class SqlRecoveryStore implements RecoveryStore {
     if (this.unwritten.size === 1) setTimeout(() => this.flush(), SAVE_DELAY_MS);
   }
 
-  /** Writes the sessions saved since the last write, in one storage commit. */
+  /** Writes the sessions saved since the last write, in one statement. */
   flush(): void {
-    for (const row of this.unwritten.values()) this.write(row, null);
+    if (this.unwritten.size === 0) return;
+    this.write([...this.unwritten.values()], null);
     this.unwritten.clear();
   }
 
@@ -102,7 +103,7 @@ export class SqlRecoveryStore implements RecoveryStore {
     const row = this.unwritten.get(pid);
     if (row?.clientId === clientId) {
       this.unwritten.delete(pid);
-      return this.write(row, expiresAt);
+      return this.write([row], expiresAt);
     }
     this.sql.exec("UPDATE recovery_sessions SET expires_at = ? WHERE pid = ? AND client_id = ?", expiresAt, pid, clientId);
   }
@@ -112,16 +113,14 @@ export class SqlRecoveryStore implements RecoveryStore {
     this.sql.exec("DELETE FROM recovery_sessions WHERE pid = ? AND client_id = ?", pid, clientId);
   }
 
-  private write(row: SessionRow, expiresAt: number | null): void {
+  /** Upserts `rows` as one statement (a row per statement cost more than the auth's own work). */
+  private write(rows: SessionRow[], expiresAt: number | null): void {
     this.sql.exec(
-      `INSERT INTO recovery_sessions (pid, sid, client_id, session, seq, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO recovery_sessions (pid, sid, client_id, session, seq, expires_at)
+       SELECT value ->> 'pid', value ->> 'sid', value ->> 'clientId', value ->> 'session', value ->> 'seq', ? FROM json_each(?) WHERE true
        ON CONFLICT (pid) DO UPDATE SET sid = excluded.sid, client_id = excluded.client_id, session = excluded.session, expires_at = excluded.expires_at`,
-      row.pid,
-      row.sid,
-      row.clientId,
-      row.session,
-      row.seq,
       expiresAt,
+      JSON.stringify(rows),
     );
   }
 

@@ -166,7 +166,6 @@ export class Connection implements SocketIoClient {
     this.state.session = session;
     this.state.mark = mark;
     this.state.deadline = null;
-    this.save();
   }
 
   /** The session it has, or had before it left its namespace (for its log line; not kept over hibernation). */
@@ -178,7 +177,6 @@ export class Connection implements SocketIoClient {
     this.endedSession = this.state.session;
     this.state.session = null;
     this.state.mark = null;
-    this.save();
   }
 
   emit(event: ServerEvent, payload: unknown, offset = this.hooks.offsetFor(this)): void {
@@ -208,7 +206,10 @@ export class Connection implements SocketIoClient {
     this.wire.close(CloseCode.NORMAL, "server disconnect");
   }
 
-  /** Writes the state back to the WebSocket attachment; callers save after changing it. */
+  /**
+   * Writes the state back to the WebSocket attachment. The room saves once after each event it handles (a
+   * message, a POST, an alarm), whatever the event changed, rather than at each change.
+   */
   save(): void {
     if (this.open && this.transport.kind === "websocket") this.transport.ws.serializeAttachment(this.state);
   }

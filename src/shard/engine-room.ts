@@ -48,6 +48,17 @@ export const EngineQuery = z.object({
   app_id: z.string().optional(),
 });
 export type EngineQuery = z.infer<typeof EngineQuery>;
+const ENGINE_QUERY_KEYS = EngineQuery.keyof().options;
+
+/** A request's query as {@link EngineQuery}: only its known parameters are read (iterating them all cost more). */
+function engineQuery(url: URL): EngineQuery {
+  const known: Record<string, string> = {};
+  for (const key of ENGINE_QUERY_KEYS) {
+    const value = url.searchParams.get(key);
+    if (value !== null) known[key] = value;
+  }
+  return EngineQuery.parse(known);
+}
 
 const STACKS: Readonly<Record<string, Stack>> = { "/socket.io/": "socket.io", "/engine.io/": "engine.io" };
 
@@ -102,7 +113,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const stack = plainApp === undefined ? STACKS[url.pathname] : "plain";
     const application = stack ? this.application(stack) : null;
     if (!stack || !application) return engineError(404, EngineErrorCode.BAD_REQUEST, "Bad request");
-    const query = EngineQuery.parse(Object.fromEntries(url.searchParams));
+    const query = engineQuery(url);
     if (stack === "plain") return this.openPlain(request, { ...query, app_id: plainApp }, application);
     const { transport } = query;
     if (transport !== "polling" && transport !== "websocket") return engineError(400, EngineErrorCode.TRANSPORT_UNKNOWN, "Transport unknown");
@@ -300,6 +311,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       for (const data of received.messages) await application.message(connection, data);
       if (!connection.open && connection.endCode !== CloseCode.NORMAL) return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request: protocol violation");
     }
+    // The session may have moved to a WebSocket while a request was under way: what it changed is kept there.
+    connection.save();
     return new Response("ok", { headers: { "Content-Type": "text/html" } });
   }
 

@@ -78,7 +78,7 @@ try {
   await prepareLocalDatabase({ persistTo: state });
   const script = await buildWorker(join(state, "build"));
   const inspectorPort = await freePort();
-  const vars = { AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000", ROOM_SHARDS: values.shards, CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000" };
+  const vars = { AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000", ROOM_SHARDS: values.shards, CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000", ...JSON.parse(process.env.PROFILE_VARS ?? "{}") };
   const server = values.floor
     ? await startWorkerd("floor", { floor: true, inspectorPort })
     : await startWorkerd("Socketpot Edge", { persistTo: state, script, vars, inspectorPort });

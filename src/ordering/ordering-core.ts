@@ -1,4 +1,4 @@
-import { later, type Later } from "../deadline.js";
+import { runtimeClock, type Clock } from "../deadline.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
 import type { ClientSession } from "../socketpot/directory.js";
@@ -37,7 +37,7 @@ export class OrderingCore implements Ordering, RoomHost {
     options: RoomOptions & ConnectionLimits,
     private readonly link: (shard: number) => ShardLink,
     private readonly recovery: RecoveryStore | null,
-    private readonly clock: { now(): number; later: Later } = { now: Date.now, later },
+    private readonly clock: Clock = runtimeClock,
   ) {
     this.counts = new ConnectionCounts(options);
     this.chat = new ChatRoom(appId, store, this, options);

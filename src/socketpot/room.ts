@@ -137,7 +137,7 @@ export class ChatRoom {
     private readonly host: RoomHost,
     options: RoomOptions,
   ) {
-    this.store = withDeadline(store, options.storageTimeoutMs, (ms, task) => host.later(ms, task));
+    this.store = withDeadline(store, options.storageTimeoutMs, host);
     this.rateLimiter = new RateLimiter(options.chatRateBurst, options.chatRatePerSecond);
     this.writer = new WriteBatcher((writes) => this.storeWrites(writes));
     this.bets = new BetSampler(options.betsPerSecond);

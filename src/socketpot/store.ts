@@ -1,4 +1,4 @@
-import { deadline, type Later } from "../deadline.js";
+import { deadline, type Clock } from "../deadline.js";
 import type { ChatMessage, User } from "./schemas.js";
 
 export interface TokenGrant {
@@ -53,8 +53,8 @@ export interface ChatStore {
  * client's request, or the room's write queue behind it, forever. (A timed-out write may still be stored
  * later; its sender got `INTERNAL_ERROR` and may send again.)
  */
-export function withDeadline(store: ChatStore, ms: number, schedule: Later): ChatStore {
-  const timed = deadline(ms, "storage", schedule);
+export function withDeadline(store: ChatStore, ms: number, clock: Clock): ChatStore {
+  const timed = deadline(ms, "storage", clock);
   return {
     tokenGrant: (...args) => timed(store.tokenGrant(...args)),
     userByUname: (...args) => timed(store.userByUname(...args)),

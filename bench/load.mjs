@@ -8,14 +8,21 @@ const sockets = [];
 const idle = [];
 const latencies = [];
 
+/**
+ * Client `index`'s address (CF-Connecting-IP, which Cloudflare sets): clients on the internet each have their
+ * own, and an app's shards take connections by address.
+ */
+const address = (index) => `198.18.${(index >> 8) & 255}.${index & 255}`;
+
 /** A new socket.io client of the demo app over WebSocket, offering permessage-deflate only if `deflate`. */
-function openSocket(url, deflate) {
+function openSocket(url, deflate, ip = address(0)) {
   return io(url, {
     query: { app_id: 1 },
     transports: ["websocket"],
     reconnection: false,
     forceNew: true,
     timeout: 60_000,
+    extraHeaders: { "CF-Connecting-IP": ip },
     ...(deflate ? {} : { perMessageDeflate: false }),
   });
 }
@@ -26,9 +33,9 @@ function openSocket(url, deflate) {
  */
 const protocols = {
   "socket.io": {
-    join: (url, user, subscriptions, deflate) =>
+    join: (url, user, subscriptions, deflate, ip) =>
       new Promise((resolve, reject) => {
-        const socket = openSocket(url, deflate);
+        const socket = openSocket(url, deflate, ip);
         socket.once("connect_error", reject);
         socket.once("connect", () => {
           socket.emit("auth", { app_id: 1, access_token: user.token, subscriptions }, (error) => (error ? reject(new Error(error)) : resolve(socket)));
@@ -39,9 +46,9 @@ const protocols = {
     close: (socket) => socket.disconnect(),
   },
   plain: {
-    join: (url, user, subscriptions) =>
+    join: (url, user, subscriptions, _deflate, ip) =>
       new Promise((resolve, reject) => {
-        const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/apps/1/ws`);
+        const ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/apps/1/ws`, { headers: { "CF-Connecting-IP": ip } });
         ws.listeners = [];
         ws.onerror = () => reject(new Error("WebSocket failed"));
         ws.onopen = () => ws.send(JSON.stringify({ a: "auth", p: { app_id: 1, access_token: user.token, subscriptions }, id: "auth" }));
@@ -62,7 +69,9 @@ let protocol = protocols["socket.io"];
 
 async function connectAndAuth(url, index, deflate, into = sockets, subscriptions = ["CHAT"]) {
   const started = performance.now();
-  into.push(await protocol.join(url, DEMO_USERS[index % DEMO_USERS.length], subscriptions, deflate));
+  // Idle sockets take addresses after the measured ones'.
+  const ip = address(into === idle ? 32_768 + index : index);
+  into.push(await protocol.join(url, DEMO_USERS[index % DEMO_USERS.length], subscriptions, deflate, ip));
   return performance.now() - started;
 }
 

@@ -1,4 +1,5 @@
 import type { Env } from "./config.js";
+import { UNKNOWN_IP } from "./http/client-ip.js";
 import { randomId } from "./ids.js";
 
 /**
@@ -45,9 +46,18 @@ export function roomOf(env: Env, appId: number) {
   return env.ROOMS.get(env.ROOMS.idFromName(roomName(appId)));
 }
 
-/** The shard a new connection of an app with `shardCount` shards goes to: the room itself for one, else any shard. */
-export function shardForNewConnection(shardCount: number): number {
-  return shardCount <= 1 ? 0 : 1 + Math.floor(Math.random() * shardCount);
+/**
+ * The shard a new connection from address `ip` goes to, in an app with `shardCount` shards: the room itself for
+ * one, else the shard the address hashes to. An address's connections thus share a shard, which can hold its
+ * per-address limit without asking the room; addresses spread evenly (FNV-1a). Without an address (only
+ * locally: Cloudflare always sets one) nothing ties a connection to a shard, and it goes to any.
+ */
+export function shardForNewConnection(shardCount: number, ip: string): number {
+  if (shardCount <= 1) return 0;
+  if (ip === UNKNOWN_IP) return 1 + Math.floor(Math.random() * shardCount);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < ip.length; i++) hash = Math.imul(hash ^ ip.charCodeAt(i), 0x01000193);
+  return 1 + ((hash >>> 0) % shardCount);
 }
 
 /**

@@ -12,6 +12,7 @@ import { ingest } from "./ingest.js";
 import { forwardToShard, shardForNewConnection, shardOfSession } from "../shards.js";
 import { shardCount } from "./shard-counts.js";
 import { AppId } from "./query.js";
+import { clientIp } from "./client-ip.js";
 import { isUpgrade } from "./upgrade.js";
 
 /**
@@ -46,7 +47,7 @@ edge.all("/socket.io/", async (c) => {
   if (route instanceof Response) return route;
   const sid = c.req.query("sid");
   // A session stays on the shard that opened it, whatever the app's shard count is by now.
-  const shard = sid === undefined ? shardForNewConnection(await shardCount(c.env, route.appId)) : shardOfSession(sid);
+  const shard = sid === undefined ? shardForNewConnection(await shardCount(c.env, route.appId), clientIp(c.req.raw)) : shardOfSession(sid);
   if (shard === null) return engineError(400, EngineErrorCode.UNKNOWN_SID, "Session ID unknown");
   return forwardToShard(c.env, route.appId, shard, route.request);
 });
@@ -95,7 +96,7 @@ async function socketIoRoute(db: D1Database, request: Request, appIdParam: strin
 edge.get("/v1/apps/:app_id/ws", async (c) => {
   const appId = AppId.safeParse(c.req.param("app_id"));
   if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
-  const shard = shardForNewConnection(await shardCount(c.env, appId.data));
+  const shard = shardForNewConnection(await shardCount(c.env, appId.data), clientIp(c.req.raw));
   return forwardToShard(c.env, appId.data, shard, c.req.raw);
 });
 

@@ -4,7 +4,7 @@ import type { AppEvent } from "../queue/events.js";
 import { SocketpotShard, type ShardLoad } from "../shard/socketpot-shard.js";
 import { shardName } from "../shards.js";
 import type { FeedItem } from "../socketpot/feed.js";
-import type { AppOrdering, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
+import type { AppOrdering, ConnectionReport, CountedConnections, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
 import type { Outcome } from "../socketpot/room.js";
 import { D1ChatStore } from "../storage/d1-store.js";
 import { EventDedup } from "./event-dedup.js";
@@ -66,16 +66,12 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
 
   // Ordering over RPC, for connection shards (the room's own connections make the same calls in-process).
 
-  async openConnection(appId: number, shard: number, ip: string): Promise<string | null> {
+  async countConnections(appId: number, shard: number, report: ConnectionReport): Promise<CountedConnections> {
     if (shard > this.highestShard) {
       this.highestShard = shard;
       this.ctx.storage.sql.exec("INSERT INTO shard_layout (id, highest_shard) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET highest_shard = excluded.highest_shard", shard);
     }
-    return (await this.ordered(appId)).openConnection(shard, ip);
-  }
-
-  async closeConnection(appId: number, shard: number, ip: string): Promise<void> {
-    return (await this.ordered(appId)).closeConnection(shard, ip);
+    return (await this.ordered(appId)).countConnections(shard, report);
   }
 
   async request(appId: number, client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {

@@ -6,7 +6,8 @@ export interface ConnectionLimits {
 
 /** Open connections of an app per shard and client address, so that its limits hold app-wide. */
 export class ConnectionCounts {
-  private total = 0;
+  /** The app's open connections over all its shards. */
+  total = 0;
   private readonly perIp = new Map<string, number>();
   private readonly perShard = new Map<number, Map<string, number>>();
 
@@ -16,7 +17,7 @@ export class ConnectionCounts {
   admit(shard: number, ip: string): string | null {
     const { maxConnections, maxConnectionsPerIp } = this.limits;
     if (this.total >= maxConnections) return `this app has ${maxConnections} connections, its limit; try again later`;
-    if ((this.perIp.get(ip) ?? 0) >= maxConnectionsPerIp) return `at most ${maxConnectionsPerIp} connections to one app from one address`;
+    if ((this.perIp.get(ip) ?? 0) >= maxConnectionsPerIp) return perIpRefusal(maxConnectionsPerIp);
     this.add(shard, ip, 1);
     return null;
   }
@@ -41,7 +42,13 @@ export class ConnectionCounts {
   }
 }
 
-function bump(counts: Map<string, number>, key: string, change: number): void {
+/** Why a connection from an address that already has `max` to the app is refused. */
+export function perIpRefusal(max: number): string {
+  return `at most ${max} connections to one app from one address`;
+}
+
+/** Adds `change` to a count in `counts`, keeping only counts above zero. */
+export function bump(counts: Map<string, number>, key: string, change: number): void {
   const count = (counts.get(key) ?? 0) + change;
   if (count > 0) counts.set(key, count);
   else counts.delete(key);

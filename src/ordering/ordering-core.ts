@@ -3,7 +3,7 @@ import { randomId } from "../ids.js";
 import { log } from "../log.js";
 import type { ClientSession } from "../socketpot/directory.js";
 import type { FeedItem, FeedMark } from "../socketpot/feed.js";
-import type { Ordering, Recovered, ShardClient, ShardLink, ShardSnapshot } from "../socketpot/ordering.js";
+import type { ConnectionReport, CountedConnections, Ordering, Recovered, ShardClient, ShardLink, ShardSnapshot } from "../socketpot/ordering.js";
 import type { RecoveryStore } from "../socketpot/recovery.js";
 import { ChatRoom, type Outcome, type RoomHost, type RoomOptions, type ServerEvent } from "../socketpot/room.js";
 import type { Audience } from "../socketpot/schemas.js";
@@ -57,12 +57,15 @@ export class OrderingCore implements Ordering, RoomHost {
 
   // Ordering: what shards ask.
 
-  async openConnection(shard: number, ip: string): Promise<string | null> {
-    return this.counts.admit(shard, ip);
-  }
-
-  async closeConnection(shard: number, ip: string): Promise<void> {
-    this.counts.release(shard, ip);
+  async countConnections(shard: number, { opened, closed }: ConnectionReport): Promise<CountedConnections> {
+    // Closes first: a report never closes what it opens (its shard drops both), and they free room for its opens.
+    for (const ip of closed) this.counts.release(shard, ip);
+    const refused: CountedConnections["refused"] = [];
+    for (const { id, ip } of opened) {
+      const reason = this.counts.admit(shard, ip);
+      if (reason !== null) refused.push({ id, reason });
+    }
+    return { refused, total: this.counts.total };
   }
 
   async request(client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {

@@ -9,6 +9,7 @@ import { CloseCode, EngineSocket, type EngineOptions } from "../engine.io/socket
 import { SocketIoEndpoint } from "../socket.io/endpoint.js";
 import { discardBody, readBody } from "../http/body.js";
 import { EngineErrorCode, engineError, jsonError, refusalResponse, type Refusal } from "../http/errors.js";
+import { clientIp } from "../http/client-ip.js";
 import { isUpgrade } from "../http/upgrade.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
 import { sessionId } from "../shards.js";
@@ -78,8 +79,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   protected abstract application(stack: Stack): EngineApplication | null;
   /** Checks a request before the Engine.IO server sees it: the app it names (its id), or a refusal. */
   protected abstract admit(request: Request, query: EngineQuery): Promise<Admitted | Refusal>;
-  /** A connection is about to open from `ip`: null lets it in (and counts it until it ends), else a refusal. */
-  protected abstract reserveConnection(admission: Admitted, ip: string): Promise<Refusal | null>;
+  /** Connection `id` is about to open from `ip`: null lets it in (and counts it until it ends), else a refusal. */
+  protected abstract reserveConnection(admission: Admitted, ip: string, id: string): Promise<Refusal | null>;
   /** A connection that {@link reserveConnection} let in has ended. */
   protected abstract releaseConnection(connection: Connection): void;
 
@@ -126,8 +127,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       const supportsBinary = query.b64 === undefined;
       if (transport === "polling" && request.method !== "GET") return engineError(400, EngineErrorCode.BAD_HANDSHAKE_METHOD, "Bad handshake method");
       if (transport === "websocket" && !isUpgrade(request)) return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
-      const opening = { ...admission, stack, protocol, application, ip: clientIp(request) };
-      const full = await this.reserveConnection(admission, opening.ip);
+      const opening = { ...admission, id: sessionId(admission.shard), stack, protocol, application, ip: clientIp(request) };
+      const full = await this.reserveConnection(admission, opening.ip, opening.id);
       if (full) return refusalResponse(full, "engine.io");
       return transport === "polling" ? this.openPolling(opening, supportsBinary) : this.openWebSocket(opening);
     }
@@ -238,9 +239,9 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     if (!isUpgrade(request)) return jsonError(426, "UPGRADE_REQUIRED", "this endpoint speaks WebSocket only");
     const admission = await this.admit(request, query);
     if ("status" in admission) return refusalResponse(admission, "json");
-    const ip = clientIp(request);
-    const full = await this.reserveConnection(admission, ip);
-    return full ? refusalResponse(full, "json") : this.openWebSocket({ ...admission, stack: "plain", protocol: 4, application, ip });
+    const opening = { ...admission, id: sessionId(admission.shard), stack: "plain" as const, protocol: 4 as const, application, ip: clientIp(request) };
+    const full = await this.reserveConnection(admission, opening.ip, opening.id);
+    return full ? refusalResponse(full, "json") : this.openWebSocket(opening);
   }
 
   /**
@@ -260,7 +261,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       appId: opening.appId,
       shard: opening.shard,
       stack: opening.stack,
-      engine: EngineSocket.initialState(sessionId(opening.shard), opening.protocol, now),
+      engine: EngineSocket.initialState(opening.id, opening.protocol, now),
       socketIo: SocketIoEndpoint.initialState(opening.protocol === 3 ? 4 : 5),
       session: null,
       mark: null,
@@ -392,6 +393,11 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
    * A connection ended: its one log line tells its whole life (a canonical log line), so that opening and
    * authenticating, the hot path, write no log at all.
    */
+  /** The open connection with Engine.IO session id `id`. */
+  protected connection(id: string): Connection | undefined {
+    return this.registry().sessions.get(id);
+  }
+
   private ended(connection: Connection, reason: string): void {
     if (this.sessions.has(connection.id)) this.releaseConnection(connection);
     const { appId, stack, engine, openedAt } = connection.state;
@@ -435,15 +441,12 @@ function dueAt(connection: Connection): number {
 }
 
 interface Opening extends Admitted {
+  /** The Engine.IO session id the connection will have. */
+  id: string;
   stack: Stack;
   protocol: EngineProtocol;
   application: EngineApplication;
   ip: string;
-}
-
-/** The client's address as Cloudflare reports it; requests without it share one "unknown" allowance. */
-function clientIp(request: Request): string {
-  return request.headers.get("CF-Connecting-IP") ?? "unknown";
 }
 
 function payloadResponse(body: string | Uint8Array): Response {

@@ -92,7 +92,15 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
         snapshot.sessions.push({ id: connection.id, shard: connection.shard, session: connection.session, recovery: connection.recovery });
       }
     }
-    return snapshot;
+    return { ...snapshot, ips: this.countedIps(snapshot.ips) };
+  }
+
+  /**
+   * Of the open connections per address, those the ordering room has counted (a room that adopts a snapshot
+   * counts its connections; those on their way to it in a report would be counted twice).
+   */
+  protected countedIps(open: Record<string, number>): Record<string, number> {
+    return open;
   }
 
   /** How many connections and distinct users this object holds. */
@@ -128,19 +136,18 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     return { appId: app.id, shard };
   }
 
-  protected async reserveConnection({ appId, shard }: Admitted, ip: string): Promise<Refusal | null> {
+  protected async reserveConnection({ appId, shard }: Admitted, ip: string, id: string): Promise<Refusal | null> {
     try {
-      const refused = await this.ordering(appId).openConnection(shard, ip);
-      return refused === null ? null : { status: 429, error: "TOO_MANY_CONNECTIONS", code: EngineErrorCode.FORBIDDEN, message: refused };
+      const { refused } = await this.ordering(appId).countConnections(shard, { opened: [{ id, ip }], closed: [] });
+      return refused.length === 0 ? null : tooManyConnections(refused[0]!.reason);
     } catch (error) {
-      log("request_failed", { app_id: appId, shard, request: "open", error: String(error) });
-      return { status: 503, error: "UNAVAILABLE", code: EngineErrorCode.BAD_REQUEST, message: "the app's room did not answer; try again" };
+      return unavailable(appId, shard, error);
     }
   }
 
   protected releaseConnection(connection: Connection): void {
     this.ordering(connection.appId)
-      .closeConnection(connection.shard, connection.state.ip)
+      .countConnections(connection.shard, { opened: [], closed: [connection.state.ip] })
       .catch((error: unknown) => log("request_failed", { app_id: connection.appId, request: "close", error: String(error) }));
   }
 
@@ -156,4 +163,13 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     this.app = record ? { record, readAt: now } : null;
     return record;
   }
+}
+
+export function tooManyConnections(reason: string): Refusal {
+  return { status: 429, error: "TOO_MANY_CONNECTIONS", code: EngineErrorCode.FORBIDDEN, message: reason };
+}
+
+export function unavailable(appId: number, shard: number, error: unknown): Refusal {
+  log("request_failed", { app_id: appId, shard, request: "open", error: String(error) });
+  return { status: 503, error: "UNAVAILABLE", code: EngineErrorCode.BAD_REQUEST, message: "the app's room did not answer; try again" };
 }

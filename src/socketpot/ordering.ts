@@ -27,16 +27,28 @@ export interface Recovered {
  * data for that reason.
  */
 export interface Ordering {
-  /** A connection is opening on `shard` from address `ip`: null to go ahead, else why the app's limits refuse it. */
-  openConnection(shard: number, ip: string): Promise<string | null>;
-  /** A connection that {@link openConnection} let in has ended. */
-  closeConnection(shard: number, ip: string): Promise<void>;
+  /** Counts the connections `shard` opened and closed: the app's limits hold over all its shards. */
+  countConnections(shard: number, report: ConnectionReport): Promise<CountedConnections>;
   /** One client request (`auth`, `new_message`, …); a successful auth's outcome grants the session to start. */
   request(client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>>;
   /** The session `pid` names, back for a reconnecting client with what it missed; null when it cannot be had. */
   recover(client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null>;
   /** The client's connection ended for `reason` (Socket.IO's words): its session ends, kept for recovery if the reason allows. */
   leave(client: ShardClient, reason: string): Promise<void>;
+}
+
+/** Connections a shard opened (by connection id and client address) and closed (by address) since it last reported. */
+export interface ConnectionReport {
+  opened: Array<{ id: string; ip: string }>;
+  closed: string[];
+}
+
+/** The room's answer to a {@link ConnectionReport}, once it is counted. */
+export interface CountedConnections {
+  /** The opens the app's limits refuse, and why. */
+  refused: Array<{ id: string; reason: string }>;
+  /** The app's open connections over all its shards, this report's counted. */
+  total: number;
 }
 
 /**
@@ -65,8 +77,7 @@ export interface ShardSnapshot {
 
 /** The room's face to shards over RPC: the {@link Ordering} calls, each with the app's id first. */
 export interface AppOrdering {
-  openConnection(appId: number, shard: number, ip: string): Promise<string | null>;
-  closeConnection(appId: number, shard: number, ip: string): Promise<void>;
+  countConnections(appId: number, shard: number, report: ConnectionReport): Promise<CountedConnections>;
   request(appId: number, client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>>;
   recover(appId: number, client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null>;
   leave(appId: number, client: ShardClient, reason: string): Promise<void>;
@@ -75,8 +86,7 @@ export interface AppOrdering {
 /** The {@link Ordering} of app `appId` through `room`, each call passed through `wrap` (a deadline, say). */
 export function orderingOf(room: AppOrdering, appId: number, wrap: <T>(call: Promise<T>) => Promise<T> = (call) => call): Ordering {
   return {
-    openConnection: (shard, ip) => wrap(room.openConnection(appId, shard, ip)),
-    closeConnection: (shard, ip) => wrap(room.closeConnection(appId, shard, ip)),
+    countConnections: (shard, report) => wrap(room.countConnections(appId, shard, report)),
     request: (client, event, payload) => wrap(room.request(appId, client, event, payload)),
     recover: (client, pid, offset) => wrap(room.recover(appId, client, pid, offset)),
     leave: (client, reason) => wrap(room.leave(appId, client, reason)),

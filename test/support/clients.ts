@@ -41,6 +41,19 @@ export interface ConnectOptions {
   version?: ClientVersion;
   /** The Origin header every request of the connection carries, as a browser page at that origin would send. */
   origin?: string;
+  /** The client's address (CF-Connecting-IP, which Cloudflare sets); by default each connection has its own. */
+  ip?: string;
+}
+
+let addresses = 0;
+
+/**
+ * A new client address, as each client on the internet has its own: an app's shards take connections by
+ * address, so connections from one address would all land on one shard.
+ */
+export function clientAddress(): string {
+  const index = addresses++;
+  return `198.18.${(index >> 8) & 255}.${index & 255}`;
 }
 
 /** A socket.io-client connection, not yet connected. */
@@ -48,7 +61,7 @@ export function open(url: string, options: ConnectOptions = {}): Client {
   const appId = options.appId === undefined ? 1 : options.appId;
   const settings = {
     ...(appId === null ? {} : { query: { app_id: appId } }),
-    ...(options.origin === undefined ? {} : { extraHeaders: { Origin: options.origin } }),
+    extraHeaders: { "CF-Connecting-IP": options.ip ?? clientAddress(), ...(options.origin === undefined ? {} : { Origin: options.origin }) },
     transports: options.transports ?? ["websocket"],
     reconnection: false,
     forceNew: true,

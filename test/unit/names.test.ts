@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { randomId } from "../../src/ids.js";
-import { MAX_SHARDS, sessionId, shardName, shardOfName, shardOfSession } from "../../src/shards.js";
+import { UNKNOWN_IP } from "../../src/http/client-ip.js";
+import { MAX_SHARDS, sessionId, shardForNewConnection, shardName, shardOfName, shardOfSession } from "../../src/shards.js";
 
 describe("randomId", () => {
   it("is 20 base64url characters carrying 120 random bits", () => {
@@ -26,5 +27,22 @@ describe("object names", () => {
     expect(shardOfSession(sessionId(0))).toBe(0);
     expect(shardOfSession(sessionId(9))).toBe(9);
     expect(shardOfSession("65.abc")).toBeNull();
+  });
+});
+
+describe("shardForNewConnection", () => {
+  it("puts every connection of an address on one shard, and spreads addresses over all of them", () => {
+    expect(shardForNewConnection(1, "203.0.113.7")).toBe(0);
+    const shards = Array.from({ length: 4_000 }, (_, index) => shardForNewConnection(8, `10.0.${index >> 8}.${index & 255}`));
+    for (let index = 0; index < 50; index++) expect(shardForNewConnection(8, `10.0.0.${index}`)).toBe(shards[index]);
+    const perShard = new Map<number, number>();
+    for (const shard of shards) perShard.set(shard, (perShard.get(shard) ?? 0) + 1);
+    expect([...perShard.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const count of perShard.values()) expect(count).toBeGreaterThan(400);
+  });
+
+  it("sends connections without an address (only local ones have none) to any shard", () => {
+    const shards = new Set(Array.from({ length: 200 }, () => shardForNewConnection(4, UNKNOWN_IP)));
+    expect([...shards].sort()).toEqual([1, 2, 3, 4]);
   });
 });

@@ -21,8 +21,7 @@ function heldShard() {
   const answers: Array<() => void> = [];
   // The shard's view of its room: every answer waits until the test lets it through.
   const ordering: Ordering = {
-    openConnection: (shard, ip) => app.core.openConnection(shard, ip),
-    closeConnection: (shard, ip) => app.core.closeConnection(shard, ip),
+    countConnections: (shard, report) => app.core.countConnections(shard, report),
     request: async (client, event, payload) => {
       const outcome = await app.core.request(client, event, payload);
       await new Promise<void>((resolve) => answers.push(resolve));

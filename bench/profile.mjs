@@ -4,7 +4,8 @@
 // functions with the most self time, grouped by source file and function. The profile itself goes to
 // --out (a .cpuprofile that Chrome DevTools opens). --floor profiles the bench's bare Durable Object instead, the
 // reference for what the runtime itself costs; --plain connects over the plain-WebSocket protocol. --fanout
-// samples the chat fan-out instead: --rate messages a second for --seconds, to every connected client.
+// samples the chat fan-out instead: --rate messages a second for --seconds, to every connected client. --var
+// NAME=VALUE (repeatable) sets one of the server's variables, e.g. --var RECOVERY_WINDOW_MS=0.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     fanout: { type: "boolean", default: false },
     rate: { type: "string", default: "10" },
     seconds: { type: "string", default: "5" },
+    var: { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -78,7 +80,7 @@ try {
   await prepareLocalDatabase({ persistTo: state });
   const script = await buildWorker(join(state, "build"));
   const inspectorPort = await freePort();
-  const vars = { AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000", ROOM_SHARDS: values.shards, CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000", ...JSON.parse(process.env.PROFILE_VARS ?? "{}") };
+  const vars = { AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000", ROOM_SHARDS: values.shards, CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000", ...Object.fromEntries(values.var.map((each) => each.split("="))) };
   const server = values.floor
     ? await startWorkerd("floor", { floor: true, inspectorPort })
     : await startWorkerd("Socketpot Edge", { persistTo: state, script, vars, inspectorPort });

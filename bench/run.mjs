@@ -9,7 +9,8 @@
 // connect+auth is measured among that many open connections.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
-// --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead.
+// --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead. --skip node,plain,partyserver
+// leaves those columns out (the floor always runs: every ratio is to it), for shorter runs such as --idle pairs.
 // --no-deflate makes the clients not offer WebSocket compression: browsers offer it, and the deployed Worker
 // refuses it, but the local workers in front of it (Miniflare's entry, wrangler dev's proxy) accept it, so
 // locally only the client can turn it off.
@@ -36,10 +37,12 @@ const { values } = parseArgs({
     idle: { type: "string", default: "0" },
     deflate: { type: "boolean", default: true },
     "via-wrangler": { type: "boolean", default: false },
+    skip: { type: "string", default: "" },
   },
   allowNegative: true,
 });
-const { deflate, "via-wrangler": viaWrangler, ...sizes } = values;
+const { deflate, "via-wrangler": viaWrangler, skip, ...sizes } = values;
+const skipped = new Set(skip.split(",").filter(Boolean));
 const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [key, Number(value)]));
 const INGEST_TOKEN = "bench-ingest-token";
 
@@ -251,15 +254,15 @@ function orderingCosts() {
 const columns = [await socketpot(1)];
 if (options.shards > 1) columns.push(await socketpot(options.shards));
 const bare = await floor();
-const theirs = await baseline();
-const plain = await socketpot(1, "plain");
-const party = await partyserver();
+const theirs = skipped.has("node") ? null : await baseline();
+const plain = skipped.has("plain") ? null : await socketpot(1, "plain");
+const party = skipped.has("partyserver") ? null : await partyserver();
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.log(
   `\nSocketpot Edge benchmark: ${options.clients} clients${deflate ? "" : " (not offering compression)"}${options.idle ? ` among ${options.idle} idle sockets` : ""}, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`,
 );
 console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
-const results = [...columns, bare, theirs, plain, party];
+const results = [...columns, bare, theirs, plain, party].filter((result) => result !== null);
 console.log(`| measure | ${results.map((result) => result.name).join(" | ")} | ${columns.map(() => "ours / floor | ours / Node").join(" | ")} | plain WS: ours / partyserver |`);
 console.log(`|---|${results.map(() => "---|").join("")}${columns.map(() => "---|---|").join("")}---|`);
 for (const [label, key, unit] of rows) {
@@ -270,7 +273,8 @@ for (const [label, key, unit] of rows) {
   }
   const value = (result) => (key === "bytesPerConnection" ? result[key] / 1024 : result[key]);
   const suffix = key === "bytesPerConnection" ? " KiB" : unit;
-  const ratio = (ours, reference) => (Number.isFinite(value(ours)) && Number.isFinite(value(reference)) ? (value(ours) / value(reference)).toFixed(2) : "");
+  const ratio = (ours, reference) =>
+    ours && reference && Number.isFinite(value(ours)) && Number.isFinite(value(reference)) ? (value(ours) / value(reference)).toFixed(2) : "";
   const ratios = columns.map((ours) => `${ratio(ours, bare)} | ${ratio(ours, theirs)}`);
   console.log(`| ${label} | ${results.map((result) => format(value(result), suffix)).join(" | ")} | ${ratios.join(" | ")} | ${ratio(plain, party)} |`);
 }

@@ -25,9 +25,10 @@ export class SocketpotNamespace implements Namespace<SocketIoClient> {
   async connect(client: SocketIoClient, auth: unknown): Promise<Admission> {
     const fresh = { sid: randomId(), welcome: () => this.gateway.arrive(client) };
     if (!this.recovers || !client.canRecover) return fresh;
-    const claim = RecoveryClaim.safeParse(auth);
-    const recovered = claim.success ? await this.gateway.recover(client, claim.data.pid, claim.data.offset ?? null) : null;
-    if (!claim.success || !recovered) return { ...fresh, pid: randomId() };
+    // A first connect names no pid, so it claims no session (and a parse that fails costs more than one that succeeds).
+    const claim = namesPid(auth) ? RecoveryClaim.safeParse(auth) : null;
+    const recovered = claim?.success ? await this.gateway.recover(client, claim.data.pid, claim.data.offset ?? null) : null;
+    if (!claim?.success || !recovered) return { ...fresh, pid: randomId() };
     return { sid: recovered.sid, pid: claim.data.pid, welcome: () => this.gateway.resume(client, recovered) };
   }
 
@@ -47,3 +48,5 @@ export class SocketpotNamespace implements Namespace<SocketIoClient> {
     client.emit("client_error", `${reason}; closing the connection`);
   }
 }
+
+const namesPid = (auth: unknown) => typeof auth === "object" && auth !== null && "pid" in auth;

@@ -14,7 +14,8 @@ interface SessionRow {
   pid: string;
   sid: string;
   clientId: string;
-  session: string;
+  /** Stored as JSON text: each flush serializes its rows together. */
+  session: Pick<ClientSession, "user" | "subscriptions">;
   seq: number;
 }
 
@@ -86,7 +87,7 @@ export class SqlRecoveryStore implements RecoveryStore {
   }
 
   save(pid: string, sid: string, clientId: string, session: ClientSession): void {
-    const stored = JSON.stringify({ user: session.user, subscriptions: session.subscriptions });
+    const stored = { user: session.user, subscriptions: session.subscriptions };
     this.unwritten.set(pid, { pid, sid, clientId, session: stored, seq: this.latestOffset ?? 0 });
     if (this.unwritten.size === 1) setTimeout(() => this.flush(), SAVE_DELAY_MS);
   }

@@ -194,6 +194,9 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
         const answered = this.ctx.getWebSocketAutoResponseTimestamp(connection.transport.ws);
         if (answered) connection.engine.clientPinged(answered.getTime());
       }
+      // Only connections with something due are acted on and saved: saving every one at every wake made each
+      // wake cost in proportion to the connections open (the answered pings above are read again at each wake).
+      if (dueAt(connection) > horizon) continue;
       if (!connection.wire.heartbeat(now, horizon)) {
         connection.wire.close(CloseCode.NORMAL, "ping timeout");
         continue;

@@ -51,4 +51,25 @@ describe("the connect path", () => {
     }
     await warm.close();
   });
+
+  it("saves no connection's attachment at an alarm that has nothing due for it", async () => {
+    const sockets = [await openSocket(), await openSocket()];
+    const saves = await runInDurableObject(roomOf(env, 1), async (instance) => {
+      const prototype = WebSocket.prototype as { serializeAttachment(value: unknown): void };
+      const serialize = prototype.serializeAttachment;
+      let count = 0;
+      prototype.serializeAttachment = function (this: WebSocket, value: unknown) {
+        count += 1;
+        serialize.call(this, value);
+      };
+      try {
+        await instance.alarm();
+      } finally {
+        prototype.serializeAttachment = serialize;
+      }
+      return count;
+    });
+    expect(saves).toBe(0);
+    for (const socket of sockets) await socket.close();
+  });
 });

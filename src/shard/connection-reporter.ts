@@ -42,7 +42,11 @@ export class ConnectionReporter {
     private readonly count: (report: ConnectionReport) => Promise<CountedConnections>,
     /** Closes a connection that went ahead but that the app's limits refuse. */
     private readonly refuse: (id: string, reason: string) => void,
-  ) {}
+    /** The shard's open connections per address when it starts reporting (after a wake, those it kept). */
+    open: Record<string, number> = {},
+  ) {
+    for (const [ip, count] of Object.entries(open)) bump(this.open, ip, count);
+  }
 
   /**
    * Counts in connection `id` from `ip`: null when it goes ahead at once, else a promise of the room's

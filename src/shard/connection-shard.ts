@@ -56,6 +56,7 @@ export class ConnectionShard extends SocketpotShard {
         { maxConnections, maxConnectionsPerIp },
         (report) => this.ordering(appId).countConnections(shard, report),
         (id, reason) => this.refuseOpened(id, reason),
+        this.openIps(),
       );
       this.reporters.set(appId, reporter);
     }

@@ -85,14 +85,18 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
 
   /** This shard's connections and sessions, for an ordering room that (re)builds its view of them. */
   snapshot(): ShardSnapshot {
-    const snapshot: ShardSnapshot = { activation: this.activation, sessions: [], pending: this.gateway.pending(), ips: {} };
+    const sessions: ShardSnapshot["sessions"] = [];
     for (const connection of this.connections()) {
-      snapshot.ips[connection.state.ip] = (snapshot.ips[connection.state.ip] ?? 0) + 1;
-      if (connection.session) {
-        snapshot.sessions.push({ id: connection.id, shard: connection.shard, session: connection.session, recovery: connection.recovery });
-      }
+      if (connection.session) sessions.push({ id: connection.id, shard: connection.shard, session: connection.session, recovery: connection.recovery });
     }
-    return { ...snapshot, ips: this.countedIps(snapshot.ips) };
+    return { activation: this.activation, sessions, pending: this.gateway.pending(), ips: this.countedIps(this.openIps()) };
+  }
+
+  /** This object's open connections per client address. */
+  protected openIps(): Record<string, number> {
+    const ips: Record<string, number> = {};
+    for (const connection of this.connections()) ips[connection.state.ip] = (ips[connection.state.ip] ?? 0) + 1;
+    return ips;
   }
 
   /**

@@ -60,6 +60,16 @@ describe("ConnectionReporter", () => {
     ]);
   });
 
+  it("counts the connections a shard kept over a wake against their addresses' limit", async () => {
+    const reports: ConnectionReport[] = [];
+    const count = async (report: ConnectionReport) => (reports.push(structuredClone(report)), { refused: [], total: 2 });
+    const woken = new ConnectionReporter({ maxConnections: 40, maxConnectionsPerIp: 2 }, count, () => {}, { "10.0.0.1": 2 });
+    expect(await woken.admit("c", "10.0.0.1")).toBe("at most 2 connections to one app from one address");
+    woken.release("a", "10.0.0.1");
+    expect(await woken.admit("d", "10.0.0.1")).toBeNull();
+    expect(reports).toEqual([{ opened: [{ id: "d", ip: "10.0.0.1" }], closed: ["10.0.0.1"] }]);
+  });
+
   it("asks the room again near the app's limit, which refuses what is over it", async () => {
     const { shard } = app({ maxConnections: 4, maxConnectionsPerIp: 10 });
     const one = shard(1);

@@ -114,8 +114,9 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const stack = plainApp === undefined ? STACKS[url.pathname] : "plain";
     const application = stack ? this.application(stack) : null;
     if (!stack || !application) return engineError(404, EngineErrorCode.BAD_REQUEST, "Bad request");
+    // The plain protocol has no Engine.IO query: its app is in the path.
+    if (plainApp !== undefined) return this.openPlain(request, { app_id: plainApp }, application);
     const query = engineQuery(url);
-    if (stack === "plain") return this.openPlain(request, { ...query, app_id: plainApp }, application);
     const { transport } = query;
     if (transport !== "polling" && transport !== "websocket") return engineError(400, EngineErrorCode.TRANSPORT_UNKNOWN, "Transport unknown");
     if (query.EIO !== "3" && query.EIO !== "4") return engineError(400, EngineErrorCode.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version");

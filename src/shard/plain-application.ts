@@ -30,7 +30,9 @@ export class PlainApplication implements EngineApplication {
     if (typeof data !== "string") {
       return this.violated(connection, PlainCloseCode.UNSUPPORTED_DATA, "binary frames are not part of the protocol; send JSON text");
     }
-    if (data.length > this.maxPayloadBytes || new TextEncoder().encode(data).byteLength > this.maxPayloadBytes) {
+    // A UTF-16 code unit is at most three bytes of UTF-8: only a frame that could be over the limit is encoded to tell.
+    const mayBeOver = data.length * 3 > this.maxPayloadBytes;
+    if (data.length > this.maxPayloadBytes || (mayBeOver && new TextEncoder().encode(data).byteLength > this.maxPayloadBytes)) {
       return this.violated(connection, PlainCloseCode.MESSAGE_TOO_BIG, `frame larger than ${this.maxPayloadBytes} bytes`);
     }
     const frame = parseFrame(data);

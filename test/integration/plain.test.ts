@@ -164,5 +164,11 @@ describe("bad plain frames", () => {
     big.send(JSON.stringify({ a: "chat", p: "x".repeat(20_000) }));
     expect((await big.next((event) => event.a === "client_error")).p).toMatch(/larger than/);
     expect((await big.closedBy()).code).toBe(1009);
+
+    // Fewer characters than the limit, more bytes: the limit is on bytes.
+    const wide = await PlainClient.joined(server.url, null);
+    wide.send(JSON.stringify({ a: "chat", p: "✓".repeat(4_000) }));
+    expect((await wide.next((event) => event.a === "client_error")).p).toMatch(/larger than/);
+    expect((await wide.closedBy()).code).toBe(1009);
   });
 });

@@ -1,18 +1,12 @@
 // A load process: connects its share of socket.io clients to one server and runs the phases it is told to,
 // reporting measurements to the parent over IPC. Runs as a separate process from the servers.
 import { io } from "socket.io-client";
-import { DEMO_USERS } from "../scripts/local-server.mjs";
+import { DEMO_USERS, clientAddress as address } from "../scripts/local-server.mjs";
 
 const sockets = [];
 /** Sockets that only sit there (--idle): connected and authenticated, subscribed to BETS, which stays quiet. */
 const idle = [];
 const latencies = [];
-
-/**
- * Client `index`'s address (CF-Connecting-IP, which Cloudflare sets): clients on the internet each have their
- * own, and an app's shards take connections by address.
- */
-const address = (index) => `198.18.${(index >> 8) & 255}.${index & 255}`;
 
 /** A new socket.io client of the demo app over WebSocket, offering permessage-deflate only if `deflate`. */
 function openSocket(url, deflate, ip = address(0)) {

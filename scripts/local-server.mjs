@@ -9,6 +9,14 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 export { DEMO_USERS } from "./demo-users.mjs";
 
+/**
+ * The `index`th local client address (sent as CF-Connecting-IP, which Cloudflare sets): clients on the internet
+ * each have their own, and an app's shards take connections by address.
+ */
+export function clientAddress(index) {
+  return `198.18.${(index >> 8) & 255}.${index & 255}`;
+}
+
 const run = promisify(execFile);
 
 /**

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { io } from "socket.io-client";
-import { DEMO_USERS, prepareLocalDatabase, startLocalServer, storedMessages } from "../scripts/local-server.mjs";
+import { DEMO_USERS, clientAddress, prepareLocalDatabase, startLocalServer, storedMessages } from "../scripts/local-server.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +42,7 @@ let addresses = 0;
  * A fresh client address (CF-Connecting-IP) for each connection a client makes, as a phone's changes between
  * networks: an app's shards take connections by address, so a reconnect usually lands on another shard.
  */
-const newAddress = () => `198.18.${(addresses >> 8) & 255}.${addresses++ & 255}`;
+const newAddress = () => clientAddress(addresses++);
 
 const started = Date.now();
 const deadline = started + options["max-seconds"] * 1000;

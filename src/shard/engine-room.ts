@@ -128,9 +128,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       const supportsBinary = query.b64 === undefined;
       if (transport === "polling" && request.method !== "GET") return engineError(400, EngineErrorCode.BAD_HANDSHAKE_METHOD, "Bad handshake method");
       if (transport === "websocket" && !isUpgrade(request)) return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
-      const opening = { ...admission, id: sessionId(admission.shard), stack, protocol, application, ip: clientIp(request) };
-      const full = await this.reserveConnection(admission, opening.ip, opening.id);
-      if (full) return refusalResponse(full, "engine.io");
+      const opening = await this.reserve(request, { ...admission, stack, protocol, application });
+      if ("status" in opening) return refusalResponse(opening, "engine.io");
       return transport === "polling" ? this.openPolling(opening, supportsBinary) : this.openWebSocket(opening);
     }
 
@@ -243,9 +242,14 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     if (!isUpgrade(request)) return jsonError(426, "UPGRADE_REQUIRED", "this endpoint speaks WebSocket only");
     const admission = await this.admit(request, query);
     if ("status" in admission) return refusalResponse(admission, "json");
-    const opening = { ...admission, id: sessionId(admission.shard), stack: "plain" as const, protocol: 4 as const, application, ip: clientIp(request) };
-    const full = await this.reserveConnection(admission, opening.ip, opening.id);
-    return full ? refusalResponse(full, "json") : this.openWebSocket(opening);
+    const opening = await this.reserve(request, { ...admission, stack: "plain", protocol: 4, application });
+    return "status" in opening ? refusalResponse(opening, "json") : this.openWebSocket(opening);
+  }
+
+  /** Names a new connection and reserves its place within the app's limits: how it will open, or a refusal. */
+  private async reserve(request: Request, admitted: Omit<Opening, "id" | "ip">): Promise<Opening | Refusal> {
+    const opening = { ...admitted, id: sessionId(admitted.shard), ip: clientIp(request) };
+    return (await this.reserveConnection(admitted, opening.ip, opening.id)) ?? opening;
   }
 
   /**
@@ -393,15 +397,15 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     return null;
   }
 
-  /**
-   * A connection ended: its one log line tells its whole life (a canonical log line), so that opening and
-   * authenticating, the hot path, write no log at all.
-   */
   /** The open connection with Engine.IO session id `id`. */
   protected connection(id: string): Connection | undefined {
     return this.registry().sessions.get(id);
   }
 
+  /**
+   * A connection ended: its one log line tells its whole life (a canonical log line), so that opening and
+   * authenticating, the hot path, write no log at all.
+   */
   private ended(connection: Connection, reason: string): void {
     if (this.sessions.has(connection.id)) this.releaseConnection(connection);
     const { appId, stack, engine, openedAt } = connection.state;

@@ -3,6 +3,26 @@
 import { fork } from "node:child_process";
 import { freePort } from "../scripts/local-server.mjs";
 
+/** The `p`th percentile of `values`; NaN for none. */
+export const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
+};
+
+/**
+ * The variables Socketpot Edge is served with under load: the demo app on `shards` shards, and no chat rate
+ * limit, auth deadline or per-address limit in the way of the load's clients.
+ */
+export function loadVars(shards) {
+  return {
+    CHAT_RATE_BURST: "1000000",
+    CHAT_RATE_PER_SECOND: "1000000",
+    AUTH_TIMEOUT_MS: "120000",
+    MAX_CONNECTIONS_PER_IP: "100000",
+    ROOM_SHARDS: String(shards),
+  };
+}
+
 /** A load process: `run(phase, args)` runs one of bench/load.mjs's phases there and resolves with its report. */
 export function loader() {
   const child = fork(new URL("./load.mjs", import.meta.url), { stdio: "inherit" });

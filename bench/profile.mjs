@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildWorker, freePort, prepareLocalDatabase } from "../scripts/local-server.mjs";
-import { loader, startWorkerd } from "./harness.mjs";
+import { loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -80,7 +80,7 @@ try {
   await prepareLocalDatabase({ persistTo: state });
   const script = await buildWorker(join(state, "build"));
   const inspectorPort = await freePort();
-  const vars = { AUTH_TIMEOUT_MS: "120000", MAX_CONNECTIONS_PER_IP: "100000", ROOM_SHARDS: values.shards, CHAT_RATE_BURST: "1000000", CHAT_RATE_PER_SECOND: "1000000", ...Object.fromEntries(values.var.map((each) => each.split("="))) };
+  const vars = { ...loadVars(values.shards), ...Object.fromEntries(values.var.map((each) => each.split("="))) };
   const server = values.floor
     ? await startWorkerd("floor", { floor: true, inspectorPort })
     : await startWorkerd("Socketpot Edge", { persistTo: state, script, vars, inspectorPort });
@@ -104,7 +104,7 @@ try {
     load.kill();
     session.close();
     if (values.out) await writeFile(values.out, JSON.stringify(profile));
-    const p50 = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)].toFixed(0);
+    const p50 = (values) => percentile(values, 50).toFixed(0);
     const busyMs = ((profile.endTime - profile.startTime) / 1000 / profile.samples.length) * busySamples(profile).length;
     console.log(
       values.fanout

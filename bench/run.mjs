@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildWorker, freePort, prepareLocalDatabase, startLocalServer } from "../scripts/local-server.mjs";
-import { loader, startWorkerd } from "./harness.mjs";
+import { loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -47,10 +47,6 @@ const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [
 const INGEST_TOKEN = "bench-ingest-token";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile = (values, p) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-};
 
 /** A process and all its descendants. */
 function processTree(pid) {
@@ -201,14 +197,7 @@ async function partyserver() {
 /** Socketpot Edge with the demo app on `shards` connection shards, its clients speaking `protocol`. */
 async function socketpot(shards, protocol = "socket.io") {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-bench-"));
-  const vars = {
-    CHAT_RATE_BURST: "1000000",
-    CHAT_RATE_PER_SECOND: "1000000",
-    INGEST_TOKEN,
-    AUTH_TIMEOUT_MS: "120000",
-    MAX_CONNECTIONS_PER_IP: "100000",
-    ROOM_SHARDS: String(shards),
-  };
+  const vars = { ...loadVars(shards), INGEST_TOKEN };
   try {
     await prepareLocalDatabase({ persistTo });
     return await measured(async () => {

@@ -90,12 +90,12 @@ const handlers = {
     }
     return { times };
   },
-  /** Connect `count` sockets that stay idle until `close`, `concurrency` at a time. */
-  async idle({ url, count, concurrency, deflate, protocol: name }) {
+  /** Connect `count` sockets that stay idle until `close`, `concurrency` at a time (the `offset`th onwards). */
+  async idle({ url, count, offset = 0, concurrency, deflate, protocol: name }) {
     protocol = protocols[name];
     for (let next = 0; next < count; ) {
       const batch = [];
-      for (let i = 0; i < concurrency && next < count; i++, next++) batch.push(connectAndAuth(url, next, deflate, idle, ["BETS"]));
+      for (let i = 0; i < concurrency && next < count; i++, next++) batch.push(connectAndAuth(url, offset + next, deflate, idle, ["BETS"]));
       await Promise.all(batch);
     }
     return {};

@@ -5,12 +5,13 @@
 // workerd) tells what our code costs; the Node column tells what the platform costs. Two more columns run the
 // same load over Socketpot's plain-WebSocket protocol: ours, and the same chat subset on partyserver
 // (bench/partyserver-worker.mjs), the room library a Cloudflare developer would pick.
-// --idle N first connects N sockets that stay idle (authenticated, subscribed to the quiet BETS feed), so that
-// connect+auth is measured among that many open connections.
+// --idle LOW,HIGH measures only connect+auth, among LOW idle sockets (authenticated, subscribed to the quiet BETS
+// feed) and among HIGH, alternating LOW, HIGH, LOW, HIGH, LOW on one server after an uncounted round at each:
+// separate runs for each level drifted with the machine's speed by more than the difference they were to show.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead. --skip node,plain,partyserver
-// leaves those columns out (the floor always runs: every ratio is to it), for shorter runs such as --idle pairs.
+// leaves those columns out (the floor always runs: every ratio is to it), for shorter runs.
 // --no-deflate makes the clients not offer WebSocket compression: browsers offer it, and the deployed Worker
 // refuses it, but the local workers in front of it (Miniflare's entry, wrangler dev's proxy) accept it, so
 // locally only the client can turn it off.
@@ -34,16 +35,20 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     deposits: { type: "string", default: "50" },
     shards: { type: "string", default: "1" },
-    idle: { type: "string", default: "0" },
+    idle: { type: "string" },
     deflate: { type: "boolean", default: true },
     "via-wrangler": { type: "boolean", default: false },
     skip: { type: "string", default: "" },
   },
   allowNegative: true,
 });
-const { deflate, "via-wrangler": viaWrangler, skip, ...sizes } = values;
+const { deflate, "via-wrangler": viaWrangler, skip, idle, ...sizes } = values;
 const skipped = new Set(skip.split(",").filter(Boolean));
 const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [key, Number(value)]));
+const idleLevels = idle?.split(",").map(Number) ?? null;
+if (idleLevels && !(idleLevels.length === 2 && idleLevels.every(Number.isInteger) && 0 <= idleLevels[0] && idleLevels[0] < idleLevels[1])) {
+  throw new Error("--idle takes two counts of idle sockets, the lower first: --idle 100,3000");
+}
 const INGEST_TOKEN = "bench-ingest-token";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -61,12 +66,15 @@ function processTree(pid) {
   return pids;
 }
 
-/** CPU time (clock ticks) of each thread of the workerd processes in a process tree, by "pid/tid". */
-function threadTicks(pid) {
+/**
+ * CPU time (clock ticks) of each thread of the processes in a process tree, by "pid/tid": of its workerd
+ * processes only, unless `everyProcess` (a Node server has no workerd).
+ */
+function threadTicks(pid, everyProcess = false) {
   const ticks = new Map();
   for (const each of processTree(pid)) {
     try {
-      if (readFileSync(`/proc/${each}/comm`, "utf8").trim() !== "workerd") continue;
+      if (!everyProcess && readFileSync(`/proc/${each}/comm`, "utf8").trim() !== "workerd") continue;
     } catch {
       continue;
     }
@@ -87,6 +95,10 @@ function threadTicks(pid) {
   }
   return ticks;
 }
+
+/** Clock ticks a second, as /proc counts CPU time (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+const totalTicks = (ticks) => [...ticks.values()].reduce((sum, each) => sum + each, 0);
 
 /** How many workerd threads did the server's work between two samples, and the busiest one's share of it. */
 function threadSpread(before, after) {
@@ -114,10 +126,9 @@ function treeRss(pid) {
 /** Runs the load on one server over `protocol` ("socket.io" or "plain"); deposits only over socket.io. */
 async function measure(name, url, serverPid, protocol = "socket.io") {
   const loaders = Array.from({ length: options.loaders }, loader);
-  // Idle sockets first (--idle), so that what is measured is a connect among that many already open.
-  if (options.idle > 0) await loaders[0].run("idle", { url, count: options.idle, concurrency: options.concurrency, deflate, protocol });
   const rssBefore = treeRss(serverPid);
   const ticksBefore = threadTicks(serverPid);
+  const serverTicksBefore = threadTicks(serverPid, true);
   const share = Math.ceil(options.clients / options.loaders);
   const connects = await Promise.all(
     loaders.map((each, index) =>
@@ -125,6 +136,7 @@ async function measure(name, url, serverPid, protocol = "socket.io") {
     ),
   );
   const connectTimes = connects.flatMap((result) => result.times);
+  const connectTicks = totalTicks(threadTicks(serverPid, true)) - totalTicks(serverTicksBefore);
   await pause(2_000);
   const rssIdle = treeRss(serverPid);
 
@@ -147,6 +159,7 @@ async function measure(name, url, serverPid, protocol = "socket.io") {
     name,
     connectP50: percentile(connectTimes, 50),
     connectP99: percentile(connectTimes, 99),
+    cpuPerConnect: (connectTicks * 1e6) / CLOCK_TICKS / connectTimes.length,
     deliveries: latencies.length,
     expected: sent * options.clients,
     deliveriesPerSecond: latencies.length / options.seconds,
@@ -158,6 +171,38 @@ async function measure(name, url, serverPid, protocol = "socket.io") {
     busyThreads: spread.threads,
     busiestThreadShare: spread.busiestShare * 100,
   };
+}
+
+/**
+ * --idle: connect+auth of --clients clients among `low` idle sockets, then among `high`, alternating five times
+ * on one server after a round at each level. The measured clients close after each step, and the idle ones
+ * above `low` after each `high` one.
+ */
+async function measureAmongIdle(name, url, serverPid, protocol = "socket.io") {
+  const [low, high] = idleLevels;
+  const [base, extra, measured] = [loader(), loader(), loader()];
+  const { concurrency } = options;
+  const steps = [];
+  try {
+    await base.run("idle", { url, count: low, concurrency, deflate, protocol });
+    // A first round at each level, not counted: the isolate's warm-up, and whatever a process does the first time
+    // it holds `high` connections, happen once per process, not at each connect among them.
+    for (const [index, level] of [low, high, low, high, low, high, low].entries()) {
+      if (level === high) await extra.run("idle", { url, count: high - low, offset: low, concurrency, deflate, protocol });
+      // Let the server settle after thousands of connects or closes before measuring: for seconds after a few
+      // thousand sockets closed, even the floor's CPU per connect was half as much again.
+      await pause(level === high ? 5_000 : 15_000);
+      const ticksBefore = threadTicks(serverPid, true);
+      const { times } = await measured.run("connect", { url, count: options.clients, offset: 0, concurrency, deflate, protocol });
+      const cpu = totalTicks(threadTicks(serverPid, true)) - totalTicks(ticksBefore);
+      if (index >= 2) steps.push({ idle: level, p50: percentile(times, 50), p99: percentile(times, 99), cpuPerConnect: (cpu * 1e6) / CLOCK_TICKS / times.length });
+      await measured.run("close");
+      if (level === high) await extra.run("close");
+    }
+  } finally {
+    for (const each of [base, extra, measured]) each.kill();
+  }
+  return { name, steps };
 }
 
 /** Socketpot Edge on workerd, directly through Miniflare or (--via-wrangler) through `wrangler dev`. */
@@ -174,7 +219,7 @@ async function startSocketpot(persistTo, vars) {
 async function measured(start, protocol) {
   const server = await start();
   try {
-    return await measure(server.name, server.url, server.pid, protocol);
+    return await (idleLevels ? measureAmongIdle : measure)(server.name, server.url, server.pid, protocol);
   } finally {
     await server.stop();
   }
@@ -222,6 +267,7 @@ const format = (value, unit) => (Number.isFinite(value) ? `${value.toFixed(value
 const rows = [
   ["connect+auth p50", "connectP50", "ms"],
   ["connect+auth p99", "connectP99", "ms"],
+  ["server CPU per connect+auth", "cpuPerConnect", " µs"],
   ["fan-out deliveries/s", "deliveriesPerSecond", ""],
   ["fan-out delivered / expected", null, ""],
   ["fan-out latency p50", "fanoutP50", "ms"],
@@ -243,14 +289,34 @@ function orderingCosts() {
 const columns = [await socketpot(1)];
 if (options.shards > 1) columns.push(await socketpot(options.shards));
 const bare = await floor();
+const cpu = cpus()[0]?.model ?? "unknown CPU";
+const machine = `machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`;
+
+if (idleLevels) {
+  const servers = [...columns, bare];
+  const mean = (steps, level, key) => steps.filter((step) => step.idle === level).reduce((sum, step, _, all) => sum + step[key] / all.length, 0);
+  console.log(`\nSocketpot Edge benchmark: connect+auth of ${options.clients} clients among ${idleLevels.join(" and ")} idle sockets${deflate ? "" : " (not offering compression)"}`);
+  console.log(machine);
+  console.log(`| step | idle sockets | ${servers.map((server) => `${server.name} p50 | p99 | server CPU per connect`).join(" | ")} |`);
+  console.log(`|---|---|${servers.map(() => "---|---|---|").join("")}`);
+  bare.steps.forEach(({ idle: level }, index) => {
+    const cells = servers.map(({ steps }) => `${format(steps[index].p50, "ms")} | ${format(steps[index].p99, "ms")} | ${format(steps[index].cpuPerConnect, " µs")}`);
+    console.log(`| ${index + 1} | ${level} | ${cells.join(" | ")} |`);
+  });
+  const [low, high] = idleLevels;
+  const ratio = (steps, key) => (mean(steps, high, key) / mean(steps, low, key)).toFixed(2);
+  const ratios = servers.map(({ name, steps }) => `${name}: ${ratio(steps, "p50")} (CPU per connect ${ratio(steps, "cpuPerConnect")})`);
+  console.log(`\namong ${high} idle / among ${low}, means of the steps, connect+auth p50: ${ratios.join("; ")}`);
+  process.exit(0);
+}
+
 const theirs = skipped.has("node") ? null : await baseline();
 const plain = skipped.has("plain") ? null : await socketpot(1, "plain");
 const party = skipped.has("partyserver") ? null : await partyserver();
-const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.log(
-  `\nSocketpot Edge benchmark: ${options.clients} clients${deflate ? "" : " (not offering compression)"}${options.idle ? ` among ${options.idle} idle sockets` : ""}, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`,
+  `\nSocketpot Edge benchmark: ${options.clients} clients${deflate ? "" : " (not offering compression)"}, ${options.rate} msg/s for ${options.seconds} s, ${options.deposits} deposits`,
 );
-console.log(`machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
+console.log(machine);
 const results = [...columns, bare, theirs, plain, party].filter((result) => result !== null);
 console.log(`| measure | ${results.map((result) => result.name).join(" | ")} | ${columns.map(() => "ours / floor | ours / Node").join(" | ")} | plain WS: ours / partyserver |`);
 console.log(`|---|${results.map(() => "---|").join("")}${columns.map(() => "---|---|").join("")}---|`);

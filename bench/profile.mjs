@@ -5,7 +5,8 @@
 // --out (a .cpuprofile that Chrome DevTools opens). --floor profiles the bench's bare Durable Object instead, the
 // reference for what the runtime itself costs; --plain connects over the plain-WebSocket protocol. --fanout
 // samples the chat fan-out instead: --rate messages a second for --seconds, to every connected client. --var
-// NAME=VALUE (repeatable) sets one of the server's variables, e.g. --var RECOVERY_WINDOW_MS=0.
+// NAME=VALUE (repeatable) sets one of the server's variables, e.g. --var RECOVERY_WINDOW_MS=0. --idle N first
+// connects N idle sockets (authenticated, subscribed to BETS), so that the connects are sampled among them.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     fanout: { type: "boolean", default: false },
     rate: { type: "string", default: "10" },
     seconds: { type: "string", default: "5" },
+    idle: { type: "string", default: "0" },
     var: { type: "string", multiple: true, default: [] },
   },
 });
@@ -91,7 +93,10 @@ try {
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 100 });
     const load = loader();
-    const connect = () => load.run("connect", { url: server.url, count: clients, offset: 0, concurrency: Number(values.concurrency), deflate: false, protocol: values.plain ? "plain" : "socket.io" });
+    const protocol = values.plain ? "plain" : "socket.io";
+    const concurrency = Number(values.concurrency);
+    if (Number(values.idle) > 0) await load.run("idle", { url: server.url, count: Number(values.idle), concurrency, deflate: false, protocol });
+    const connect = () => load.run("connect", { url: server.url, count: clients, offset: 0, concurrency, deflate: false, protocol });
     // Only the phase under study is sampled: the connects, or (--fanout) the messages sent once all are in.
     let times;
     if (values.fanout) ({ times } = await connect());

@@ -3,6 +3,8 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 
 const DATABASE_TEMPLATE = "test/support/database-template.ts";
+/** Prints the output of a failing test's servers beside the failure. */
+const FAILURE_OUTPUT = "test/support/failure-output.ts";
 
 /** The integration suites that run a second time with every app on connection shards. */
 const SHARDED_SUITES = ["chat", "clients", "events", "moderation", "origin-routing", "plain", "recovery", "limits", "admin", "soak"];
@@ -16,6 +18,7 @@ function integration(name: string, shards: string, include: string[]) {
       environment: "node",
       env: { SOCKETPOT_TEST_SHARDS: shards },
       globalSetup: [DATABASE_TEMPLATE],
+      setupFiles: [FAILURE_OUTPUT],
       testTimeout: 30_000,
       hookTimeout: 90_000,
     },
@@ -60,6 +63,7 @@ export default defineConfig({
           include: ["test/browser/**/*.test.ts"],
           environment: "node",
           globalSetup: [DATABASE_TEMPLATE],
+          setupFiles: [FAILURE_OUTPUT],
           testTimeout: 60_000,
           hookTimeout: 90_000,
         },

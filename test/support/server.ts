@@ -35,6 +35,9 @@ export interface TestServer {
  */
 export const TEST_SHARDS = process.env["SOCKETPOT_TEST_SHARDS"] ?? "1";
 
+/** The servers this test file has running, whose output goes with a failing test (test/support/failure-output.ts). */
+export const runningServers = new Set<TestServer>();
+
 /**
  * A `wrangler dev` of its own, on a free port with fresh local D1 state (a copy of the run's migrated and
  * seeded database, then `sql`). `vars` override wrangler.toml's.
@@ -53,10 +56,12 @@ export async function startTestServer(vars: Record<string, string> = {}, sql?: s
       running = await startLocalServer({ port: running.port, persistTo, vars });
     },
     async stop() {
+      runningServers.delete(server);
       await running.stop();
       await rm(persistTo, { recursive: true, force: true });
     },
     output: () => running.output(),
   };
+  runningServers.add(server);
   return server;
 }

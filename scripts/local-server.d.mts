@@ -1,6 +1,7 @@
 export const ROOT: string;
 export const DEMO_USERS: Array<{ uname: string; role: "OWNER" | "MOD" | "MEMBER"; authId: number; token: string }>;
 export function clientAddress(index: number): string;
+export function nextClientAddress(): string;
 export function prepareLocalDatabase(options?: { persistTo?: string }): Promise<void>;
 export function executeSql(options: { persistTo: string; sql: string }): Promise<void>;
 export function buildWorker(outdir: string): Promise<string>;

@@ -17,6 +17,13 @@ export function clientAddress(index) {
   return `198.18.${(index >> 8) & 255}.${index & 255}`;
 }
 
+let addressesGiven = 0;
+
+/** A client address this process has not given out yet, for a client (or a reconnect) of its own. */
+export function nextClientAddress() {
+  return clientAddress(addressesGiven++);
+}
+
 const run = promisify(execFile);
 
 /**

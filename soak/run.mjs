@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { io } from "socket.io-client";
-import { DEMO_USERS, clientAddress, prepareLocalDatabase, startLocalServer, storedMessages } from "../scripts/local-server.mjs";
+import { DEMO_USERS, nextClientAddress, prepareLocalDatabase, startLocalServer, storedMessages } from "../scripts/local-server.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -37,12 +37,6 @@ let state = options.seed >>> 0 || 1;
 const random = () => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
 const pick = (list) => list[Math.floor(random() * list.length)];
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-let addresses = 0;
-/**
- * A fresh client address (CF-Connecting-IP) for each connection a client makes, as a phone's changes between
- * networks: an app's shards take connections by address, so a reconnect usually lands on another shard.
- */
-const newAddress = () => clientAddress(addresses++);
 
 const started = Date.now();
 const deadline = started + options["max-seconds"] * 1000;
@@ -132,10 +126,12 @@ function openSocketIo(url, client) {
       forceNew: true,
       reconnectionDelay: 200,
       reconnectionDelayMax: 1_000,
-      extraHeaders: { "CF-Connecting-IP": newAddress() },
+      extraHeaders: { "CF-Connecting-IP": nextClientAddress() },
     });
-    // Each reconnect opens a new Engine.IO connection with the manager's options as they are then.
-    socket.io.on("reconnect_attempt", () => (socket.io.opts.extraHeaders["CF-Connecting-IP"] = newAddress()));
+    // Each reconnect opens a new Engine.IO connection with the manager's options as they are then, here from a
+    // new address (CF-Connecting-IP), as a phone changing networks: an app's shards take connections by
+    // address, so a reconnect usually lands on another shard. Plain clients get a new address per connect too.
+    socket.io.on("reconnect_attempt", () => (socket.io.opts.extraHeaders["CF-Connecting-IP"] = nextClientAddress()));
     client.session = {
       drop: () => client.authenticated && socket.io.engine.close(),
       send: (payload) => new Promise((done) => socket.emit("new_message", payload, (error, message) => done({ error, message }))),
@@ -166,7 +162,7 @@ function openPlain(url, client) {
   let wanted = true;
   const connect = (resume) =>
     new Promise((resolve, reject) => {
-      ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/apps/1/ws`, { headers: { "CF-Connecting-IP": newAddress() } });
+      ws = new WebSocket(`${url.replace(/^http/, "ws")}/v1/apps/1/ws`, { headers: { "CF-Connecting-IP": nextClientAddress() } });
       ws.addEventListener("open", () => {
         client.connects += 1;
         client.authenticated = false;

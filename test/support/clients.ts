@@ -1,7 +1,7 @@
 import { io } from "socket.io-client";
 import { expect } from "vitest";
 import { createRequire } from "node:module";
-import { clientAddress } from "../../scripts/local-server.mjs";
+import { nextClientAddress } from "../../scripts/local-server.mjs";
 import { demoUser } from "./server.js";
 
 /** What the tests use of a socket, common to socket.io-client 4.x, 2.x and 1.4. */
@@ -42,18 +42,11 @@ export interface ConnectOptions {
   version?: ClientVersion;
   /** The Origin header every request of the connection carries, as a browser page at that origin would send. */
   origin?: string;
-  /** The client's address (CF-Connecting-IP, which Cloudflare sets); by default each connection has its own. */
+  /**
+   * The client's address (CF-Connecting-IP, which Cloudflare sets). By default each connection has its own, as
+   * clients on the internet do: an app's shards take connections by address.
+   */
   ip?: string;
-}
-
-let addresses = 0;
-
-/**
- * A new client address, as each client on the internet has its own: an app's shards take connections by
- * address, so connections from one address would all land on one shard.
- */
-function newAddress(): string {
-  return clientAddress(addresses++);
 }
 
 /** A socket.io-client connection, not yet connected. */
@@ -61,7 +54,7 @@ export function open(url: string, options: ConnectOptions = {}): Client {
   const appId = options.appId === undefined ? 1 : options.appId;
   const settings = {
     ...(appId === null ? {} : { query: { app_id: appId } }),
-    extraHeaders: { "CF-Connecting-IP": options.ip ?? newAddress(), ...(options.origin === undefined ? {} : { Origin: options.origin }) },
+    extraHeaders: { "CF-Connecting-IP": options.ip ?? nextClientAddress(), ...(options.origin === undefined ? {} : { Origin: options.origin }) },
     transports: options.transports ?? ["websocket"],
     reconnection: false,
     forceNew: true,

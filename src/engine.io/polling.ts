@@ -13,15 +13,22 @@ const UPGRADE_GRACE_MS = 100;
  * A GET that arrives once a probe socket is open is held for a moment before it is answered at all: it may
  * have overtaken the probe and the `upgrade` packet on their way over the WebSocket, and if the upgrade lands
  * meanwhile the GET is refused and what was buffered goes out on the WebSocket instead.
+ *
+ * The buffer is bounded: a client that stops polling while its session stays alive (it still POSTs its pongs)
+ * would otherwise make the server keep everything sent to it.
  */
 export class PollingTransport {
   private buffer: Packet[] = [];
+  /** The characters (of text) and bytes (of binary data) of the packets in the buffer. */
+  private bufferedSize = 0;
   private waiting: ((packets: Packet[] | null) => void) | null = null;
   /** Whether the waiting GET arrived after a WebSocket opened to probe. */
   private waitingSinceProbe = false;
   private probeOpen = false;
   private upgrading = false;
   private closed = false;
+
+  constructor(private readonly maxBufferedSize: number) {}
 
   /**
    * A GET. Resolves with the packets to write, at once when some are buffered (and no probe socket is open),
@@ -44,9 +51,15 @@ export class PollingTransport {
     this.probeOpen = true;
   }
 
-  send(packet: Packet): void {
+  /**
+   * Buffers a packet for the next GET (or answers the waiting one). False when the buffer has grown past its
+   * bound: the client is not taking what it is sent, and the caller ends the session.
+   */
+  send(packet: Packet): boolean {
     this.buffer.push(packet);
+    this.bufferedSize += packet.data === undefined ? 0 : typeof packet.data === "string" ? packet.data.length : packet.data.byteLength;
     if (this.waiting && !this.waitingSinceProbe && !this.upgrading) this.answer(this.take());
+    return this.bufferedSize <= this.maxBufferedSize;
   }
 
   /**
@@ -78,7 +91,8 @@ export class PollingTransport {
    */
   close(byClient: boolean): void {
     this.closed = true;
-    if (this.waiting) this.answer([...this.take(), { type: byClient ? "noop" : "close" }]);
+    const held = this.take();
+    if (this.waiting) this.answer([...held, { type: byClient ? "noop" : "close" }]);
   }
 
   /** After the grace: `noop` if the upgrade is still under way, else what is buffered, else an ordinary wait. */
@@ -94,6 +108,7 @@ export class PollingTransport {
   private take(): Packet[] {
     const packets = this.buffer;
     this.buffer = [];
+    this.bufferedSize = 0;
     return packets;
   }
 

@@ -5,7 +5,7 @@ import { PlainSocket } from "../plain/socket.js";
 import { EncodedEvent } from "./broadcast.js";
 import type { PollingTransport } from "../engine.io/polling.js";
 import { CloseCode, EngineSocket, type EngineOptions, type EngineState } from "../engine.io/socket.js";
-import { PacketDecoder } from "../socket.io/decode.js";
+import { PacketDecoder, type AttachmentBudget } from "../socket.io/decode.js";
 import { SocketIoEndpoint, type SocketIoState } from "../socket.io/endpoint.js";
 import type { ClientSession } from "../socketpot/directory.js";
 import type { FeedMark } from "../socketpot/feed.js";
@@ -39,6 +39,7 @@ const ConnectionStateSchema = z.object({
     protocol: z.union([z.literal(4), z.literal(5)]),
     namespaces: z.record(z.string(), z.string()),
     pids: z.record(z.string(), z.string()).default({}),
+    claimed: z.boolean().default(false),
   }) satisfies z.ZodType<SocketIoState>,
   session: StoredSession.nullable() satisfies z.ZodType<ClientSession | null>,
   /** Where in the shard's feed the session started. */
@@ -76,6 +77,8 @@ export interface ConnectionHooks {
   ended(connection: Connection, reason: string): void;
   /** The recovery offset stamped on events sent to this connection alone. */
   offsetFor(connection: Connection): string | null;
+  /** The bytes of unfinished binary packets the room holds for all its connections. */
+  readonly attachments: AttachmentBudget;
 }
 
 /**
@@ -98,7 +101,7 @@ export class Connection implements SocketIoClient {
   constructor(
     readonly state: ConnectionState,
     public transport: Transport,
-    engineOptions: EngineOptions,
+    private readonly engineOptions: EngineOptions,
     private readonly hooks: ConnectionHooks,
   ) {
     const link = { send: (packet: Packet) => this.sendPacket(packet), close: (code: number, reason: string) => this.end(code, reason) };
@@ -130,13 +133,23 @@ export class Connection implements SocketIoClient {
     this.endpoint ??= new SocketIoEndpoint(
       this.state.socketIo,
       { send: (payloads) => this.engine.send(payloads) },
-      new PacketDecoder(this.state.socketIo.protocol),
+      new PacketDecoder(this.state.socketIo.protocol, {
+        maxAttachmentBytes: this.engineOptions.maxPayloadBytes,
+        acceptsBinary: (nsp) => this.socketIo.isConnected(nsp),
+        budget: this.hooks.attachments,
+      }),
     );
     return this.endpoint;
   }
 
   get canRecover(): boolean {
     return this.state.stack === "socket.io" && this.state.socketIo.protocol === 5;
+  }
+
+  claimRecovery(): boolean {
+    if (this.state.socketIo.claimed) return false;
+    this.state.socketIo.claimed = true;
+    return true;
   }
 
   get shard(): number {
@@ -196,7 +209,7 @@ export class Connection implements SocketIoClient {
     if (this.transport.kind === "websocket") {
       for (const frame of event.socketIoFrames(this.state.engine.protocol, withOffset)) this.sendFrame(this.transport.ws, frame);
     } else {
-      for (const data of event.socketIoMessages(withOffset)) this.transport.polling.send({ type: "message", data });
+      for (const data of event.socketIoMessages(withOffset)) this.buffer(this.transport.polling, { type: "message", data });
     }
   }
 
@@ -226,8 +239,13 @@ export class Connection implements SocketIoClient {
 
   private sendPacket(packet: Packet): void {
     if (!this.open) return;
-    if (this.transport.kind === "polling") this.transport.polling.send(packet);
+    if (this.transport.kind === "polling") this.buffer(this.transport.polling, packet);
     else this.sendFrame(this.transport.ws, encodePacket(packet, this.state.engine.protocol));
+  }
+
+  /** Keeps a packet for the client's next poll; a client that has let too much wait is dropped. */
+  private buffer(polling: PollingTransport, packet: Packet): void {
+    if (!polling.send(packet)) this.end(CloseCode.POLICY_VIOLATION, "the client stopped polling: more is waiting for it than the server keeps");
   }
 
   private sendFrame(ws: WebSocket, frame: Frame): void {
@@ -246,6 +264,7 @@ export class Connection implements SocketIoClient {
     if (this.transport.kind === "polling") this.transport.polling.close(byClient);
     else closeSocket(this.transport.ws, code, reason);
     if (this.probe) closeSocket(this.probe, code, reason);
+    this.endpoint?.discard();
     this.hooks.ended(this, reason);
   }
 }

@@ -7,6 +7,7 @@ import { decodePayload, encodePayload } from "../engine.io/payload.js";
 import { PollingTransport } from "../engine.io/polling.js";
 import { CloseCode, EngineSocket, type EngineOptions } from "../engine.io/socket.js";
 import { SocketIoEndpoint } from "../socket.io/endpoint.js";
+import { AttachmentBudget } from "../socket.io/decode.js";
 import { discardBody, readBody } from "../http/body.js";
 import { EngineErrorCode, engineError, jsonError, refusalResponse, type Refusal } from "../http/errors.js";
 import { clientIp } from "../http/client-ip.js";
@@ -61,6 +62,12 @@ function engineQuery(url: URL): EngineQuery {
   return EngineQuery.parse(known);
 }
 
+/**
+ * The most bytes of binary attachments one object holds, over all its connections, for packets still arriving:
+ * an eighth of an isolate's 128 MB, so that clients sending attachments slowly cannot exhaust its memory.
+ */
+export const MAX_UNFINISHED_ATTACHMENT_BYTES = 16 * 1024 * 1024;
+
 const STACKS: Readonly<Record<string, Stack>> = { "/socket.io/": "socket.io", "/engine.io/": "engine.io" };
 
 /**
@@ -99,6 +106,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private readonly endedSockets = new WeakSet<WebSocket>();
   /** Every open connection by Engine.IO sid, long-polling ones included. */
   private readonly sessions = new Map<string, Connection>();
+  /** Bytes of binary attachments held for packets still arriving, over every connection. */
+  private readonly attachments = new AttachmentBudget(MAX_UNFINISHED_ATTACHMENT_BYTES);
   /** When the alarm is set for: null for none, undefined until this activation has read it. */
   private alarmAt: number | null | undefined = undefined;
 
@@ -217,7 +226,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   }
 
   private async openPolling(opening: Opening, supportsBinary: boolean): Promise<Response> {
-    const polling = new PollingTransport();
+    // What waits for a client's next poll is bounded like what it may send in one.
+    const polling = new PollingTransport(this.engineOptions.maxPayloadBytes);
     const connection = this.createConnection(opening, { kind: "polling", polling, supportsBinary });
     const handshake = connection.engine.handshake(["websocket"]);
     await opening.application.opened(connection);
@@ -389,6 +399,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     return new Connection(state, transport, this.engineOptions, {
       ended: (connection, reason) => this.ended(connection, reason),
       offsetFor: (connection) => this.offsetFor(connection),
+      attachments: this.attachments,
     });
   }
 

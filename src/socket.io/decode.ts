@@ -12,16 +12,52 @@ interface PendingBinary {
   packet: Packet;
   expected: number;
   buffers: Uint8Array[];
+  /** The attachments' bytes so far, held against the packet's limit and the shared budget. */
+  bytes: number;
+}
+
+/**
+ * Bytes of attachments held for packets still arriving, shared by the decoders of one object: however many
+ * connections hold an unfinished packet, together they hold at most `maxBytes`.
+ */
+export class AttachmentBudget {
+  held = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  take(bytes: number): boolean {
+    if (this.held + bytes > this.maxBytes) return false;
+    this.held += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.held -= bytes;
+  }
+}
+
+/** What a decoder accepts of binary packets, whose attachments it holds until the packet is complete. */
+export interface DecoderLimits {
+  /** The most bytes the attachments of one packet may carry together. */
+  maxAttachmentBytes: number;
+  /** Whether a binary packet for `nsp` is taken now: one for a namespace the client has not joined is refused. */
+  acceptsBinary(nsp: string): boolean;
+  /** The budget shared with the object's other connections. */
+  budget: AttachmentBudget;
 }
 
 /**
  * Decodes the Engine.IO message payloads of one connection into Socket.IO packets. It is stateful only
- * between a BINARY_EVENT/BINARY_ACK header and its attachments. Never throws: bad input is a {@link DecodeError}.
+ * between a BINARY_EVENT/BINARY_ACK header and its attachments, which it holds within {@link DecoderLimits}.
+ * Never throws: bad input is a {@link DecodeError}.
  */
 export class PacketDecoder {
   private pending: PendingBinary | null = null;
 
-  constructor(private readonly protocol: SocketProtocol) {}
+  constructor(
+    private readonly protocol: SocketProtocol,
+    private readonly limits: DecoderLimits,
+  ) {}
 
   /** Returns a complete packet, `null` while attachments are outstanding, or an error. */
   add(payload: string | Uint8Array): Packet | DecodeError | null {
@@ -30,17 +66,34 @@ export class PacketDecoder {
     const decoded = decodeString(payload, this.protocol);
     if (decoded.type === "error" || !("attachments" in decoded)) return decoded;
     const { attachments = 0, ...packet } = decoded;
+    if (!this.limits.acceptsBinary(packet.nsp)) return fail(`binary packet for namespace ${packet.nsp}, which is not connected`);
     if (attachments === 0) return reconstruct(packet, []);
-    this.pending = { packet, expected: attachments, buffers: [] };
+    this.pending = { packet, expected: attachments, buffers: [], bytes: 0 };
     return null;
+  }
+
+  /** Lets go of a packet still arriving (its connection ended), returning its bytes to the budget. */
+  discard(): void {
+    if (this.pending) this.limits.budget.give(this.pending.bytes);
+    this.pending = null;
   }
 
   private addAttachment(buffer: Uint8Array): Packet | DecodeError | null {
     const pending = this.pending;
     if (!pending) return fail("binary payload received without a binary packet header");
+    const { maxAttachmentBytes, budget } = this.limits;
+    if (pending.bytes + buffer.byteLength > maxAttachmentBytes) {
+      this.discard();
+      return fail(`binary attachments of more than ${maxAttachmentBytes} bytes in one packet`);
+    }
+    if (!budget.take(buffer.byteLength)) {
+      this.discard();
+      return fail(`the server holds its most bytes of unfinished binary packets (${budget.maxBytes}); try again later`);
+    }
+    pending.bytes += buffer.byteLength;
     pending.buffers.push(buffer);
     if (pending.buffers.length < pending.expected) return null;
-    this.pending = null;
+    this.discard();
     return reconstruct(pending.packet, pending.buffers);
   }
 }

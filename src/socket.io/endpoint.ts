@@ -10,6 +10,8 @@ export interface SocketIoState {
   namespaces: Record<string, string>;
   /** Connected namespace → the private session id that lets the client recover its session there. */
   pids: Record<string, string>;
+  /** Whether the client has claimed a session to recover (with a pid in a CONNECT); one claim per connection. */
+  claimed: boolean;
 }
 
 /** What a Socket.IO endpoint needs from the Engine.IO socket below it. */
@@ -37,7 +39,12 @@ export class SocketIoEndpoint {
   ) {}
 
   static initialState(protocol: SocketProtocol): SocketIoState {
-    return { protocol, namespaces: {}, pids: {} };
+    return { protocol, namespaces: {}, pids: {}, claimed: false };
+  }
+
+  /** The connection ended: a binary packet it was still sending is let go. */
+  discard(): void {
+    this.decoder.discard();
   }
 
   isConnected(nsp: string): boolean {

@@ -13,6 +13,7 @@ vi.mock("../../src/socket.io/encode.js", async (importOriginal) => {
 });
 
 const { EncodedEvent } = await import("../../src/shard/broadcast.js");
+const { AttachmentBudget } = await import("../../src/socket.io/decode.js");
 const { Connection } = await import("../../src/shard/connection.js");
 const { SocketIoEndpoint } = await import("../../src/socket.io/endpoint.js");
 const { EngineSocket } = await import("../../src/engine.io/socket.js");
@@ -35,7 +36,7 @@ function connection(protocol: 3 | 4, pid?: string) {
     ip: "127.0.0.1",
     openedAt: 0,
   };
-  return { frames, connection: new Connection(state, { kind: "websocket", ws }, options, { ended() {}, offsetFor: () => "41" }) };
+  return { frames, connection: new Connection(state, { kind: "websocket", ws }, options, { ended() {}, offsetFor: () => "41", attachments: new AttachmentBudget(0) }) };
 }
 
 describe("a broadcast", () => {

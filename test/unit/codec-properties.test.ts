@@ -5,6 +5,7 @@ import { encodePacket } from "../../src/engine.io/encode.js";
 import type { EngineProtocol, Packet, PacketType } from "../../src/engine.io/packet.js";
 import { decodePayload, encodePayload } from "../../src/engine.io/payload.js";
 import { PacketDecoder } from "../../src/socket.io/decode.js";
+import { anyBinary } from "../support/decoder-limits.js";
 import { encodePacket as encodeSocketPacket } from "../../src/socket.io/encode.js";
 import { PacketType as SocketPacketType, type Packet as SocketPacket } from "../../src/socket.io/packet.js";
 
@@ -90,7 +91,7 @@ describe("Socket.IO codec properties", () => {
   it("round-trips every packet, binary attachments included", () => {
     fc.assert(
       fc.property(socketPacket, (packet) => {
-        const decoder = new PacketDecoder(5);
+        const decoder = new PacketDecoder(5, anyBinary());
         const parts = encodeSocketPacket(packet);
         const results = parts.map((part) => decoder.add(part));
         expect(results.slice(0, -1).every((result) => result === null)).toBe(true);
@@ -102,7 +103,7 @@ describe("Socket.IO codec properties", () => {
   it("decodes arbitrary input to a packet, null (attachments due) or an error value, never throwing", () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.string(), fc.uint8Array()), { minLength: 1, maxLength: 5 }), fc.constantFrom<4 | 5>(4, 5), (inputs, version) => {
-        const decoder = new PacketDecoder(version);
+        const decoder = new PacketDecoder(version, anyBinary());
         for (const input of inputs) {
           const result = decoder.add(input);
           expect(result === null || typeof result.type === "number" || result.type === "error").toBe(true);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { PacketDecoder } from "../../src/socket.io/decode.js";
+import { AttachmentBudget, PacketDecoder } from "../../src/socket.io/decode.js";
+import { anyBinary } from "../support/decoder-limits.js";
 import { encodePacket } from "../../src/socket.io/encode.js";
 import { PacketType, type Packet } from "../../src/socket.io/packet.js";
 
 function decodeAll(payloads: Array<string | Uint8Array>) {
-  const decoder = new PacketDecoder(5);
+  const decoder = new PacketDecoder(5, anyBinary());
   return payloads.map((payload) => decoder.add(payload));
 }
 
@@ -47,7 +48,7 @@ describe("Socket.IO packet codec", () => {
   });
 
   it("drops the query that v4 clients append to a namespace", () => {
-    const decoder = new PacketDecoder(4);
+    const decoder = new PacketDecoder(4, anyBinary());
     expect(decoder.add("0/admin?token=1")).toEqual({ type: PacketType.CONNECT, nsp: "/admin" });
   });
 
@@ -79,5 +80,46 @@ describe("Socket.IO packet codec", () => {
   it("rejects a placeholder that names a missing attachment", () => {
     const [, packet] = decodeAll(['51-["a",{"_placeholder":true,"num":4}]', Uint8Array.of(1)]);
     expect(packet).toMatchObject({ type: "error" });
+  });
+
+  describe("binary limits", () => {
+    const header = '53-["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1},{"_placeholder":true,"num":2}]';
+
+    it("refuses a binary packet for a namespace the client has not connected, before holding anything", () => {
+      const decoder = new PacketDecoder(5, { ...anyBinary(), acceptsBinary: (nsp) => nsp === "/" });
+      expect(decoder.add('51-/admin,["a",{"_placeholder":true,"num":0}]')).toEqual({
+        type: "error",
+        reason: "binary packet for namespace /admin, which is not connected",
+      });
+      expect(decoder.add(header)).toBeNull();
+    });
+
+    it("refuses attachments that add up to more than the packet limit, and holds nothing after", () => {
+      const budget = new AttachmentBudget(Infinity);
+      const decoder = new PacketDecoder(5, { maxAttachmentBytes: 10, acceptsBinary: () => true, budget });
+      expect(decoder.add(header)).toBeNull();
+      expect(decoder.add(new Uint8Array(6))).toBeNull();
+      expect(budget.held).toBe(6);
+      expect(decoder.add(new Uint8Array(5))).toEqual({ type: "error", reason: "binary attachments of more than 10 bytes in one packet" });
+      expect(budget.held).toBe(0);
+      // The decoder is clear again: a stray attachment is an error, not part of the refused packet.
+      expect(decoder.add(new Uint8Array(1))).toMatchObject({ type: "error", reason: "binary payload received without a binary packet header" });
+    });
+
+    it("shares one budget between decoders, given back when a packet completes or is discarded", () => {
+      const budget = new AttachmentBudget(10);
+      const limits = { maxAttachmentBytes: 100, acceptsBinary: () => true, budget };
+      const first = new PacketDecoder(5, limits);
+      const second = new PacketDecoder(5, limits);
+      first.add(header);
+      second.add(header);
+      expect(first.add(new Uint8Array(8))).toBeNull();
+      expect(second.add(new Uint8Array(3))).toMatchObject({ type: "error", reason: expect.stringContaining("(10)") });
+      first.discard();
+      expect(budget.held).toBe(0);
+      second.add('51-["a",{"_placeholder":true,"num":0}]');
+      expect(second.add(new Uint8Array(10))).toMatchObject({ type: PacketType.BINARY_EVENT });
+      expect(budget.held).toBe(0);
+    });
   });
 });

@@ -74,12 +74,21 @@ export class OrderingCore implements Ordering, RoomHost {
     return { ...outcome, after: this.mark(client.shard) };
   }
 
+  /**
+   * A session back for a reconnecting client, if its credential still stands (checked before the session is
+   * taken, so that nothing broadcast during the check is missed), under a new pid: a pid is good once.
+   */
   async recover(client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null> {
-    const restored = this.recovery?.take(pid, offset);
-    if (!restored) return null;
-    const granted = this.chat.rejoin(client, restored.session);
-    this.saveForRecovery({ ...client, recovery: { pid, sid: restored.sid } }, granted.session);
-    return { sid: restored.sid, granted, missed: restored.missed };
+    const saved = this.recovery?.peek(pid);
+    if (!saved || !this.recovery) return null;
+    const session = await this.chat.recheck(saved);
+    const restored = this.recovery.take(pid, offset);
+    if (!session || !restored) return null;
+    const granted = this.chat.rejoin(client, session);
+    if (!granted) return null;
+    const recovery = { pid: randomId(), sid: restored.sid };
+    this.saveForRecovery({ ...client, recovery }, granted.session);
+    return { ...recovery, granted, missed: restored.missed };
   }
 
   async leave(client: ShardClient, reason: string): Promise<void> {

@@ -15,9 +15,12 @@ interface SessionRow {
   sid: string;
   clientId: string;
   /** Stored as JSON text: each flush serializes its rows together. */
-  session: Pick<ClientSession, "user" | "subscriptions">;
+  session: SavedSession;
   seq: number;
 }
+
+/** What of a session is kept for recovery: its user, its subscriptions, and the digest of the token to check again. */
+type SavedSession = Pick<ClientSession, "user" | "subscriptions" | "tokenDigest">;
 
 /** How long a saved session may wait before it is written. */
 const SAVE_DELAY_MS = 1_000;
@@ -52,6 +55,9 @@ export class SqlRecoveryStore implements RecoveryStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS recovery_sessions (
       pid TEXT PRIMARY KEY, sid TEXT NOT NULL, client_id TEXT NOT NULL, session TEXT NOT NULL, seq INTEGER NOT NULL,
       expires_at INTEGER)`);
+    // Pruning finds what is past the window by these, instead of reading every row.
+    sql.exec("CREATE INDEX IF NOT EXISTS recovery_sessions_by_expiry ON recovery_sessions (expires_at)");
+    sql.exec("CREATE INDEX IF NOT EXISTS recovery_events_by_time ON recovery_events (at)");
     this.latestOffset = sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM recovery_events").one().seq;
   }
 
@@ -87,7 +93,8 @@ export class SqlRecoveryStore implements RecoveryStore {
   }
 
   save(pid: string, sid: string, clientId: string, session: ClientSession): void {
-    const stored = { user: session.user, subscriptions: session.subscriptions };
+    const stored: SavedSession = { user: session.user, subscriptions: session.subscriptions };
+    if (session.tokenDigest) stored.tokenDigest = session.tokenDigest;
     this.unwritten.set(pid, { pid, sid, clientId, session: stored, seq: this.latestOffset ?? 0 });
     if (this.unwritten.size === 1) setTimeout(() => this.flush(), SAVE_DELAY_MS);
   }
@@ -125,10 +132,22 @@ export class SqlRecoveryStore implements RecoveryStore {
     );
   }
 
+  peek(pid: string): ClientSession | null {
+    const unwritten = this.unwritten.get(pid);
+    if (unwritten) return unwritten.session;
+    const row = this.sql
+      .exec<{ session: string; expires_at: number | null }>("SELECT session, expires_at FROM recovery_sessions WHERE pid = ?", pid)
+      .toArray()[0];
+    if (!row || (row.expires_at !== null && row.expires_at <= Date.now())) return null;
+    const session = StoredSession.safeParse(JSON.parse(row.session));
+    return session.success ? savedSession(session.data) : null;
+  }
+
   take(pid: string, offset: string | null): RecoveredSession | null {
     const now = Date.now();
     this.flush();
-    this.prune(now);
+    // On its schedule, as after a broadcast: claims, real or made up, must not make the room prune each time.
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) this.prune(now);
     const row = this.sql
       .exec<{ sid: string; client_id: string; session: string; seq: number; expires_at: number | null }>(
         "DELETE FROM recovery_sessions WHERE pid = ? RETURNING sid, client_id, session, seq, expires_at",
@@ -139,7 +158,10 @@ export class SqlRecoveryStore implements RecoveryStore {
     const session = StoredSession.safeParse(JSON.parse(row.session));
     // Without an offset the client has received no broadcast since its session was saved.
     const after = offset === undefined || offset === null ? row.seq : Number(offset);
-    if (!session.success || !Number.isSafeInteger(after) || after < 0 || after > (this.latestOffset ?? 0)) return null;
+    const latest = this.latestOffset ?? 0;
+    if (!session.success || !Number.isSafeInteger(after) || after < 0 || after > latest) return null;
+    // Past the bound the log no longer reaches back, whether or not the next pruning has dropped those rows yet.
+    if (after < latest - this.options.maxEvents) return null;
     const { oldest } = this.sql.exec<{ oldest: number | null }>("SELECT min(seq) AS oldest FROM recovery_events").one();
     if (oldest !== null && oldest > after + 1) return null;
 
@@ -153,8 +175,7 @@ export class SqlRecoveryStore implements RecoveryStore {
       if (logged.except_id === row.client_id || !reaches(audience, session.data)) continue;
       missed.push({ offset: String(logged.seq), event: logged.event as ServerEvent, payload: JSON.parse(logged.payload) });
     }
-    const { user, subscriptions } = session.data;
-    return { sid: row.sid, session: { user, subscriptions }, missed };
+    return { sid: row.sid, session: savedSession(session.data), missed };
   }
 
   /** Drops sessions past their window, and broadcasts older than the window or beyond the bound, but never the newest. */
@@ -169,4 +190,9 @@ export class SqlRecoveryStore implements RecoveryStore {
       this.latestOffset - this.options.maxEvents,
     );
   }
+}
+
+/** The part of a stored session that recovery hands back (a stored `recovered` flag is the old connection's). */
+function savedSession({ user, subscriptions, tokenDigest }: StoredSession): ClientSession {
+  return tokenDigest === undefined ? { user, subscriptions } : { user, subscriptions, tokenDigest };
 }

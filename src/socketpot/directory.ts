@@ -6,6 +6,11 @@ export interface ClientSession {
   user: User | null;
   subscriptions: Subscription[];
   /**
+   * The digest of the access token `user` came from, so that a session recovered later is checked against the
+   * token as it stands then (revoked, expired); absent for anonymous sessions.
+   */
+  tokenDigest?: string;
+  /**
    * Set when the session came back through connection state recovery: the client's next `auth` (clients
    * authenticate on every connect) is then answered like a first one instead of refused.
    */
@@ -37,6 +42,8 @@ export interface PresenceChange {
 export class Directory {
   private readonly sessions = new Map<string, { shard: number; session: ClientSession }>();
   private readonly presence = new Presence();
+  /** Sessions without a user, app-wide: their number is capped, so that they cannot crowd users out. */
+  anonymous = 0;
   /** Audience key → shard → sessions there in that audience. */
   private readonly routes = new Map<string, Map<number, number>>();
 
@@ -46,6 +53,7 @@ export class Directory {
     if (previous) this.route(previous.shard, previous.session, -1);
     this.sessions.set(id, { shard, session });
     this.route(shard, session, 1);
+    this.anonymous += Number(!session.user) - Number(previous !== undefined && !previous.session.user);
     const before = chatUser(previous?.session ?? null);
     const after = chatUser(session);
     if (before?.auth_id === after?.auth_id) return { joined: null, left: null };
@@ -66,6 +74,7 @@ export class Directory {
     }
     this.sessions.delete(id);
     this.route(entry.shard, entry.session, -1);
+    if (!entry.session.user) this.anonymous -= 1;
     const user = chatUser(entry.session);
     return { joined: null, left: user && this.presence.leave(id, user) ? user : null };
   }

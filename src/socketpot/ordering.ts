@@ -14,9 +14,13 @@ export interface ShardClient extends ClientRef {
   readonly recovery: RecoveryIds | null;
 }
 
-/** A session handed back to a reconnecting client: its socket id, the session and what it missed before the mark. */
+/**
+ * A session handed back to a reconnecting client: its socket id, the new pid that stands for it from now on,
+ * the session and what it missed before the mark.
+ */
 export interface Recovered {
   sid: string;
+  pid: string;
   granted: Granted;
   missed: LoggedEvent[];
 }

@@ -37,6 +37,8 @@ export interface RecoveryStore {
   detach(pid: string, clientId: string): void;
   /** Connection `clientId` left on purpose, or was sent away: its session is not kept. */
   forget(pid: string, clientId: string): void;
+  /** The session `pid` names, as saved, while it can be recovered; it stays saved. */
+  peek(pid: string): ClientSession | null;
   /**
    * Hands back (once) the session `pid` names with every broadcast after `offset` that it was in the audience
    * of; null when there is no such session any more, or when the log no longer reaches back to `offset`.

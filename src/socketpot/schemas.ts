@@ -60,8 +60,10 @@ export type Audience = z.infer<typeof Audience>;
 export const StoredSession = z.object({
   user: z.object({ uname: z.string(), auth_id: z.number().int(), role: Role }).nullable(),
   subscriptions: z.array(Subscription),
+  tokenDigest: z.string().optional(),
   recovered: z.boolean().optional(),
 });
+export type StoredSession = z.infer<typeof StoredSession>;
 
 export interface User {
   uname: string;

@@ -70,6 +70,30 @@ describe("the recovery store, in a Durable Object's SQLite", () => {
     });
   });
 
+  it("peeks at a saved session without taking it, and prunes on its schedule (on indexes), not at every claim", async () => {
+    await inScratchRoom("recovery-claims", (sql) => {
+      const store = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 });
+      store.save("pid", "sid", "conn", { ...alice, tokenDigest: "d".repeat(64) });
+      expect(store.peek("pid")).toEqual({ ...alice, tokenDigest: "d".repeat(64) });
+      store.flush();
+      expect(store.peek("pid")).toEqual({ ...alice, tokenDigest: "d".repeat(64) });
+      expect(store.peek("made-up")).toBeNull();
+
+      const statements: string[] = [];
+      const exec = sql.exec.bind(sql);
+      sql.exec = ((query: string, ...bindings: unknown[]) => (statements.push(query), exec(query, ...bindings))) as typeof sql.exec;
+      try {
+        for (let i = 0; i < 100; i++) expect(store.take(`made-up-${i}`, null)).toBeNull();
+      } finally {
+        sql.exec = exec;
+      }
+      expect(statements.filter((query) => query.startsWith("DELETE FROM recovery_sessions WHERE expires_at")).length).toBeLessThanOrEqual(1);
+      const plan = (query: string) => exec(`EXPLAIN QUERY PLAN ${query}`, Date.now()).toArray().map((row) => String(row["detail"]));
+      expect(plan("DELETE FROM recovery_sessions WHERE expires_at <= ?").join()).toMatch(/USING (COVERING )?INDEX recovery_sessions_by_expiry/);
+      expect(store.take("pid", null)).toMatchObject({ sid: "sid", session: { tokenDigest: "d".repeat(64) } });
+    });
+  });
+
   it("lets a dropped session expire after the window", async () => {
     await inScratchRoom("recovery-expiry", (sql) => {
       const store = new SqlRecoveryStore(sql, { windowMs: 1, maxEvents: 100 });

@@ -27,6 +27,8 @@ CREATE TABLE access_tokens (
 );
 CREATE INDEX access_tokens_by_user ON access_tokens (app_id, uname COLLATE NOCASE);
 CREATE INDEX access_tokens_by_app ON access_tokens (app_id, id);
+-- A moderation command's target is ranked by every token of its auth_id.
+CREATE INDEX access_tokens_by_auth_id ON access_tokens (app_id, auth_id);
 
 -- Tokens issued before digests (migration 0003), waiting for the Worker to digest them into access_tokens;
 -- it empties this table before its first token lookup. (The quotes are how SQLite records a renamed table.)

@@ -23,6 +23,7 @@ export interface Env {
   EVENT_DEDUP_WINDOW?: string;
   MAX_CONNECTIONS_PER_APP?: string;
   MAX_CONNECTIONS_PER_IP?: string;
+  ANONYMOUS_SHARE?: string;
   RECOVERY_WINDOW_MS?: string;
   RECOVERY_MAX_EVENTS?: string;
   STORAGE_TIMEOUT_MS?: string;
@@ -42,6 +43,7 @@ const ConfigSchema = z.object({
   EVENT_DEDUP_WINDOW: positiveInt(10_000),
   MAX_CONNECTIONS_PER_APP: positiveInt(30_000),
   MAX_CONNECTIONS_PER_IP: positiveInt(100),
+  ANONYMOUS_SHARE: z.coerce.number().min(0).max(1).default(0.5),
   RECOVERY_WINDOW_MS: z.coerce.number().int().nonnegative().default(120_000),
   RECOVERY_MAX_EVENTS: positiveInt(10_000),
   STORAGE_TIMEOUT_MS: positiveInt(10_000),
@@ -60,6 +62,8 @@ export interface Config {
   eventDedupWindow: number;
   maxConnectionsPerApp: number;
   maxConnectionsPerIp: number;
+  /** The share of `maxConnectionsPerApp` that sessions without a user (anonymous `auth`) may take. */
+  anonymousShare: number;
   /** Connection state recovery: how long a dropped session waits for its client (0: no recovery), and the most broadcasts kept for it. */
   recoveryWindowMs: number;
   recoveryMaxEvents: number;
@@ -85,6 +89,7 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     eventDedupWindow: vars.EVENT_DEDUP_WINDOW,
     maxConnectionsPerApp: vars.MAX_CONNECTIONS_PER_APP,
     maxConnectionsPerIp: vars.MAX_CONNECTIONS_PER_IP,
+    anonymousShare: vars.ANONYMOUS_SHARE,
     recoveryWindowMs: vars.RECOVERY_WINDOW_MS,
     recoveryMaxEvents: vars.RECOVERY_MAX_EVENTS,
     storageTimeoutMs: vars.STORAGE_TIMEOUT_MS,

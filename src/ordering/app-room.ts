@@ -164,7 +164,11 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     const core = new OrderingCore(
       appId,
       new D1ChatStore(this.env.DB),
-      { ...config, maxConnections: config.maxConnectionsPerApp },
+      {
+        ...config,
+        maxConnections: config.maxConnectionsPerApp,
+        maxAnonymousSessions: Math.floor(config.anonymousShare * config.maxConnectionsPerApp),
+      },
       (shard) => this.linkTo(appId, shard),
       this.recovery,
     );

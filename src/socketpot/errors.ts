@@ -23,6 +23,8 @@ export const ErrorCode = {
   RATE_LIMITED: "RATE_LIMITED",
   /** The event name is not part of the Socketpot protocol. */
   UNKNOWN_EVENT: "UNKNOWN_EVENT",
+  /** An anonymous `auth` while the app holds its most sessions without a user; the connection is closed. */
+  TOO_MANY_CONNECTIONS: "TOO_MANY_CONNECTIONS",
   /** Plain-WebSocket protocol: the frame is not a JSON object `{ a, p?, t?, id? }`. */
   INVALID_FRAME: "INVALID_FRAME",
 } as const;

@@ -77,6 +77,8 @@ export interface RoomOptions {
   betsPerSecond: number;
   /** A storage call not answered within this fails (the request gets INTERNAL_ERROR). */
   storageTimeoutMs: number;
+  /** The most sessions without a user the app holds at once, so that they can never crowd its users out. */
+  maxAnonymousSessions: number;
 }
 
 /**
@@ -104,6 +106,10 @@ const clientBug = (error: ErrorCode, reason: string, disconnect = false): Outcom
 });
 const refused = (error: ErrorCode, reason: string): Outcome<never> => ({ ok: false, error, reason, clientBug: false });
 const internalError: Outcome<never> = refused(ErrorCode.INTERNAL_ERROR, "the server could not complete the request");
+const tooManyAnonymous = (max: number): Outcome<never> => ({
+  ...refused(ErrorCode.TOO_MANY_CONNECTIONS, `this app holds ${max} connections without a user, its most; authenticate with an access_token, or try again later`),
+  disconnect: true,
+});
 
 /**
  * The Socketpot protocol of one app, independent of the wire and of where connections are: auth, chat,
@@ -135,7 +141,7 @@ export class ChatRoom {
     readonly appId: number,
     store: ChatStore,
     private readonly host: RoomHost,
-    options: RoomOptions,
+    private readonly options: RoomOptions,
   ) {
     this.store = withDeadline(store, options.storageTimeoutMs, host);
     this.rateLimiter = new RateLimiter(options.chatRateBurst, options.chatRatePerSecond);
@@ -172,7 +178,8 @@ export class ChatRoom {
 
     this.authenticating.add(client.id);
     try {
-      const user = request.access_token ? await this.userOf(request.access_token) : null;
+      const tokenDigest = request.access_token ? await accessTokenDigest(request.access_token) : null;
+      const user = tokenDigest ? await this.userOf(tokenDigest) : null;
       // A user may chat next: the mutes its first message is checked against are read now, beside the history,
       // rather than in front of that message (where the first message after a wake paid a storage read).
       if (user) this.mutes.get().catch(() => {});
@@ -181,7 +188,8 @@ export class ChatRoom {
       if (user) response.user = user;
       const chat = subscriptions.includes("CHAT");
       const resumeFrom = request.resume_from ?? null;
-      const older = chat && resumeFrom !== null ? await this.olderThanHistory(resumeFrom) : [];
+      // Only users resume from storage: an anonymous client's resume stays within the history, which costs no read.
+      const older = chat && resumeFrom !== null ? (user ? await this.olderThanHistory(resumeFrom) : null) : [];
       // The last await: from the history read to the session's registration and feed mark nothing else runs,
       // so a message stored meanwhile is either in this response or broadcast to the session afterwards (see
       // storeWrites), never both or neither.
@@ -189,9 +197,11 @@ export class ChatRoom {
       const missed = history && missedMessages(history, resumeFrom, older);
       if (this.abandoned.delete(client.id)) return internalError;
       if (subscriptions.length === 0) return { ok: true, value: response, disconnect: true };
+      const session: ClientSession = user && tokenDigest ? { user, subscriptions, tokenDigest } : { user: null, subscriptions };
+      if (this.anonymousRefused(client, session)) return tooManyAnonymous(this.options.maxAnonymousSessions);
 
       // A recovered session is replaced: presence changes only if the user or its CHAT subscription did.
-      const granted = this.grant(client, { user, subscriptions });
+      const granted = this.grant(client, session);
       if (missed) response.chat = { messages: missed.messages, userlist: this.directory.userlist(), ...(missed.truncated ? { truncated: true as const } : {}) };
       return { ok: true, value: response, granted };
     } catch (error) {
@@ -234,9 +244,8 @@ export class ChatRoom {
     this.grants.delete(digest);
   }
 
-  /** The user a token stands for now, from the cache when it is fresh. Expiry is checked on every use. */
-  private async userOf(token: string): Promise<User | null> {
-    const key = await accessTokenDigest(token);
+  /** The user the token with this digest stands for now, from the cache when it is fresh. Expiry is checked on every use. */
+  private async userOf(key: string): Promise<User | null> {
     const now = this.host.now();
     let cached = this.grants.get(key);
     if (!cached || now - cached.readAt > TOKEN_CACHE_MS) {
@@ -251,11 +260,30 @@ export class ChatRoom {
   }
 
   /**
-   * A client came back with its session through connection state recovery: it is present again, and its next
-   * `auth` is answered rather than refused.
+   * A saved session as its credential stands now, for connection state recovery: with the user its token grants
+   * today, or null when the token no longer grants that user (revoked, expired, or saved before sessions kept
+   * their token's digest). Anonymous sessions stand as they are.
    */
-  rejoin(client: ClientRef, session: ClientSession): Granted {
+  async recheck(session: ClientSession): Promise<ClientSession | null> {
+    if (!session.user) return session;
+    const user = session.tokenDigest ? await this.userOf(session.tokenDigest) : null;
+    return user?.auth_id === session.user.auth_id ? { ...session, user } : null;
+  }
+
+  /**
+   * A client came back with its session through connection state recovery (checked by {@link recheck}): it is
+   * present again, and its next `auth` is answered rather than refused. Null when an anonymous session finds the
+   * app at its limit of those.
+   */
+  rejoin(client: ClientRef, session: ClientSession): Granted | null {
+    if (this.anonymousRefused(client, session)) return null;
     return this.grant(client, { ...session, recovered: true });
+  }
+
+  /** Whether `session` would take the app past its sessions without a user (a client's own session is already counted). */
+  private anonymousRefused(client: ClientRef, session: ClientSession): boolean {
+    if (session.user || this.directory.session(client.id)?.user === null) return false;
+    return this.directory.anonymous >= this.options.maxAnonymousSessions;
   }
 
   /** Called once when a client leaves, however it left: its session ends (or, mid-auth, never starts). */
@@ -323,7 +351,7 @@ export class ChatRoom {
     const parsed = parseCommand(text);
     if (!parsed.ok) return refused(ErrorCode.INVALID_COMMAND, parsed.reason);
     const { command } = parsed;
-    const target = await this.store.userByUname(this.appId, command.uname);
+    const target = await this.store.moderationTarget(this.appId, command.uname, this.host.now());
     if (!target) return refused(ErrorCode.INVALID_COMMAND, `there is no user named ${command.uname} in this app`);
     const forbidden = moderationRefusal(actor, target);
     if (forbidden) return refused(ErrorCode.FORBIDDEN, forbidden);
@@ -388,10 +416,15 @@ class StoredOnce<T> {
 
 /**
  * The messages an auth response carries: the latest ones, or on a resume those after `resumeFrom` (what storage
- * returned beyond the history, then the history's newer ones), at most {@link RESUME_LIMIT}.
+ * returned beyond the history, then the history's newer ones), at most {@link RESUME_LIMIT}. `older` is null
+ * when storage was not read: a resume from before a full history is then `truncated`, since more may be missing.
  */
-function missedMessages(history: ChatMessage[], resumeFrom: number | null, older: ChatMessage[]): { messages: ChatMessage[]; truncated: boolean } {
+function missedMessages(history: ChatMessage[], resumeFrom: number | null, older: ChatMessage[] | null): { messages: ChatMessage[]; truncated: boolean } {
   if (resumeFrom === null) return { messages: history.slice(), truncated: false };
+  if (older === null) {
+    const beyond = history.length >= HISTORY_LENGTH && history[0]!.id > resumeFrom + 1;
+    return { messages: history.filter((message) => message.id > resumeFrom), truncated: beyond };
+  }
   // Storage may already hold a message whose write has not returned; it is not in the history yet, and it
   // will be broadcast (to this client too) once the write returns.
   const newest = history.at(-1)?.id ?? -Infinity;

@@ -32,8 +32,12 @@ export interface ChatStore {
    * grant can be cached.
    */
   tokenGrant(appId: number, digest: string): Promise<TokenGrant | null>;
-  /** A user of this app by name (case-insensitive), from the latest token issued to that name. */
-  userByUname(appId: number, uname: string): Promise<User | null>;
+  /**
+   * The user a moderation command names (case-insensitive), as high as it ranks: the auth_id of the newest live
+   * token issued to that name (else of the newest token), with the highest role any live token of that auth_id
+   * holds (else any token of it), so that no token issued under another name or role ranks a user lower.
+   */
+  moderationTarget(appId: number, uname: string, now: number): Promise<User | null>;
   /** The latest `limit` messages of the app, oldest first. */
   recentMessages(appId: number, limit: number): Promise<ChatMessage[]>;
   /** The first `limit` messages after the id `afterId`, oldest first. */
@@ -57,7 +61,7 @@ export function withDeadline(store: ChatStore, ms: number, clock: Clock): ChatSt
   const timed = deadline(ms, "storage", clock);
   return {
     tokenGrant: (...args) => timed(store.tokenGrant(...args)),
-    userByUname: (...args) => timed(store.userByUname(...args)),
+    moderationTarget: (...args) => timed(store.moderationTarget(...args)),
     recentMessages: (...args) => timed(store.recentMessages(...args)),
     messagesAfter: (...args) => timed(store.messagesAfter(...args)),
     activeMutes: (...args) => timed(store.activeMutes(...args)),

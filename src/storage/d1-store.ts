@@ -30,13 +30,19 @@ export class D1ChatStore implements ChatStore {
     return this.credentials.tokenGrant(appId, digest);
   }
 
-  async userByUname(appId: number, uname: string): Promise<User | null> {
+  async moderationTarget(appId: number, uname: string, now: number): Promise<User | null> {
+    const live = "(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3))";
     const row = await this.db
       .prepare(
-        `SELECT auth_id, uname, role FROM access_tokens
-         WHERE app_id = ?1 AND uname = ?2 COLLATE NOCASE ORDER BY created_at DESC LIMIT 1`,
+        `WITH named AS (
+           SELECT auth_id, uname FROM access_tokens WHERE app_id = ?1 AND uname = ?2 COLLATE NOCASE
+           ORDER BY ${live} DESC, created_at DESC LIMIT 1)
+         SELECT named.auth_id, named.uname, (
+           SELECT role FROM access_tokens WHERE app_id = ?1 AND auth_id = named.auth_id
+           ORDER BY ${live} DESC, CASE role WHEN 'OWNER' THEN 3 WHEN 'MOD' THEN 2 ELSE 1 END DESC LIMIT 1) AS role
+         FROM named`,
       )
-      .bind(appId, uname)
+      .bind(appId, uname, now)
       .first();
     return row ? UserRow.parse(row) : null;
   }

@@ -35,12 +35,18 @@ export class MemoryStore implements ChatStore {
     return null;
   }
 
-  async userByUname(appId: number, uname: string): Promise<User | null> {
+  /** As D1 ranks it (src/storage/d1-store.ts); tokens are in the order they were issued. */
+  async moderationTarget(appId: number, uname: string, now: number): Promise<User | null> {
     this.check();
-    for (const entry of this.tokens.values()) {
-      if (entry.appId === appId && entry.user.uname.toLowerCase() === uname.toLowerCase()) return entry.user;
-    }
-    return null;
+    const tokens = [...this.tokens.values()].filter((entry) => entry.appId === appId).reverse();
+    const live = (entry: (typeof tokens)[number]) => !entry.revoked && (entry.expiresAt === null || entry.expiresAt > now);
+    const livesFirst = (list: typeof tokens) => [...list.filter(live), ...list.filter((entry) => !live(entry))];
+    const named = livesFirst(tokens.filter((entry) => entry.user.uname.toLowerCase() === uname.toLowerCase()))[0];
+    if (!named) return null;
+    const rank = { OWNER: 3, MOD: 2, MEMBER: 1 };
+    const own = tokens.filter((entry) => entry.user.auth_id === named.user.auth_id);
+    const ranked = (own.some(live) ? own.filter(live) : own).sort((a, b) => rank[b.user.role] - rank[a.user.role]);
+    return { ...named.user, role: ranked[0]!.user.role };
   }
 
   async recentMessages(appId: number, limit: number): Promise<ChatMessage[]> {
@@ -206,7 +212,7 @@ export const USERS = {
 
 export const tokenOf = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
 
-export const ROOM_OPTIONS = { chatRateBurst: 5, chatRatePerSecond: 1, betsPerSecond: 3, storageTimeoutMs: 10_000, maxConnections: 1_000, maxConnectionsPerIp: 1_000 };
+export const ROOM_OPTIONS = { chatRateBurst: 5, chatRatePerSecond: 1, betsPerSecond: 3, storageTimeoutMs: 10_000, maxConnections: 1_000, maxConnectionsPerIp: 1_000, maxAnonymousSessions: 500 };
 
 /**
  * An app as the Durable Objects run it, without workerd: the real ordering room ({@link OrderingCore} with its
@@ -221,13 +227,14 @@ export class MemoryApp {
     readonly store: MemoryStore,
     readonly host: MemoryHost,
     appId = 1,
+    options: typeof ROOM_OPTIONS = ROOM_OPTIONS,
   ) {
     // Shard 0 is the room's own, in-process; the others answer like a connection shard over RPC.
     const link = (shard: number) => ({
       receive: (items: FeedItem[]) => (shard === 0 ? this.gateway(shard).receive(items) : this.deliver(shard, items)),
       snapshot: () => this.snapshot(shard),
     });
-    this.core = new OrderingCore(appId, store, ROOM_OPTIONS, link, null, host);
+    this.core = new OrderingCore(appId, store, options, link, null, host);
   }
 
   /** Each connection shard's activation; a test that restarts a shard gives it a new one. */
@@ -289,14 +296,16 @@ export class MemoryApp {
   /** A client that came back through connection state recovery with `session`. */
   rejoin(client: RecordingClient, session: ClientSession): void {
     const ref = { id: client.id, shard: client.shard, session: client.session, recovery: null };
-    this.gateway(client.shard).resume(client, { sid: client.id, granted: this.chat.rejoin(ref, session), missed: [] });
+    const granted = this.chat.rejoin(ref, session);
+    if (!granted) throw new Error("the room refused the session");
+    this.gateway(client.shard).resume(client, { sid: client.id, pid: "pid", granted, missed: [] });
   }
 }
 
-export function memoryRoom(appId = 1) {
+export function memoryRoom(appId = 1, options: Partial<typeof ROOM_OPTIONS> = {}) {
   const store = new MemoryStore();
   for (const user of Object.values(USERS)) store.addToken(tokenOf(user.auth_id), appId, user);
   const host = new MemoryHost();
-  const room = new MemoryApp(store, host, appId);
+  const room = new MemoryApp(store, host, appId, { ...ROOM_OPTIONS, ...options });
   return { store, host, room, chat: room.chat };
 }

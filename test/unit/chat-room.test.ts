@@ -52,7 +52,7 @@ describe("ChatRoom auth", () => {
         subscriptions: ["CHAT", "DEPOSITS", "BETS"],
         chat: { messages: [], userlist: { alice: USERS.alice } },
       },
-      granted: { session: { user: USERS.alice, subscriptions: ["CHAT", "DEPOSITS", "BETS"] }, mark: { epoch: expect.any(String), seq: 0, offset: null } },
+      granted: { session: { user: USERS.alice, subscriptions: ["CHAT", "DEPOSITS", "BETS"], tokenDigest: await accessTokenDigest(tokenOf(3)) }, mark: { epoch: expect.any(String), seq: 0, offset: null } },
       after: { epoch: expect.any(String), seq: 1, offset: null },
     });
   });
@@ -370,6 +370,26 @@ describe("ChatRoom resume", () => {
     expect(live).toEqual([sent.value.id]);
   });
 
+  it("keeps an anonymous resume within the history: no storage read, and truncated when it reaches further back", async () => {
+    const { room, host, store } = memoryRoom();
+    for (let i = 1; i <= 150; i++) await store.write(1, [{ message: { channel: "lobby", text: `old ${i}`, createdAt: i, user: USERS.bob } }]);
+    await joined(room, host.connect("warm"), null);
+    const reads = store.reads;
+    const far = await room.auth(host.connect("a"), { ...auth(null), resume_from: 0 });
+    if (!far.ok || !far.value.chat) throw new Error("auth failed");
+    expect(far.value.chat.messages.map((message) => message.id)).toEqual(Array.from({ length: 100 }, (_, i) => 51 + i));
+    expect(far.value.chat.truncated).toBe(true);
+    const near = await room.auth(host.connect("b"), { ...auth(null), resume_from: 140 });
+    if (!near.ok || !near.value.chat) throw new Error("auth failed");
+    expect(near.value.chat.messages.map((message) => message.id)).toEqual(Array.from({ length: 10 }, (_, i) => 141 + i));
+    expect(near.value.chat.truncated).toBeUndefined();
+    expect(store.reads).toBe(reads);
+    // A user's resume from as far back still reads storage and gets everything.
+    const user = await room.auth(host.connect("c"), { ...auth(3), resume_from: 0 });
+    expect(user).toMatchObject({ ok: true, value: { chat: { messages: expect.arrayContaining([expect.objectContaining({ id: 1 })]) } } });
+    expect(store.reads).toBe(reads + 1);
+  });
+
   it("refuses a resume_from that is not a message id", async () => {
     const { room, host } = memoryRoom();
     expect(await room.auth(host.connect("a"), { ...auth(3), resume_from: "yesterday" })).toMatchObject({ error: ErrorCode.INVALID_AUTH });
@@ -423,6 +443,49 @@ describe("ChatRoom presence", () => {
 
 describe("ChatRoom recovered sessions", () => {
   const aliceSession = { user: USERS.alice, subscriptions: ["CHAT" as const] };
+
+  it("checks a saved session's token again: as it grants now, or no session once it is revoked, expired or missing", async () => {
+    const { room, host, store } = memoryRoom();
+    const granted = await joined(room, host.connect("alice"), 3);
+    if (!granted.ok || !granted.granted) throw new Error("auth failed");
+    const saved = granted.granted.session;
+    expect(await room.chat.recheck(saved)).toEqual(saved);
+    expect(await room.chat.recheck({ user: null, subscriptions: ["BETS"] })).toEqual({ user: null, subscriptions: ["BETS"] });
+    // A session saved without its token's digest (before they were kept) is not trusted.
+    expect(await room.chat.recheck(aliceSession)).toBeNull();
+
+    store.tokens.get(tokenOf(3))!.revoked = true;
+    room.chat.forgetToken(saved.tokenDigest!);
+    expect(await room.chat.recheck(saved)).toBeNull();
+
+    store.addToken(tokenOf(7), 1, USERS.alice, { expiresAt: host.clock + 1_000 });
+    const expiring = await joined(room, host.connect("later"), 7);
+    if (!expiring.ok || !expiring.granted) throw new Error("auth failed");
+    host.clock += 1_000;
+    expect(await room.chat.recheck(expiring.granted.session)).toBeNull();
+
+    // A token that now stands for someone else (its row replaced) does not carry the session over.
+    store.addToken(tokenOf(8), 1, USERS.mod);
+    const other = await joined(room, host.connect("mod"), 8);
+    if (!other.ok || !other.granted) throw new Error("auth failed");
+    expect(await room.chat.recheck({ ...other.granted.session, user: USERS.alice })).toBeNull();
+  });
+
+  it("caps sessions without a user, app-wide: one more anonymous auth is refused and closed, users still get in", async () => {
+    const { room, host } = memoryRoom(1, { maxAnonymousSessions: 2 });
+    const first = host.connect("anon1");
+    await joined(room, first, null, ["BETS"]);
+    await joined(room, host.connect("anon2", 2), null);
+    const refused = await room.auth(host.connect("anon3"), auth(null, ["BETS"]));
+    expect(refused).toMatchObject({ ok: false, error: ErrorCode.TOO_MANY_CONNECTIONS, disconnect: true });
+    if (!refused.ok) expect(refused.reason).toMatch(/2 connections without a user/);
+    await joined(room, host.connect("user"), 3);
+    // A place freed is a place taken again; a recovered anonymous session counts like any other.
+    first.open = false;
+    room.leave(first);
+    await joined(room, host.connect("anon4"), null);
+    expect(room.chat.rejoin({ id: "anon5", shard: 0, session: null }, { user: null, subscriptions: ["BETS"] })).toBeNull();
+  });
 
   it("makes a recovered client present again and answers its next auth once, like a first one", async () => {
     const { room, host } = memoryRoom();

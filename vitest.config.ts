@@ -51,6 +51,7 @@ export default defineConfig({
                 DEMO_SEED: await readFile("./scripts/demo-seed.sql", "utf8"),
                 // A shard's deadline on its room, short enough for a test to wait out.
                 STORAGE_TIMEOUT_MS: "1000",
+                ADMIN_TOKEN: "worker-test-admin-token",
               },
             },
           })),

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { MAX_SHARDS } from "../shards.js";
+import { MAX_ORIGIN_LENGTH } from "./origin-routes.js";
 import { Role } from "../socketpot/schemas.js";
 
 /**
@@ -14,7 +15,10 @@ export const ErrorBody = z
   .object({ error: z.string().openapi({ example: "INVALID_REQUEST" }), message: z.string(), issues: z.array(z.unknown()).optional() })
   .openapi("Error");
 
-const Origin = z.url({ protocol: /^https?$/, error: "each allowed origin must be an http(s) origin" }).refine(
+const Origin = z
+  .url({ protocol: /^https?$/, error: "each allowed origin must be an http(s) origin" })
+  .max(MAX_ORIGIN_LENGTH, `an origin is at most ${MAX_ORIGIN_LENGTH} characters`)
+  .refine(
   (text) => new URL(text).origin === text,
   "an origin is scheme://host[:port], without a path or trailing slash",
 );
@@ -104,4 +108,5 @@ export const MessageList = z.object({ messages: z.array(Message), next_before: z
 export const Mute = z
   .object({ auth_id: z.int(), uname: z.string(), muted_by: z.string(), created_at: IsoDate, expires_at: IsoDate })
   .openapi("Mute");
+export const Health = z.object({ ok: z.boolean(), d1: z.enum(["ok", "unavailable"]) }).openapi("Health");
 export const MuteList = z.object({ mutes: z.array(Mute) });

@@ -9,7 +9,7 @@ import { D1Credentials } from "../storage/d1-credentials.js";
 import * as schema from "./admin-schemas.js";
 import { requireSecret } from "./bearer.js";
 import { jsonError } from "./errors.js";
-import { shardCountChanged } from "./shard-counts.js";
+import { knownApps } from "./known-apps.js";
 
 type AdminEnv = { Bindings: Env; Variables: { app: AppRecord } };
 
@@ -75,6 +75,7 @@ admin.openapi(
   async (c) => {
     const { name, allowed_origins } = c.req.valid("json");
     const app = await store(c).createApp(name, allowed_origins, Date.now());
+    knownApps.changed(app.id);
     audit("app_created", app.id, app.id);
     return c.json(app, 201);
   },
@@ -103,7 +104,7 @@ admin.openapi(
     const change = c.req.valid("json");
     const updated = await store(c).updateApp(app_id, change);
     if (!updated) return c.json({ error: "UNKNOWN_APP", message: `there is no app with id ${app_id}` }, 404);
-    if (change.shards !== undefined) shardCountChanged(app_id, updated.shards);
+    knownApps.changed(app_id);
     audit("app_updated", app_id, app_id);
     return c.json(updated, 200);
   },
@@ -243,6 +244,24 @@ admin.openapi(
     if (!(await roomOf(c.env, app_id).liftMute(app_id, auth_id))) return jsonError(404, "NOT_MUTED", "this user is not muted");
     audit("mute_lifted", app_id, auth_id);
     return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  route({
+    method: "get",
+    path: "/health",
+    summary: "Check that the Worker reaches D1",
+    description: "The public `/health` answers from the Worker alone; this one reads D1.",
+    responses: { 200: json(schema.Health, "D1 answered"), 503: json(schema.Health, "D1 did not answer") },
+  }),
+  async (c) => {
+    try {
+      await c.env.DB.prepare("SELECT 1").first();
+      return c.json({ ok: true, d1: "ok" as const }, 200);
+    } catch {
+      return c.json({ ok: false, d1: "unavailable" as const }, 503);
+    }
   },
 );
 

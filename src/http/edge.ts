@@ -6,11 +6,11 @@ import type { Env } from "../config.js";
 import { log } from "../log.js";
 import { discardBody } from "./body.js";
 import { EngineErrorCode, engineError, jsonError } from "./errors.js";
-import { OriginRoutes } from "./origin-routes.js";
+import { MAX_ORIGIN_LENGTH, OriginRoutes } from "./origin-routes.js";
 import { admin } from "./admin.js";
 import { ingest } from "./ingest.js";
 import { forwardToShard, shardForNewConnection, shardOfSession } from "../shards.js";
-import { shardCount } from "./shard-counts.js";
+import { appRoute } from "./known-apps.js";
 import { AppId } from "./query.js";
 import { clientIp } from "./client-ip.js";
 import { isUpgrade } from "./upgrade.js";
@@ -28,14 +28,8 @@ edge.use(async (c, next) => {
   await discardBody(c.req.raw);
 });
 
-edge.get("/health", async (c) => {
-  try {
-    await c.env.DB.prepare("SELECT 1").first();
-    return c.json({ ok: true, d1: "ok" });
-  } catch {
-    return c.json({ ok: false, d1: "unavailable" }, 503);
-  }
-});
+// Answered by the Worker alone, so that anyone may poll it at no cost to D1; the deep check is the admin API's.
+edge.get("/health", (c) => c.json({ ok: true }));
 
 // Browsers poll from the app's own origin; the app's Durable Object enforces its origin allow-list (403).
 // A WebSocket upgrade is outside CORS, and it is the connect path: it skips the middleware.
@@ -45,12 +39,17 @@ edge.use("/socket.io/*", (c, next) => (isUpgrade(c.req.raw) ? next() : socketIoC
 edge.all("/socket.io/", async (c) => {
   const route = await socketIoRoute(c.env.DB, c.req.raw, c.req.query("app_id"));
   if (route instanceof Response) return route;
+  const known = await appRoute(c.env, route.appId);
+  if (!known) return engineError(404, EngineErrorCode.BAD_REQUEST, unknownApp(route.appId));
   const sid = c.req.query("sid");
   // A session stays on the shard that opened it, whatever the app's shard count is by now.
-  const shard = sid === undefined ? shardForNewConnection(await shardCount(c.env, route.appId), clientIp(c.req.raw)) : shardOfSession(sid);
+  const shard = sid === undefined ? shardForNewConnection(known.shards, clientIp(c.req.raw)) : shardOfSession(sid);
   if (shard === null) return engineError(400, EngineErrorCode.UNKNOWN_SID, "Session ID unknown");
   return forwardToShard(c.env, route.appId, shard, route.request);
 });
+
+const unknownApp = (appId: number) => `there is no app with id ${appId}`;
+
 
 const originRoutes = new OriginRoutes();
 const HOW_TO_NAME_THE_APP = "add ?app_id=N to the socket URL (io(url, { query: { app_id: N } }))";
@@ -71,6 +70,9 @@ async function socketIoRoute(db: D1Database, request: Request, appIdParam: strin
   const origin = request.headers.get("Origin");
   if (origin === null) {
     return engineError(400, EngineErrorCode.BAD_REQUEST, `this request names no app and has no Origin to find it by: ${HOW_TO_NAME_THE_APP}`);
+  }
+  if (origin.length > MAX_ORIGIN_LENGTH) {
+    return engineError(400, EngineErrorCode.BAD_REQUEST, `this request names no app and its Origin is longer than ${MAX_ORIGIN_LENGTH} characters: ${HOW_TO_NAME_THE_APP}`);
   }
   const route = await originRoutes.route(db, origin);
   if (route.kind === "unregistered") {
@@ -96,7 +98,9 @@ async function socketIoRoute(db: D1Database, request: Request, appIdParam: strin
 edge.get("/v1/apps/:app_id/ws", async (c) => {
   const appId = AppId.safeParse(c.req.param("app_id"));
   if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
-  const shard = shardForNewConnection(await shardCount(c.env, appId.data), clientIp(c.req.raw));
+  const known = await appRoute(c.env, appId.data);
+  if (!known) return jsonError(404, "UNKNOWN_APP", unknownApp(appId.data));
+  const shard = shardForNewConnection(known.shards, clientIp(c.req.raw));
   return forwardToShard(c.env, appId.data, shard, c.req.raw);
 });
 

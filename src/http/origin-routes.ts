@@ -4,6 +4,12 @@ import { TtlCache } from "./ttl-cache.js";
 /** Where a request that names no app goes, judged by its Origin. */
 export type OriginRoute = { kind: "app"; appId: number } | { kind: "unregistered" } | { kind: "ambiguous"; appIds: number[] };
 
+/**
+ * The longest Origin taken: a scheme, a host name of at most 253 characters and a port fit in 300. A longer one
+ * is no origin an app can register, and is neither looked up nor echoed back whole.
+ */
+export const MAX_ORIGIN_LENGTH = 300;
+
 /** How long a lookup is trusted: as long as a room trusts an app's row, so an origin change reaches both alike. */
 const ROUTE_CACHE_MS = 60_000;
 const ROUTE_CACHE_SIZE = 10_000;

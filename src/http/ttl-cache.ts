@@ -21,8 +21,12 @@ export class TtlCache<K, V> {
     return value;
   }
 
-  /** Replaces what is kept for `key`, for a change this isolate made itself. */
-  set(key: K, value: Promise<V>, now = Date.now()): void {
+  /** Forgets what is kept for `key`: the next get reads it again. */
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
+  private set(key: K, value: Promise<V>, now: number): void {
     this.entries.delete(key);
     this.entries.set(key, { value, readAt: now });
     // Insertion order is age order: past the bound, the oldest read goes first.

@@ -1,6 +1,7 @@
 import { parseConfig, type Config, type Env } from "../config.js";
 import { EngineErrorCode, type Refusal } from "../http/errors.js";
 import { AppId } from "../http/query.js";
+import { MAX_ORIGIN_LENGTH } from "../http/origin-routes.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
 import type { FeedItem } from "../socketpot/feed.js";
@@ -133,7 +134,8 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     const origin = request.headers.get("Origin");
     // Browsers always send Origin; requests without one come from servers and scripts, which no allow-list binds.
     if (origin !== null && app.allowedOrigins.length > 0 && !app.allowedOrigins.includes(origin)) {
-      return { status: 403, error: "FORBIDDEN_ORIGIN", code: EngineErrorCode.FORBIDDEN, message: `Forbidden: origin ${origin} is not allowed for app ${app.id}` };
+      const named = origin.length > MAX_ORIGIN_LENGTH ? `${origin.slice(0, MAX_ORIGIN_LENGTH)}...` : origin;
+      return { status: 403, error: "FORBIDDEN_ORIGIN", code: EngineErrorCode.FORBIDDEN, message: `Forbidden: origin ${named} is not allowed for app ${app.id}` };
     }
     const shard = this.shardOf();
     if (shard === null) return { status: 400, error: "INVALID_SHARD", code: EngineErrorCode.BAD_REQUEST, message: "Bad request: no shard named" };

@@ -37,6 +37,12 @@ export async function findApp(db: D1Database, appId: number): Promise<AppRecord 
   return row ? parseAppRow(row) : null;
 }
 
+/** The highest app id (0 with no apps): ids are assigned in increasing order, so none above it exists yet. */
+export async function highestAppId(db: D1Database): Promise<number> {
+  const row = await db.prepare("SELECT max(id) AS id FROM apps").first();
+  return z.object({ id: z.number().int().nullable() }).parse(row).id ?? 0;
+}
+
 /** The ids of the apps (at most `limit`, lowest first) whose allowed origins name `origin` exactly. */
 export async function appsAllowingOrigin(db: D1Database, origin: string, limit: number): Promise<number[]> {
   const { results } = await db

@@ -2,10 +2,15 @@ import { SELF, env, listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 
 describe("HTTP edge", () => {
-  it("answers /health after checking D1", async () => {
+  it("answers /health from the Worker alone, and the admin API's health after checking D1", async () => {
     const response = await SELF.fetch("http://edge.test/health");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, d1: "ok" });
+    expect(await response.json()).toEqual({ ok: true });
+    const anonymous = await SELF.fetch("http://edge.test/v1/admin/health");
+    expect(anonymous.status).toBe(401);
+    const deep = await SELF.fetch("http://edge.test/v1/admin/health", { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } });
+    expect(deep.status).toBe(200);
+    expect(await deep.json()).toEqual({ ok: true, d1: "ok" });
   });
 
   it.each([
@@ -56,15 +61,21 @@ describe("HTTP edge", () => {
   });
 
   it("routes a request without app_id by its Origin, from the isolate's cache once the origin was looked up", async () => {
-    await env.DB.prepare("INSERT INTO apps (id, name, allowed_origins, created_at) VALUES (50, 'Cached', '[\"https://cached.example\"]', 0)").run();
+    // Created through the admin API, the app is reachable from this isolate at once.
+    const created = await SELF.fetch("http://edge.test/v1/admin/apps", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "Cached", allowed_origins: ["https://cached.example"] }),
+    });
+    const { id } = (await created.json()) as { id: number };
     const handshake = () => SELF.fetch("http://edge.test/socket.io/?EIO=4&transport=polling", { headers: { Origin: "https://cached.example" } });
     const first = await handshake();
     expect(first.status).toBe(200);
     expect((await first.text()).startsWith("0{")).toBe(true);
-    expect((await listDurableObjectIds(env.ROOMS)).map((id) => id.toString())).toContain(env.ROOMS.idFromName("app:50").toString());
+    expect((await listDurableObjectIds(env.ROOMS)).map((id) => id.toString())).toContain(env.ROOMS.idFromName(`app:${id}`).toString());
 
     // The row changes behind the cache's back: the next request is routed as before, without reading it.
-    await env.DB.prepare("UPDATE apps SET allowed_origins = '[]' WHERE id = 50").run();
+    await env.DB.prepare("UPDATE apps SET allowed_origins = '[]' WHERE id = ?1").bind(id).run();
     expect((await handshake()).status).toBe(200);
     const unknown = await SELF.fetch("http://edge.test/socket.io/?EIO=4&transport=polling", { headers: { Origin: "https://elsewhere.example" } });
     expect(unknown.status).toBe(400);

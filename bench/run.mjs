@@ -23,7 +23,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildWorker, freePort, prepareLocalDatabase, startLocalServer } from "../scripts/local-server.mjs";
+import { buildWorker, freePort, prepareLocalDatabase, processTree, startLocalServer, treeRss } from "../scripts/local-server.mjs";
 import { loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
 
 const { values } = parseArgs({
@@ -52,19 +52,6 @@ if (idleLevels && !(idleLevels.length === 2 && idleLevels.every(Number.isInteger
 const INGEST_TOKEN = "bench-ingest-token";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A process and all its descendants. */
-function processTree(pid) {
-  const pids = [pid];
-  for (let i = 0; i < pids.length; i++) {
-    try {
-      pids.push(...execFileSync("pgrep", ["-P", String(pids[i])], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number));
-    } catch {
-      // no children
-    }
-  }
-  return pids;
-}
 
 /**
  * CPU time (clock ticks) of each thread of the processes in a process tree, by "pid/tid": of its workerd
@@ -108,20 +95,6 @@ function threadSpread(before, after) {
   return { threads: total > 0 ? busy.length : NaN, busiestShare: total > 0 ? Math.max(...used) / total : NaN };
 }
 
-/** Resident memory (bytes) of a process and all its descendants. */
-function treeRss(pid) {
-  const pids = processTree(pid);
-  let total = 0;
-  for (const each of pids) {
-    try {
-      const status = execFileSync("cat", [`/proc/${each}/status`], { encoding: "utf8" });
-      total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-    } catch {
-      // gone
-    }
-  }
-  return total;
-}
 
 /** Runs the load on one server over `protocol` ("socket.io" or "plain"); deposits only over socket.io. */
 async function measure(name, url, serverPid, protocol = "socket.io") {

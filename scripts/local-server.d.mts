@@ -6,6 +6,8 @@ export function prepareLocalDatabase(options?: { persistTo?: string }): Promise<
 export function executeSql(options: { persistTo: string; sql: string }): Promise<void>;
 export function buildWorker(outdir: string): Promise<string>;
 export function freePort(): Promise<number>;
+export function processTree(pid: number): number[];
+export function treeRss(pid: number, only?: string): number;
 export function startLocalServer(options?: {
   port?: number;
   persistTo?: string;

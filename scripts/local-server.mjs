@@ -1,5 +1,6 @@
 // Runs Socketpot Edge locally on real workerd through wrangler: used by `npm start` and by the integration tests.
 import { spawn, execFile } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -121,6 +122,38 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return { url, port: listenPort, pid: child.pid, stop, output: () => output };
+}
+
+/** A process and all its descendants, from /proc. */
+export function processTree(pid) {
+  const children = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The parent's pid is the second field after the command, which is in parentheses and may hold spaces.
+      const parent = Number(readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) pids.push(...(children.get(pids[i]) ?? []));
+  return pids;
+}
+
+/** Resident memory (bytes) of a process and all its descendants; of those named `only`, when given (e.g. "workerd"). */
+export function treeRss(pid, only) {
+  let total = 0;
+  for (const each of processTree(pid)) {
+    try {
+      if (only !== undefined && readFileSync(`/proc/${each}/comm`, "utf8").trim() !== only) continue;
+      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${each}/status`, "utf8"))?.[1] ?? 0) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return total;
 }
 
 /** Every message of an app, read from D1 through a running server's admin API page by page, oldest first. */

@@ -188,13 +188,16 @@ export class ChatRoom {
       if (user) response.user = user;
       const chat = subscriptions.includes("CHAT");
       const resumeFrom = request.resume_from ?? null;
+      // A session recovered with CHAT has every message already (what it missed came at its reconnect, the rest
+      // live): a resume adds nothing, whatever the client thinks (socket.recovered reads false, as the pid changed).
+      const caughtUp = resumeFrom !== null && client.session?.recovered === true && client.session.subscriptions.includes("CHAT");
       // Only users resume from storage: an anonymous client's resume stays within the history, which costs no read.
-      const older = chat && resumeFrom !== null ? (user ? await this.olderThanHistory(resumeFrom) : null) : [];
+      const older = chat && resumeFrom !== null && !caughtUp ? (user ? await this.olderThanHistory(resumeFrom) : null) : [];
       // The last await: from the history read to the session's registration and feed mark nothing else runs,
       // so a message stored meanwhile is either in this response or broadcast to the session afterwards (see
       // storeWrites), never both or neither.
       const history = chat ? await this.history.get() : null;
-      const missed = history && missedMessages(history, resumeFrom, older);
+      const missed = history && (caughtUp ? { messages: [], truncated: false } : missedMessages(history, resumeFrom, older));
       if (this.abandoned.delete(client.id)) return internalError;
       if (subscriptions.length === 0) return { ok: true, value: response, disconnect: true };
       const session: ClientSession = user && tokenDigest ? { user, subscriptions, tokenDigest } : { user: null, subscriptions };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, join, next, request } from "../support/clients.js";
 import { upgradeStatus } from "../support/http.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -42,5 +43,39 @@ describe("connection limits", () => {
     // A connection that ends frees its place.
     expect((await fetch(a1, { method: "POST", body: "1", headers: { "CF-Connecting-IP": "203.0.113.1" } })).status).toBe(200);
     expect((await handshake("203.0.113.3")).status).toBe(200);
+  });
+});
+
+describe("sessions without a user", () => {
+  let app: TestServer;
+
+  beforeAll(async () => {
+    // Of 10 connections, floor(10 × 0.2) = 2 may be sessions without a user.
+    app = await startTestServer({ MAX_CONNECTIONS_PER_APP: "10", ANONYMOUS_SHARE: "0.2" });
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it("are capped at their share of the app: one more anonymous auth is refused and closed, users still get in", async () => {
+    const viewers = [await join(app.url, null, ["BETS"]), await join(app.url, null, ["CHAT"])];
+    const extra = await connect(app.url);
+    const closed = next(extra, "disconnect");
+    const refusal = next<string>(extra, "client_error");
+    expect(await request(extra, "auth", { app_id: 1, subscriptions: ["BETS"] })).toEqual(["TOO_MANY_CONNECTIONS"]);
+    expect(await refusal).toMatch(/holds 2 connections without a user, its most; authenticate with an access_token/);
+    await closed;
+    const user = await join(app.url, "alice");
+    expect(user.response).toMatchObject({ user: { uname: "alice" } });
+    // A place freed is a place taken again.
+    viewers[0]!.socket.disconnect();
+    const closedViewer = viewers[0]!;
+    let again: Awaited<ReturnType<typeof join>> | null = null;
+    for (let attempt = 0; attempt < 50 && !again; attempt++) {
+      again = await join(app.url, null, ["BETS"]).catch(() => null);
+    }
+    expect(again).not.toBeNull();
+    for (const each of [viewers[1]!, user, again!, closedViewer]) each.socket.disconnect();
   });
 });

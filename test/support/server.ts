@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
-import { DEMO_USERS, executeSql, startLocalServer } from "../../scripts/local-server.mjs";
+import { DEMO_USERS, executeSql, startLocalServer, treeRss } from "../../scripts/local-server.mjs";
 
 export type DemoUser = (typeof DEMO_USERS)[number];
 export const demoUser = (uname: string): DemoUser => {
@@ -27,6 +27,8 @@ export interface TestServer {
   stop(): Promise<void>;
   /** Everything the server process printed so far. */
   output(): string;
+  /** The resident memory of the server's workerd processes, in bytes. */
+  rss(): number;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function startTestServer(vars: Record<string, string> = {}, sql?: s
       await rm(persistTo, { recursive: true, force: true });
     },
     output: () => running.output(),
+    rss: () => treeRss(running.pid, "workerd"),
   };
   runningServers.add(server);
   return server;

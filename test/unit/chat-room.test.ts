@@ -502,6 +502,25 @@ describe("ChatRoom recovered sessions", () => {
     expect(await room.auth(back, auth(3))).toMatchObject({ ok: false, error: ErrorCode.ALREADY_AUTHENTICATED });
   });
 
+  it("answers a recovered session's resume with no messages: it has them all, missed ones and live ones", async () => {
+    const { room, host } = memoryRoom();
+    const alice = host.connect("alice");
+    await joined(room, alice, 3);
+    await room.newMessage(alice, { text: "before the drop" });
+    const back = host.connect("back");
+    room.rejoin(back, aliceSession);
+    await room.newMessage(alice, { text: "after the recovery, live" });
+    expect(await room.auth(back, { ...auth(3), resume_from: 0 })).toMatchObject({ ok: true, value: { chat: { messages: [] } } });
+    // Without resume_from it gets the history, as any first auth; a session recovered without CHAT resumes as usual.
+    const again = host.connect("again");
+    room.rejoin(again, aliceSession);
+    expect(await room.auth(again, auth(3))).toMatchObject({ value: { chat: { messages: [{ text: "before the drop" }, { text: "after the recovery, live" }] } } });
+    const bets = host.connect("bets");
+    room.rejoin(bets, { user: USERS.alice, subscriptions: ["BETS"] });
+    const resumed = await room.auth(bets, { ...auth(3), resume_from: 0 });
+    expect(resumed).toMatchObject({ value: { chat: { messages: [{ text: "before the drop" }, { text: "after the recovery, live" }] } } });
+  });
+
   it("moves presence when the auth after a recovery names another user or drops CHAT", async () => {
     const { room, host } = memoryRoom();
     const watcher = host.connect("w");

@@ -83,6 +83,8 @@ function newClient(index) {
     received: [],
     lastId: 0,
     connects: 0,
+    /** The socket.io socket id of its latest connect. */
+    socketId: null,
     recovered: 0,
     resumed: 0,
     truncated: false,
@@ -143,8 +145,11 @@ function openSocketIo(url, client) {
     socket.on("connect", () => {
       client.connects += 1;
       client.authenticated = false;
-      if (socket.recovered) client.recovered += 1;
-      const resume = client.connects > 1 && !socket.recovered;
+      // A recovered session keeps its socket id; it gets a new pid, so socket.io-client's `recovered` reads false.
+      const recovered = client.connects > 1 && socket.id === client.socketId;
+      client.socketId = socket.id;
+      if (recovered) client.recovered += 1;
+      const resume = client.connects > 1 && !recovered;
       socket.emit("auth", authPayload(client, resume), (error, response) => {
         if (error) return reject(new Error(`auth failed: ${error}`));
         afterAuth(client, response, resume);

@@ -15,7 +15,8 @@ const UPGRADE_GRACE_MS = 100;
  * meanwhile the GET is refused and what was buffered goes out on the WebSocket instead.
  *
  * The buffer is bounded: a client that stops polling while its session stays alive (it still POSTs its pongs)
- * would otherwise make the server keep everything sent to it.
+ * would otherwise make the server keep everything sent to it. A client that polls may be sent more than the
+ * bound at once (a recovered session's missed events); one that has taken nothing for the grace may not.
  */
 export class PollingTransport {
   private buffer: Packet[] = [];
@@ -28,21 +29,30 @@ export class PollingTransport {
   private upgrading = false;
   private closed = false;
 
-  constructor(private readonly maxBufferedSize: number) {}
+  /** When a GET last took what was buffered (or the session opened). */
+  private takenAt: number;
+
+  constructor(
+    private readonly maxBufferedSize: number,
+    private readonly graceMs: number,
+    now: number,
+  ) {
+    this.takenAt = now;
+  }
 
   /**
    * A GET. Resolves with the packets to write, at once when some are buffered (and no probe socket is open),
    * else when some arrive; or with null when the session moved to WebSocket meanwhile (the caller refuses it).
    * Returns null at once when another GET is already waiting: the caller closes the session.
    */
-  poll(): Promise<Packet[] | null> | null {
+  poll(now: number): Promise<Packet[] | null> | null {
     if (this.waiting) return null;
     if (this.closed) return Promise.resolve([{ type: "close" }]);
-    if (this.buffer.length > 0 && !this.probeOpen) return Promise.resolve(this.take());
+    if (this.buffer.length > 0 && !this.probeOpen) return Promise.resolve(this.take(now));
     return new Promise((resolve) => {
       this.waiting = resolve;
       this.waitingSinceProbe = this.probeOpen;
-      if (this.waitingSinceProbe) this.answerAfterGrace(resolve);
+      if (this.waitingSinceProbe) this.answerAfterGrace(resolve, now);
     });
   }
 
@@ -53,13 +63,13 @@ export class PollingTransport {
 
   /**
    * Buffers a packet for the next GET (or answers the waiting one). False when the buffer has grown past its
-   * bound: the client is not taking what it is sent, and the caller ends the session.
+   * bound and no GET has taken anything for the grace: the client is not polling, and the caller ends the session.
    */
-  send(packet: Packet): boolean {
+  send(packet: Packet, now: number): boolean {
     this.buffer.push(packet);
     this.bufferedSize += packet.data === undefined ? 0 : typeof packet.data === "string" ? packet.data.length : packet.data.byteLength;
-    if (this.waiting && !this.waitingSinceProbe && !this.upgrading) this.answer(this.take());
-    return this.bufferedSize <= this.maxBufferedSize;
+    if (this.waiting && !this.waitingSinceProbe && !this.upgrading) this.answer(this.take(now));
+    return this.bufferedSize <= this.maxBufferedSize || now - this.takenAt <= this.graceMs;
   }
 
   /**
@@ -82,7 +92,7 @@ export class PollingTransport {
   finishUpgrade(): Packet[] {
     this.closed = true;
     if (this.waiting) this.answer(null);
-    return this.take();
+    return this.drain();
   }
 
   /**
@@ -91,21 +101,27 @@ export class PollingTransport {
    */
   close(byClient: boolean): void {
     this.closed = true;
-    const held = this.take();
+    const held = this.drain();
     if (this.waiting) this.answer([...held, { type: byClient ? "noop" : "close" }]);
   }
 
   /** After the grace: `noop` if the upgrade is still under way, else what is buffered, else an ordinary wait. */
-  private answerAfterGrace(waiting: (packets: Packet[] | null) => void): void {
+  private answerAfterGrace(waiting: (packets: Packet[] | null) => void, now: number): void {
     setTimeout(() => {
       if (this.waiting !== waiting) return;
       this.waitingSinceProbe = false;
       if (this.upgrading) this.answer([{ type: "noop" }]);
-      else if (this.buffer.length > 0) this.answer(this.take());
+      else if (this.buffer.length > 0) this.answer(this.take(now + UPGRADE_GRACE_MS));
     }, UPGRADE_GRACE_MS);
   }
 
-  private take(): Packet[] {
+  /** What is buffered, taken by a GET at `now`. */
+  private take(now: number): Packet[] {
+    this.takenAt = now;
+    return this.drain();
+  }
+
+  private drain(): Packet[] {
     const packets = this.buffer;
     this.buffer = [];
     this.bufferedSize = 0;

@@ -39,7 +39,7 @@ const ConnectionStateSchema = z.object({
     protocol: z.union([z.literal(4), z.literal(5)]),
     namespaces: z.record(z.string(), z.string()),
     pids: z.record(z.string(), z.string()).default({}),
-    claimed: z.boolean().default(false),
+    connects: z.number().int().nonnegative().default(0),
   }) satisfies z.ZodType<SocketIoState>,
   session: StoredSession.nullable() satisfies z.ZodType<ClientSession | null>,
   /** Where in the shard's feed the session started. */
@@ -146,10 +146,8 @@ export class Connection implements SocketIoClient {
     return this.state.stack === "socket.io" && this.state.socketIo.protocol === 5;
   }
 
-  claimRecovery(): boolean {
-    if (this.state.socketIo.claimed) return false;
-    this.state.socketIo.claimed = true;
-    return true;
+  get firstConnect(): boolean {
+    return this.state.socketIo.connects === 1;
   }
 
   get shard(): number {
@@ -243,9 +241,9 @@ export class Connection implements SocketIoClient {
     else this.sendFrame(this.transport.ws, encodePacket(packet, this.state.engine.protocol));
   }
 
-  /** Keeps a packet for the client's next poll; a client that has let too much wait is dropped. */
+  /** Keeps a packet for the client's next poll; a client that has stopped polling while too much waits is dropped. */
   private buffer(polling: PollingTransport, packet: Packet): void {
-    if (!polling.send(packet)) this.end(CloseCode.POLICY_VIOLATION, "the client stopped polling: more is waiting for it than the server keeps");
+    if (!polling.send(packet, Date.now())) this.end(CloseCode.POLICY_VIOLATION, "the client stopped polling: more is waiting for it than the server keeps");
   }
 
   private sendFrame(ws: WebSocket, frame: Frame): void {

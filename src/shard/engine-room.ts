@@ -226,8 +226,9 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   }
 
   private async openPolling(opening: Opening, supportsBinary: boolean): Promise<Response> {
-    // What waits for a client's next poll is bounded like what it may send in one.
-    const polling = new PollingTransport(this.engineOptions.maxPayloadBytes);
+    // What waits for a client that is not polling is bounded like what it may send in one; a client that has
+    // taken nothing for as long as a ping may go unanswered is not polling.
+    const polling = new PollingTransport(this.engineOptions.maxPayloadBytes, this.engineOptions.pingTimeoutMs, Date.now());
     const connection = this.createConnection(opening, { kind: "polling", polling, supportsBinary });
     const handshake = connection.engine.handshake(["websocket"]);
     await opening.application.opened(connection);
@@ -295,7 +296,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private async poll(connection: Connection): Promise<Response> {
     if (connection.transport.kind !== "polling") return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");
     const { polling, supportsBinary } = connection.transport;
-    const waiting = polling.poll();
+    const waiting = polling.poll(Date.now());
     if (!waiting) {
       connection.engine.close(CloseCode.PROTOCOL_ERROR, "overlap from client");
       return engineError(400, EngineErrorCode.BAD_REQUEST, "Bad request");

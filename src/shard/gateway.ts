@@ -29,6 +29,9 @@ export interface GatewayClient {
   disconnect(): void;
 }
 
+/** Why a recovered session that its client never received ends: not a reason that keeps it for recovery. */
+const ABANDONED = "left during recovery";
+
 /** How many recent broadcasts a shard keeps, to give a session starting now those that overtook its grant. */
 const RECENT_ITEMS = 1_024;
 
@@ -106,6 +109,14 @@ export class Gateway {
     return [...this.authenticating];
   }
 
+  /**
+   * A client left while its session was being recovered, before it could be told: the room lets the session go
+   * (it was granted under a pid the client never received).
+   */
+  abandon(client: GatewayClient, recovered: Recovered): void {
+    this.tellLeft(client, { ...describe(client), recovery: { sid: recovered.sid, pid: recovered.pid } }, ABANDONED);
+  }
+
   /** Gives a recovered client what it missed, then starts its session. */
   resume(client: GatewayClient, recovered: Recovered): void {
     for (const { event, payload, offset } of recovered.missed) client.emit(event, payload, offset);
@@ -116,6 +127,10 @@ export class Gateway {
   leave(client: GatewayClient, reason: string): void {
     const ref = describe(client);
     if (client.session) client.endSession();
+    this.tellLeft(client, ref, reason);
+  }
+
+  private tellLeft(client: GatewayClient, ref: ShardClient, reason: string): void {
     this.ordering(client)
       .leave(ref, reason)
       .catch((error: unknown) => log("request_failed", { sid: client.id, request: "leave", error: String(error) }));

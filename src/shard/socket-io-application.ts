@@ -5,6 +5,12 @@ import type { Connection } from "./connection.js";
 import type { EngineApplication } from "./engine-room.js";
 
 /**
+ * How many times one connection may connect a namespace. Clients connect once, or again after leaving; each
+ * connect is a session for the app to check, so a loop of leaving and connecting again is cut off.
+ */
+const MAX_NAMESPACE_CONNECTS = 10;
+
+/**
  * Socket.IO above Engine.IO: decodes each connection's messages with its endpoint and hands connects, events
  * and disconnects to the namespace they name. Unknown namespaces get `Invalid namespace`.
  */
@@ -68,8 +74,12 @@ export class SocketIoApplication implements EngineApplication {
   private async connect(connection: Connection, nsp: string, auth: unknown): Promise<void> {
     const namespace = this.namespaces[nsp];
     if (!namespace) return;
+    connection.socketIo.state.connects += 1;
+    if (connection.socketIo.state.connects > MAX_NAMESPACE_CONNECTS) {
+      return this.violated(connection, CloseCode.POLICY_VIOLATION, `more than ${MAX_NAMESPACE_CONNECTS} namespace connects on one connection`);
+    }
     const admission = await namespace.connect(connection, auth);
-    if (!connection.open) return;
+    if (!connection.open) return admission.abandon?.();
     connection.socketIo.acceptConnect(nsp, admission.sid, admission.pid);
     connection.state.deadline = null;
     admission.welcome();

@@ -9,10 +9,11 @@ export interface SocketIoClient extends GatewayClient {
   /** Whether its Socket.IO revision can recover sessions (5 can; 4, spoken by socket.io-client 2.x, cannot). */
   readonly canRecover: boolean;
   /**
-   * True the first time the connection claims a session to recover, false after: a client claims once, when it
-   * reconnects, so that a connection cannot make the room look up one made-up pid after another.
+   * Whether this is the connection's first connect of a namespace, the only one that may claim a session to
+   * recover (a client claims when it reconnects), so that a connection cannot have the room look up one made-up
+   * pid after another.
    */
-  claimRecovery(): boolean;
+  readonly firstConnect: boolean;
 }
 
 /**
@@ -31,10 +32,15 @@ export class SocketpotNamespace implements Namespace<SocketIoClient> {
     const fresh = { sid: randomId(), welcome: () => this.gateway.arrive(client) };
     if (!this.recovers || !client.canRecover) return fresh;
     // A first connect names no pid, so it claims no session (and a parse that fails costs more than one that succeeds).
-    const claim = namesPid(auth) && client.claimRecovery() ? RecoveryClaim.safeParse(auth) : null;
+    const claim = namesPid(auth) && client.firstConnect ? RecoveryClaim.safeParse(auth) : null;
     const recovered = claim?.success ? await this.gateway.recover(client, claim.data.pid, claim.data.offset ?? null) : null;
     if (!claim?.success || !recovered) return { ...fresh, pid: randomId() };
-    return { sid: recovered.sid, pid: recovered.pid, welcome: () => this.gateway.resume(client, recovered) };
+    return {
+      sid: recovered.sid,
+      pid: recovered.pid,
+      welcome: () => this.gateway.resume(client, recovered),
+      abandon: () => this.gateway.abandon(client, recovered),
+    };
   }
 
   async event(client: SocketIoClient, name: string | number, args: unknown[], ack: Ack | null): Promise<void> {

@@ -7,13 +7,19 @@ import {
   type SocketProtocol,
 } from "./packet.js";
 
-/** A binary packet whose attachments are still arriving. */
+/**
+ * A binary packet whose attachments are still arriving. Its JSON stays text until they are all here: parsed, a
+ * payload can take many times its size in memory, and the text is what the budget counts.
+ */
 interface PendingBinary {
-  packet: Packet;
+  head: Header;
+  body: string;
   expected: number;
   buffers: Uint8Array[];
-  /** The attachments' bytes so far, held against the packet's limit and the shared budget. */
-  bytes: number;
+  /** The attachments' bytes so far, held against the packet's limit. */
+  attachmentBytes: number;
+  /** What the packet holds of the shared budget: its text and its attachments. */
+  held: number;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface DecoderLimits {
   maxAttachmentBytes: number;
   /** Whether a binary packet for `nsp` is taken now: one for a namespace the client has not joined is refused. */
   acceptsBinary(nsp: string): boolean;
-  /** The budget shared with the object's other connections. */
+  /** The budget shared with the object's other connections, for unfinished packets' text and attachments. */
   budget: AttachmentBudget;
 }
 
@@ -63,18 +69,21 @@ export class PacketDecoder {
   add(payload: string | Uint8Array): Packet | DecodeError | null {
     if (typeof payload !== "string") return this.addAttachment(payload);
     if (this.pending) return fail("text packet received while binary attachments were expected");
-    const decoded = decodeString(payload, this.protocol);
-    if (decoded.type === "error" || !("attachments" in decoded)) return decoded;
-    const { attachments = 0, ...packet } = decoded;
-    if (!this.limits.acceptsBinary(packet.nsp)) return fail(`binary packet for namespace ${packet.nsp}, which is not connected`);
-    if (attachments === 0) return reconstruct(packet, []);
-    this.pending = { packet, expected: attachments, buffers: [], bytes: 0 };
+    const split = splitPacket(payload);
+    if (split.type === "error") return split;
+    const { head, body } = split;
+    if (head.attachments === undefined) return parseBody(head, body, this.protocol);
+    if (!this.limits.acceptsBinary(head.nsp)) return fail(`binary packet for namespace ${head.nsp}, which is not connected`);
+    if (head.attachments === 0) return this.complete(head, body, []);
+    const { budget } = this.limits;
+    if (!budget.take(body.length)) return fail(budgetExhausted(budget));
+    this.pending = { head, body, expected: head.attachments, buffers: [], attachmentBytes: 0, held: body.length };
     return null;
   }
 
-  /** Lets go of a packet still arriving (its connection ended), returning its bytes to the budget. */
+  /** Lets go of a packet still arriving (its connection ended), returning what it held to the budget. */
   discard(): void {
-    if (this.pending) this.limits.budget.give(this.pending.bytes);
+    if (this.pending) this.limits.budget.give(this.pending.held);
     this.pending = null;
   }
 
@@ -82,37 +91,47 @@ export class PacketDecoder {
     const pending = this.pending;
     if (!pending) return fail("binary payload received without a binary packet header");
     const { maxAttachmentBytes, budget } = this.limits;
-    if (pending.bytes + buffer.byteLength > maxAttachmentBytes) {
+    if (pending.attachmentBytes + buffer.byteLength > maxAttachmentBytes) {
       this.discard();
       return fail(`binary attachments of more than ${maxAttachmentBytes} bytes in one packet`);
     }
     if (!budget.take(buffer.byteLength)) {
       this.discard();
-      return fail(`the server holds its most bytes of unfinished binary packets (${budget.maxBytes}); try again later`);
+      return fail(budgetExhausted(budget));
     }
-    pending.bytes += buffer.byteLength;
+    pending.attachmentBytes += buffer.byteLength;
+    pending.held += buffer.byteLength;
     pending.buffers.push(buffer);
     if (pending.buffers.length < pending.expected) return null;
     this.discard();
-    return reconstruct(pending.packet, pending.buffers);
+    return this.complete(pending.head, pending.body, pending.buffers);
+  }
+
+  private complete(head: Header, body: string, buffers: Uint8Array[]): Packet | DecodeError {
+    const { attachments: _, ...parsed } = head;
+    const packet = parseBody(parsed, body, this.protocol);
+    return packet.type === "error" ? packet : reconstruct(packet, buffers);
   }
 }
 
+const budgetExhausted = (budget: AttachmentBudget) => `the server holds its most bytes of unfinished binary packets (${budget.maxBytes}); try again later`;
+
 type Header = Packet & { attachments?: number };
 
-function decodeString(text: string, protocol: SocketProtocol): Header | DecodeError {
+/** A packet's head (type, attachment count, namespace, ack id) and the JSON text after it, not yet parsed. */
+function splitPacket(text: string): { type: "split"; head: Header; body: string } | DecodeError {
   const typeChar = text.charAt(0);
   if (!/^[0-6]$/.test(typeChar)) return fail(`unknown Socket.IO packet type ${JSON.stringify(typeChar)}`);
   const type = Number(typeChar) as PacketType;
   let cursor = 1;
-  const packet: Header = { type, nsp: "/" };
+  const head: Header = { type, nsp: "/" };
 
   if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
     const dash = text.indexOf("-", cursor);
     const count = text.slice(cursor, dash);
     if (dash < 0 || !/^\d{1,3}$/.test(count)) return fail("binary packet without a valid attachment count");
-    packet.attachments = Number(count);
-    if (packet.attachments > MAX_ATTACHMENTS) return fail(`more than ${MAX_ATTACHMENTS} binary attachments`);
+    head.attachments = Number(count);
+    if (head.attachments > MAX_ATTACHMENTS) return fail(`more than ${MAX_ATTACHMENTS} binary attachments`);
     cursor = dash + 1;
   }
 
@@ -120,19 +139,24 @@ function decodeString(text: string, protocol: SocketProtocol): Header | DecodeEr
     const comma = text.indexOf(",", cursor);
     const end = comma < 0 ? text.length : comma;
     // Socket.IO v4 clients append the connect query to the namespace (`/chat?token=1`).
-    packet.nsp = text.slice(cursor, end).split("?")[0] ?? "/";
+    head.nsp = text.slice(cursor, end).split("?")[0] ?? "/";
     cursor = comma < 0 ? text.length : comma + 1;
   }
 
   const idMatch = /^\d{1,15}/.exec(text.slice(cursor, cursor + 16));
   if (idMatch) {
-    packet.id = Number(idMatch[0]);
+    head.id = Number(idMatch[0]);
     cursor += idMatch[0].length;
   }
+  return { type: "split", head, body: text.slice(cursor) };
+}
 
-  if (cursor < text.length) {
+/** The packet with its JSON payload parsed and checked against its type. */
+function parseBody(head: Header, body: string, protocol: SocketProtocol): Header | DecodeError {
+  const packet: Header = { ...head };
+  if (body.length > 0) {
     try {
-      packet.data = JSON.parse(text.slice(cursor));
+      packet.data = JSON.parse(body);
     } catch {
       return fail("packet payload is not valid JSON");
     }

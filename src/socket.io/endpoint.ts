@@ -10,8 +10,8 @@ export interface SocketIoState {
   namespaces: Record<string, string>;
   /** Connected namespace → the private session id that lets the client recover its session there. */
   pids: Record<string, string>;
-  /** Whether the client has claimed a session to recover (with a pid in a CONNECT); one claim per connection. */
-  claimed: boolean;
+  /** How many times the client has connected a namespace on this connection. */
+  connects: number;
 }
 
 /** What a Socket.IO endpoint needs from the Engine.IO socket below it. */
@@ -39,7 +39,7 @@ export class SocketIoEndpoint {
   ) {}
 
   static initialState(protocol: SocketProtocol): SocketIoState {
-    return { protocol, namespaces: {}, pids: {}, claimed: false };
+    return { protocol, namespaces: {}, pids: {}, connects: 0 };
   }
 
   /** The connection ended: a binary packet it was still sending is let go. */

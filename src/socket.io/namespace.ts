@@ -9,6 +9,8 @@ export interface Admission {
   pid?: string;
   /** Runs once the client has been told it is connected (a recovered session is sent what it missed here). */
   welcome(): void;
+  /** Runs instead when the connection ended before it could be told: what the admission took is given back. */
+  abandon?(): void;
 }
 
 /**

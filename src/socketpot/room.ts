@@ -129,6 +129,8 @@ export class ChatRoom {
    * revocations come through forgetToken.
    */
   private readonly grants = new Map<string, { grant: TokenGrant | null; readAt: number }>();
+  /** How many tokens were forgotten: a lookup that a revocation overtook is used once, not kept. */
+  private forgotten = 0;
   private readonly bets: BetSampler;
   /** The latest messages, read once per wake and then kept current by {@link storeWrites}. */
   private readonly history = new StoredOnce(() => this.store.recentMessages(this.appId, HISTORY_LENGTH));
@@ -245,6 +247,7 @@ export class ChatRoom {
   /** An operator revoked the token with this digest: the next auth with it reads storage again. */
   forgetToken(digest: string): void {
     this.grants.delete(digest);
+    this.forgotten += 1;
   }
 
   /** The user the token with this digest stands for now, from the cache when it is fresh. Expiry is checked on every use. */
@@ -252,9 +255,11 @@ export class ChatRoom {
     const now = this.host.now();
     let cached = this.grants.get(key);
     if (!cached || now - cached.readAt > TOKEN_CACHE_MS) {
+      const forgotten = this.forgotten;
       cached = { grant: await this.store.tokenGrant(this.appId, key), readAt: now };
       this.grants.delete(key);
-      this.grants.set(key, cached);
+      // A read that a revocation overtook may predate it: it answers this request, and the next reads again.
+      if (forgotten === this.forgotten) this.grants.set(key, cached);
       // Insertion order is age order: past the bound, the oldest lookups go first.
       if (this.grants.size > TOKEN_CACHE_SIZE) this.grants.delete(this.grants.keys().next().value!);
     }

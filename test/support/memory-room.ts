@@ -24,15 +24,21 @@ export class MemoryStore implements ChatStore {
 
   tokenReads = 0;
 
+  /** While set, token lookups read at once but their callers hear so only when it resolves (a slow D1 reply). */
+  grantReply: Promise<void> | null = null;
+
   /** Looks the digest up as D1 does; tokens are kept in the clear here only to keep test set-up synchronous. */
   async tokenGrant(appId: number, digest: string): Promise<TokenGrant | null> {
     this.check();
-    this.tokenReads += 1;
+    let grant: TokenGrant | null = null;
     for (const [token, entry] of this.tokens) {
       if ((await accessTokenDigest(token)) !== digest) continue;
-      return entry.appId !== appId || entry.revoked ? null : { user: entry.user, expiresAt: entry.expiresAt };
+      grant = entry.appId !== appId || entry.revoked ? null : { user: entry.user, expiresAt: entry.expiresAt };
+      break;
     }
-    return null;
+    this.tokenReads += 1;
+    if (this.grantReply) await this.grantReply;
+    return grant;
   }
 
   /** As D1 ranks it (src/storage/d1-store.ts); tokens are in the order they were issued. */

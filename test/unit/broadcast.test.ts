@@ -13,31 +13,9 @@ vi.mock("../../src/socket.io/encode.js", async (importOriginal) => {
 });
 
 const { EncodedEvent } = await import("../../src/shard/broadcast.js");
-const { AttachmentBudget } = await import("../../src/socket.io/decode.js");
-const { Connection } = await import("../../src/shard/connection.js");
-const { SocketIoEndpoint } = await import("../../src/socket.io/endpoint.js");
-const { EngineSocket } = await import("../../src/engine.io/socket.js");
+const { stubConnection } = await import("../support/connections.js");
 
-const options = { pingIntervalMs: 25_000, pingTimeoutMs: 20_000, maxPayloadBytes: 1_000_000 };
-
-/** A connection over a stand-in WebSocket that records the frames it is given. */
-function connection(protocol: 3 | 4, pid?: string) {
-  const frames: Array<string | Uint8Array> = [];
-  const ws = { send: (frame: string | Uint8Array) => frames.push(frame), close() {}, serializeAttachment() {} } as unknown as WebSocket;
-  const state = {
-    appId: 1,
-    shard: 0,
-    stack: "socket.io" as const,
-    engine: EngineSocket.initialState(`sid${Math.random()}`, protocol, 0),
-    socketIo: { ...SocketIoEndpoint.initialState(protocol === 3 ? 4 : 5), namespaces: { "/": "s" }, pids: pid ? { "/": pid } : ({} as Record<string, string>) },
-    session: null,
-    mark: null,
-    deadline: null,
-    ip: "127.0.0.1",
-    openedAt: 0,
-  };
-  return { frames, connection: new Connection(state, { kind: "websocket", ws }, options, { ended() {}, offsetFor: () => "41", attachments: new AttachmentBudget(0) }) };
-}
+const connection = (protocol: 3 | 4, pid?: string) => stubConnection(protocol, pid === undefined ? {} : { pid });
 
 describe("a broadcast", () => {
   it("is encoded once for all its recipients, whatever their Engine.IO revision", () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
 import { ErrorCode } from "../../src/socketpot/errors.js";
 import { ROOM_OPTIONS, USERS, memoryRoom, tokenOf } from "../support/memory-room.js";
@@ -109,9 +109,35 @@ describe("ChatRoom auth", () => {
     room.chat.forgetToken(await accessTokenDigest(tokenOf(3).toUpperCase()));
     expect(await room.auth(host.connect("c2"), auth(3))).toMatchObject({ ok: true, value: { subscriptions: ["CHAT"] } });
     expect(store.tokenReads).toBe(2);
+
+    // Bob's lookup is cached; revoked behind the room's back, it is trusted until it is a minute old, not longer.
+    expect(await room.auth(host.connect("c3"), auth(4))).toMatchObject({ ok: true, value: { user: USERS.bob } });
     store.addToken(tokenOf(4), 1, USERS.bob, { revoked: true });
-    host.clock += 60_001;
-    expect(await room.auth(host.connect("c3"), auth(4))).not.toMatchObject({ value: { user: USERS.bob } });
+    host.clock += 60_000;
+    expect(await room.auth(host.connect("c4"), auth(4))).toMatchObject({ ok: true, value: { user: USERS.bob } });
+    expect(store.tokenReads).toBe(3);
+    host.clock += 1;
+    const stale = await room.auth(host.connect("c5"), auth(4));
+    expect(stale.ok).toBe(true);
+    expect(stale.ok && stale.value).not.toHaveProperty("user");
+    expect(store.tokenReads).toBe(4);
+  });
+
+  it("does not keep a lookup that a revocation overtook: the next auth reads again", async () => {
+    const { room, host, store } = memoryRoom();
+    let reply!: () => void;
+    store.grantReply = new Promise((resolve) => (reply = resolve));
+    const reading = room.auth(host.connect("c1"), auth(3));
+    await vi.waitFor(() => expect(store.tokenReads).toBe(1));
+    // Revoked after D1 answered, before the answer reached the room.
+    store.addToken(tokenOf(3), 1, USERS.alice, { revoked: true });
+    room.chat.forgetToken(await accessTokenDigest(tokenOf(3)));
+    reply();
+    store.grantReply = null;
+    expect(await reading).toMatchObject({ ok: true, value: { user: USERS.alice } });
+    const after = await room.auth(host.connect("c2"), auth(3));
+    expect(after.ok && after.value).not.toHaveProperty("user");
+    expect(store.tokenReads).toBe(2);
   });
 
   it("checks a cached token's expiry on every use", async () => {
@@ -469,6 +495,21 @@ describe("ChatRoom recovered sessions", () => {
     const other = await joined(room, host.connect("mod"), 8);
     if (!other.ok || !other.granted) throw new Error("auth failed");
     expect(await room.chat.recheck({ ...other.granted.session, user: USERS.alice })).toBeNull();
+  });
+
+  it("lets a recovered session go when its client left before it could be told, announcing the user's departure", async () => {
+    const { room, host } = memoryRoom();
+    const watcher = host.connect("w");
+    await joined(room, watcher, null);
+    const gone = host.connect("gone");
+    const granted = room.chat.rejoin({ id: gone.id, shard: 0, session: null }, aliceSession);
+    if (!granted) throw new Error("the room refused the session");
+    expect(watcher.events("user_joined")).toEqual([USERS.alice]);
+    gone.open = false;
+    room.gateway(0).abandon(gone, { sid: "s", pid: "p", granted, missed: [] });
+    await Promise.resolve();
+    expect(room.chat.directory.session(gone.id)).toBeNull();
+    expect(watcher.events("user_left")).toEqual([{ uname: "alice" }]);
   });
 
   it("caps sessions without a user, app-wide: one more anonymous auth is refused and closed, users still get in", async () => {

@@ -99,27 +99,42 @@ describe("Socket.IO packet codec", () => {
       const decoder = new PacketDecoder(5, { maxAttachmentBytes: 10, acceptsBinary: () => true, budget });
       expect(decoder.add(header)).toBeNull();
       expect(decoder.add(new Uint8Array(6))).toBeNull();
-      expect(budget.held).toBe(6);
+      // The budget holds the packet's text and its attachment so far; the packet's own limit counts attachments.
+      expect(budget.held).toBe(header.length - "53-".length + 6);
       expect(decoder.add(new Uint8Array(5))).toEqual({ type: "error", reason: "binary attachments of more than 10 bytes in one packet" });
       expect(budget.held).toBe(0);
       // The decoder is clear again: a stray attachment is an error, not part of the refused packet.
       expect(decoder.add(new Uint8Array(1))).toMatchObject({ type: "error", reason: "binary payload received without a binary packet header" });
     });
 
-    it("shares one budget between decoders, given back when a packet completes or is discarded", () => {
-      const budget = new AttachmentBudget(10);
+    it("shares one budget between decoders for unfinished packets' text and attachments, given back when done", async () => {
+      const small = '51-["a",{"_placeholder":true,"num":0}]';
+      const text = small.length - "51-".length;
+      const budget = new AttachmentBudget(2 * text + 10);
       const limits = { maxAttachmentBytes: 100, acceptsBinary: () => true, budget };
       const first = new PacketDecoder(5, limits);
       const second = new PacketDecoder(5, limits);
-      first.add(header);
-      second.add(header);
-      expect(first.add(new Uint8Array(8))).toBeNull();
-      expect(second.add(new Uint8Array(3))).toMatchObject({ type: "error", reason: expect.stringContaining("(10)") });
-      first.discard();
+      const third = new PacketDecoder(5, limits);
+      expect(first.add(small)).toBeNull();
+      expect(second.add(small)).toBeNull();
+      expect(budget.held).toBe(2 * text);
+      // A third packet's text does not fit; nor does an attachment past what is left.
+      expect(third.add(small)).toMatchObject({ type: "error", reason: expect.stringContaining(`(${2 * text + 10})`) });
+      expect(first.add(new Uint8Array(11))).toMatchObject({ type: "error", reason: expect.stringContaining("unfinished binary packets") });
+      expect(budget.held).toBe(text);
+      expect(second.add(new Uint8Array(10))).toMatchObject({ type: PacketType.BINARY_EVENT, data: ["a", new Uint8Array(10)] });
       expect(budget.held).toBe(0);
-      second.add('51-["a",{"_placeholder":true,"num":0}]');
-      expect(second.add(new Uint8Array(10))).toMatchObject({ type: PacketType.BINARY_EVENT });
+      third.add(small);
+      third.discard();
       expect(budget.held).toBe(0);
+    });
+
+    it("keeps an unfinished packet's JSON as text: a bad payload is found once its attachments are in", () => {
+      const decoder = new PacketDecoder(5, anyBinary());
+      expect(decoder.add('51-["disconnect",{"_placeholder":true,"num":0}]')).toBeNull();
+      expect(decoder.add(Uint8Array.of(1))).toEqual({ type: "error", reason: '"disconnect" is a reserved event name' });
+      expect(decoder.add('51-{"not":"json"')).toBeNull();
+      expect(decoder.add(Uint8Array.of(1))).toEqual({ type: "error", reason: "packet payload is not valid JSON" });
     });
   });
 });

@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { Connection } from "../../src/shard/connection.js";
 import { roomOf } from "../../src/shards.js";
 import { openSocket, token } from "./room-socket.js";
 
@@ -52,7 +53,7 @@ describe("the connect path", () => {
     await warm.close();
   });
 
-  it("saves no connection's attachment at an alarm that has nothing due for it", async () => {
+  it("saves no connection's attachment at an alarm that has nothing due for it, and saves the one that has", async () => {
     const sockets = [await openSocket(), await openSocket()];
     const saves = await runInDurableObject(roomOf(env, 1), async (instance) => {
       const prototype = WebSocket.prototype as { serializeAttachment(value: unknown): void };
@@ -64,12 +65,17 @@ describe("the connect path", () => {
       };
       try {
         await instance.alarm();
+        const idle = count;
+        // The control: one connection's ping falls due, and the same count sees its save.
+        const [due] = (instance as unknown as { connections(): Iterable<Connection> }).connections();
+        due!.state.engine.lastPingAt = 0;
+        await instance.alarm();
+        return { idle, due: count - idle };
       } finally {
         prototype.serializeAttachment = serialize;
       }
-      return count;
     });
-    expect(saves).toBe(0);
+    expect(saves).toEqual({ idle: 0, due: 1 });
     for (const socket of sockets) await socket.close();
   });
 });

@@ -1,4 +1,5 @@
-import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, evictDurableObject, getQueueResult, runInDurableObject } from "cloudflare:test";
+import worker from "../../src/index.js";
 import { EventDedup } from "../../src/ordering/event-dedup.js";
 import { describe, expect, it } from "vitest";
 import { roomOf } from "../../src/shards.js";
@@ -20,32 +21,61 @@ async function depositsSocket(authId: number) {
 
 const deposit = (id: string, diff: number) => ({ id, app_id: 1, type: "unconfirmed_balance_change", auth_id: 3, balance: 1000 + diff, diff });
 
+/** Runs the Worker's queue handler on a batch and reports which messages it acknowledged and which it retried. */
+async function consume(messages: Array<{ id: string; body: unknown }>) {
+  const batch = createMessageBatch("socketpot-events", messages.map(({ id, body }) => ({ id, timestamp: new Date(), attempts: 1, body })));
+  const ctx = createExecutionContext();
+  await (worker.queue as ExportedHandlerQueueHandler<typeof env>)(batch, env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { acked: [...result.explicitAcks].sort(), retried: result.retryMessages.map((message: { msgId: string }) => message.msgId).sort() };
+}
+
 describe("the Queue consumer, through the real local queue", () => {
-  it("acknowledges malformed messages and still delivers the rest of their batch", async () => {
+  it("acknowledges malformed messages (never retried) and still delivers the rest of their batch", async () => {
     const alice = await depositsSocket(3);
-    await env.EVENTS.sendBatch([
-      { body: { id: "broken-1", type: "new_bet" } },
-      { body: "not an event at all" },
-      { body: deposit("good-1", 10) },
-      { body: { id: "broken-2", app_id: 1, type: "balance_change", auth_id: 3, balance: -5, diff: 1 } },
-      { body: deposit("good-2", 20) },
+    const result = await consume([
+      { id: "m1", body: { id: "broken-1", type: "new_bet" } },
+      { id: "m2", body: "not an event at all" },
+      { id: "m3", body: deposit("good-1", 10) },
+      { id: "m4", body: { id: "broken-2", app_id: 1, type: "balance_change", auth_id: 3, balance: -5, diff: 1 } },
+      { id: "m5", body: deposit("good-2", 20) },
     ]);
+    expect(result).toEqual({ acked: ["m1", "m2", "m3", "m4", "m5"], retried: [] });
     expect(await alice.deposits(2)).toEqual([
       ["unconfirmed_balance_change", { balance: 1010, diff: 10 }],
       ["unconfirmed_balance_change", { balance: 1020, diff: 20 }],
     ]);
+    // The same malformed and good messages through the real local queue: the good ones arrive, nothing else.
+    await env.EVENTS.sendBatch([{ body: "not an event at all" }, { body: deposit("good-3", 30) }]);
+    expect(await alice.deposits(1)).toEqual([["unconfirmed_balance_change", { balance: 1030, diff: 30 }]]);
     await alice.close("done");
   });
 
-  it("retries a batch whose delivery failed, then delivers it once", async () => {
+  it("retries the messages of an app whose delivery failed, and only those", async () => {
+    const room = roomOf(env, 1);
+    await runInDurableObject(room, (instance: AppRoom) => {
+      instance.failNextDeliveries = 1;
+    });
+    const result = await consume([
+      { id: "r1", body: deposit("retry-me", 1) },
+      { id: "r2", body: { id: "broken-3" } },
+    ]);
+    expect(result).toEqual({ acked: ["r2"], retried: ["r1"] });
+  });
+
+  it("retries a batch whose delivery failed through the real queue, then delivers it once", async () => {
     const alice = await depositsSocket(3);
     const room = roomOf(env, 1);
     await runInDurableObject(room, (instance: AppRoom) => {
       instance.failNextDeliveries = 1;
     });
-    await env.EVENTS.send(deposit("retried-1", 30));
-    expect(await alice.deposits(1)).toEqual([["unconfirmed_balance_change", { balance: 1030, diff: 30 }]]);
+    await env.EVENTS.send(deposit("retried-1", 40));
+    expect(await alice.deposits(1)).toEqual([["unconfirmed_balance_change", { balance: 1040, diff: 40 }]]);
     expect(await runInDurableObject(room, (instance: AppRoom) => instance.failNextDeliveries)).toBe(0);
+    // The same event again (a redelivery), then a sentinel: the sentinel is the next event, so nothing came twice.
+    await env.EVENTS.send(deposit("retried-1", 40));
+    await env.EVENTS.send(deposit("sentinel-1", 50));
+    expect(await alice.deposits(1)).toEqual([["unconfirmed_balance_change", { balance: 1050, diff: 50 }]]);
     await alice.close("done");
   });
 });

@@ -52,15 +52,17 @@ describe("the Queue consumer, through the real local queue", () => {
   });
 
   it("retries the messages of an app whose delivery failed, and only those", async () => {
-    const room = roomOf(env, 1);
-    await runInDurableObject(room, (instance: AppRoom) => {
+    // App 2's room fails once; app 1's delivers. (App 2 because, with app 1's room failing a call made from this
+    // test, the eviction of that room in a later test hung: seen in the test runtime, its cause not found.)
+    await runInDurableObject(roomOf(env, 2), (instance: AppRoom) => {
       instance.failNextDeliveries = 1;
     });
     const result = await consume([
-      { id: "r1", body: deposit("retry-me", 1) },
+      { id: "r1", body: { ...deposit("retry-me", 1), app_id: 2 } },
       { id: "r2", body: { id: "broken-3" } },
+      { id: "r3", body: deposit("deliver-me", 2) },
     ]);
-    expect(result).toEqual({ acked: ["r2"], retried: ["r1"] });
+    expect(result).toEqual({ acked: ["r2", "r3"], retried: ["r1"] });
   });
 
   it("retries a batch whose delivery failed through the real queue, then delivers it once", async () => {

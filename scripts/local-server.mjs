@@ -74,14 +74,31 @@ export function freePort() {
   });
 }
 
+/** wrangler dev could not bind a port it was given: another process took it since it was found free. */
+class PortTaken extends Error {}
+
 /**
- * Starts `wrangler dev` (of `config`, wrangler.toml by default) and resolves once it answers HTTP.
- * `vars` override the config's vars. Returns the base URL and a stop() that ends the process.
+ * Starts `wrangler dev` (of `config`, wrangler.toml by default) and resolves once it serves HTTP. `vars` override
+ * the config's vars. Returns the base URL and a stop() that ends the process and every process it started.
+ *
+ * A port found free can be taken by another process before wrangler binds it: wrangler then exits, and the port
+ * answers for someone else. So the server counts as up only once wrangler itself printed that it is ready on
+ * this port, and a port taken meanwhile means another try on a new one (on a given port, after a moment).
  */
-export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pipe", config } = {}) {
-  const listenPort = port ?? (await freePort());
+export async function startLocalServer({ port, ...options } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce({ ...options, port: port ?? (await freePort()) });
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+async function startOnce({ port, persistTo, vars = {}, stdio = "pipe", config }) {
   const inspectorPort = await freePort();
-  const args = ["--no-install", "wrangler", "dev", "--ip", "127.0.0.1", "--port", String(listenPort)];
+  const args = ["--no-install", "wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port)];
   args.push("--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false");
   if (config) args.push("--config", config);
   if (persistTo) args.push("--persist-to", persistTo);
@@ -92,28 +109,44 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
   let output = "";
   child.stdout?.on("data", (chunk) => (output += chunk));
   child.stderr?.on("data", (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${listenPort}`;
+  const url = `http://127.0.0.1:${port}`;
   const exited = new Promise((resolve) => child.once("exit", resolve));
 
+  /** Ends wrangler and everything it started, and waits until each of them is gone (workerd outlives npx). */
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // already gone
+    const pids = processTree(child.pid);
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    const deadline = Date.now() + 5_000;
+    while (pids.some(alive)) {
+      if (Date.now() > deadline) {
+        for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+        break;
       }
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
 
+  // With its output inherited (npm start) there is nothing to read: the port is a fixed one, and a taken one
+  // makes wrangler exit with a message the user sees.
+  const readyLine = `Ready on ${url}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
-    try {
-      const response = await fetch(`${url}/health`);
-      if (response.status < 500) break;
-    } catch {
-      // not listening yet
+    if (child.exitCode !== null) {
+      if (/Address already in use/.test(output)) throw new PortTaken(`port ${port} or ${inspectorPort} was taken`);
+      throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    }
+    if (stdio === "inherit" || output.includes(readyLine)) {
+      try {
+        const response = await fetch(`${url}/health`);
+        if (response.status < 500) break;
+      } catch {
+        // not listening yet
+      }
     }
     if (Date.now() > deadline) {
       await stop();
@@ -121,7 +154,17 @@ export async function startLocalServer({ port, persistTo, vars = {}, stdio = "pi
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { url, port: listenPort, pid: child.pid, stop, output: () => output };
+  return { url, port, pid: child.pid, stop, output: () => output };
+}
+
+/** Whether a process still exists. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A process and all its descendants, from /proc. */

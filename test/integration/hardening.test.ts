@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join as joinPath } from "node:path";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectChatWorks, join, next, pause, request } from "../support/clients.js";
+import { connect, expectChatWorks, join, next, pause, request } from "../support/clients.js";
 import { RawPolling } from "../support/raw-polling.js";
 import { RawSocket } from "../support/raw-socket.js";
 import { localSecret, startTestServer, type TestServer } from "../support/server.js";
@@ -198,6 +198,11 @@ describe("unknown apps", () => {
       expect(await response.json()).toEqual({ code: 3, message: `there is no app with id ${appId}` });
     }
     expect(await objectFiles()).toEqual(before);
+  });
+
+  it("gives a socket.io client the refusal's cause, over WebSocket and over polling", async () => {
+    await expect(connect(server.url, { appId: 999_999 })).rejects.toThrow(/^connect failed: websocket error \(.*404/);
+    await expect(connect(server.url, { appId: 999_999, transports: ["polling"] })).rejects.toThrow(/HTTP 404; .*there is no app with id 999999/);
   });
 });
 

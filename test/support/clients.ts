@@ -68,11 +68,32 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   const socket = open(url, options);
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
-    socket.once("connect_error", reject);
+    socket.once("connect_error", (error: unknown) => reject(connectFailure(error)));
     // socket.io-client 1.x and 2.x report a refused handshake as `error` only.
-    socket.once("error", reject);
+    socket.once("error", (error: unknown) => reject(connectFailure(error)));
   });
   return socket;
+}
+
+/**
+ * A failed connect as an Error that says why: socket.io-client's own message ("websocket error", "xhr poll
+ * error") names only the transport, and the cause (e.g. "Unexpected server response: 503", the server's JSON
+ * body) is in the error's `description` and `context`.
+ */
+function connectFailure(error: unknown): Error {
+  const { message, description, context } = (typeof error === "object" && error !== null ? error : { message: String(error) }) as {
+    message?: unknown;
+    description?: unknown;
+    context?: { status?: unknown; responseText?: unknown };
+  };
+  const cause = (value: unknown): string => {
+    if (value === undefined || value === null) return "";
+    if (typeof value !== "object") return String(value);
+    const inner = value as { message?: unknown; error?: unknown };
+    return inner.message !== undefined ? String(inner.message) : inner.error !== undefined ? cause(inner.error) : JSON.stringify(value);
+  };
+  const details = [cause(description), context?.status !== undefined ? `HTTP ${String(context.status)}` : "", cause(context?.responseText)].filter(Boolean);
+  return new Error(`connect failed: ${String(message ?? error)}${details.length > 0 ? ` (${details.join("; ")})` : ""}`);
 }
 
 /** Emits and waits for the ack's arguments, `[errString, value]`. */

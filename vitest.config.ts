@@ -63,6 +63,9 @@ export default defineConfig({
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           environment: "node",
+          // A page load, a connect, or a deposit through the queue takes more than expect.poll's default second
+          // on a loaded machine; a poll that runs out fails with what it saw last.
+          expect: { poll: { timeout: 15_000 } },
           globalSetup: [DATABASE_TEMPLATE],
           setupFiles: [FAILURE_OUTPUT],
           testTimeout: 60_000,

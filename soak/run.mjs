@@ -64,6 +64,7 @@ try {
   // What the server logged of failed requests and feeds, to tell where a failed run lost its way.
   const trouble = server.output().split("\n").filter((line) => /"event":"(request_failed|feed_\w+|shard_unreachable|unhandled_error)"/.test(line));
   if (failed && trouble.length > 0) console.error(`server trouble (${trouble.length} lines):\n${trouble.slice(0, 20).join("\n")}`);
+  if (failed) console.error(`the server printed, last 20,000 characters:\n${server.output().slice(-20_000)}`);
   await server.stop();
   await rm(persistTo, { recursive: true, force: true });
 }

@@ -93,7 +93,7 @@ describe("admin API", () => {
     expect(listed.json).toEqual({ tokens: [view], next_after: null });
     expect(JSON.stringify((await call("GET", `/apps/${app["id"]}/tokens`)).json)).not.toContain(token.slice(8));
     expect(await call("DELETE", `/apps/${app["id"]}/tokens/${token}`)).toMatchObject({ status: 400, json: { error: "INVALID_TOKEN_ID" } });
-    expect((await call("DELETE", `/apps/1/tokens/${issued.json!["id"]}`)).status).toBe(404);
+    expect(await call("DELETE", `/apps/1/tokens/${issued.json!["id"]}`)).toEqual({ status: 404, json: { error: "UNKNOWN_TOKEN", message: "this app has no such token" } });
     expect((await call("DELETE", `/apps/${app["id"]}/tokens/${issued.json!["id"]}`)).status).toBe(204);
     expect((await call("GET", `/apps/${app["id"]}/tokens`)).json?.["tokens"][0]).toMatchObject({ revoked_at: expect.any(String) });
     // The room had the token's lookup cached: revocation reaches it at once.
@@ -119,7 +119,7 @@ describe("admin API", () => {
 
     const listed = await call("GET", `/apps/${app["id"]}/keys`);
     expect(listed.json).toEqual({ keys: [{ id: issued.json!["id"], prefix: key.slice(0, 8), created_at: issued.json!["created_at"], revoked_at: null }], next_after: null });
-    expect((await call("DELETE", `/apps/1/keys/${issued.json!["id"]}`)).status).toBe(404);
+    expect(await call("DELETE", `/apps/1/keys/${issued.json!["id"]}`)).toEqual({ status: 404, json: { error: "UNKNOWN_KEY", message: "this app has no such key" } });
     expect((await call("DELETE", `/apps/${app["id"]}/keys/${issued.json!["id"]}`)).status).toBe(204);
     expect(await postEvent(app["id"], key)).toMatchObject({ status: 401, json: { error: "UNAUTHORIZED" } });
     expect((await postEvent(app["id"], ingestToken)).status).toBe(202);
@@ -218,7 +218,7 @@ describe("admin API", () => {
     expect(await removal).toEqual({ id: message.id, channel: "lobby" });
     const late = await join(server.url, null);
     expect((late.response["chat"] as { messages: Array<{ id: number }> }).messages.map((m) => m.id)).not.toContain(message.id);
-    expect((await call("DELETE", `/apps/1/messages/${message.id}`)).status).toBe(404);
+    expect(await call("DELETE", `/apps/1/messages/${message.id}`)).toEqual({ status: 404, json: { error: "UNKNOWN_MESSAGE", message: "this app has no such message" } });
     for (const joined of [alice, bob, late]) joined.socket.disconnect();
   });
 
@@ -250,7 +250,7 @@ describe("admin API", () => {
     expect(await request(bob.socket, "new_message", { text: "hello?" })).toEqual(["USER_IS_MUTED"]);
     expect((await call("DELETE", "/apps/1/mutes/4")).status).toBe(204);
     expect((await request(bob.socket, "new_message", { text: "free" }))[0]).toBeNull();
-    expect((await call("DELETE", "/apps/1/mutes/4")).status).toBe(404);
+    expect(await call("DELETE", "/apps/1/mutes/4")).toEqual({ status: 404, json: { error: "NOT_MUTED", message: "this user is not muted" } });
     mod.socket.disconnect();
     bob.socket.disconnect();
   });

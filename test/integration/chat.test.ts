@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { connect, join, next, pause, record, request, type Client } from "../support/clients.js";
-import { demoUser, startTestServer, type TestServer } from "../support/server.js";
+import { connect, join, next, pause, record, request, sentinel, until, type Client } from "../support/clients.js";
+import { demoUser, localSecret, startTestServer, untilConnections, type TestServer } from "../support/server.js";
 
 let server: TestServer;
+let adminToken: string;
 const sockets: Client[] = [];
 const track = <T extends { socket: Client }>(joined: T): T => {
   sockets.push(joined.socket);
@@ -10,7 +11,8 @@ const track = <T extends { socket: Client }>(joined: T): T => {
 };
 
 beforeAll(async () => {
-  server = await startTestServer({ AUTH_TIMEOUT_MS: "1500" });
+  adminToken = await localSecret("ADMIN_TOKEN");
+  server = await startTestServer({ AUTH_TIMEOUT_MS: "1500", ADMIN_TOKEN: adminToken });
 });
 
 afterEach(() => {
@@ -89,13 +91,16 @@ describe("chat over socket.io-client 4.x (WebSocket transport)", () => {
     const tab1 = track(await join(server.url, "bob"));
     const tab2 = track(await join(server.url, "bob"));
     expect((tab2.response["chat"] as { userlist: Record<string, unknown> }).userlist["bob"]).toBeDefined();
-    await pause(300);
+    // The observer's own message, made by the room after both joins: once it is back, so is any user_joined.
+    await sentinel(observer.socket, [observer.socket]);
     const joins = () => seen["user_joined"]?.filter((user) => (user as { uname: string }).uname === "bob") ?? [];
     const lefts = () => seen["user_left"]?.filter((user) => (user as { uname: string }).uname === "bob") ?? [];
     expect(joins()).toEqual([{ uname: "bob", auth_id: 4, role: "MEMBER" }]);
 
     tab1.socket.disconnect();
-    await pause(500);
+    // Once the server no longer holds tab1, its departure is handled; a sentinel after that.
+    await untilConnections(server, adminToken, 2);
+    await sentinel(observer.socket, [observer.socket]);
     expect(lefts()).toEqual([]);
     const left = next(observer.socket, "user_left");
     tab2.socket.disconnect();
@@ -175,11 +180,15 @@ describe("chat over socket.io-client 4.x (WebSocket transport)", () => {
     const before = server.output().length;
     const alice = await join(server.url, "alice", ["CHAT", "DEPOSITS"]);
     const sid = (alice.socket.io.engine as unknown as { id: string }).id;
-    await pause(200);
-    // Opening and authenticating log nothing: the connect path stays free of log writes.
+    // A probe connection that opens and closes after alice authenticated: its line comes after anything alice's
+    // connect could have logged. Opening and authenticating log nothing: the connect path stays free of log writes.
+    const probe = await join(server.url, null);
+    const probeSid = (probe.socket.io.engine as unknown as { id: string }).id;
+    probe.socket.disconnect();
+    await until(() => server.output().includes(probeSid));
     expect(server.output().slice(before)).not.toContain(sid);
     alice.socket.disconnect();
-    await pause(300);
+    await until(() => server.output().includes(`"sid":"${sid}"`));
     const lines = server
       .output()
       .split("\n")
@@ -201,11 +210,14 @@ describe("chat over socket.io-client 4.x (WebSocket transport)", () => {
   });
 
   it("disconnects a connection that never authenticates, after the configured deadline", async () => {
+    const connected = Date.now();
     const socket = await connect(server.url);
     sockets.push(socket);
     const clientError = next<string>(socket, "client_error", 5_000);
     const disconnected = next<string>(socket, "disconnect", 5_000);
     expect(await clientError).toMatch(/auth was not received in time/);
+    // AUTH_TIMEOUT_MS is 1,500 here: not before it (the alarm may run up to a second late, never early).
+    expect(Date.now() - connected).toBeGreaterThanOrEqual(1_500);
     expect(await disconnected).toBe("io server disconnect");
   });
 });

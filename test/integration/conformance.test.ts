@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalServer } from "../../scripts/local-server.mjs";
 import { pause } from "../support/clients.js";
 import { RawSocket } from "../support/raw-socket.js";
+import { runningServers } from "../support/server.js";
 
 /**
  * The conformance server (`npm run conformance`) checked against the Engine.IO and Socket.IO protocol
@@ -17,8 +18,12 @@ let persistTo: string;
 beforeAll(async () => {
   persistTo = await mkdtemp(join(tmpdir(), "socketpot-conformance-"));
   const server = await startLocalServer({ config: "wrangler.conformance.toml", persistTo });
+  runningServers.add(server);
   url = server.url;
-  stop = server.stop;
+  stop = async () => {
+    runningServers.delete(server);
+    await server.stop();
+  };
 });
 
 afterAll(async () => {
@@ -104,15 +109,13 @@ describe("Engine.IO messages", () => {
     v4.send("4hello");
     expect(await v4.nextText((frame) => frame.startsWith("4"))).toBe("4hello");
     v4.send(Uint8Array.of(1, 2, 3));
-    await pause(100);
-    expect(v4.frames.find((frame) => frame instanceof Uint8Array)).toEqual(Uint8Array.of(1, 2, 3));
+    expect(await v4.binaryFrames(1)).toEqual([Uint8Array.of(1, 2, 3)]);
     v4.close();
 
     const v3 = await RawSocket.open(url, "EIO=3&transport=websocket", "/engine.io/");
     await v3.nextText((frame) => frame.startsWith("0"));
     v3.send(Uint8Array.of(4, 1, 2, 3));
-    await pause(100);
-    expect(v3.frames.find((frame) => frame instanceof Uint8Array)).toEqual(Uint8Array.of(4, 1, 2, 3));
+    expect(await v3.binaryFrames(1)).toEqual([Uint8Array.of(4, 1, 2, 3)]);
     v3.close();
   });
 });
@@ -212,8 +215,7 @@ describe("Socket.IO", () => {
     socket.send(Uint8Array.of(1, 2, 3));
     socket.send(Uint8Array.of(4, 5, 6));
     expect(await socket.nextText((frame) => frame.startsWith("46"))).toBe('462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
-    await pause(100);
-    expect(socket.frames.filter((frame) => frame instanceof Uint8Array)).toEqual([Uint8Array.of(1, 2, 3), Uint8Array.of(4, 5, 6)]);
+    expect(await socket.binaryFrames(2)).toEqual([Uint8Array.of(1, 2, 3), Uint8Array.of(4, 5, 6)]);
     socket.close();
   });
 
@@ -247,8 +249,7 @@ describe("Socket.IO", () => {
     socket.send('451-["message",{"_placeholder":true,"num":0}]');
     socket.send(Uint8Array.of(4, 9, 8));
     expect(await socket.nextText((frame) => frame.startsWith("45"))).toBe('451-["message-back",{"_placeholder":true,"num":0}]');
-    await pause(100);
-    expect(socket.frames.filter((frame) => frame instanceof Uint8Array)).toEqual([Uint8Array.of(4, 9, 8)]);
+    expect(await socket.binaryFrames(1)).toEqual([Uint8Array.of(4, 9, 8)]);
     socket.send("41");
     expect((await socket.closedBy()).code).toBe(1000);
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { join, pause, record, type Joined } from "../support/clients.js";
+import { join, pause, record, sentinel, until, type Joined } from "../support/clients.js";
 import { localSecret, startTestServer, type TestServer } from "../support/server.js";
 
 /** Deposits and bets through the ingest endpoint, the real local Queue and the app's room, to real clients. */
@@ -34,6 +34,23 @@ function publish(body: unknown, options: { token?: string | null; appId?: number
 
 const EVENTS = ["unconfirmed_balance_change", "balance_change", "confirmed_deposit_change", "new_bet"];
 
+let sentinels = 0;
+
+/**
+ * Publishes a deposit of `balance` 0 for `authId` after everything published so far has been seen to arrive,
+ * and waits until `recorded` (a client's record of it) holds it: the room sends each client its events in the
+ * order it handled them, so whatever else was on its way to that client has arrived too.
+ */
+async function depositSentinel(authId: number, recorded: Record<string, unknown[]>): Promise<void> {
+  const id = `sentinel-${sentinels++}-${Date.now()}`;
+  expect((await publish({ id, type: "unconfirmed_balance_change", auth_id: authId, balance: 0, diff: 0 })).status).toBe(202);
+  await until(() => recorded["unconfirmed_balance_change"]?.some((change) => (change as { balance: number }).balance === 0) ?? false);
+}
+
+/** Drops the sentinels' deposits (balance 0) from a record. */
+const withoutSentinels = (recorded: Record<string, unknown[]>) =>
+  Object.fromEntries(Object.entries(recorded).map(([event, payloads]) => [event, payloads.filter((payload) => (payload as { balance?: number }).balance !== 0)]));
+
 describe("deposits", () => {
   it("reach every DEPOSITS tab of the user and nobody else", async () => {
     const aliceTab1 = await open("alice", ["DEPOSITS"]);
@@ -50,7 +67,14 @@ describe("deposits", () => {
     ]);
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ accepted: ["dep-1", "dep-2"] });
-    await pause(1_000);
+    await until(() => seen.slice(0, 2).every((tab) => tab["confirmed_deposit_change"]!.length > 0));
+    // Sentinels behind the deposits: alice's tabs and bob by a deposit of their own, the CHAT-only and anonymous
+    // connections by a chat message. Once each has its sentinel, it has everything the room sent it before.
+    await depositSentinel(3, seen[0]!);
+    await until(() => seen[1]!["unconfirmed_balance_change"]!.length === 2);
+    await depositSentinel(4, seen[3]!);
+    const chatSentinel = await open("owner", ["CHAT"]);
+    await sentinel(chatSentinel.socket, [aliceChatOnly.socket, anonymous.socket]);
 
     const expected = {
       unconfirmed_balance_change: [{ balance: 5000, diff: 5000 }],
@@ -58,9 +82,9 @@ describe("deposits", () => {
       confirmed_deposit_change: [{ balance: 5000, diff: 5000 }],
       new_bet: [],
     };
-    expect(seen[0]).toEqual(expected);
-    expect(seen[1]).toEqual(expected);
-    for (const other of seen.slice(2)) expect(Object.values(other).flat()).toEqual([]);
+    expect(withoutSentinels(seen[0]!)).toEqual(expected);
+    expect(withoutSentinels(seen[1]!)).toEqual(expected);
+    for (const other of seen.slice(2)) expect(Object.values(withoutSentinels(other)).flat()).toEqual([]);
   });
 
   it("delivers a replayed event id once", async () => {
@@ -70,8 +94,8 @@ describe("deposits", () => {
     expect((await publish(event)).status).toBe(202);
     expect((await publish(event)).status).toBe(202);
     expect((await publish([event, event])).status).toBe(202);
-    await pause(1_000);
-    expect(seen["unconfirmed_balance_change"]).toEqual([{ balance: 1, diff: 1 }]);
+    await depositSentinel(3, seen);
+    expect(withoutSentinels(seen)["unconfirmed_balance_change"]).toEqual([{ balance: 1, diff: 1 }]);
   });
 });
 

@@ -115,12 +115,15 @@ describe("plain WebSocket clients", () => {
   });
 
   it("closes a client that never authenticates at the deadline, telling it why", async () => {
+    const opened = Date.now();
     const plain = await PlainClient.open(server.url);
     // Local workerd delivers a server close to a client that has never sent a frame only when the object
     // idles (docs/conformance.md), so this client speaks once, without authenticating.
     expect((await plain.request("ping")).a).toBe("ack");
     const explanation = await plain.next((event) => event.a === "client_error", 5_000);
     expect(explanation.p).toMatch(/auth was not received in time/);
+    // AUTH_TIMEOUT_MS is 1,500 here: not before it.
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(1_500);
     expect((await plain.closedBy()).code).toBe(1000);
   });
 

@@ -28,11 +28,16 @@ afterAll(async () => {
 
 const roomStillServes = () => expectChatWorks(alice.socket, bob.socket);
 
-async function expectJson400(response: Response): Promise<void> {
+/** Engine.IO's error codes as docs/protocol.md lists them for each polling error. */
+const UNKNOWN_SID = 1;
+const BAD_HANDSHAKE_METHOD = 2;
+const BAD_REQUEST = 3;
+
+async function expectJson400(response: Response, code: number): Promise<void> {
   expect(response.status).toBe(400);
   expect(response.headers.get("Content-Type")).toMatch(/application\/json/);
   const body = (await response.json()) as { code: number; message: string };
-  expect(typeof body.code).toBe("number");
+  expect(body.code).toBe(code);
   expect(body.message.length).toBeGreaterThan(0);
 }
 
@@ -51,20 +56,21 @@ describe("bad long-polling requests", () => {
       await session.post("40");
       await session.until((packet) => packet.startsWith("40"));
     }
-    await expectJson400(await fetch(session.url, { method: "POST", body }));
-    await expectJson400(await fetch(session.url));
+    await expectJson400(await fetch(session.url, { method: "POST", body }), BAD_REQUEST);
+    // The session has ended.
+    await expectJson400(await fetch(session.url), UNKNOWN_SID);
     await roomStillServes();
   });
 
   it("answers an oversized body with 400 JSON", async () => {
     const session = await RawPolling.open(server.url);
-    await expectJson400(await fetch(session.url, { method: "POST", body: `4${"x".repeat(20_000)}` }));
+    await expectJson400(await fetch(session.url, { method: "POST", body: `4${"x".repeat(20_000)}` }), BAD_REQUEST);
     await roomStillServes();
   });
 
   it("answers a request of the wrong protocol version for its session with 400 JSON", async () => {
     const session = await RawPolling.open(server.url);
-    await expectJson400(await fetch(session.url.replace("EIO=4", "EIO=3")));
+    await expectJson400(await fetch(session.url.replace("EIO=4", "EIO=3")), BAD_REQUEST);
     await session.post("40");
     expect(await session.until((packet) => packet.startsWith("40"))).toMatch(/^40\{"sid"/);
   });
@@ -74,23 +80,25 @@ describe("bad long-polling requests", () => {
     ["a sid of another app", (sid: string) => `${server.url}/socket.io/?EIO=4&transport=polling&app_id=2&sid=${sid}`],
   ])("answers %s with 400 JSON", async (_, urlFor) => {
     const session = await RawPolling.open(server.url);
-    await expectJson400(await fetch(urlFor(session.sid)));
-    await expectJson400(await fetch(urlFor(session.sid), { method: "POST", body: "4hi" }));
+    await expectJson400(await fetch(urlFor(session.sid)), UNKNOWN_SID);
+    await expectJson400(await fetch(urlFor(session.sid), { method: "POST", body: "4hi" }), UNKNOWN_SID);
     await roomStillServes();
   });
 
   it("ends the session on a second simultaneous poll", async () => {
     const session = await RawPolling.open(server.url);
-    const first = fetch(session.url);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await expectJson400(await fetch(session.url));
-    expect(await (await first).text()).toBe("1");
-    await expectJson400(await fetch(session.url));
+    // Whichever arrives second is the overlap: it gets 400, and the one waiting gets the close packet.
+    const [first, second] = await Promise.all([fetch(session.url), fetch(session.url)]);
+    const [refused, closed] = first.status === 400 ? [first, second] : [second, first];
+    await expectJson400(refused, BAD_REQUEST);
+    expect(closed.status).toBe(200);
+    expect(await closed.text()).toBe("1");
+    await expectJson400(await fetch(session.url), UNKNOWN_SID);
   });
 
   it("answers a handshake with a method other than GET with 400 JSON", async () => {
     const response = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling&app_id=1`, { method: "POST", body: "4x" });
-    await expectJson400(response);
+    await expectJson400(response, BAD_HANDSHAKE_METHOD);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, join, next, pause, record, request, type Client, type Joined } from "../support/clients.js";
-import { demoUser, localSecret, startTestServer, type TestServer } from "../support/server.js";
+import { connect, join, next, record, request, sentinel, until, type Client, type Joined } from "../support/clients.js";
+import { demoUser, localSecret, startTestServer, untilConnections, type TestServer } from "../support/server.js";
 
 /**
  * An app's shard count changed through the admin API while clients are connected: new connections spread over
@@ -92,8 +92,9 @@ describe("an app's shard count", () => {
     expect(shardOf(back.socket)).toBe(0);
     const [, last] = await request(back.socket, "new_message", { text: "after going back to one shard" });
     ids.push((last as { id: number }).id);
-    await pause(300);
-    for (const seen of heard) expect((seen["new_message"] as Array<{ id: number }>).map((message) => message.id)).toEqual(ids);
+    // Each listener has every message once its sentinel, made after them all, has arrived: nothing late, nothing twice.
+    const sentinelId = await sentinel(back.socket, everyone.map((joined) => joined.socket));
+    for (const seen of heard) expect((seen["new_message"] as Array<{ id: number }>).map((message) => message.id)).toEqual([...ids, sentinelId]);
     for (const joined of [...everyone, back]) joined.socket.disconnect();
   });
 });
@@ -113,10 +114,13 @@ describe("on four shards", () => {
     const tab1 = await join(server.url, "alice");
     const tab2 = await joinOnAnotherShard("alice", (shard) => shard === shardOf(tab1.socket));
     expect(tab2.response["chat"]).toMatchObject({ userlist: { alice: { uname: "alice" } } });
-    await pause(200);
+    // The watcher's own message, made by the room after both joins: once it is back, so is any user_joined.
+    await sentinel(watcher.socket, [watcher.socket]);
     expect(presence["user_joined"]).toEqual([{ uname: "alice", auth_id: 3, role: "MEMBER" }]);
     tab1.socket.disconnect();
-    await pause(300);
+    // Once tab1's shard no longer holds it, its departure is on its way to the room; a sentinel after that.
+    await untilConnections(server, adminToken, 2);
+    await sentinel(watcher.socket, [watcher.socket]);
     expect(presence["user_left"]).toEqual([]);
     const left = next(watcher.socket, "user_left");
     tab2.socket.disconnect();
@@ -140,8 +144,16 @@ describe("on four shards", () => {
       { balance: 42, diff: 42 },
       { balance: 42, diff: 42 },
     ]);
-    await pause(200);
-    expect(bobHeard["unconfirmed_balance_change"]).toEqual([]);
+    // A deposit of bob's own, published after alice's arrived: once bob has it, he would have had hers.
+    const bobSentinel = next(bob.socket, "unconfirmed_balance_change");
+    const sentinelResponse = await fetch(`${server.url}/v1/apps/1/events`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ingestToken}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ id: `shard-sentinel-${Date.now()}`, type: "unconfirmed_balance_change", auth_id: demoUser("bob").authId, balance: 7, diff: 7 }),
+    });
+    expect(sentinelResponse.status).toBe(202);
+    expect(await bobSentinel).toEqual({ balance: 7, diff: 7 });
+    expect(bobHeard["unconfirmed_balance_change"]).toEqual([{ balance: 7, diff: 7 }]);
     for (const joined of [tab1, tab2, bob]) joined.socket.disconnect();
   });
 
@@ -150,8 +162,7 @@ describe("on four shards", () => {
     const [error] = await request(socket, "auth", { app_id: 1, access_token: demoUser("mod").token, subscriptions: ["CHAT"] });
     expect(error).toBeNull();
     expect(shardOf(socket)).toBeGreaterThanOrEqual(1);
-    await pause(500);
-    expect(socket.io.engine.transport.name).toBe("websocket");
+    await until(() => socket.io.engine.transport.name === "websocket");
     const [late] = await request(socket, "new_message", { text: "upgraded on a shard" });
     expect(late).toBeNull();
     socket.disconnect();

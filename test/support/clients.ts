@@ -146,6 +146,41 @@ export function record(socket: Client, ...events: string[]): Record<string, unkn
 
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Resolves once `condition` holds, checked every 25 ms; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await pause(25);
+  }
+}
+
+/**
+ * Sends a chat message from `sender` and waits until each of `listeners` has received it. The room sends each
+ * connection its broadcasts in the order it made them, so once a listener has the sentinel it has every
+ * broadcast made before it: "exactly once" and "nobody else" become checks instead of hopes about timing.
+ * Returns the sentinel's id, so that records can leave it out.
+ */
+export async function sentinel(sender: Client, listeners: Client[]): Promise<number> {
+  const text = `sentinel ${Date.now()} ${Math.random()}`;
+  const arrivals = listeners.map(
+    (listener) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`sentinel "${text}" did not arrive within 10 s`)), 10_000);
+        const heard = (message: { text?: string }) => {
+          if (message.text !== text) return;
+          clearTimeout(timer);
+          resolve();
+        };
+        listener.on("new_message", heard);
+      }),
+  );
+  const [error, message] = await request(sender, "new_message", { text });
+  if (error) throw new Error(`the sentinel was not sent: ${String(error)}`);
+  await Promise.all(arrivals);
+  return (message as { id: number }).id;
+}
+
 /** Asserts the room still serves: a message from `sender` is acked and heard by `listener`. */
 export async function expectChatWorks(sender: Client, listener: Client): Promise<void> {
   const heard = next(listener, "new_message");

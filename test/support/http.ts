@@ -1,20 +1,27 @@
 import { request as httpRequest } from "node:http";
 
-/** The status a WebSocket upgrade request gets (fetch cannot send one). */
-export function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+/** The status and body a WebSocket upgrade request gets (fetch cannot send one); the body is empty on a 101. */
+export function upgradeResponse(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(url, {
       headers: { ...headers, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" },
     });
     request.on("upgrade", (response, socket) => {
       socket.destroy();
-      resolve(response.statusCode ?? 0);
+      resolve({ status: response.statusCode ?? 0, body: "" });
     });
     request.on("response", (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
     });
     request.on("error", reject);
     request.end();
   });
+}
+
+/** The status a WebSocket upgrade request gets. */
+export async function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return (await upgradeResponse(url, headers)).status;
 }

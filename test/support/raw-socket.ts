@@ -66,6 +66,24 @@ export class RawSocket {
     }
   }
 
+  /** The binary frames received so far, once there are at least `count` of them. */
+  async binaryFrames(count: number, timeoutMs = 5_000): Promise<Uint8Array[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const binary = this.frames.filter((frame): frame is Uint8Array => frame instanceof Uint8Array);
+      if (binary.length >= count) return binary;
+      if (this.closed) throw new Error(`closed (${this.closed.code} ${this.closed.reason}) with ${binary.length} of ${count} binary frames`);
+      if (Date.now() > deadline) throw new Error(`${binary.length} of ${count} binary frames within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
   /** The Socket.IO event `[name, ...args]` of the next matching `42` frame. */
   async nextEvent(name: string, timeoutMs?: number): Promise<unknown[]> {
     const frame = await this.nextText((text) => text.startsWith(`42["${name}"`), timeoutMs);

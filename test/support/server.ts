@@ -38,7 +38,7 @@ export interface TestServer {
 export const TEST_SHARDS = process.env["SOCKETPOT_TEST_SHARDS"] ?? "1";
 
 /** The servers this test file has running, whose output goes with a failing test (test/support/failure-output.ts). */
-export const runningServers = new Set<TestServer>();
+export const runningServers = new Set<{ url: string; output(): string }>();
 
 /**
  * A `wrangler dev` of its own, on a free port with fresh local D1 state (a copy of the run's migrated and
@@ -68,3 +68,21 @@ export async function startTestServer(vars: Record<string, string> = {}, sql?: s
   runningServers.add(server);
   return server;
 }
+
+/**
+ * Waits until the app's objects hold `count` connections, as the admin API's stats count them (each object's
+ * own count, at once when a connection closes): a close the test made has reached the server. `adminToken` is
+ * the server's ADMIN_TOKEN.
+ */
+export async function untilConnections(server: TestServer, adminToken: string, count: number, appId = 1): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const response = await fetch(`${server.url}/v1/admin/apps/${appId}/stats`, { headers: { Authorization: `Bearer ${adminToken}` } });
+    if (!response.ok) throw new Error(`stats: ${response.status} ${await response.text()}`);
+    const { connections } = (await response.json()) as { connections: number };
+    if (connections === count) return;
+    if (Date.now() > deadline) throw new Error(`the app holds ${connections} connections, not ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+

@@ -1,4 +1,4 @@
-import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
 import { roomOf, shardName, shardOfSession } from "../../src/shards.js";
@@ -6,10 +6,14 @@ import { openSocket, token } from "./room-socket.js";
 
 /** An app on two connection shards, inside workerd: the room's faults and hibernation as the shards see them. */
 const APP = 61;
+/** An app on two shards whose room a test stalls before any shard has counted a connection. */
+const STALLED_APP = 62;
 const shardStub = (shard: number) => env.SHARDS.get(env.SHARDS.idFromName(shardName(APP, shard)));
 
 beforeAll(async () => {
-  await env.DB.prepare("INSERT INTO apps (id, name, allowed_origins, created_at, shards) VALUES (?1, 'Sharded', '[]', 0, 2)").bind(APP).run();
+  await env.DB.prepare("INSERT INTO apps (id, name, allowed_origins, created_at, shards) VALUES (?1, 'Sharded', '[]', 0, 2), (?2, 'Stalled', '[]', 0, 2)")
+    .bind(APP, STALLED_APP)
+    .run();
   await env.DB.prepare(
     `INSERT INTO access_tokens (digest, prefix, app_id, auth_id, uname, role, created_at)
      VALUES (?1, '', ?3, 3, 'alice', 'MEMBER', 0), (?2, '', ?3, 4, 'bob', 'MEMBER', 0)`,
@@ -32,6 +36,23 @@ describe("connection shards", () => {
     expect((await alice.request(3, "new_message", { text: "back again" }))[0]).toBeNull();
     await alice.close();
   });
+
+  it("refuse a new connection with 503 when the room does not count it in time (before a shard's first count)", async () => {
+    const release = await runInDurableObject(roomOf(env, STALLED_APP), (room) => room.stallForTests());
+    try {
+      const polling = await SELF.fetch(`http://edge.test/socket.io/?EIO=4&transport=polling&app_id=${STALLED_APP}`);
+      expect(polling.status).toBe(503);
+      expect(await polling.json()).toEqual({ code: 3, message: "the app's room did not answer; try again" });
+      const plain = await SELF.fetch(`http://edge.test/v1/apps/${STALLED_APP}/ws`, { headers: { Upgrade: "websocket" } });
+      expect(plain.status).toBe(503);
+      expect(await plain.json()).toEqual({ error: "UNAVAILABLE", message: "the app's room did not answer; try again" });
+    } finally {
+      await runInDurableObject(roomOf(env, STALLED_APP), () => release());
+    }
+    const served = await SELF.fetch(`http://edge.test/socket.io/?EIO=4&transport=polling&app_id=${STALLED_APP}`);
+    expect(served.status).toBe(200);
+    // Each refusal waits out three attempts at the room, each with STORAGE_TIMEOUT_MS (1 s here).
+  }, 15_000);
 
   it("keep sessions, presence and broadcasts working after the shards and the room are evicted", async () => {
     const alice = await openSocket(APP);

@@ -77,7 +77,7 @@ export interface ConnectionHooks {
   ended(connection: Connection, reason: string): void;
   /** The recovery offset stamped on events sent to this connection alone. */
   offsetFor(connection: Connection): string | null;
-  /** The bytes of unfinished binary packets the room holds for all its connections. */
+  /** The budget of bytes for unfinished binary packets, shared by all the room's connections. */
   readonly attachments: AttachmentBudget;
 }
 

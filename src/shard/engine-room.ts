@@ -63,8 +63,8 @@ function engineQuery(url: URL): EngineQuery {
 }
 
 /**
- * The most bytes of binary attachments one object holds, over all its connections, for packets still arriving:
- * an eighth of an isolate's 128 MB, so that clients sending attachments slowly cannot exhaust its memory.
+ * The most bytes one object holds, over all its connections, for binary packets still arriving (their text and
+ * attachments): an eighth of an isolate's 128 MB, so that clients sending them slowly cannot exhaust its memory.
  */
 export const MAX_UNFINISHED_ATTACHMENT_BYTES = 16 * 1024 * 1024;
 
@@ -106,7 +106,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private readonly endedSockets = new WeakSet<WebSocket>();
   /** Every open connection by Engine.IO sid, long-polling ones included. */
   private readonly sessions = new Map<string, Connection>();
-  /** Bytes of binary attachments held for packets still arriving, over every connection. */
+  /** Bytes held for binary packets still arriving, over every connection. */
   private readonly attachments = new AttachmentBudget(MAX_UNFINISHED_ATTACHMENT_BYTES);
   /** When the alarm is set for: null for none, undefined until this activation has read it. */
   private alarmAt: number | null | undefined = undefined;

@@ -23,8 +23,8 @@ interface PendingBinary {
 }
 
 /**
- * Bytes of attachments held for packets still arriving, shared by the decoders of one object: however many
- * connections hold an unfinished packet, together they hold at most `maxBytes`.
+ * Bytes held for binary packets still arriving (their JSON text and attachments), shared by the decoders of one
+ * object: however many connections hold an unfinished packet, together they hold at most `maxBytes`.
  */
 export class AttachmentBudget {
   held = 0;

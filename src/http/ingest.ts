@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { Env } from "../config.js";
+import { QUEUE_MESSAGE_BYTES } from "../limits.js";
+import { queueBatches } from "../queue/batches.js";
 import { AppEvent } from "../queue/events.js";
 import { digestOf, looksLikeIngestKey } from "../credentials.js";
 import { findApp } from "../storage/d1-apps.js";
@@ -66,8 +68,16 @@ ingest.post(
     if (!events.success) return jsonError(400, "INVALID_EVENTS", z.prettifyError(events.error), events.error.issues);
     const foreign = events.data.find((event) => event.app_id !== appId.data);
     if (foreign) return jsonError(400, "INVALID_EVENTS", `event ${foreign.id} names app ${foreign.app_id}, not ${appId.data}`);
+    // Every event is checked against the Queue's message size before any is sent: a request is enqueued whole or not at all.
+    const split = queueBatches(events.data);
+    if ("tooLarge" in split) {
+      const { index, bytes } = split.tooLarge;
+      return jsonError(413, "EVENT_TOO_LARGE", `event ${events.data[index]!.id} takes ${bytes} bytes as a queue message; one takes at most ${QUEUE_MESSAGE_BYTES}`);
+    }
     if (!(await findApp(c.env.DB, appId.data))) return jsonError(404, "UNKNOWN_APP", `there is no app with id ${appId.data}`);
-    await c.env.EVENTS.sendBatch(events.data.map((event) => ({ body: event, contentType: "json" as const })));
+    // One call per batch the Queue takes. A call that fails answers 500 after the earlier ones were sent: the
+    // producer sends the request again, and the room delivers each event id once.
+    for (const batch of split.batches) await c.env.EVENTS.sendBatch(batch.map((event) => ({ body: event, contentType: "json" as const })));
     return c.json({ accepted: events.data.map((event) => event.id) }, 202);
   },
 );

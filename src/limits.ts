@@ -1,0 +1,22 @@
+/**
+ * Cloudflare's platform limits that the product works within, each with the page that documents it. Local
+ * workerd enforces few of them (Miniflare takes 288 KB per `sendBatch`), so code sizes its work by these, and
+ * docs/limits.md says where each is respected and which test holds it at the boundary. (1 KB is 1,000 bytes
+ * on these pages.)
+ */
+
+/**
+ * The largest Queue message, its metadata (up to about 100 bytes) included.
+ * https://developers.cloudflare.com/queues/platform/limits/
+ */
+export const QUEUE_MESSAGE_BYTES = 128_000;
+
+/** What of a Queue message's size its metadata may take (same page). */
+export const QUEUE_MESSAGE_METADATA_BYTES = 100;
+
+/**
+ * The most messages, and bytes in all, one `sendBatch` call takes ("100 (or 256KB in total)").
+ * https://developers.cloudflare.com/queues/platform/limits/
+ */
+export const QUEUE_BATCH_MESSAGES = 100;
+export const QUEUE_BATCH_BYTES = 256_000;

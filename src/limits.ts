@@ -20,3 +20,10 @@ export const QUEUE_MESSAGE_METADATA_BYTES = 100;
  */
 export const QUEUE_BATCH_MESSAGES = 100;
 export const QUEUE_BATCH_BYTES = 256_000;
+
+/**
+ * What Workers Logs keeps of one invocation's logs.
+ * https://developers.cloudflare.com/workers/observability/logs/workers-logs/#limits
+ */
+export const LOG_BYTES_PER_INVOCATION = 256_000;
+

@@ -14,7 +14,8 @@ import { clientIp } from "../http/client-ip.js";
 import { isUpgrade } from "../http/upgrade.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
 import { sessionId } from "../shards.js";
-import { log } from "../log.js";
+import { BoundedLog, log } from "../log.js";
+import { LOG_BYTES_PER_INVOCATION } from "../limits.js";
 
 /** The application above Engine.IO (Socket.IO, or the conformance echo), told about each connection's life. */
 export interface EngineApplication {
@@ -68,6 +69,12 @@ function engineQuery(url: URL): EngineQuery {
  */
 export const MAX_UNFINISHED_ATTACHMENT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The most connection lines one alarm logs in full. A line is about 250 bytes, so a hundred take a tenth of what
+ * Workers Logs keeps of an invocation; the connections past them go into one summary line.
+ */
+export const CLOSED_LINES_PER_ALARM = Math.floor(LOG_BYTES_PER_INVOCATION / 10 / 250);
+
 const STACKS: Readonly<Record<string, Stack>> = { "/socket.io/": "socket.io", "/engine.io/": "engine.io" };
 
 /**
@@ -108,6 +115,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private readonly sessions = new Map<string, Connection>();
   /** Bytes held for binary packets still arriving, over every connection. */
   private readonly attachments = new AttachmentBudget(MAX_UNFINISHED_ATTACHMENT_BYTES);
+  /** Where the lines of connections ending go while an alarm runs (bounded); null at any other time. */
+  private closedLog: BoundedLog | null = null;
   /** When the alarm is set for: null for none, undefined until this activation has read it. */
   private alarmAt: number | null | undefined = undefined;
 
@@ -195,6 +204,18 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
+    const closed = new BoundedLog("connection_closed", CLOSED_LINES_PER_ALARM);
+    this.closedLog = closed;
+    try {
+      await this.wake();
+    } finally {
+      this.closedLog = null;
+      closed.flush({ object: this.ctx.id.name ?? this.ctx.id.toString() });
+    }
+  }
+
+  /** The alarm's work: heartbeats and deadlines due now, and the next wake. */
+  private async wake(): Promise<void> {
     // Pings due within the slack are sent now, so that connections opened at nearby times share one wake.
     const now = Date.now();
     const horizon = now + Math.min(1_000, this.engineOptions.pingIntervalMs / 4, this.engineOptions.pingTimeoutMs / 4);
@@ -422,7 +443,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     if (this.sessions.has(connection.id)) this.releaseConnection(connection);
     const { appId, stack, engine, openedAt } = connection.state;
     const session = connection.lastSession;
-    log("connection_closed", {
+    const line = {
       app_id: appId,
       sid: connection.id,
       stack,
@@ -432,7 +453,9 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       subscriptions: session?.subscriptions ?? null,
       duration_ms: openedAt ? Date.now() - openedAt : null,
       reason,
-    });
+    };
+    if (this.closedLog) this.closedLog.line(line);
+    else log("connection_closed", line);
     this.sessions.delete(connection.id);
     for (const ws of [connection.transport.kind === "websocket" ? connection.transport.ws : null, connection.probe]) {
       if (!ws) continue;

@@ -3,9 +3,9 @@ import { SELF } from "cloudflare:test";
 export const token = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
 
 /** A WebSocket into one of the app's Durable Objects through the Worker, speaking Engine.IO/Socket.IO by hand. */
-export async function openSocket(appId = 1) {
+export async function openSocket(appId = 1, ip?: string) {
   const response = await SELF.fetch(`http://edge.test/socket.io/?EIO=4&transport=websocket&app_id=${appId}`, {
-    headers: { Upgrade: "websocket" },
+    headers: { Upgrade: "websocket", ...(ip === undefined ? {} : { "CF-Connecting-IP": ip }) },
   });
   const ws = response.webSocket;
   if (!ws) throw new Error(`no WebSocket: ${response.status}`);

@@ -67,6 +67,8 @@ CREATE TABLE messages (
   role       TEXT
 );
 CREATE INDEX messages_by_app ON messages (app_id, id);
+-- The admin API's messages of one channel, newest first.
+CREATE INDEX messages_by_channel ON messages (app_id, channel, id);
 
 CREATE TABLE mutes (
   app_id     INTEGER NOT NULL REFERENCES apps (id),

@@ -27,3 +27,9 @@ export const QUEUE_BATCH_BYTES = 256_000;
  */
 export const LOG_BYTES_PER_INVOCATION = 256_000;
 
+/**
+ * The largest string, BLOB or row a Durable Object's SQLite storage takes.
+ * https://developers.cloudflare.com/durable-objects/platform/limits/
+ */
+export const DO_SQL_VALUE_BYTES = 2_000_000;
+

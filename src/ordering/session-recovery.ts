@@ -1,3 +1,4 @@
+import { DO_SQL_VALUE_BYTES } from "../limits.js";
 import { reaches, type ClientSession } from "../socketpot/directory.js";
 import type { ServerEvent } from "../socketpot/room.js";
 import type { LoggedEvent, RecoveredSession, RecoveryStore } from "../socketpot/recovery.js";
@@ -21,6 +22,9 @@ interface SessionRow {
 
 /** What of a session is kept for recovery: its user, its subscriptions, and the digest of the token to check again. */
 type SavedSession = Pick<ClientSession, "user" | "subscriptions" | "tokenDigest">;
+
+/** The most bytes of sessions bound as one string: half of what the storage takes, whatever the sessions hold. */
+const WRITE_CHUNK_BYTES = DO_SQL_VALUE_BYTES / 2;
 
 /** How long a saved session may wait before it is written. */
 const SAVE_DELAY_MS = 1_000;
@@ -121,15 +125,20 @@ export class SqlRecoveryStore implements RecoveryStore {
     this.sql.exec("DELETE FROM recovery_sessions WHERE pid = ? AND client_id = ?", pid, clientId);
   }
 
-  /** Upserts `rows` as one statement (a row per statement cost more than the auth's own work). */
+  /**
+   * Upserts `rows` as few statements as the storage's limit on one bound string allows (a row per statement
+   * cost more than the auth's own work; all in one string broke that limit in a reconnect storm).
+   */
   private write(rows: SessionRow[], expiresAt: number | null): void {
-    this.sql.exec(
-      `INSERT INTO recovery_sessions (pid, sid, client_id, session, seq, expires_at)
-       SELECT value ->> 'pid', value ->> 'sid', value ->> 'clientId', value ->> 'session', value ->> 'seq', ? FROM json_each(?) WHERE true
-       ON CONFLICT (pid) DO UPDATE SET sid = excluded.sid, client_id = excluded.client_id, session = excluded.session, expires_at = excluded.expires_at`,
-      expiresAt,
-      JSON.stringify(rows),
-    );
+    for (const chunk of jsonArrays(rows, WRITE_CHUNK_BYTES)) {
+      this.sql.exec(
+        `INSERT INTO recovery_sessions (pid, sid, client_id, session, seq, expires_at)
+         SELECT value ->> 'pid', value ->> 'sid', value ->> 'clientId', value ->> 'session', value ->> 'seq', ? FROM json_each(?) WHERE true
+         ON CONFLICT (pid) DO UPDATE SET sid = excluded.sid, client_id = excluded.client_id, session = excluded.session, expires_at = excluded.expires_at`,
+        expiresAt,
+        chunk,
+      );
+    }
   }
 
   peek(pid: string): ClientSession | null {
@@ -196,3 +205,24 @@ export class SqlRecoveryStore implements RecoveryStore {
 function savedSession({ user, subscriptions, tokenDigest }: StoredSession): ClientSession {
   return tokenDigest === undefined ? { user, subscriptions } : { user, subscriptions, tokenDigest };
 }
+
+const encoder = new TextEncoder();
+
+/** `items` as JSON arrays of at most `maxBytes` each (an item larger than that alone), in order. */
+function* jsonArrays(items: unknown[], maxBytes: number): Generator<string> {
+  let chunk: string[] = [];
+  let bytes = 2;
+  for (const item of items) {
+    const json = JSON.stringify(item);
+    const size = encoder.encode(json).byteLength + 1;
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      yield `[${chunk.join(",")}]`;
+      chunk = [];
+      bytes = 2;
+    }
+    chunk.push(json);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield `[${chunk.join(",")}]`;
+}
+

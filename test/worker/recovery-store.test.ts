@@ -1,6 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AppRoom } from "../../src/ordering/app-room.js";
+import { DO_SQL_VALUE_BYTES } from "../../src/limits.js";
 import { SqlRecoveryStore } from "../../src/ordering/session-recovery.js";
 
 const alice = { user: { uname: "alice", auth_id: 3, role: "MEMBER" as const }, subscriptions: ["CHAT" as const, "DEPOSITS" as const] };
@@ -91,6 +92,30 @@ describe("the recovery store, in a Durable Object's SQLite", () => {
       const plan = (query: string) => exec(`EXPLAIN QUERY PLAN ${query}`, Date.now()).toArray().map((row) => String(row["detail"]));
       expect(plan("DELETE FROM recovery_sessions WHERE expires_at <= ?").join()).toMatch(/USING (COVERING )?INDEX recovery_sessions_by_expiry/);
       expect(store.take("pid", null)).toMatchObject({ sid: "sid", session: { tokenDigest: "d".repeat(64) } });
+    });
+  });
+
+  it("writes a storm of 20,000 sessions saved within one second, each bound string within the storage's 2 MB", async () => {
+    await inScratchRoom("recovery-storm", (sql) => {
+      const store = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 100 });
+      const session = { ...alice, tokenDigest: "d".repeat(64) };
+      for (let i = 0; i < 20_000; i++) store.save(`pid-${i}`, `sid-${i}`, `conn-${i}`, session);
+      const bound: number[] = [];
+      const exec = sql.exec.bind(sql);
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        for (const value of bindings) if (typeof value === "string") bound.push(new TextEncoder().encode(value).byteLength);
+        return exec(query, ...bindings);
+      }) as typeof sql.exec;
+      try {
+        store.flush();
+      } finally {
+        sql.exec = exec;
+      }
+      // All of it is over 4 MB as one string; written in chunks, each is at most half the limit.
+      expect(bound.reduce((sum, bytes) => sum + bytes, 0)).toBeGreaterThan(DO_SQL_VALUE_BYTES * 2);
+      expect(Math.max(...bound)).toBeLessThanOrEqual(DO_SQL_VALUE_BYTES / 2);
+      expect(sql.exec("SELECT count(*) AS n FROM recovery_sessions").one()["n"]).toBe(20_000);
+      expect(store.take("pid-19999", null)).toMatchObject({ sid: "sid-19999", session });
     });
   });
 

@@ -25,7 +25,7 @@ export function clientIp(request: Request): string {
 }
 
 /** An IPv6 address's /64 (an IPv4 address mapped into IPv6 stays that IPv4 address). */
-export function ipv6Network(address: string): string {
+function ipv6Network(address: string): string {
   let binary: bigint;
   try {
     binary = convertIPv6ToBinary(address);

@@ -10,7 +10,7 @@ import { MAX_ORIGIN_LENGTH, OriginRoutes } from "./origin-routes.js";
 import { admin } from "./admin.js";
 import { ingest } from "./ingest.js";
 import { forwardToShard, shardForNewConnection, shardOfSession } from "../shards.js";
-import { appRoute } from "./known-apps.js";
+import { appShards } from "./known-apps.js";
 import { AppId } from "./query.js";
 import { clientIp } from "./client-ip.js";
 import { isUpgrade } from "./upgrade.js";
@@ -39,11 +39,11 @@ edge.use("/socket.io/*", (c, next) => (isUpgrade(c.req.raw) ? next() : socketIoC
 edge.all("/socket.io/", async (c) => {
   const route = await socketIoRoute(c.env.DB, c.req.raw, c.req.query("app_id"));
   if (route instanceof Response) return route;
-  const known = await appRoute(c.env, route.appId);
-  if (!known) return engineError(404, EngineErrorCode.BAD_REQUEST, unknownApp(route.appId));
+  const shards = await appShards(c.env, route.appId);
+  if (shards === null) return engineError(404, EngineErrorCode.BAD_REQUEST, unknownApp(route.appId));
   const sid = c.req.query("sid");
   // A session stays on the shard that opened it, whatever the app's shard count is by now.
-  const shard = sid === undefined ? shardForNewConnection(known.shards, clientIp(c.req.raw)) : shardOfSession(sid);
+  const shard = sid === undefined ? shardForNewConnection(shards, clientIp(c.req.raw)) : shardOfSession(sid);
   if (shard === null) return engineError(400, EngineErrorCode.UNKNOWN_SID, "Session ID unknown");
   return forwardToShard(c.env, route.appId, shard, route.request);
 });
@@ -98,9 +98,9 @@ async function socketIoRoute(db: D1Database, request: Request, appIdParam: strin
 edge.get("/v1/apps/:app_id/ws", async (c) => {
   const appId = AppId.safeParse(c.req.param("app_id"));
   if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
-  const known = await appRoute(c.env, appId.data);
-  if (!known) return jsonError(404, "UNKNOWN_APP", unknownApp(appId.data));
-  const shard = shardForNewConnection(known.shards, clientIp(c.req.raw));
+  const shards = await appShards(c.env, appId.data);
+  if (shards === null) return jsonError(404, "UNKNOWN_APP", unknownApp(appId.data));
+  const shard = shardForNewConnection(shards, clientIp(c.req.raw));
   return forwardToShard(c.env, appId.data, shard, c.req.raw);
 });
 

@@ -35,10 +35,10 @@ class KnownApps {
 export const knownApps = new KnownApps();
 
 /**
- * The app a new connection is for and how many shards its connections are spread over (its row's `shards`, else
- * the `ROOM_SHARDS` default); null when there is no such app.
+ * How many shards an app's new connections are spread over (its row's `shards`, else the `ROOM_SHARDS`
+ * default); null when there is no such app.
  */
-export async function appRoute(env: Env, appId: number): Promise<{ app: AppRecord; shards: number } | null> {
+export async function appShards(env: Env, appId: number): Promise<number | null> {
   const app = await knownApps.find(env.DB, appId);
-  return app && { app, shards: app.shards ?? parseConfig(env).roomShards };
+  return app && (app.shards ?? parseConfig(env).roomShards);
 }

@@ -1,3 +1,4 @@
+import { chunksBySize, utf8Bytes } from "../chunks.js";
 import { DO_SQL_VALUE_BYTES } from "../limits.js";
 import { reaches, type ClientSession } from "../socketpot/directory.js";
 import type { ServerEvent } from "../socketpot/room.js";
@@ -206,23 +207,10 @@ function savedSession({ user, subscriptions, tokenDigest }: StoredSession): Clie
   return tokenDigest === undefined ? { user, subscriptions } : { user, subscriptions, tokenDigest };
 }
 
-const encoder = new TextEncoder();
-
 /** `items` as JSON arrays of at most `maxBytes` each (an item larger than that alone), in order. */
-function* jsonArrays(items: unknown[], maxBytes: number): Generator<string> {
-  let chunk: string[] = [];
-  let bytes = 2;
-  for (const item of items) {
-    const json = JSON.stringify(item);
-    const size = encoder.encode(json).byteLength + 1;
-    if (chunk.length > 0 && bytes + size > maxBytes) {
-      yield `[${chunk.join(",")}]`;
-      chunk = [];
-      bytes = 2;
-    }
-    chunk.push(json);
-    bytes += size;
-  }
-  if (chunk.length > 0) yield `[${chunk.join(",")}]`;
+function jsonArrays(items: unknown[], maxBytes: number): string[] {
+  const json = items.map((item) => JSON.stringify(item));
+  // Each item adds a comma (or a bracket) to its array's text.
+  const sizes = json.map((text) => utf8Bytes(text) + 1);
+  return chunksBySize(json, sizes, maxBytes - 1).map((chunk) => `[${chunk.join(",")}]`);
 }
-

@@ -1,6 +1,6 @@
 import { io, type Socket } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { join, next, pause, request, sentinel, type Client } from "../support/clients.js";
+import { join, next, pause, request, sentinel, until, type Client } from "../support/clients.js";
 import { storedMessages } from "../../scripts/local-server.mjs";
 import { PlainClient } from "../support/plain-client.js";
 import { demoUser, localSecret, startTestServer, type TestServer } from "../support/server.js";
@@ -76,14 +76,6 @@ async function appClient(uname: string, options: { reconnectionDelay?: number; r
 function recovered(client: AppClient): boolean {
   const [previous, latest] = client.connects.slice(-2);
   return previous !== undefined && latest !== undefined && latest.id === previous.id && latest.pid !== previous.pid;
-}
-
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await pause(25);
-  }
 }
 
 async function say(sender: Client, text: string): Promise<{ id: number; text: string }> {

@@ -56,13 +56,7 @@ export class RawSocket {
       if (this.closed) throw new Error(`closed (${this.closed.code} ${this.closed.reason}) before a matching frame`);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.frameOrTimeout(remaining);
     }
   }
 
@@ -74,13 +68,7 @@ export class RawSocket {
       if (binary.length >= count) return binary;
       if (this.closed) throw new Error(`closed (${this.closed.code} ${this.closed.reason}) with ${binary.length} of ${count} binary frames`);
       if (Date.now() > deadline) throw new Error(`${binary.length} of ${count} binary frames within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.frameOrTimeout(50);
     }
   }
 
@@ -95,19 +83,24 @@ export class RawSocket {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed) {
       if (Date.now() > deadline) throw new Error(`still open after ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.frameOrTimeout(50);
     }
     return this.closed;
   }
 
   close(): void {
     this.ws.close();
+  }
+
+  /** Resolves at the next frame or close, or after `ms`. */
+  private frameOrTimeout(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private wake(): void {

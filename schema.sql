@@ -11,6 +11,27 @@ CREATE TABLE apps (
   shards          INTEGER CHECK (shards BETWEEN 1 AND 64)
 );
 
+-- Each allowed origin of each app as a row, for the index lookup of a request that names no app. The triggers
+-- keep it equal to apps.allowed_origins, the one place an origin is written.
+CREATE TABLE app_origins (
+  origin TEXT    NOT NULL,
+  app_id INTEGER NOT NULL REFERENCES apps (id),
+  PRIMARY KEY (origin, app_id)
+) WITHOUT ROWID;
+
+CREATE TRIGGER app_origins_of_new_app AFTER INSERT ON apps BEGIN
+  INSERT OR IGNORE INTO app_origins (origin, app_id) SELECT value, NEW.id FROM json_each(NEW.allowed_origins);
+END;
+
+CREATE TRIGGER app_origins_of_changed_app AFTER UPDATE OF allowed_origins ON apps BEGIN
+  DELETE FROM app_origins WHERE app_id = OLD.id;
+  INSERT OR IGNORE INTO app_origins (origin, app_id) SELECT value, NEW.id FROM json_each(NEW.allowed_origins);
+END;
+
+CREATE TRIGGER app_origins_of_deleted_app BEFORE DELETE ON apps BEGIN
+  DELETE FROM app_origins WHERE app_id = OLD.id;
+END;
+
 -- Access tokens as SHA-256 digests (src/credentials.ts); a token itself is shown once, when issued.
 -- prefix is its first characters, for telling tokens apart in a listing.
 CREATE TABLE access_tokens (

@@ -31,4 +31,17 @@ describe("D1 schema", () => {
     const schema = await readFile(new URL("schema.sql", root), "utf8");
     expect(shapeOf(migrations.join("\n"))).toEqual(shapeOf(schema));
   });
+
+  it("writes every trigger so that D1's remote migration splitter keeps its body whole", async () => {
+    // D1 splits a remote migration into statements itself; it keeps a trigger's body together only when BEGIN
+    // and END are in capitals and lines end in LF alone (cloudflare/workers-sdk#15314, #14991).
+    const names = (await readdir(new URL("migrations/", root))).filter((name) => name.endsWith(".sql"));
+    for (const name of [...names.map((file) => `migrations/${file}`), "schema.sql"]) {
+      const sql = await readFile(new URL(name, root), "utf8");
+      expect(sql.includes("\r"), name).toBe(false);
+      for (const trigger of sql.match(/CREATE TRIGGER[\s\S]*?;\s*END;/gi) ?? []) {
+        expect(trigger, name).toMatch(/\bBEGIN\b[\s\S]*\bEND;$/);
+      }
+    }
+  });
 });

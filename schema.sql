@@ -8,7 +8,9 @@ CREATE TABLE apps (
   allowed_origins TEXT    NOT NULL DEFAULT '[]',
   created_at      INTEGER NOT NULL,
   -- How many connection shards the app's connections are spread over; NULL follows the ROOM_SHARDS var.
-  shards          INTEGER CHECK (shards BETWEEN 1 AND 64)
+  shards          INTEGER CHECK (shards BETWEEN 1 AND 64),
+  -- How many days its messages are kept; NULL follows the MESSAGE_RETENTION_DAYS var.
+  retention_days  INTEGER CHECK (retention_days BETWEEN 1 AND 3650)
 );
 
 -- Each allowed origin of each app as a row, for the index lookup of a request that names no app. The triggers
@@ -100,3 +102,5 @@ CREATE TABLE mutes (
   expires_at INTEGER NOT NULL,
   PRIMARY KEY (app_id, auth_id)
 );
+-- The scheduled clean-up deletes expired mutes found by this index.
+CREATE INDEX mutes_by_expiry ON mutes (expires_at);

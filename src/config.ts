@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_SHARDS } from "./shards.js";
+import { MAX_RETENTION_DAYS } from "./storage/retention.js";
 
 /** Bindings and vars that wrangler.toml declares; every var arrives as a string and is parsed by {@link parseConfig}. */
 export interface Env {
@@ -28,6 +29,7 @@ export interface Env {
   RECOVERY_MAX_EVENTS?: string;
   STORAGE_TIMEOUT_MS?: string;
   ROOM_SHARDS?: string;
+  MESSAGE_RETENTION_DAYS?: string;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -48,6 +50,7 @@ const ConfigSchema = z.object({
   RECOVERY_MAX_EVENTS: positiveInt(10_000),
   STORAGE_TIMEOUT_MS: positiveInt(10_000),
   ROOM_SHARDS: z.coerce.number().int().min(1).max(MAX_SHARDS).default(1),
+  MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(MAX_RETENTION_DAYS).default(90),
 });
 
 export interface Config {
@@ -71,6 +74,8 @@ export interface Config {
   storageTimeoutMs: number;
   /** How many connection shards an app has when its own row does not say. */
   roomShards: number;
+  /** How many days an app's messages are kept when its own row does not say. */
+  messageRetentionDays: number;
 }
 
 /** Parses the environment's vars; a malformed var is a deployment error and throws with zod's explanation. */
@@ -94,5 +99,6 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     recoveryMaxEvents: vars.RECOVERY_MAX_EVENTS,
     storageTimeoutMs: vars.STORAGE_TIMEOUT_MS,
     roomShards: vars.ROOM_SHARDS,
+    messageRetentionDays: vars.MESSAGE_RETENTION_DAYS,
   };
 }

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { MAX_SHARDS } from "../shards.js";
 import { MAX_ORIGIN_LENGTH } from "./origin-routes.js";
 import { Role } from "../socketpot/schemas.js";
+import { MAX_RETENTION_DAYS } from "../storage/retention.js";
 
 /**
  * The admin API's requests and answers as zod schemas: the same schemas validate each request and describe it
@@ -25,6 +26,11 @@ const Origin = z
 const AppName = z.string().trim().min(1, "name must not be empty").max(100);
 const AllowedOrigins = z.array(Origin).max(50);
 const Shards = z.int("shards must be an integer").min(1, "shards is 1 to 64").max(MAX_SHARDS, "shards is 1 to 64");
+const RetentionDays = z
+  .int("retention_days must be an integer")
+  .min(1, `retention_days is 1 to ${MAX_RETENTION_DAYS}`)
+  .max(MAX_RETENTION_DAYS, `retention_days is 1 to ${MAX_RETENTION_DAYS}`)
+  .openapi({ description: "days its messages are kept before the scheduled clean-up deletes them" });
 const Limit = z.coerce.number().int().min(1).max(100).default(50);
 const After = z.coerce.number().int().nonnegative().default(0).openapi({ description: "the last id of the previous page" });
 
@@ -34,10 +40,17 @@ export const KeyPath = AppPath.extend({ key_id: Id.openapi({ param: { name: "key
 export const MessagePath = AppPath.extend({ message_id: Id.openapi({ param: { name: "message_id", in: "path" } }) });
 export const MutePath = AppPath.extend({ auth_id: Id.openapi({ param: { name: "auth_id", in: "path" } }) });
 
-export const CreateApp = z.object({ name: AppName, allowed_origins: AllowedOrigins.default([]) }).openapi("CreateApp");
+export const CreateApp = z
+  .object({ name: AppName, allowed_origins: AllowedOrigins.default([]), retention_days: RetentionDays.optional() })
+  .openapi("CreateApp");
 export const UpdateApp = z
-  .object({ name: AppName.optional(), allowed_origins: AllowedOrigins.optional(), shards: Shards.optional() })
-  .refine((change) => Object.values(change).some((value) => value !== undefined), "send at least one of name, allowed_origins, shards")
+  .object({
+    name: AppName.optional(),
+    allowed_origins: AllowedOrigins.optional(),
+    shards: Shards.optional(),
+    retention_days: RetentionDays.nullable().optional().openapi({ description: "null: the deployment's default again" }),
+  })
+  .refine((change) => Object.values(change).some((value) => value !== undefined), "send at least one of name, allowed_origins, shards, retention_days")
   .openapi("UpdateApp");
 export const IssueToken = z
   .object({
@@ -57,7 +70,14 @@ export const MessagePage = z.object({
 });
 
 export const App = z
-  .object({ id: z.int(), name: z.string(), allowed_origins: z.array(z.string()), shards: z.int(), created_at: IsoDate })
+  .object({
+    id: z.int(),
+    name: z.string(),
+    allowed_origins: z.array(z.string()),
+    shards: z.int(),
+    retention_days: z.int().openapi({ description: "its own, else the deployment's default (MESSAGE_RETENTION_DAYS)" }),
+    created_at: IsoDate,
+  })
   .openapi("App");
 export const AppList = z.object({ apps: z.array(App), next_after: z.int().nullable() });
 
@@ -108,5 +128,19 @@ export const MessageList = z.object({ messages: z.array(Message), next_before: z
 export const Mute = z
   .object({ auth_id: z.int(), uname: z.string(), muted_by: z.string(), created_at: IsoDate, expires_at: IsoDate })
   .openapi("Mute");
+export const AppStorage = z
+  .object({
+    app_id: z.int(),
+    messages: z.int().openapi({ description: "messages stored; counting them reads each once (D1 bills rows read)" }),
+    oldest_message_at: IsoDate.nullable(),
+    retention_days: z.int(),
+  })
+  .openapi("AppStorage");
+export const Storage = z
+  .object({
+    database_bytes: z.int().openapi({ description: "the D1 database's size, shared by every app" }),
+    database_max_bytes: z.int().openapi({ description: "D1's limit on one database; at it, every write of every app fails" }),
+  })
+  .openapi("Storage");
 export const Health = z.object({ ok: z.boolean(), d1: z.enum(["ok", "unavailable"]) }).openapi("Health");
 export const MuteList = z.object({ mutes: z.array(Mute) });

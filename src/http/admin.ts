@@ -1,6 +1,7 @@
 import { OpenAPIHono, createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { parseConfig, type Env } from "../config.js";
+import { D1_DATABASE_BYTES } from "../limits.js";
 import { log } from "../log.js";
 import { roomOf } from "../shards.js";
 import { D1Admin } from "../storage/d1-admin.js";
@@ -66,15 +67,18 @@ function route<const R extends Omit<RouteConfig, "responses" | "security"> & { r
 }
 
 const credentials = (c: { env: Env }) => new D1Credentials(c.env.DB);
-const store = (c: { env: Env }) => new D1Admin(c.env.DB, parseConfig(c.env).roomShards);
+const store = (c: { env: Env }) => {
+  const config = parseConfig(c.env);
+  return new D1Admin(c.env.DB, { shards: config.roomShards, retentionDays: config.messageRetentionDays });
+};
 /** The cursor of the next page (`next_after` or `next_before`): the last id of a full page, null after the last. */
 const nextCursor = <T extends { id: number }>(page: T[], limit: number) => (page.length === limit ? page.at(-1)!.id : null);
 
 admin.openapi(
   route({ method: "post", path: "/apps", summary: "Create an app", request: { body: body(schema.CreateApp) }, responses: { 201: json(schema.App, "the app") } }),
   async (c) => {
-    const { name, allowed_origins } = c.req.valid("json");
-    const app = await store(c).createApp(name, allowed_origins, Date.now());
+    const { name, allowed_origins, retention_days } = c.req.valid("json");
+    const app = await store(c).createApp(name, allowed_origins, retention_days ?? null, Date.now());
     knownApps.changed(app.id);
     audit("app_created", app.id, app.id);
     return c.json(app, 201);
@@ -94,8 +98,9 @@ admin.openapi(
   route({
     method: "patch",
     path: "/apps/{app_id}",
-    summary: "Change an app's name, allowed origins or shard count",
-    description: "Connections already open stay where they are; new ones follow a new shard count (in every isolate within a minute).",
+    summary: "Change an app's name, allowed origins, shard count or message retention",
+    description:
+      "Connections already open stay where they are; new ones follow a new shard count (in every isolate within a minute). A shorter retention takes effect at the next scheduled clean-up (every ten minutes).",
     request: { params: schema.AppPath, body: body(schema.UpdateApp) },
     responses: { 200: json(schema.App, "the app as changed") },
   }),
@@ -116,6 +121,28 @@ admin.openapi(
     const app = c.get("app");
     return c.json(await roomOf(c.env, app.id).stats(app.id, app.shards ?? parseConfig(c.env).roomShards), 200);
   },
+);
+
+admin.openapi(
+  route({
+    method: "get",
+    path: "/apps/{app_id}/storage",
+    summary: "How many messages an app stores, since when, and how long it keeps them",
+    description: "Counting reads each of the app's messages once, and D1 bills rows read: an app's retention bounds it.",
+    request: { params: schema.AppPath },
+    responses: { 200: json(schema.AppStorage, "the app's share of the database") },
+  }),
+  async (c) => c.json(await store(c).appStorage(c.get("app")), 200),
+);
+
+admin.openapi(
+  route({
+    method: "get",
+    path: "/storage",
+    summary: "The database's size, against D1's limit on one database",
+    responses: { 200: json(schema.Storage, "the database's size") },
+  }),
+  async (c) => c.json({ database_bytes: await store(c).databaseBytes(), database_max_bytes: D1_DATABASE_BYTES }, 200),
 );
 
 admin.openapi(

@@ -103,6 +103,14 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     return (await this.ordered(appId)).chat.liftMute(authId);
   }
 
+  /**
+   * The scheduled clean-up deleted this app's messages older than `cutoff`; a running room drops them from its
+   * history too (one that is not running reads its history from storage when it starts).
+   */
+  async forgetMessagesBefore(appId: number, cutoff: number): Promise<void> {
+    if (this.core) await (await this.ordered(appId)).chat.forgetMessagesBefore(cutoff);
+  }
+
   /** Connections and users on each shard, and app-wide. */
   async stats(appId: number, shardCount: number): Promise<AppStats> {
     const core = await this.ordered(appId);

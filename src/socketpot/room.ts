@@ -326,6 +326,17 @@ export class ChatRoom {
     return true;
   }
 
+  /**
+   * The app's messages older than `cutoff` passed its retention and left storage: they leave the history new
+   * clients get as well. Clients that have them keep them; nothing is broadcast.
+   */
+  async forgetMessagesBefore(cutoff: number): Promise<void> {
+    const history = await this.history.ifRead();
+    if (!history) return;
+    const kept = history.findIndex((message) => Date.parse(message.created_at) >= cutoff);
+    history.splice(0, kept < 0 ? history.length : kept);
+  }
+
   /** An operator lifted a mute. False when the user was not muted. */
   async liftMute(authId: number): Promise<boolean> {
     const lifted = await this.store.deleteMute(this.appId, authId);
@@ -418,6 +429,11 @@ class StoredOnce<T> {
       this.value = null;
       throw error;
     });
+    return this.value;
+  }
+
+  /** The value if it was read (or is being read), without reading it. */
+  ifRead(): Promise<T> | null {
     return this.value;
   }
 }

@@ -14,38 +14,90 @@ export interface AppView {
   allowed_origins: string[];
   /** The connection shards its connections are spread over (the deployment's default unless set). */
   shards: number;
+  /** Days its messages are kept (the deployment's default unless set). */
+  retention_days: number;
   created_at: string;
 }
+
+/** What an app's row leaves to the deployment's vars. */
+export interface AppDefaults {
+  shards: number;
+  retentionDays: number;
+}
+
+export interface AppChange {
+  name?: string | undefined;
+  allowed_origins?: string[] | undefined;
+  shards?: number | undefined;
+  /** null: follow the deployment's default again. */
+  retention_days?: number | null | undefined;
+}
+
+const StorageRow = z.object({ messages: z.number().int(), oldest: z.number().nullable() });
 
 export class D1Admin {
   constructor(
     private readonly db: D1Database,
-    /** The shard count of apps that set none (`ROOM_SHARDS`). */
-    private readonly defaultShards: number,
+    /** What apps that set none follow (`ROOM_SHARDS`, `MESSAGE_RETENTION_DAYS`). */
+    private readonly defaults: AppDefaults,
   ) {}
 
   appView(app: AppRecord): AppView {
-    return { id: app.id, name: app.name, allowed_origins: app.allowedOrigins, shards: app.shards ?? this.defaultShards, created_at: isoDate(app.createdAt) };
+    return {
+      id: app.id,
+      name: app.name,
+      allowed_origins: app.allowedOrigins,
+      shards: app.shards ?? this.defaults.shards,
+      retention_days: app.retentionDays ?? this.defaults.retentionDays,
+      created_at: isoDate(app.createdAt),
+    };
   }
 
-  async createApp(name: string, allowedOrigins: string[], now: number): Promise<AppView> {
+  async createApp(name: string, allowedOrigins: string[], retentionDays: number | null, now: number): Promise<AppView> {
     const row = await this.db
-      .prepare("INSERT INTO apps (name, allowed_origins, created_at) VALUES (?1, ?2, ?3) RETURNING *")
-      .bind(name, JSON.stringify(allowedOrigins), now)
+      .prepare("INSERT INTO apps (name, allowed_origins, retention_days, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING *")
+      .bind(name, JSON.stringify(allowedOrigins), retentionDays, now)
       .first();
     return this.appView(parseAppRow(row));
   }
 
   /** Changes what `change` names of an app; null when there is no such app. */
-  async updateApp(appId: number, change: { name?: string | undefined; allowed_origins?: string[] | undefined; shards?: number | undefined }): Promise<AppView | null> {
+  async updateApp(appId: number, change: AppChange): Promise<AppView | null> {
     const row = await this.db
       .prepare(
-        `UPDATE apps SET name = coalesce(?2, name), allowed_origins = coalesce(?3, allowed_origins), shards = coalesce(?4, shards)
+        `UPDATE apps SET name = coalesce(?2, name), allowed_origins = coalesce(?3, allowed_origins), shards = coalesce(?4, shards),
+           retention_days = CASE WHEN ?5 THEN ?6 ELSE retention_days END
          WHERE id = ?1 RETURNING *`,
       )
-      .bind(appId, change.name ?? null, change.allowed_origins ? JSON.stringify(change.allowed_origins) : null, change.shards ?? null)
+      .bind(
+        appId,
+        change.name ?? null,
+        change.allowed_origins ? JSON.stringify(change.allowed_origins) : null,
+        change.shards ?? null,
+        change.retention_days !== undefined,
+        change.retention_days ?? null,
+      )
       .first();
     return row ? this.appView(parseAppRow(row)) : null;
+  }
+
+  /** How many messages an app stores and since when; counting reads each of them once (from `messages_by_app`). */
+  async appStorage(app: AppRecord) {
+    const row = await this.db
+      .prepare(
+        `SELECT count(*) AS messages, (SELECT created_at FROM messages WHERE app_id = ?1 ORDER BY id LIMIT 1) AS oldest
+         FROM messages WHERE app_id = ?1`,
+      )
+      .bind(app.id)
+      .first();
+    const { messages, oldest } = StorageRow.parse(row);
+    return { app_id: app.id, messages, oldest_message_at: oldest === null ? null : isoDate(oldest), retention_days: app.retentionDays ?? this.defaults.retentionDays };
+  }
+
+  /** The database's size in bytes, as D1 reports it with any query. */
+  async databaseBytes(): Promise<number> {
+    const { meta } = await this.db.prepare("SELECT 1").run();
+    return meta.size_after;
   }
 
   /** Apps in id order, `limit` after the id `after`. */

@@ -10,6 +10,8 @@ export interface AppRecord {
   allowedOrigins: string[];
   /** Its connection shard count; null for the deployment's default (`ROOM_SHARDS`). */
   shards: number | null;
+  /** How many days its messages are kept; null for the deployment's default (`MESSAGE_RETENTION_DAYS`). */
+  retentionDays: number | null;
   createdAt: number;
 }
 
@@ -23,13 +25,14 @@ const AppRow = z.object({
     return z.NEVER;
   }),
   shards: z.number().int().nullable(),
+  retention_days: z.number().int().nullable(),
   created_at: z.number(),
 });
 
 /** Reads an `apps` row (all columns). */
 export function parseAppRow(row: unknown): AppRecord {
   const app = AppRow.parse(row);
-  return { id: app.id, name: app.name, allowedOrigins: app.allowed_origins, shards: app.shards, createdAt: app.created_at };
+  return { id: app.id, name: app.name, allowedOrigins: app.allowed_origins, shards: app.shards, retentionDays: app.retention_days, createdAt: app.created_at };
 }
 
 export async function findApp(db: D1Database, appId: number): Promise<AppRecord | null> {

@@ -11,7 +11,7 @@ describe("the admin API's message listing", () => {
     );
     await env.DB.batch(statements);
     const { db, reads: read } = meteredD1(env.DB);
-    const messages = await new D1Admin(db, 1).listMessages(1, "rare", 10, Number.MAX_SAFE_INTEGER);
+    const messages = await new D1Admin(db, { shards: 1, retentionDays: 90 }).listMessages(1, "rare", 10, Number.MAX_SAFE_INTEGER);
     expect(messages).toHaveLength(10);
     expect(messages.every((message) => message.channel === "rare")).toBe(true);
     expect(read).toHaveLength(1);

@@ -1,0 +1,82 @@
+import { parseConfig, type Env } from "../config.js";
+import { D1_QUERIES_PER_INVOCATION } from "../limits.js";
+import { log } from "../log.js";
+import { roomOf } from "../shards.js";
+import { D1Retention, type ExpiredApp } from "../storage/retention.js";
+
+/** Rows one statement deletes at most: a few milliseconds of D1's time, far inside its 30 s a query. */
+export const CLEANUP_BATCH_ROWS = 1_000;
+/** Apps taken per page of the search for expired messages. */
+const APPS_PER_PAGE = 100;
+/**
+ * The D1 queries and room calls one run makes at most: half of an invocation's allowance, so the run stays
+ * inside it whatever the backlog. What is left over waits for the next run.
+ */
+export const CLEANUP_CALLS = D1_QUERIES_PER_INVOCATION / 2;
+
+export interface CleanupReport {
+  messages_deleted: number;
+  mutes_deleted: number;
+  /** Apps whose expired messages were all deleted by this run. */
+  apps_cleaned: number;
+  /** True when the run used its allowance before everything expired was deleted; the next run goes on. */
+  unfinished: boolean;
+  calls: number;
+}
+
+/**
+ * The Cron Trigger's work: deletes the mutes that have run out, and each app's messages older than its
+ * retention (the app's `retention_days`, else `MESSAGE_RETENTION_DAYS`), in statements of at most
+ * {@link CLEANUP_BATCH_ROWS} rows and at most {@link CLEANUP_CALLS} calls a run. Apps take turns, a batch each,
+ * so one app's backlog does not hold up the others. Rooms that deleted messages are told, so that their
+ * history drops them too. Ends with one `cleanup` log line.
+ */
+export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS): Promise<CleanupReport> {
+  const retention = new D1Retention(env.DB, parseConfig(env).messageRetentionDays);
+  const report: CleanupReport = { messages_deleted: 0, mutes_deleted: 0, apps_cleaned: 0, unfinished: false, calls: 0 };
+  const call = <T>(work: () => Promise<T>): Promise<T> | null => {
+    if (report.calls >= allowance) {
+      report.unfinished = true;
+      return null;
+    }
+    report.calls += 1;
+    return work();
+  };
+
+  for (;;) {
+    const deleted = await call(() => retention.deleteExpiredMutes(now, CLEANUP_BATCH_ROWS));
+    if (deleted === null) break;
+    report.mutes_deleted += deleted;
+    if (deleted < CLEANUP_BATCH_ROWS) break;
+  }
+
+  let after = 0;
+  for (;;) {
+    const apps = await call(() => retention.expiredApps(now, after, APPS_PER_PAGE));
+    if (apps === null || apps.length === 0) break;
+    after = apps.at(-1)!.appId;
+    const touched = new Set<ExpiredApp>();
+    let turn = apps;
+    while (turn.length > 0) {
+      const next: ExpiredApp[] = [];
+      for (const app of turn) {
+        const deleted = await call(() => retention.deleteExpiredMessages(app, CLEANUP_BATCH_ROWS));
+        if (deleted === null) break;
+        report.messages_deleted += deleted;
+        if (deleted > 0) touched.add(app);
+        if (deleted === CLEANUP_BATCH_ROWS) next.push(app);
+        else report.apps_cleaned += 1;
+      }
+      turn = report.unfinished ? [] : next;
+    }
+    for (const app of touched) {
+      const told = call(() => roomOf(env, app.appId).forgetMessagesBefore(app.appId, app.cutoff));
+      if (told === null) break;
+      // The messages are gone from storage either way; a room that missed this drops them when it restarts.
+      await told.catch((error: unknown) => log("cleanup_room_unreachable", { app_id: app.appId, error: String(error) }));
+    }
+    if (report.unfinished || apps.length < APPS_PER_PAGE) break;
+  }
+  log("cleanup", { ...report });
+  return report;
+}

@@ -7,14 +7,51 @@ export interface Clock {
   later: Later;
 }
 
-/** {@link Clock} on the runtime's time and timers. */
-export const runtimeClock: Clock = {
+/**
+ * A {@link Clock} that can also keep its host running for work still under way after the request that started
+ * it was answered: a feed on its way to a shard, a connection report, a timer (the bet window, the recovery
+ * write, a deadline).
+ */
+export interface Runtime extends Clock {
+  hold(work: Promise<unknown>): void;
+}
+
+/** {@link Runtime} on the runtime's time and timers, holding nothing: for code that runs outside a Durable Object. */
+export const runtimeClock: Runtime = {
   now: Date.now,
   later: (ms, task) => {
     const timer = setTimeout(task, ms);
     return () => clearTimeout(timer);
   },
+  hold: () => {},
 };
+
+/**
+ * The {@link Runtime} of a Durable Object: each timer, and each piece of work handed to `hold`, is passed to
+ * `ctx.waitUntil` until it settles (a timer until it fires or is cancelled). From compatibility date
+ * 2026-10-01 (flag `durable_object_io_tasks_prevent_eviction`) that keeps an object with no client in
+ * memory until the work is done, for up to 15 minutes; before it, nothing does, which is why every such piece
+ * of work here is bounded well inside the 10 s an idle object is given (docs/limits.md).
+ */
+export function durableObjectRuntime(ctx: DurableObjectState): Runtime {
+  const hold = (work: Promise<unknown>) => ctx.waitUntil(work.catch(() => {}));
+  return {
+    now: Date.now,
+    later: (ms, task) => {
+      let settle = () => {};
+      hold(new Promise<void>((resolve) => (settle = resolve)));
+      const timer = setTimeout(() => {
+        settle();
+        task();
+      }, ms);
+      return () => {
+        clearTimeout(timer);
+        settle();
+      };
+    },
+    hold,
+  };
+}
 
 /**
  * Wraps calls so that one not answered within `ms` fails with "`what` did not answer within ms". Every call

@@ -58,7 +58,8 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const { recoveryWindowMs, recoveryMaxEvents } = this.config;
-    this.recovery = recoveryWindowMs > 0 ? new SqlRecoveryStore(ctx.storage.sql, { windowMs: recoveryWindowMs, maxEvents: recoveryMaxEvents }) : null;
+    this.recovery =
+      recoveryWindowMs > 0 ? new SqlRecoveryStore(ctx.storage.sql, { windowMs: recoveryWindowMs, maxEvents: recoveryMaxEvents }, this.runtime.later) : null;
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shard_layout (id INTEGER PRIMARY KEY CHECK (id = 0), highest_shard INTEGER NOT NULL)");
     this.highestShard = ctx.storage.sql.exec<{ highest_shard: number }>("SELECT highest_shard FROM shard_layout").toArray()[0]?.highest_shard ?? 0;
@@ -179,6 +180,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       },
       (shard) => this.linkTo(appId, shard),
       this.recovery,
+      this.runtime,
     );
     const local = this.snapshot();
     core.adopt(0, local);

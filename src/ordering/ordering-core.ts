@@ -1,4 +1,4 @@
-import { runtimeClock, type Clock } from "../deadline.js";
+import { runtimeClock, type Runtime } from "../deadline.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
 import type { ClientSession } from "../socketpot/directory.js";
@@ -37,7 +37,7 @@ export class OrderingCore implements Ordering, RoomHost {
     options: RoomOptions & ConnectionLimits,
     private readonly link: (shard: number) => ShardLink,
     private readonly recovery: RecoveryStore | null,
-    private readonly clock: Clock = runtimeClock,
+    private readonly runtime: Runtime = runtimeClock,
   ) {
     this.counts = new ConnectionCounts(options);
     this.chat = new ChatRoom(appId, store, this, options);
@@ -115,18 +115,18 @@ export class OrderingCore implements Ordering, RoomHost {
   }
 
   now(): number {
-    return this.clock.now();
+    return this.runtime.now();
   }
 
   later(ms: number, task: () => void): () => void {
-    return this.clock.later(ms, task);
+    return this.runtime.later(ms, task);
   }
 
   private feed(shard: number): ShardFeed {
     let feed = this.feeds.get(shard);
     if (!feed) {
       const link = this.link(shard);
-      feed = shard === 0 ? new LocalFeed(link) : new RemoteFeed(shard, link, (activation) => this.answered(shard, link, activation));
+      feed = shard === 0 ? new LocalFeed(link) : new RemoteFeed(shard, link, (activation) => this.answered(shard, link, activation), this.runtime);
       this.feeds.set(shard, feed);
     }
     return feed;
@@ -137,9 +137,11 @@ export class OrderingCore implements Ordering, RoomHost {
     const known = this.activations.get(shard);
     this.activations.set(shard, activation);
     if (known === undefined || known === activation) return;
-    Promise.resolve(link.snapshot()).then(
-      (snapshot) => this.adopt(shard, snapshot),
-      (error: unknown) => log("shard_unreachable", { shard, error: String(error) }),
+    this.runtime.hold(
+      Promise.resolve(link.snapshot()).then(
+        (snapshot) => this.adopt(shard, snapshot),
+        (error: unknown) => log("shard_unreachable", { shard, error: String(error) }),
+      ),
     );
   }
 
@@ -179,13 +181,14 @@ class RemoteFeed implements ShardFeed {
     private readonly shard: number,
     private readonly link: ShardLink,
     private readonly answered: (activation: string) => void,
+    private readonly runtime: Runtime,
   ) {}
 
   push(item: FeedItem): void {
     this.waiting.push(item);
     if (this.sending) return;
     this.sending = true;
-    queueMicrotask(() => void this.flush());
+    queueMicrotask(() => this.runtime.hold(this.flush()));
   }
 
   private async flush(): Promise<void> {

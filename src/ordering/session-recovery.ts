@@ -1,4 +1,5 @@
 import { chunksBySize, utf8Bytes } from "../chunks.js";
+import { runtimeClock, type Later } from "../deadline.js";
 import { DO_SQL_VALUE_BYTES } from "../limits.js";
 import { reaches, type ClientSession } from "../socketpot/directory.js";
 import type { ServerEvent } from "../socketpot/room.js";
@@ -53,6 +54,8 @@ export class SqlRecoveryStore implements RecoveryStore {
   constructor(
     private readonly sql: SqlStorage,
     private readonly options: RecoveryOptions,
+    /** How the write of saved sessions is put off (a Durable Object's runtime holds the object for it). */
+    private readonly later: Later = runtimeClock.later,
   ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS recovery_events (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, audience TEXT NOT NULL, event TEXT NOT NULL,
@@ -101,7 +104,7 @@ export class SqlRecoveryStore implements RecoveryStore {
     const stored: SavedSession = { user: session.user, subscriptions: session.subscriptions };
     if (session.tokenDigest) stored.tokenDigest = session.tokenDigest;
     this.unwritten.set(pid, { pid, sid, clientId, session: stored, seq: this.latestOffset ?? 0 });
-    if (this.unwritten.size === 1) setTimeout(() => this.flush(), SAVE_DELAY_MS);
+    if (this.unwritten.size === 1) this.later(SAVE_DELAY_MS, () => this.flush());
   }
 
   /** Writes the sessions saved since the last write, in one statement. */

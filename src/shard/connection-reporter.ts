@@ -1,3 +1,4 @@
+import { runtimeClock, type Runtime } from "../deadline.js";
 import { log } from "../log.js";
 import { bump, perIpRefusal, type ConnectionLimits } from "../ordering/connection-counts.js";
 import type { ConnectionReport, CountedConnections } from "../socketpot/ordering.js";
@@ -44,6 +45,8 @@ export class ConnectionReporter {
     private readonly refuse: (id: string, reason: string) => void,
     /** The shard's open connections per address when it starts reporting (after a wake, those it kept). */
     open: Record<string, number> = {},
+    /** Holds the object while a report is on its way. */
+    private readonly runtime: Pick<Runtime, "hold"> = runtimeClock,
   ) {
     for (const [ip, count] of Object.entries(open)) bump(this.open, ip, count);
   }
@@ -95,7 +98,7 @@ export class ConnectionReporter {
     if (this.sending) return;
     this.sending = true;
     // After the current turn, so that the opens and closes of one turn go together.
-    queueMicrotask(() => void this.flush());
+    queueMicrotask(() => this.runtime.hold(this.flush()));
   }
 
   private async flush(): Promise<void> {

@@ -16,7 +16,7 @@ import { SocketpotShard, tooManyConnections, unavailable } from "./socketpot-sha
  * so that a connect below the limits waits for no call to the room.
  */
 export class ConnectionShard extends SocketpotShard {
-  protected override reach = deadline(this.config.storageTimeoutMs, "the app's room");
+  protected override reach = deadline(this.config.storageTimeoutMs, "the app's room", this.runtime);
   private readonly reporters = new Map<number, ConnectionReporter>();
 
   protected orderingRoom(appId: number): AppOrdering {
@@ -57,6 +57,7 @@ export class ConnectionShard extends SocketpotShard {
         (report) => this.ordering(appId).countConnections(shard, report),
         (id, reason) => this.refuseOpened(id, reason),
         this.openIps(),
+        this.runtime,
       );
       this.reporters.set(appId, reporter);
     }

@@ -1,4 +1,5 @@
 import { parseConfig, type Config, type Env } from "../config.js";
+import { durableObjectRuntime, type Runtime } from "../deadline.js";
 import { EngineErrorCode, type Refusal } from "../http/errors.js";
 import { AppId } from "../http/query.js";
 import { MAX_ORIGIN_LENGTH } from "../http/origin-routes.js";
@@ -31,6 +32,8 @@ export interface ShardLoad {
 export abstract class SocketpotShard extends EngineRoom<Env> {
   protected readonly engineOptions: RoomEngineOptions;
   protected readonly config: Config;
+  /** Time and timers, with work under way after a request held by `ctx.waitUntil`. */
+  protected readonly runtime: Runtime;
   protected readonly gateway: Gateway;
   private readonly socketIo: SocketIoApplication;
   private readonly plain: PlainApplication;
@@ -39,6 +42,7 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = parseConfig(env);
+    this.runtime = durableObjectRuntime(ctx);
     this.engineOptions = {
       pingIntervalMs: this.config.pingIntervalMs,
       pingTimeoutMs: this.config.pingTimeoutMs,

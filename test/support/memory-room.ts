@@ -194,6 +194,13 @@ export class MemoryHost {
 
   now = (): number => this.clock;
 
+  /** What the room handed over to be held until done (a Durable Object passes it to `ctx.waitUntil`). */
+  readonly held: Array<Promise<unknown>> = [];
+
+  hold = (work: Promise<unknown>): void => {
+    this.held.push(work);
+  };
+
   /** Moves the clock and runs what falls due. */
   advance(ms: number): void {
     this.clock += ms;

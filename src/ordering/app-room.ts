@@ -7,6 +7,7 @@ import type { FeedItem } from "../socketpot/feed.js";
 import type { AppOrdering, ConnectionReport, CountedConnections, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
 import type { Outcome } from "../socketpot/room.js";
 import { D1ChatStore } from "../storage/d1-store.js";
+import { BalanceVersions } from "./balance-versions.js";
 import { EventDedup } from "./event-dedup.js";
 import { OrderingCore } from "./ordering-core.js";
 import { SqlRecoveryStore } from "./session-recovery.js";
@@ -32,6 +33,7 @@ export interface AppStats {
 export class AppRoom extends SocketpotShard implements AppOrdering {
   private core: Promise<OrderingCore> | null = null;
   private readonly dedup: EventDedup;
+  private readonly balanceVersions: BalanceVersions;
   /** Connection state recovery's log and sessions; null when it is switched off. */
   private readonly recovery: SqlRecoveryStore | null;
   /** The highest shard number that has held a connection of this app, so a restarted room knows whom to ask. */
@@ -61,6 +63,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     this.recovery =
       recoveryWindowMs > 0 ? new SqlRecoveryStore(ctx.storage.sql, { windowMs: recoveryWindowMs, maxEvents: recoveryMaxEvents }, this.runtime.later) : null;
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
+    this.balanceVersions = new BalanceVersions(ctx.storage.sql);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shard_layout (id INTEGER PRIMARY KEY CHECK (id = 0), highest_shard INTEGER NOT NULL)");
     this.highestShard = ctx.storage.sql.exec<{ highest_shard: number }>("SELECT highest_shard FROM shard_layout").toArray()[0]?.highest_shard ?? 0;
   }
@@ -126,7 +129,8 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   /**
    * Delivers events from the Queue (called over RPC by the consumer). An id seen before, within the
    * de-duplication window, is skipped; the window lives in this object's SQLite storage so it outlives
-   * hibernation and restarts. Returns how many events were new.
+   * hibernation and restarts; so do the balance versions, by which a balance event older than one already
+   * shown is skipped. Returns how many events were delivered.
    */
   async deliver(events: AppEvent[]): Promise<number> {
     if (this.failNextDeliveries > 0) {
@@ -139,9 +143,10 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     let fresh = 0;
     for (const event of events) {
       if (!this.dedup.remember(event.id)) continue;
-      fresh += 1;
       if (event.type === "new_bet") room.betPlaced(event.bet);
-      else room.balanceChanged(event);
+      else if (this.balanceVersions.advance(event)) room.balanceChanged(event);
+      else continue;
+      fresh += 1;
     }
     return fresh;
   }

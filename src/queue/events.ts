@@ -16,6 +16,16 @@ export const BalanceEvent = z.object({
   auth_id: z.int("auth_id must be an integer").positive(),
   balance: Satoshis.nonnegative("balance must be at least 0"),
   diff: Satoshis,
+  /**
+   * Optional: a number that grows with each change of this user's balance (a ledger sequence, or a time in
+   * ms). The Queue does not keep order, so an event whose version is not above the last one shown for the
+   * same user and type is not shown; without it, events are shown in the order they arrive.
+   */
+  version: z
+    .int("version must be an integer")
+    .nonnegative("version must be at least 0")
+    .max(Number.MAX_SAFE_INTEGER, "version must be at most 2^53 - 1")
+    .optional(),
 });
 export type BalanceEvent = z.infer<typeof BalanceEvent>;
 

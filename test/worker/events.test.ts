@@ -103,3 +103,47 @@ describe("event de-duplication", () => {
     });
   });
 });
+
+describe("balance versions", () => {
+  const versioned = (id: string, type: "unconfirmed_balance_change" | "balance_change", balance: number, version?: number) => ({
+    id,
+    app_id: 1,
+    type,
+    auth_id: 4,
+    balance,
+    diff: 1,
+    ...(version === undefined ? {} : { version }),
+  });
+
+  it("show a user's balance events in version order: an older one after a newer is skipped, across a restart too", async () => {
+    const room = roomOf(env, 1);
+    const socket = await openSocket();
+    expect((await socket.request(1, "auth", { app_id: 1, access_token: token(4), subscriptions: ["DEPOSITS"] }))[0]).toBeNull();
+    // Out of order, as the Queue may hand them over: 5, then 3 (stale), then 6.
+    expect(await room.deliver([versioned("v5", "unconfirmed_balance_change", 500, 5)])).toBe(1);
+    expect(await room.deliver([versioned("v3", "unconfirmed_balance_change", 300, 3), versioned("v6", "unconfirmed_balance_change", 600, 6)])).toBe(1);
+    // The confirmed balance is a figure of its own; an event without a version is shown as it comes.
+    expect(await room.deliver([versioned("c1", "balance_change", 50, 1), versioned("plain", "unconfirmed_balance_change", 1)])).toBe(2);
+    const shown = [];
+    for (let i = 0; i < 3; i++) shown.push((await socket.nextEvent("unconfirmed_balance_change"))[1]);
+    expect(shown).toEqual([
+      { balance: 500, diff: 1 },
+      { balance: 600, diff: 1 },
+      { balance: 1, diff: 1 },
+    ]);
+    expect((await socket.nextEvent("balance_change"))[1]).toEqual({ balance: 50, diff: 1 });
+    await socket.close();
+
+    await evictDurableObject(room);
+    expect(await room.deliver([versioned("v4", "unconfirmed_balance_change", 400, 4), versioned("v6-again", "unconfirmed_balance_change", 600, 6)])).toBe(0);
+    expect(await room.deliver([versioned("v7", "unconfirmed_balance_change", 700, 7)])).toBe(1);
+  });
+
+  it("refuse a version that is not a non-negative safe integer, naming the field", async () => {
+    const result = await consume([
+      { id: "bad-version", body: versioned("bad-v", "balance_change", 1, -1) },
+      { id: "float-version", body: { ...versioned("float-v", "balance_change", 1), version: 1.5 } },
+    ]);
+    expect(result).toEqual({ acked: ["bad-version", "float-version"], retried: [] });
+  });
+});

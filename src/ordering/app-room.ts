@@ -4,6 +4,7 @@ import type { AppEvent } from "../queue/events.js";
 import { SocketpotShard, type ShardLoad } from "../shard/socketpot-shard.js";
 import { shardName } from "../shards.js";
 import type { FeedItem } from "../socketpot/feed.js";
+import { linkOf, ORDERING_VERSION, servedOrderingVersion } from "../socketpot/ordering.js";
 import type { AppOrdering, ConnectionReport, CountedConnections, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
 import type { Outcome } from "../socketpot/room.js";
 import { D1ChatStore } from "../storage/d1-store.js";
@@ -70,7 +71,8 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
 
   // Ordering over RPC, for connection shards (the room's own connections make the same calls in-process).
 
-  async countConnections(appId: number, shard: number, report: ConnectionReport): Promise<CountedConnections> {
+  async countConnections(appId: number, shard: number, report: ConnectionReport, version?: number): Promise<CountedConnections> {
+    servedOrderingVersion(version, "countConnections");
     if (shard > this.highestShard) {
       this.highestShard = shard;
       this.ctx.storage.sql.exec("INSERT INTO shard_layout (id, highest_shard) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET highest_shard = excluded.highest_shard", shard);
@@ -78,15 +80,18 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     return (await this.ordered(appId)).countConnections(shard, report);
   }
 
-  async request(appId: number, client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
+  async request(appId: number, client: ShardClient, event: string | number, payload: unknown, version?: number): Promise<Outcome<unknown>> {
+    servedOrderingVersion(version, "request");
     return (await this.ordered(appId)).request(client, event, payload);
   }
 
-  async recover(appId: number, client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null> {
+  async recover(appId: number, client: ShardClient, pid: string, offset: string | null, version?: number): Promise<Recovered | null> {
+    servedOrderingVersion(version, "recover");
     return (await this.ordered(appId)).recover(client, pid, offset);
   }
 
-  async leave(appId: number, client: ShardClient, reason: string): Promise<void> {
+  async leave(appId: number, client: ShardClient, reason: string, version?: number): Promise<void> {
+    servedOrderingVersion(version, "leave");
     return (await this.ordered(appId)).leave(client, reason);
   }
 
@@ -193,7 +198,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     const reports = await Promise.all(
       this.remoteShards(this.highestShard).map(async (shard) => {
         try {
-          return { shard, snapshot: await this.shard(appId, shard).snapshot() };
+          return { shard, snapshot: await this.shard(appId, shard).snapshot(ORDERING_VERSION) };
         } catch (error) {
           log("shard_unreachable", { app_id: appId, shard, error: String(error) });
           return null;
@@ -211,8 +216,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
 
   private linkTo(appId: number, shard: number): ShardLink {
     if (shard === 0) return { receive: (items: FeedItem[]) => void this.receive(items), snapshot: () => this.snapshot() };
-    const stub = this.shard(appId, shard);
-    return { receive: (items: FeedItem[]) => stub.receive(items), snapshot: () => stub.snapshot() };
+    return linkOf(this.shard(appId, shard));
   }
 
   private shard(appId: number, shard: number) {

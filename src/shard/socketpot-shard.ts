@@ -6,7 +6,7 @@ import { MAX_ORIGIN_LENGTH } from "../http/origin-routes.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
 import type { FeedItem } from "../socketpot/feed.js";
-import { orderingOf, type AppOrdering, type Ordering, type ShardSnapshot } from "../socketpot/ordering.js";
+import { orderingOf, servedOrderingVersion, type AppOrdering, type Ordering, type ShardSnapshot } from "../socketpot/ordering.js";
 import { SocketpotNamespace } from "./socketpot-namespace.js";
 import { APP_ROW_TTL_MS, findApp, type AppRecord } from "../storage/d1-apps.js";
 import type { Connection, Stack } from "./connection.js";
@@ -83,13 +83,15 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
   // RPC from the ordering room.
 
   /** The ordering room's broadcasts for this shard, in feed order; answers with this activation. */
-  receive(items: FeedItem[]): string {
+  receive(items: FeedItem[], version?: number): string {
+    servedOrderingVersion(version, "receive");
     this.gateway.receive(items);
     return this.activation;
   }
 
   /** This shard's connections and sessions, for an ordering room that (re)builds its view of them. */
-  snapshot(): ShardSnapshot {
+  snapshot(version?: number): ShardSnapshot {
+    servedOrderingVersion(version, "snapshot");
     const sessions: ShardSnapshot["sessions"] = [];
     for (const connection of this.connections()) {
       if (connection.session) sessions.push({ id: connection.id, shard: connection.shard, session: connection.session, recovery: connection.recovery });

@@ -2,6 +2,30 @@ import type { FeedItem } from "./feed.js";
 import type { LoggedEvent } from "./recovery.js";
 import type { ClientRef, Granted, Outcome } from "./room.js";
 
+/**
+ * The version of the calls between an app's connection shards and its ordering room ({@link AppOrdering} and
+ * {@link ShardLink}) that this code sends with each of them. A deploy runs old and new code side by side for
+ * minutes (an object keeps its code until it hibernates, up to 300 s, and a gradual deployment keeps each
+ * object on its version until the next deployment), so a change to these calls goes in two releases: the first
+ * serves the new version beside the old and still sends the old, the second sends the new (docs/deploy.md).
+ * Calls from code written before versions were sent carry none, and are version 1, whose shape they have.
+ */
+export const ORDERING_VERSION = 1;
+
+/** The versions this code serves: the one it sends, and during a change the next one too. */
+export const SERVED_ORDERING_VERSIONS: readonly number[] = [1];
+
+/**
+ * Checks the version of an incoming call: a version this code does not serve is refused with an error that
+ * names both sides, which the caller handles as it handles an unreachable object (the client's request fails
+ * with INTERNAL_ERROR and is sent again, a feed or a report is retried), so nothing acknowledged is lost.
+ */
+export function servedOrderingVersion(version: number | undefined, call: string): void {
+  const theirs = version ?? 1;
+  if (SERVED_ORDERING_VERSIONS.includes(theirs)) return;
+  throw new Error(`${call}: ordering version ${theirs} is not served by this object, which serves ${SERVED_ORDERING_VERSIONS.join(", ")} (a rollout in progress)`);
+}
+
 /** The ids connection state recovery knows a socket.io client by: its socket id and private session id. */
 export interface RecoveryIds {
   sid: string;
@@ -64,6 +88,20 @@ export interface ShardLink {
   snapshot(): ShardSnapshot | Promise<ShardSnapshot>;
 }
 
+/** A connection shard as the ordering room calls it over RPC, each call with its {@link ORDERING_VERSION}. */
+export interface ShardEndpoint {
+  receive(items: FeedItem[], version?: number): string | Promise<string>;
+  snapshot(version?: number): ShardSnapshot | Promise<ShardSnapshot>;
+}
+
+/** The {@link ShardLink} of a connection shard: each call carries this code's version. */
+export function linkOf(shard: ShardEndpoint): ShardLink {
+  return {
+    receive: (items) => Promise.resolve(shard.receive(items, ORDERING_VERSION)),
+    snapshot: () => shard.snapshot(ORDERING_VERSION),
+  };
+}
+
 /** What a shard reports of itself when this room (re)builds its view of the app. */
 export interface ShardSnapshot {
   /**
@@ -79,20 +117,23 @@ export interface ShardSnapshot {
 }
 
 
-/** The room's face to shards over RPC: the {@link Ordering} calls, each with the app's id first. */
+/**
+ * The room's face to shards over RPC: the {@link Ordering} calls, each with the app's id first and the caller's
+ * {@link ORDERING_VERSION} last.
+ */
 export interface AppOrdering {
-  countConnections(appId: number, shard: number, report: ConnectionReport): Promise<CountedConnections>;
-  request(appId: number, client: ShardClient, event: string | number, payload: unknown): Promise<Outcome<unknown>>;
-  recover(appId: number, client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null>;
-  leave(appId: number, client: ShardClient, reason: string): Promise<void>;
+  countConnections(appId: number, shard: number, report: ConnectionReport, version?: number): Promise<CountedConnections>;
+  request(appId: number, client: ShardClient, event: string | number, payload: unknown, version?: number): Promise<Outcome<unknown>>;
+  recover(appId: number, client: ShardClient, pid: string, offset: string | null, version?: number): Promise<Recovered | null>;
+  leave(appId: number, client: ShardClient, reason: string, version?: number): Promise<void>;
 }
 
 /** The {@link Ordering} of app `appId` through `room`, each call passed through `wrap` (a deadline, say). */
 export function orderingOf(room: AppOrdering, appId: number, wrap: <T>(call: Promise<T>) => Promise<T> = (call) => call): Ordering {
   return {
-    countConnections: (shard, report) => wrap(room.countConnections(appId, shard, report)),
-    request: (client, event, payload) => wrap(room.request(appId, client, event, payload)),
-    recover: (client, pid, offset) => wrap(room.recover(appId, client, pid, offset)),
-    leave: (client, reason) => wrap(room.leave(appId, client, reason)),
+    countConnections: (shard, report) => wrap(room.countConnections(appId, shard, report, ORDERING_VERSION)),
+    request: (client, event, payload) => wrap(room.request(appId, client, event, payload, ORDERING_VERSION)),
+    recover: (client, pid, offset) => wrap(room.recover(appId, client, pid, offset, ORDERING_VERSION)),
+    leave: (client, reason) => wrap(room.leave(appId, client, reason, ORDERING_VERSION)),
   };
 }

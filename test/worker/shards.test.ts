@@ -2,6 +2,7 @@ import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:te
 import { beforeAll, describe, expect, it } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
 import { roomOf, shardName, shardOfSession } from "../../src/shards.js";
+import { ORDERING_VERSION } from "../../src/socketpot/ordering.js";
 import { openSocket, token } from "./room-socket.js";
 
 /** An app on two connection shards, inside workerd: the room's faults and hibernation as the shards see them. */
@@ -78,5 +79,28 @@ describe("connection shards", () => {
     await alice.close("bye");
     expect(await watcher.nextEvent("user_left")).toEqual(["user_left", { uname: "alice" }]);
     for (const socket of [watcher, late]) await socket.close("done");
+  });
+});
+
+describe("the version of the calls between shards and their room", () => {
+  const client = { id: "rollout-client", shard: 1, session: null, recovery: null };
+  const auth = { app_id: APP, subscriptions: ["CHAT"] };
+
+  it("is served when it is this code's or absent (code from before versions), and refused by name when it is not", async () => {
+    const room = roomOf(env, APP);
+    expect(await room.request(APP, client, "auth", auth, ORDERING_VERSION)).toMatchObject({ ok: true });
+    expect(await room.request(APP, { ...client, id: "older-code" }, "auth", auth)).toMatchObject({ ok: true });
+    await expect(room.request(APP, { ...client, id: "newer-code" }, "auth", auth, ORDERING_VERSION + 1)).rejects.toThrow(
+      `request: ordering version ${ORDERING_VERSION + 1} is not served by this object, which serves ${ORDERING_VERSION}`,
+    );
+    await expect(room.leave(APP, client, "client namespace disconnect", ORDERING_VERSION + 1)).rejects.toThrow(/ordering version/);
+
+    const shard = shardStub(1);
+    expect(typeof (await shard.receive([], ORDERING_VERSION))).toBe("string");
+    expect(typeof (await shard.receive([]))).toBe("string");
+    await expect(shard.receive([], ORDERING_VERSION + 1)).rejects.toThrow(`receive: ordering version ${ORDERING_VERSION + 1} is not served`);
+    await expect(shard.snapshot(ORDERING_VERSION + 1)).rejects.toThrow(/snapshot: ordering version/);
+    await room.leave(APP, client, "client namespace disconnect", ORDERING_VERSION);
+    await room.leave(APP, { ...client, id: "older-code" }, "client namespace disconnect");
   });
 });

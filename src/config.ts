@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DO_WEBSOCKETS_PER_OBJECT } from "./limits.js";
 import { MAX_SHARDS } from "./shards.js";
 import { MAX_RETENTION_DAYS } from "./storage/retention.js";
 
@@ -43,7 +44,10 @@ const ConfigSchema = z.object({
   CHAT_RATE_PER_SECOND: z.coerce.number().positive().default(1),
   BETS_PER_SECOND: positiveInt(10),
   EVENT_DEDUP_WINDOW: positiveInt(10_000),
-  MAX_CONNECTIONS_PER_APP: positiveInt(30_000),
+  // However an app's connections are spread, one object may hold them all (an app on one shard does).
+  MAX_CONNECTIONS_PER_APP: positiveInt(30_000).pipe(
+    z.number().max(DO_WEBSOCKETS_PER_OBJECT, `MAX_CONNECTIONS_PER_APP is at most ${DO_WEBSOCKETS_PER_OBJECT}, the WebSockets one Durable Object accepts`),
+  ),
   MAX_CONNECTIONS_PER_IP: positiveInt(100),
   ANONYMOUS_SHARE: z.coerce.number().min(0).max(1).default(0.5),
   RECOVERY_WINDOW_MS: z.coerce.number().int().nonnegative().default(120_000),

@@ -36,13 +36,20 @@ export const DO_SQL_VALUE_BYTES = 2_000_000;
 
 /**
  * D1 queries one Worker invocation may make on Workers Paid (the D1 page's figure, the lower of the two
- * Cloudflare documents; the Workers page allows 10,000 subrequests). Calls to Durable Objects are subrequests too.
+ * Cloudflare documents; the Workers page allows 10,000 subrequests; Workers Free allows 50). Calls to Durable
+ * Objects are subrequests too.
  * https://developers.cloudflare.com/d1/platform/limits/
  */
 export const D1_QUERIES_PER_INVOCATION = 1_000;
 
 /**
- * The one D1 database every app shares, at most 10 GB on Workers Paid (not raisable); when it is full, every
- * write of every app fails. https://developers.cloudflare.com/d1/platform/limits/
+ * The one D1 database every app shares, at most 10 GB on Workers Paid (not raisable; 500 MB on Workers Free);
+ * when it is full, every write of every app fails. https://developers.cloudflare.com/d1/platform/limits/
  */
 export const D1_DATABASE_BYTES = 10_000_000_000;
+
+/**
+ * The most hibernatable WebSockets one Durable Object accepts.
+ * https://developers.cloudflare.com/durable-objects/api/state/#acceptwebsocket
+ */
+export const DO_WEBSOCKETS_PER_OBJECT = 32_768;

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES, QUEUE_MESSAGE_BYTES } from "../../src/limits.js";
 import { queueBatches, queueMessageBytes } from "../../src/queue/batches.js";
@@ -39,5 +40,26 @@ describe("queueBatches: what ingest sends in one sendBatch", () => {
   it("takes a message of exactly 128 KB, and refuses one byte more before anything is sent", () => {
     expect(queueBatches([betOf(1, QUEUE_MESSAGE_BYTES)])).toEqual({ batches: [[expect.anything()]] });
     expect(queueBatches([betOf(1, 500), betOf(2, QUEUE_MESSAGE_BYTES + 1)])).toEqual({ tooLarge: { index: 1, bytes: QUEUE_MESSAGE_BYTES + 1 } });
+  });
+
+  it("keeps every request the ingest body limit allows within the Queue's limits, whole and in order", () => {
+    // Up to 100 events whose messages each fit the Queue, adding up to at most the 1,000,000-byte body.
+    // Drawn freely, then scaled down to the body limit when they add up to more, so that requests near it are common.
+    const request = fc.array(fc.integer({ min: 300, max: QUEUE_MESSAGE_BYTES }), { minLength: 1, maxLength: 100 }).map((sizes) => {
+      const total = sizes.reduce((sum, bytes) => sum + bytes, 0);
+      return total <= 1_000_000 ? sizes : sizes.map((bytes) => Math.max(300, Math.floor((bytes * 1_000_000) / total) - 300));
+    });
+    fc.assert(
+      fc.property(request, (messageSizes) => {
+        const bets = messageSizes.map((bytes, i) => betOf(i, bytes));
+        const result = queueBatches(bets);
+        if (!("batches" in result)) return false;
+        expect(result.batches.flat()).toEqual(bets);
+        for (const batch of result.batches) expect(batch.length).toBeLessThanOrEqual(QUEUE_BATCH_MESSAGES);
+        for (const bytes of sizes(result.batches)) expect(bytes).toBeLessThanOrEqual(QUEUE_BATCH_BYTES);
+        return true;
+      }),
+      { numRuns: 200 },
+    );
   });
 });

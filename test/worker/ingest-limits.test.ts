@@ -58,6 +58,37 @@ describe("ingest within the Queue's limits", () => {
       .toBe(100);
   });
 
+  it("answers 202 for requests of every shape up to the body limit, each call within the Queue's limits, and 413 one byte past it", async () => {
+    /** Events of about `bytes` each, the last padded so that the request's body is exactly `total` bytes. */
+    const bodyOf = (prefix: string, count: number, bytes: number, total?: number) => {
+      const events = Array.from({ length: count }, (_, i) => bigBet(`${prefix}-${i}`, bytes));
+      if (total !== undefined) events.at(-1)!.bet.note += "x".repeat(total - JSON.stringify(events).length);
+      return events;
+    };
+    const requests = [
+      bodyOf("one", 1, 10),
+      bodyOf("small", 100, 10),
+      bodyOf("mixed", 37, 20_000),
+      bodyOf("limit", 9, 110_000, 1_000_000),
+    ];
+    expect(JSON.stringify(requests[3]).length).toBe(1_000_000);
+    for (const events of requests) {
+      const { queue, calls } = recordedQueue();
+      const response = await post(events, queue);
+      expect(response.status, `${events.length} events`).toBe(202);
+      for (const call of calls) {
+        expect(call.bytes).toBeLessThanOrEqual(QUEUE_BATCH_BYTES);
+        expect(call.messages).toBeLessThanOrEqual(QUEUE_BATCH_MESSAGES);
+      }
+      expect(calls.reduce((sum, call) => sum + call.messages, 0)).toBe(events.length);
+    }
+    const { queue, calls } = recordedQueue();
+    const over = await post(bodyOf("over", 9, 110_000, 1_000_001), queue);
+    expect(over.status).toBe(413);
+    expect(await over.json()).toMatchObject({ error: "PAYLOAD_TOO_LARGE" });
+    expect(calls).toEqual([]);
+  });
+
   it("refuses an event too large for one Queue message with 413 naming it and the limit, and enqueues nothing of the request", async () => {
     const { queue, calls } = recordedQueue();
     const response = await post([bigBet("fits", 1_000), bigBet("too-large", QUEUE_MESSAGE_BYTES)], queue);

@@ -167,6 +167,8 @@ describe("admin API", () => {
         "GET /apps",
         "PATCH /apps/{app_id}",
         "GET /apps/{app_id}/stats",
+        "GET /apps/{app_id}/storage",
+        "GET /storage",
         "POST /apps/{app_id}/tokens",
         "GET /apps/{app_id}/tokens",
         "DELETE /apps/{app_id}/tokens/{token_id}",
@@ -184,6 +186,7 @@ describe("admin API", () => {
     const issueToken = doc!["components"]["schemas"]["IssueToken"];
     expect(issueToken).toMatchObject({ required: expect.arrayContaining(["auth_id", "uname", "role"]), properties: { role: { enum: ["OWNER", "MOD", "MEMBER"] } } });
     expect(issueToken.properties.uname.pattern).toBe("^[A-Za-z0-9_.-]{1,64}$");
+    expect(doc!["components"]["schemas"]["UpdateApp"]["properties"]["retention_days"]).toMatchObject({ minimum: 1, maximum: 3650 });
     expect(Object.keys(doc!["components"]["schemas"]["IssuedIngestKey"]["properties"]).sort()).toEqual(["created_at", "id", "key"]);
     expect(Object.keys(doc!["components"]["schemas"]["IngestKey"]["properties"])).not.toContain("key");
   });

@@ -85,22 +85,28 @@ describe("connection shards", () => {
 describe("the version of the calls between shards and their room", () => {
   const client = { id: "rollout-client", shard: 1, session: null, recovery: null };
   const auth = { app_id: APP, subscriptions: ["CHAT"] };
+  /**
+   * The message a call over RPC was refused with (null when it was served), read with one `then`: vitest's
+   * matchers read other properties of the promise, which on an RPC promise are calls of their own that fail
+   * unhandled.
+   */
+  const refusal = (call: Promise<unknown>) => Promise.resolve(call).then(() => null, (error: Error) => error.message);
 
   it("is served when it is this code's or absent (code from before versions), and refused by name when it is not", async () => {
     const room = roomOf(env, APP);
     expect(await room.request(APP, client, "auth", auth, ORDERING_VERSION)).toMatchObject({ ok: true });
     expect(await room.request(APP, { ...client, id: "older-code" }, "auth", auth)).toMatchObject({ ok: true });
-    await expect(room.request(APP, { ...client, id: "newer-code" }, "auth", auth, ORDERING_VERSION + 1)).rejects.toThrow(
-      `request: ordering version ${ORDERING_VERSION + 1} is not served by this object, which serves ${ORDERING_VERSION}`,
+    expect(await refusal(room.request(APP, { ...client, id: "newer-code" }, "auth", auth, ORDERING_VERSION + 1))).toBe(
+      `request: ordering version ${ORDERING_VERSION + 1} is not served by this object, which serves ${ORDERING_VERSION} (a rollout in progress)`,
     );
-    await expect(room.leave(APP, client, "client namespace disconnect", ORDERING_VERSION + 1)).rejects.toThrow(/ordering version/);
+    expect(await refusal(room.leave(APP, client, "client namespace disconnect", ORDERING_VERSION + 1))).toMatch(/^leave: ordering version/);
 
     const shard = shardStub(1);
     expect(typeof (await shard.receive([], ORDERING_VERSION))).toBe("string");
     expect(typeof (await shard.receive([]))).toBe("string");
-    await expect(shard.receive([], ORDERING_VERSION + 1)).rejects.toThrow(`receive: ordering version ${ORDERING_VERSION + 1} is not served`);
-    await expect(shard.snapshot(ORDERING_VERSION + 1)).rejects.toThrow(/snapshot: ordering version/);
-    await room.leave(APP, client, "client namespace disconnect", ORDERING_VERSION);
-    await room.leave(APP, { ...client, id: "older-code" }, "client namespace disconnect");
+    expect(await refusal(shard.receive([], ORDERING_VERSION + 1))).toMatch(`receive: ordering version ${ORDERING_VERSION + 1} is not served`);
+    expect(await refusal(shard.snapshot(ORDERING_VERSION + 1))).toMatch(/^snapshot: ordering version/);
+    expect(await refusal(room.leave(APP, client, "client namespace disconnect", ORDERING_VERSION))).toBeNull();
+    expect(await refusal(room.leave(APP, { ...client, id: "older-code" }, "client namespace disconnect"))).toBeNull();
   });
 });

@@ -30,8 +30,9 @@ export const runtimeClock: Runtime = {
  * The {@link Runtime} of a Durable Object: each timer, and each piece of work handed to `hold`, is passed to
  * `ctx.waitUntil` until it settles (a timer until it fires or is cancelled). From compatibility date
  * 2026-10-01 (flag `durable_object_io_tasks_prevent_eviction`) that keeps an object with no client in
- * memory until the work is done, for up to 15 minutes; before it, nothing does, which is why every such piece
- * of work here is bounded well inside the 10 s an idle object is given (docs/limits.md).
+ * memory until the work is done, for up to 15 minutes; before it, nothing does. The timers held here are short
+ * (a second, or a deadline's `STORAGE_TIMEOUT_MS`) and the calls last as long as the other object takes to
+ * answer, while an object with a pending timer is given 70 s or more before it is evicted (docs/limits.md).
  */
 export function durableObjectRuntime(ctx: DurableObjectState): Runtime {
   const hold = (work: Promise<unknown>) => ctx.waitUntil(work.catch(() => {}));

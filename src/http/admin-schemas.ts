@@ -24,7 +24,10 @@ const Origin = z
   "an origin is scheme://host[:port], without a path or trailing slash",
 );
 const AppName = z.string().trim().min(1, "name must not be empty").max(100);
-const AllowedOrigins = z.array(Origin).max(50);
+const AllowedOrigins = z
+  .array(Origin)
+  .max(50)
+  .refine((origins) => new Set(origins).size === origins.length, "each allowed origin is listed once");
 const Shards = z.int("shards must be an integer").min(1, "shards is 1 to 64").max(MAX_SHARDS, "shards is 1 to 64");
 const RetentionDays = z
   .int("retention_days must be an integer")

@@ -19,6 +19,8 @@ export interface CleanupReport {
   mutes_deleted: number;
   /** Apps whose expired messages were all deleted by this run. */
   apps_cleaned: number;
+  /** Running rooms told to drop what was deleted from their history. */
+  rooms_told: number;
   /** True when the run used its allowance before everything expired was deleted; the next run goes on. */
   unfinished: boolean;
   calls: number;
@@ -33,9 +35,10 @@ export interface CleanupReport {
  */
 export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS): Promise<CleanupReport> {
   const retention = new D1Retention(env.DB, parseConfig(env).messageRetentionDays);
-  const report: CleanupReport = { messages_deleted: 0, mutes_deleted: 0, apps_cleaned: 0, unfinished: false, calls: 0 };
-  const call = <T>(work: () => Promise<T>): Promise<T> | null => {
-    if (report.calls >= allowance) {
+  const report: CleanupReport = { messages_deleted: 0, mutes_deleted: 0, apps_cleaned: 0, rooms_told: 0, unfinished: false, calls: 0 };
+  /** Makes a call if the allowance has room for it and for `reserved` more (the rooms still to be told). */
+  const call = <T>(work: () => Promise<T>, reserved = 0): Promise<T> | null => {
+    if (report.calls + reserved >= allowance) {
       report.unfinished = true;
       return null;
     }
@@ -60,7 +63,8 @@ export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS):
     while (turn.length > 0) {
       const next: ExpiredApp[] = [];
       for (const app of turn) {
-        const deleted = await call(() => retention.deleteExpiredMessages(app, CLEANUP_BATCH_ROWS));
+        // Room is kept to tell every app this run deleted from, this one included.
+        const deleted = await call(() => retention.deleteExpiredMessages(app, CLEANUP_BATCH_ROWS), touched.size + (touched.has(app) ? 0 : 1));
         if (deleted === null) break;
         report.messages_deleted += deleted;
         if (deleted > 0) touched.add(app);
@@ -70,10 +74,15 @@ export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS):
       turn = report.unfinished ? [] : next;
     }
     for (const app of touched) {
-      const told = call(() => roomOf(env, app.appId).forgetMessagesBefore(app.appId, app.cutoff));
-      if (told === null) break;
-      // The messages are gone from storage either way; a room that missed this drops them when it restarts.
-      await told.catch((error: unknown) => log("cleanup_room_unreachable", { app_id: app.appId, error: String(error) }));
+      // The allowance kept room for these calls. The messages are gone from storage either way; a room that
+      // cannot be told drops them from its history when it restarts.
+      report.calls += 1;
+      await roomOf(env, app.appId)
+        .forgetMessagesBefore(app.appId, app.cutoff)
+        .then(
+          () => (report.rooms_told += 1),
+          (error: unknown) => log("cleanup_room_unreachable", { app_id: app.appId, error: String(error) }),
+        );
     }
     if (report.unfinished || apps.length < APPS_PER_PAGE) break;
   }

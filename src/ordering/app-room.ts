@@ -124,7 +124,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   async stats(appId: number, shardCount: number): Promise<AppStats> {
     const core = await this.ordered(appId);
     const shards = [this.load(0)];
-    for (const load of await Promise.all(this.remoteShards(Math.max(shardCount, this.highestShard)).map((shard) => this.shard(appId, shard).load(shard)))) {
+    for (const load of await Promise.all(this.remoteShards(Math.max(shardCount, this.highestShard)).map((shard) => this.shard(appId, shard).load(shard, ORDERING_VERSION)))) {
       shards.push(load);
     }
     const connections = shards.reduce((sum, shard) => sum + shard.connections, 0);

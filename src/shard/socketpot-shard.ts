@@ -115,7 +115,8 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
   }
 
   /** How many connections and distinct users this object holds. */
-  load(shard: number): ShardLoad {
+  load(shard: number, version?: number): ShardLoad {
+    servedOrderingVersion(version, "load");
     let connections = 0;
     const users = new Set<number>();
     for (const connection of this.connections()) {

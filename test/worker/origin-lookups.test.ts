@@ -45,6 +45,14 @@ describe("origin lookups", () => {
       body: JSON.stringify({ allowed_origins: ["https://z.example"] }),
     });
     expect(changed.status).toBe(200);
+    // The API takes an origin once per app, which is how the index holds it.
+    const repeated = await SELF.fetch("http://edge.test/v1/admin/apps/7001", {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ allowed_origins: ["https://z.example", "https://z.example"] }),
+    });
+    expect(repeated.status).toBe(400);
+    expect(await repeated.json()).toMatchObject({ message: expect.stringMatching(/each allowed origin is listed once/) });
     // A change of another column leaves the origins as they are.
     await env.DB.prepare("UPDATE apps SET name = 'Renamed' WHERE id = 7002").run();
     expect(await rows()).toEqual([

@@ -95,15 +95,18 @@ describe("message retention and the scheduled clean-up", () => {
     const { db, reads } = meteredD1(env.DB);
     const metered = { ...env, DB: db } as Env;
 
+    // One call for the mutes, one for the apps with expired messages, then batches while the allowance keeps
+    // room to tell every room deleted from: with 4, one batch and its room; with 6, a batch each and both rooms.
     const first = await cleanUp(metered, now, 4);
-    // One call for the mutes, one for the apps with expired messages, then one batch each for two apps in turn.
-    expect(first).toMatchObject({ calls: 4, unfinished: true, messages_deleted: 2 * CLEANUP_BATCH_ROWS });
-    expect((await stored(apps[0]!.id)).messages).toBe(7_500);
+    expect(first).toMatchObject({ calls: 4, unfinished: true, messages_deleted: CLEANUP_BATCH_ROWS, rooms_told: 1 });
+    const second = await cleanUp(metered, now, 6);
+    expect(second).toMatchObject({ calls: 6, unfinished: true, messages_deleted: 2 * CLEANUP_BATCH_ROWS, rooms_told: 2 });
+    expect((await stored(apps[0]!.id)).messages).toBe(6_500);
     expect((await stored(apps[1]!.id)).messages).toBe(1_500);
 
     reads.length = 0;
     const rest = await cleanUp(metered, now);
-    expect(rest).toMatchObject({ unfinished: false, messages_deleted: 3_000 });
+    expect(rest).toMatchObject({ unfinished: false, messages_deleted: 2_000, rooms_told: 2 });
     expect((await stored(apps[0]!.id)).messages).toBe(6_000);
     expect((await stored(apps[1]!.id)).messages).toBe(0);
     // A deletion of 1,000 rows reads about 4,000 (measured: the index, the rows, and both again to delete them),

@@ -89,7 +89,15 @@ export const AppStats = z
   .object({
     app_id: z.int(),
     shard_count: z.int(),
-    shards: z.array(z.object({ shard: z.int(), connections: z.int(), users: z.int() })),
+    shards: z.array(
+      z.object({
+        shard: z.int(),
+        connections: z.int(),
+        users: z.int(),
+        requests_per_second: z.number().openapi({ description: "requests the object took per second over the last minute" }),
+        peak_requests_per_second: z.int().openapi({ description: "in its busiest second of the last minute" }),
+      }),
+    ),
     connections: z.int(),
     users: z.int(),
   })

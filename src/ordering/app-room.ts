@@ -4,11 +4,12 @@ import type { AppEvent } from "../queue/events.js";
 import { SocketpotShard, type ShardLoad } from "../shard/socketpot-shard.js";
 import { shardName } from "../shards.js";
 import type { FeedItem } from "../socketpot/feed.js";
-import { linkOf, ORDERING_VERSION, servedOrderingVersion } from "../socketpot/ordering.js";
-import type { AppOrdering, ConnectionReport, CountedConnections, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
+import { linkOf, ORDERING_VERSION, orderingOf, runOrderingCall, servedOrderingVersion } from "../socketpot/ordering.js";
+import type { AppOrdering, ConnectionReport, CountedConnections, OrderingBatchAnswer, OrderingCall, OrderingResult, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
 import type { Outcome } from "../socketpot/room.js";
 import { D1ChatStore } from "../storage/d1-store.js";
 import { BalanceVersions } from "./balance-versions.js";
+import { BatchPacing } from "./batch-pacing.js";
 import { EventDedup } from "./event-dedup.js";
 import { OrderingCore } from "./ordering-core.js";
 import { SqlRecoveryStore } from "./session-recovery.js";
@@ -35,6 +36,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   private core: Promise<OrderingCore> | null = null;
   private readonly dedup: EventDedup;
   private readonly balanceVersions: BalanceVersions;
+  private readonly pacing = new BatchPacing();
   /** Connection state recovery's log and sessions; null when it is switched off. */
   private readonly recovery: SqlRecoveryStore | null;
   /** The highest shard number that has held a connection of this app, so a restarted room knows whom to ask. */
@@ -69,46 +71,93 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     this.highestShard = ctx.storage.sql.exec<{ highest_shard: number }>("SELECT highest_shard FROM shard_layout").toArray()[0]?.highest_shard ?? 0;
   }
 
-  // Ordering over RPC, for connection shards (the room's own connections make the same calls in-process).
+  /**
+   * The {@link AppOrdering} calls as the room serves them, however they come: over RPC one at a time, in a
+   * shard's batch, or in-process from the room's own connections.
+   */
+  private readonly served: AppOrdering = {
+    countConnections: async (appId, shard, report, version) => {
+      servedOrderingVersion(version, "countConnections");
+      if (shard > this.highestShard) {
+        this.highestShard = shard;
+        this.ctx.storage.sql.exec("INSERT INTO shard_layout (id, highest_shard) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET highest_shard = excluded.highest_shard", shard);
+      }
+      return (await this.ordered(appId)).countConnections(shard, report);
+    },
+    request: async (appId, client, event, payload, version) => {
+      servedOrderingVersion(version, "request");
+      return (await this.ordered(appId)).request(client, event, payload);
+    },
+    recover: async (appId, client, pid, offset, version) => {
+      servedOrderingVersion(version, "recover");
+      return (await this.ordered(appId)).recover(client, pid, offset);
+    },
+    leave: async (appId, client, reason, version) => {
+      servedOrderingVersion(version, "leave");
+      return (await this.ordered(appId)).leave(client, reason);
+    },
+  };
 
-  async countConnections(appId: number, shard: number, report: ConnectionReport, version?: number): Promise<CountedConnections> {
-    servedOrderingVersion(version, "countConnections");
-    if (shard > this.highestShard) {
-      this.highestShard = shard;
-      this.ctx.storage.sql.exec("INSERT INTO shard_layout (id, highest_shard) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET highest_shard = excluded.highest_shard", shard);
-    }
-    return (await this.ordered(appId)).countConnections(shard, report);
+  // Ordering over RPC, for connection shards: each call counts as one request to this object.
+
+  countConnections(appId: number, shard: number, report: ConnectionReport, version?: number): Promise<CountedConnections> {
+    this.inbound.count();
+    return this.served.countConnections(appId, shard, report, version);
   }
 
-  async request(appId: number, client: ShardClient, event: string | number, payload: unknown, version?: number): Promise<Outcome<unknown>> {
-    servedOrderingVersion(version, "request");
-    return (await this.ordered(appId)).request(client, event, payload);
+  request(appId: number, client: ShardClient, event: string | number, payload: unknown, version?: number): Promise<Outcome<unknown>> {
+    this.inbound.count();
+    return this.served.request(appId, client, event, payload, version);
   }
 
-  async recover(appId: number, client: ShardClient, pid: string, offset: string | null, version?: number): Promise<Recovered | null> {
-    servedOrderingVersion(version, "recover");
-    return (await this.ordered(appId)).recover(client, pid, offset);
+  recover(appId: number, client: ShardClient, pid: string, offset: string | null, version?: number): Promise<Recovered | null> {
+    this.inbound.count();
+    return this.served.recover(appId, client, pid, offset, version);
   }
 
-  async leave(appId: number, client: ShardClient, reason: string, version?: number): Promise<void> {
-    servedOrderingVersion(version, "leave");
-    return (await this.ordered(appId)).leave(client, reason);
+  leave(appId: number, client: ShardClient, reason: string, version?: number): Promise<void> {
+    this.inbound.count();
+    return this.served.leave(appId, client, reason, version);
+  }
+
+  /**
+   * A shard's calls in one batch (ordering version 2), started in their order; each answer, or the error it
+   * failed with, in the same order. One request to this object, however many calls it carries; the answer also
+   * says how far apart the shard is to send its batches ({@link BatchPacing}).
+   */
+  async calls(appId: number, shard: number, calls: OrderingCall[], version?: number): Promise<OrderingBatchAnswer> {
+    this.inbound.count();
+    servedOrderingVersion(version, "calls");
+    const spacingMs = this.pacing.batchFrom(shard, Date.now());
+    const ordering = orderingOf(this.served, appId);
+    const results = await Promise.all(
+      calls.map((call) =>
+        runOrderingCall(ordering, call).then(
+          (value): OrderingResult => ({ ok: true, value }),
+          (error: unknown): OrderingResult => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
+        ),
+      ),
+    );
+    return { results, spacingMs };
   }
 
   // The operator's API.
 
   /** Deletes a message of this app and tells CHAT subscribers. */
   async deleteMessage(appId: number, messageId: number): Promise<boolean> {
+    this.inbound.count();
     return (await this.ordered(appId)).chat.deleteMessage(messageId);
   }
 
   /** A token was revoked; the room must not trust its cached lookup of that digest. */
   async forgetToken(appId: number, digest: string): Promise<void> {
+    this.inbound.count();
     (await this.ordered(appId)).chat.forgetToken(digest);
   }
 
   /** Lifts a mute, in storage and in the room's cache. */
   async liftMute(appId: number, authId: number): Promise<boolean> {
+    this.inbound.count();
     return (await this.ordered(appId)).chat.liftMute(authId);
   }
 
@@ -117,13 +166,15 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
    * history too (one that is not running reads its history from storage when it starts).
    */
   async forgetMessagesBefore(appId: number, cutoff: number): Promise<void> {
+    this.inbound.count();
     if (this.core) await (await this.ordered(appId)).chat.forgetMessagesBefore(cutoff);
   }
 
   /** Connections and users on each shard, and app-wide. */
   async stats(appId: number, shardCount: number): Promise<AppStats> {
+    this.inbound.count();
     const core = await this.ordered(appId);
-    const shards = [this.load(0)];
+    const shards = [this.currentLoad(0)];
     for (const load of await Promise.all(this.remoteShards(Math.max(shardCount, this.highestShard)).map((shard) => this.shard(appId, shard).load(shard, ORDERING_VERSION)))) {
       shards.push(load);
     }
@@ -138,6 +189,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
    * shown is skipped. Returns how many events were delivered.
    */
   async deliver(events: AppEvent[]): Promise<number> {
+    this.inbound.count();
     if (this.failNextDeliveries > 0) {
       this.failNextDeliveries -= 1;
       throw new Error("injected delivery failure");
@@ -159,7 +211,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   // As a shard: the room's own connections reach the ordering room in-process.
 
   protected orderingRoom(): AppOrdering {
-    return this;
+    return this.served;
   }
 
   protected shardOf(): number {
@@ -192,7 +244,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       this.recovery,
       this.runtime,
     );
-    const local = this.snapshot();
+    const local = this.currentSnapshot();
     core.adopt(0, local);
     const live = local.sessions.map((client) => client.id);
     const reports = await Promise.all(
@@ -215,7 +267,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   }
 
   private linkTo(appId: number, shard: number): ShardLink {
-    if (shard === 0) return { receive: (items: FeedItem[]) => void this.receive(items), snapshot: () => this.snapshot() };
+    if (shard === 0) return { receive: (items: FeedItem[]) => void this.takeFeed(items), snapshot: () => this.currentSnapshot() };
     return linkOf(this.shard(appId, shard));
   }
 

@@ -1,4 +1,5 @@
-import type { AppOrdering } from "../socketpot/ordering.js";
+import { ORDERING_VERSION, orderingOf, runOrderingCall, type AppOrdering } from "../socketpot/ordering.js";
+import { BatchedRoomCalls } from "./room-calls.js";
 import { deadline } from "../deadline.js";
 import type { Refusal } from "../http/errors.js";
 import { CloseCode } from "../engine.io/socket.js";
@@ -19,8 +20,19 @@ export class ConnectionShard extends SocketpotShard {
   protected override reach = deadline(this.config.storageTimeoutMs, "the app's room", this.runtime);
   private readonly reporters = new Map<number, ConnectionReporter>();
 
+  /** The app's room, reached through one {@link BatchedRoomCalls} per app. */
   protected orderingRoom(appId: number): AppOrdering {
-    return this.env.ROOMS.get(this.env.ROOMS.idFromName(roomName(appId)));
+    const room = this.env.ROOMS.get(this.env.ROOMS.idFromName(roomName(appId)));
+    const alone = orderingOf(room, appId);
+    const shard = this.shardOf() ?? 0;
+    return new BatchedRoomCalls(
+      {
+        // A batch that hangs would hold every call after it: it gets the same deadline as each call in it.
+        sendBatch: (calls) => this.reach(room.calls(appId, shard, calls, ORDERING_VERSION)),
+        sendOne: (call) => runOrderingCall(alone, call),
+      },
+      this.runtime,
+    );
   }
 
   protected shardOf(): number | null {

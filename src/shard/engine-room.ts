@@ -16,6 +16,7 @@ import { Connection, closeSocket, parseConnectionState, type ConnectionState, ty
 import { sessionId } from "../shards.js";
 import { BoundedLog, log } from "../log.js";
 import { LOG_BYTES_PER_INVOCATION } from "../limits.js";
+import { RequestRate } from "./request-rate.js";
 
 /** The application above Engine.IO (Socket.IO, or the conformance echo), told about each connection's life. */
 export interface EngineApplication {
@@ -119,8 +120,11 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   private closedLog: BoundedLog | null = null;
   /** When the alarm is set for: null for none, undefined until this activation has read it. */
   private alarmAt: number | null | undefined = undefined;
+  /** The requests this object takes (HTTP, WebSocket events, alarms; subclasses count their RPC calls). */
+  protected readonly inbound = new RequestRate();
 
   override async fetch(request: Request): Promise<Response> {
+    this.inbound.count();
     const response = await this.answer(request);
     await discardBody(request);
     return response;
@@ -168,6 +172,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.inbound.count();
     const connection = this.connectionOf(ws);
     if (!connection) return;
     const frame = typeof message === "string" ? message : new Uint8Array(message);
@@ -186,6 +191,16 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
+    this.inbound.count();
+    this.endSocket(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.inbound.count();
+    this.endSocket(ws);
+  }
+
+  private endSocket(ws: WebSocket): void {
     const connection = this.connectionOf(ws);
     if (!connection) return;
     if (connection.probe === ws) {
@@ -198,11 +213,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     connection.end(CloseCode.NORMAL, "transport close", true);
   }
 
-  override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.webSocketClose(ws);
-  }
-
   override async alarm(): Promise<void> {
+    this.inbound.count();
     this.alarmAt = null;
     const closed = new BoundedLog("connection_closed", CLOSED_LINES_PER_ALARM);
     this.closedLog = closed;

@@ -21,6 +21,9 @@ export interface ShardLoad {
   connections: number;
   /** Distinct authenticated users. */
   users: number;
+  /** Requests this object took per second over the last minute (HTTP, WebSocket events, alarms, RPC), and in its busiest second. */
+  requests_per_second: number;
+  peak_requests_per_second: number;
 }
 
 /**
@@ -84,19 +87,34 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
 
   /** The ordering room's broadcasts for this shard, in feed order; answers with this activation. */
   receive(items: FeedItem[], version?: number): string {
-    servedOrderingVersion(version, "receive");
+    this.heardFromRoom(version, "receive");
+    return this.takeFeed(items);
+  }
+
+  /** The feed's broadcasts, however they come (over RPC, or in-process for the room's own connections). */
+  protected takeFeed(items: FeedItem[]): string {
     this.gateway.receive(items);
     return this.activation;
   }
 
   /** This shard's connections and sessions, for an ordering room that (re)builds its view of them. */
   snapshot(version?: number): ShardSnapshot {
-    servedOrderingVersion(version, "snapshot");
+    this.heardFromRoom(version, "snapshot");
+    return this.currentSnapshot();
+  }
+
+  protected currentSnapshot(): ShardSnapshot {
     const sessions: ShardSnapshot["sessions"] = [];
     for (const connection of this.connections()) {
       if (connection.session) sessions.push({ id: connection.id, shard: connection.shard, session: connection.session, recovery: connection.recovery });
     }
     return { activation: this.activation, sessions, pending: this.gateway.pending(), ips: this.countedIps(this.openIps()) };
+  }
+
+  /** A call from the ordering room over RPC: one request, of a version this code serves. */
+  private heardFromRoom(version: number | undefined, call: string): void {
+    this.inbound.count();
+    servedOrderingVersion(version, call);
   }
 
   /** This object's open connections per client address. */
@@ -116,14 +134,20 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
 
   /** How many connections and distinct users this object holds. */
   load(shard: number, version?: number): ShardLoad {
-    servedOrderingVersion(version, "load");
+    this.heardFromRoom(version, "load");
+    return this.currentLoad(shard);
+  }
+
+  /** What this object holds and takes, for operators. */
+  protected currentLoad(shard: number): ShardLoad {
     let connections = 0;
     const users = new Set<number>();
     for (const connection of this.connections()) {
       connections += 1;
       if (connection.session?.user) users.add(connection.session.user.auth_id);
     }
-    return { shard, connections, users: users.size };
+    const { perSecond, peak } = this.inbound.lastMinute();
+    return { shard, connections, users: users.size, requests_per_second: perSecond, peak_requests_per_second: peak };
   }
 
   // The Engine.IO server's questions.

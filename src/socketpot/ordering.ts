@@ -10,10 +10,14 @@ import type { ClientRef, Granted, Outcome } from "./room.js";
  * serves the new version beside the old and still sends the old, the second sends the new (docs/deploy.md).
  * Calls from code written before versions were sent carry none, and are version 1, whose shape they have.
  */
-export const ORDERING_VERSION = 1;
+export const ORDERING_VERSION = 2;
 
-/** The versions this code serves: the one it sends, and during a change the next one too. */
-export const SERVED_ORDERING_VERSIONS: readonly number[] = [1];
+/**
+ * The versions this code serves: the one it sends, and the one before it. Version 2 adds `calls` (a shard's
+ * calls in one batch) to version 1; a room on version 1 code has no such method, and a shard that meets one
+ * sends its calls each on its own, as version 1 did (src/shard/room-calls.ts).
+ */
+export const SERVED_ORDERING_VERSIONS: readonly number[] = [1, 2];
 
 /**
  * Checks the version of an incoming call: a version this code does not serve is refused with an error that
@@ -116,6 +120,36 @@ export interface ShardSnapshot {
   ips: Record<string, number>;
 }
 
+
+/** One of the {@link Ordering} calls, as a shard's batch carries it (ordering version 2). */
+export type OrderingCall =
+  | { kind: "countConnections"; shard: number; report: ConnectionReport }
+  | { kind: "request"; client: ShardClient; event: string | number; payload: unknown }
+  | { kind: "recover"; client: ShardClient; pid: string; offset: string | null }
+  | { kind: "leave"; client: ShardClient; reason: string };
+
+/** The answer to one call of a batch: its value, or the message of the error it failed with. */
+export type OrderingResult = { ok: true; value: unknown } | { ok: false; error: string };
+
+/** The room's answer to a batch: each call's result in order, and how far apart the shard is to send batches. */
+export interface OrderingBatchAnswer {
+  results: OrderingResult[];
+  spacingMs: number;
+}
+
+/** Runs one call of a batch against `ordering`. */
+export function runOrderingCall(ordering: Ordering, call: OrderingCall): Promise<unknown> {
+  switch (call.kind) {
+    case "countConnections":
+      return ordering.countConnections(call.shard, call.report);
+    case "request":
+      return ordering.request(call.client, call.event, call.payload);
+    case "recover":
+      return ordering.recover(call.client, call.pid, call.offset);
+    case "leave":
+      return ordering.leave(call.client, call.reason);
+  }
+}
 
 /**
  * The room's face to shards over RPC: the {@link Ordering} calls, each with the app's id first and the caller's

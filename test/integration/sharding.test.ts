@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, join, next, record, request, sentinel, until, type Client, type Joined } from "../support/clients.js";
+import { ROOM_BATCHES_PER_SECOND } from "../../src/ordering/batch-pacing.js";
 import { demoUser, localSecret, startTestServer, untilConnections, type TestServer } from "../support/server.js";
 
 /**
@@ -75,7 +76,7 @@ describe("an app's shard count", () => {
     expect(stats.json).toMatchObject({ app_id: 1, shard_count: 4, connections: 9, users: 2 });
     const spread = (stats.json["shards"] as Array<{ shard: number; connections: number }>).filter((shard) => shard.connections > 0);
     expect(spread.length).toBeGreaterThan(2);
-    expect(spread.find((shard) => shard.shard === 0)).toEqual({ shard: 0, connections: 1, users: 1 });
+    expect(spread.find((shard) => shard.shard === 0)).toMatchObject({ shard: 0, connections: 1, users: 1 });
 
     const everyone = [before, ...after];
     const heard = everyone.map((joined) => record(joined.socket, "new_message"));
@@ -166,5 +167,25 @@ describe("on four shards", () => {
     const [late] = await request(socket, "new_message", { text: "upgraded on a shard" });
     expect(late).toBeNull();
     socket.disconnect();
+  });
+});
+
+describe("an app's ordering room under a burst", () => {
+  it("takes a shard's calls in batches, within its rate: 200 clients connecting, authenticating and leaving at once reach it in a third as many requests", async () => {
+    const app = (await admin("POST", "/apps", { name: "Burst" })).json["id"] as number;
+    await admin("PATCH", `/apps/${app}`, { shards: 4 });
+    const clients = 200;
+    const sockets = await Promise.all(Array.from({ length: clients }, () => connect(server.url, { appId: app })));
+    const answers = await Promise.all(sockets.map((socket) => request(socket, "auth", { app_id: app, subscriptions: ["CHAT"] })));
+    expect(answers.every(([error]) => error === null)).toBe(true);
+    for (const socket of sockets) socket.disconnect();
+    await until(() => sockets.every((socket) => !socket.connected));
+    const { json: stats } = await admin("GET", `/apps/${app}/stats`);
+    const room = (stats["shards"] as Array<{ shard: number; requests_per_second: number; peak_requests_per_second: number }>).find((shard) => shard.shard === 0)!;
+    // Each client's count, auth and leave, 600 calls, one at a time would be 600 requests to the room (342
+    // before batches, measured). Batched and paced, the shards together stay within the room's rate.
+    const requests = Math.round(room.requests_per_second * 60);
+    expect(requests).toBeLessThanOrEqual(clients);
+    expect(room.peak_requests_per_second).toBeLessThanOrEqual(ROOM_BATCHES_PER_SECOND);
   });
 });

@@ -2,7 +2,8 @@ import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:te
 import { beforeAll, describe, expect, it } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
 import { roomOf, shardName, shardOfSession } from "../../src/shards.js";
-import { ORDERING_VERSION } from "../../src/socketpot/ordering.js";
+import { ROOM_BATCHES_PER_SECOND } from "../../src/ordering/batch-pacing.js";
+import { ORDERING_VERSION, SERVED_ORDERING_VERSIONS, type OrderingBatchAnswer } from "../../src/socketpot/ordering.js";
 import { openSocket, token } from "./room-socket.js";
 
 /** An app on two connection shards, inside workerd: the room's faults and hibernation as the shards see them. */
@@ -97,7 +98,7 @@ describe("the version of the calls between shards and their room", () => {
     expect(await room.request(APP, client, "auth", auth, ORDERING_VERSION)).toMatchObject({ ok: true });
     expect(await room.request(APP, { ...client, id: "older-code" }, "auth", auth)).toMatchObject({ ok: true });
     expect(await refusal(room.request(APP, { ...client, id: "newer-code" }, "auth", auth, ORDERING_VERSION + 1))).toBe(
-      `request: ordering version ${ORDERING_VERSION + 1} is not served by this object, which serves ${ORDERING_VERSION} (a rollout in progress)`,
+      `request: ordering version ${ORDERING_VERSION + 1} is not served by this object, which serves ${SERVED_ORDERING_VERSIONS.join(", ")} (a rollout in progress)`,
     );
     expect(await refusal(room.leave(APP, client, "client namespace disconnect", ORDERING_VERSION + 1))).toMatch(/^leave: ordering version/);
 
@@ -106,7 +107,23 @@ describe("the version of the calls between shards and their room", () => {
     expect(typeof (await shard.receive([]))).toBe("string");
     expect(await refusal(shard.receive([], ORDERING_VERSION + 1))).toMatch(`receive: ordering version ${ORDERING_VERSION + 1} is not served`);
     expect(await refusal(shard.snapshot(ORDERING_VERSION + 1))).toMatch(/^snapshot: ordering version/);
+    // A batch (version 2): each call answered in its place, a failed one with its error.
+    // (The stub's type makes `unknown` values unserializable: the answer is read as what the room returns.)
+    const answer = (await room.calls(
+      APP,
+      1,
+      [
+        { kind: "request", client: { ...client, id: "batched" }, event: "auth", payload: auth },
+        { kind: "request", client: { ...client, id: "batched-2" }, event: "auth", payload: { app_id: APP + 1000, subscriptions: ["CHAT"] } },
+        { kind: "leave", client: { ...client, id: "older-code" }, reason: "client namespace disconnect" },
+      ],
+      ORDERING_VERSION,
+    )) as unknown as OrderingBatchAnswer;
+    expect(answer.results).toMatchObject([{ ok: true, value: { ok: true } }, { ok: true, value: { ok: false, error: "INVALID_AUTH" } }, { ok: true }]);
+    // The room's rate shared among the app's shards that sent a batch in the last second (this one among them).
+    expect(answer.spacingMs % Math.ceil(1000 / ROOM_BATCHES_PER_SECOND)).toBe(0);
+    expect(answer.spacingMs).toBeGreaterThan(0);
     expect(await refusal(room.leave(APP, client, "client namespace disconnect", ORDERING_VERSION))).toBeNull();
-    expect(await refusal(room.leave(APP, { ...client, id: "older-code" }, "client namespace disconnect"))).toBeNull();
+    expect(await refusal(room.leave(APP, { ...client, id: "batched" }, "client namespace disconnect"))).toBeNull();
   });
 });

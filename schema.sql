@@ -7,10 +7,15 @@ CREATE TABLE apps (
   -- JSON array of allowed Origin values; an empty array allows any origin.
   allowed_origins TEXT    NOT NULL DEFAULT '[]',
   created_at      INTEGER NOT NULL,
-  -- How many connection shards the app's connections are spread over; NULL follows the ROOM_SHARDS var.
+  -- A fixed count of connection shards for the app's connections; NULL follows the ROOM_SHARDS var, and when
+  -- that is "auto", the load.
   shards          INTEGER CHECK (shards BETWEEN 1 AND 64),
   -- How many days its messages are kept; NULL follows the MESSAGE_RETENTION_DAYS var.
-  retention_days  INTEGER CHECK (retention_days BETWEEN 1 AND 3650)
+  retention_days  INTEGER CHECK (retention_days BETWEEN 1 AND 3650),
+  -- Bounds on the shard count its room chooses from the load (NULL: 1 and 64), and the count it chose last.
+  min_shards      INTEGER CHECK (min_shards BETWEEN 1 AND 64),
+  max_shards      INTEGER CHECK (max_shards BETWEEN 1 AND 64),
+  active_shards   INTEGER CHECK (active_shards BETWEEN 1 AND 64)
 );
 
 -- Each allowed origin of each app as a row, for the index lookup of a request that names no app. The triggers

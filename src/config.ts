@@ -30,6 +30,8 @@ export interface Env {
   RECOVERY_MAX_EVENTS?: string;
   STORAGE_TIMEOUT_MS?: string;
   ROOM_SHARDS?: string;
+  SHARD_TARGET_CONNECTIONS?: string;
+  MAX_CONNECTIONS_PER_OBJECT?: string;
   MESSAGE_RETENTION_DAYS?: string;
 }
 
@@ -44,16 +46,21 @@ const ConfigSchema = z.object({
   CHAT_RATE_PER_SECOND: z.coerce.number().positive().default(1),
   BETS_PER_SECOND: positiveInt(10),
   EVENT_DEDUP_WINDOW: positiveInt(10_000),
-  // However an app's connections are spread, one object may hold them all (an app on one shard does).
-  MAX_CONNECTIONS_PER_APP: positiveInt(30_000).pipe(
-    z.number().max(DO_WEBSOCKETS_PER_OBJECT, `MAX_CONNECTIONS_PER_APP is at most ${DO_WEBSOCKETS_PER_OBJECT}, the WebSockets one Durable Object accepts`),
+  // An app's connections are counted by its room and held by up to 64 objects (docs/scaling.md).
+  MAX_CONNECTIONS_PER_APP: positiveInt(300_000).pipe(
+    z.number().max(MAX_SHARDS * DO_WEBSOCKETS_PER_OBJECT, `MAX_CONNECTIONS_PER_APP is at most ${MAX_SHARDS * DO_WEBSOCKETS_PER_OBJECT}, what 64 objects hold`),
   ),
   MAX_CONNECTIONS_PER_IP: positiveInt(100),
   ANONYMOUS_SHARE: z.coerce.number().min(0).max(1).default(0.5),
   RECOVERY_WINDOW_MS: z.coerce.number().int().nonnegative().default(120_000),
   RECOVERY_MAX_EVENTS: positiveInt(10_000),
   STORAGE_TIMEOUT_MS: positiveInt(10_000),
-  ROOM_SHARDS: z.coerce.number().int().min(1).max(MAX_SHARDS).default(1),
+  ROOM_SHARDS: z.union([z.literal("auto"), z.coerce.number().int().min(1).max(MAX_SHARDS)]).default("auto"),
+  SHARD_TARGET_CONNECTIONS: positiveInt(5_000),
+  // What one object holds at most, under the WebSockets it accepts: past it, a new connection goes to another shard.
+  MAX_CONNECTIONS_PER_OBJECT: positiveInt(32_000).pipe(
+    z.number().max(DO_WEBSOCKETS_PER_OBJECT, `MAX_CONNECTIONS_PER_OBJECT is at most ${DO_WEBSOCKETS_PER_OBJECT}, the WebSockets one Durable Object accepts`),
+  ),
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(MAX_RETENTION_DAYS).default(90),
 });
 
@@ -76,8 +83,12 @@ export interface Config {
   recoveryMaxEvents: number;
   /** How long a D1 call (or a shard's call to its app's room) may take before the request it serves fails with INTERNAL_ERROR. */
   storageTimeoutMs: number;
-  /** How many connection shards an app has when its own row does not say. */
-  roomShards: number;
+  /** How many connection shards an app has when its own row does not say: a fixed count, or "auto" (the load). */
+  roomShards: number | "auto";
+  /** The connections each object of an app with automatic shards is planned to hold. */
+  shardTargetConnections: number;
+  /** The most connections one object holds. */
+  maxConnectionsPerObject: number;
   /** How many days an app's messages are kept when its own row does not say. */
   messageRetentionDays: number;
 }
@@ -103,6 +114,8 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     recoveryMaxEvents: vars.RECOVERY_MAX_EVENTS,
     storageTimeoutMs: vars.STORAGE_TIMEOUT_MS,
     roomShards: vars.ROOM_SHARDS,
+    shardTargetConnections: vars.SHARD_TARGET_CONNECTIONS,
+    maxConnectionsPerObject: vars.MAX_CONNECTIONS_PER_OBJECT,
     messageRetentionDays: vars.MESSAGE_RETENTION_DAYS,
   };
 }

@@ -1,4 +1,5 @@
 import type { Env } from "./config.js";
+import type { AppRecord } from "./storage/d1-apps.js";
 import { UNKNOWN_IP } from "./http/client-ip.js";
 import { randomId } from "./ids.js";
 
@@ -9,6 +10,29 @@ import { randomId } from "./ids.js";
  * by then.
  */
 export const MAX_SHARDS = 64;
+
+/**
+ * How an app's shard count is set: fixed (by the app's `shards`, or a number in `ROOM_SHARDS`), or chosen by
+ * its room from the load within bounds, `count` being the count known now.
+ */
+export type ShardPlan = { kind: "fixed"; count: number } | { kind: "automatic"; min: number; max: number; count: number };
+
+export function shardPlanOf(app: AppRecord, roomShards: number | "auto"): ShardPlan {
+  const fixed = app.shards ?? (roomShards === "auto" ? null : roomShards);
+  if (fixed !== null) return { kind: "fixed", count: fixed };
+  const min = app.minShards ?? 1;
+  const max = Math.max(min, app.maxShards ?? MAX_SHARDS);
+  return { kind: "automatic", min, max, count: Math.min(max, Math.max(min, app.activeShards ?? min)) };
+}
+
+/**
+ * The header with which an app's objects tell the Worker the app's shard count as its room last chose it, on
+ * the answer to a new connection: each Worker isolate follows a change as soon as it opens a connection.
+ */
+export const SHARD_COUNT_HEADER = "X-Socketpot-Shards";
+
+/** The header of a refusal by a shard that holds its most connections: the Worker tries another shard. */
+export const SHARD_FULL_HEADER = "X-Socketpot-Shard-Full";
 
 export function roomName(appId: number): string {
   return `app:${appId}`;

@@ -2,6 +2,7 @@ import type { PacketData } from "../engine.io/packet.js";
 import { CloseCode } from "../engine.io/socket.js";
 import type { Ack, Admission, Namespace } from "../socket.io/namespace.js";
 import { randomId } from "../ids.js";
+import { DO_WEBSOCKETS_PER_OBJECT } from "../limits.js";
 import type { Connection, Stack } from "../shard/connection.js";
 import { EngineRoom, type Admitted, type EngineApplication, type RoomEngineOptions } from "../shard/engine-room.js";
 import { SocketIoApplication } from "../shard/socket-io-application.js";
@@ -56,6 +57,7 @@ export class ConformanceRoom extends EngineRoom<unknown> {
     pingTimeoutMs: 200,
     maxPayloadBytes: 1_000_000,
     connectTimeoutMs: 1_000,
+    maxConnections: DO_WEBSOCKETS_PER_OBJECT,
   };
   private readonly echo = new EchoApplication();
   private readonly socketIo = new SocketIoApplication(

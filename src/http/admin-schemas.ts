@@ -50,10 +50,16 @@ export const UpdateApp = z
   .object({
     name: AppName.optional(),
     allowed_origins: AllowedOrigins.optional(),
-    shards: Shards.optional(),
+    shards: Shards.nullable().optional().openapi({ description: "a fixed shard count; null: automatic (or the deployment's ROOM_SHARDS)" }),
+    min_shards: Shards.nullable().optional().openapi({ description: "the fewest shards an automatic count goes to; null: 1" }),
+    max_shards: Shards.nullable().optional().openapi({ description: "the most shards an automatic count goes to; null: 64" }),
     retention_days: RetentionDays.nullable().optional().openapi({ description: "null: the deployment's default again" }),
   })
-  .refine((change) => Object.values(change).some((value) => value !== undefined), "send at least one of name, allowed_origins, shards, retention_days")
+  .refine((change) => Object.values(change).some((value) => value !== undefined), "send at least one of name, allowed_origins, shards, min_shards, max_shards, retention_days")
+  .refine(
+    (change) => change.min_shards == null || change.max_shards == null || change.min_shards <= change.max_shards,
+    "min_shards must not be above max_shards",
+  )
   .openapi("UpdateApp");
 export const IssueToken = z
   .object({
@@ -77,7 +83,10 @@ export const App = z
     id: z.int(),
     name: z.string(),
     allowed_origins: z.array(z.string()),
-    shards: z.int(),
+    shards: z.int().openapi({ description: "the shards its new connections are spread over now" }),
+    shard_mode: z.enum(["fixed", "automatic"]).openapi({ description: "fixed by the app or ROOM_SHARDS, or following the load" }),
+    min_shards: z.int().nullable(),
+    max_shards: z.int().nullable(),
     retention_days: z.int().openapi({ description: "its own, else the deployment's default (MESSAGE_RETENTION_DAYS)" }),
     created_at: IsoDate,
   })
@@ -89,6 +98,7 @@ export const AppStats = z
   .object({
     app_id: z.int(),
     shard_count: z.int(),
+    shard_mode: z.enum(["fixed", "automatic"]),
     shards: z.array(
       z.object({
         shard: z.int(),

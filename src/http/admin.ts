@@ -3,14 +3,14 @@ import type { MiddlewareHandler } from "hono";
 import { parseConfig, type Env } from "../config.js";
 import { D1_DATABASE_BYTES } from "../limits.js";
 import { log } from "../log.js";
-import { roomOf } from "../shards.js";
+import { roomOf, shardPlanOf } from "../shards.js";
 import { D1Admin } from "../storage/d1-admin.js";
 import { findApp, type AppRecord } from "../storage/d1-apps.js";
 import { D1Credentials } from "../storage/d1-credentials.js";
 import * as schema from "./admin-schemas.js";
 import { requireSecret } from "./bearer.js";
 import { jsonError } from "./errors.js";
-import { knownApps } from "./known-apps.js";
+import { appShards, knownApps } from "./known-apps.js";
 
 type AdminEnv = { Bindings: Env; Variables: { app: AppRecord } };
 
@@ -98,7 +98,7 @@ admin.openapi(
   route({
     method: "patch",
     path: "/apps/{app_id}",
-    summary: "Change an app's name, allowed origins, shard count or message retention",
+    summary: "Change an app's name, allowed origins, shards (a fixed count, or automatic within bounds) or message retention",
     description:
       "Connections already open stay where they are; new ones follow a new shard count (in every isolate within a minute). A shorter retention takes effect at the next scheduled clean-up (every ten minutes).",
     request: { params: schema.AppPath, body: body(schema.UpdateApp) },
@@ -119,7 +119,9 @@ admin.openapi(
   route({ method: "get", path: "/apps/{app_id}/stats", summary: "An app's connections and users, per shard", request: { params: schema.AppPath }, responses: { 200: json(schema.AppStats, "live figures") } }),
   async (c) => {
     const app = c.get("app");
-    return c.json(await roomOf(c.env, app.id).stats(app.id, app.shards ?? parseConfig(c.env).roomShards), 200);
+    const plan = shardPlanOf(app, parseConfig(c.env).roomShards);
+    const stats = await roomOf(c.env, app.id).stats(app.id, (await appShards(c.env, app.id)) ?? plan.count);
+    return c.json({ ...stats, shard_mode: plan.kind }, 200);
   },
 );
 

@@ -9,8 +9,8 @@ import { EngineErrorCode, engineError, jsonError } from "./errors.js";
 import { MAX_ORIGIN_LENGTH, OriginRoutes } from "./origin-routes.js";
 import { admin } from "./admin.js";
 import { ingest } from "./ingest.js";
-import { forwardToShard, shardForNewConnection, shardOfSession } from "../shards.js";
-import { appShards } from "./known-apps.js";
+import { connectionShard, forwardToShard, SHARD_COUNT_HEADER, SHARD_FULL_HEADER, shardForNewConnection, shardOfSession } from "../shards.js";
+import { appShards, knownApps } from "./known-apps.js";
 import { AppId } from "./query.js";
 import { clientIp } from "./client-ip.js";
 import { isUpgrade } from "./upgrade.js";
@@ -42,11 +42,28 @@ edge.all("/socket.io/", async (c) => {
   const shards = await appShards(c.env, route.appId);
   if (shards === null) return engineError(404, EngineErrorCode.BAD_REQUEST, unknownApp(route.appId));
   const sid = c.req.query("sid");
+  if (sid === undefined) return openConnection(c.env, route.appId, shards, route.request);
   // A session stays on the shard that opened it, whatever the app's shard count is by now.
-  const shard = sid === undefined ? shardForNewConnection(shards, clientIp(c.req.raw)) : shardOfSession(sid);
+  const shard = shardOfSession(sid);
   if (shard === null) return engineError(400, EngineErrorCode.UNKNOWN_SID, "Session ID unknown");
   return forwardToShard(c.env, route.appId, shard, route.request);
 });
+
+/**
+ * Opens a connection on the shard its address goes to; if that shard holds its most connections, on the next
+ * one, and so on over the app's shards. The answer may say the app's shard count as its room last chose it,
+ * which this isolate follows from then on.
+ */
+async function openConnection(env: Env, appId: number, shards: number, request: Request): Promise<Response> {
+  const first = shardForNewConnection(shards, clientIp(request));
+  for (let attempt = 1; ; attempt++) {
+    const response = await forwardToShard(env, appId, first === 0 ? 0 : 1 + ((first - 1 + attempt - 1) % shards), request);
+    const told = connectionShard(response.headers.get(SHARD_COUNT_HEADER));
+    if (told !== null) knownApps.tell(appId, told);
+    if (!response.headers.has(SHARD_FULL_HEADER) || attempt >= shards) return response;
+    await response.body?.cancel();
+  }
+}
 
 const unknownApp = (appId: number) => `there is no app with id ${appId}`;
 
@@ -100,8 +117,7 @@ edge.get("/v1/apps/:app_id/ws", async (c) => {
   if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
   const shards = await appShards(c.env, appId.data);
   if (shards === null) return jsonError(404, "UNKNOWN_APP", unknownApp(appId.data));
-  const shard = shardForNewConnection(shards, clientIp(c.req.raw));
-  return forwardToShard(c.env, appId.data, shard, c.req.raw);
+  return openConnection(c.env, appId.data, shards, c.req.raw);
 });
 
 edge.route("/v1/apps", ingest);

@@ -40,8 +40,12 @@ export interface Refusal {
   /** The Engine.IO error code, for /socket.io/. */
   code: EngineErrorCode;
   message: string;
+  /** Headers for the Worker (e.g. that another shard may take the connection). */
+  headers?: Record<string, string>;
 }
 
 export function refusalResponse(refusal: Refusal, shape: "engine.io" | "json"): Response {
-  return shape === "engine.io" ? engineError(refusal.status, refusal.code, refusal.message) : jsonError(refusal.status, refusal.error, refusal.message);
+  const response = shape === "engine.io" ? engineError(refusal.status, refusal.code, refusal.message) : jsonError(refusal.status, refusal.error, refusal.message);
+  for (const [name, value] of Object.entries(refusal.headers ?? {})) response.headers.set(name, value);
+  return response;
 }

@@ -1,4 +1,5 @@
 import { parseConfig, type Env } from "../config.js";
+import { shardPlanOf } from "../shards.js";
 import { APP_ROW_TTL_MS, findApp, highestAppId, type AppRecord } from "../storage/d1-apps.js";
 import { TtlCache } from "./ttl-cache.js";
 
@@ -25,9 +26,24 @@ class KnownApps {
     return this.rows.get(appId, () => findApp(db, appId), now);
   }
 
+  /** Shard counts of automatic apps as their objects last told this isolate: newer than the rows kept. */
+  private readonly told = new Map<number, number>();
+
+  /** An object of app `appId` said the app has `count` shards. */
+  tell(appId: number, count: number): void {
+    this.told.delete(appId);
+    this.told.set(appId, count);
+    if (this.told.size > ROW_CACHE_SIZE) this.told.delete(this.told.keys().next().value!);
+  }
+
+  toldShards(appId: number): number | null {
+    return this.told.get(appId) ?? null;
+  }
+
   /** This isolate created or changed app `appId`: its next connections read it again. */
   changed(appId: number): void {
     this.rows.delete(appId);
+    this.told.delete(appId);
     this.highest.delete("highest");
   }
 }
@@ -35,10 +51,15 @@ class KnownApps {
 export const knownApps = new KnownApps();
 
 /**
- * How many shards an app's new connections are spread over (its row's `shards`, else the `ROOM_SHARDS`
- * default); null when there is no such app.
+ * How many shards an app's new connections are spread over: its fixed count, or (automatic) the count its room
+ * chose, as an object of the app last told this isolate (else as the app's row says); null when there is no
+ * such app.
  */
 export async function appShards(env: Env, appId: number): Promise<number | null> {
   const app = await knownApps.find(env.DB, appId);
-  return app && (app.shards ?? parseConfig(env).roomShards);
+  if (!app) return null;
+  const plan = shardPlanOf(app, parseConfig(env).roomShards);
+  if (plan.kind === "fixed") return plan.count;
+  const told = knownApps.toldShards(appId);
+  return told === null ? plan.count : Math.min(plan.max, Math.max(plan.min, told));
 }

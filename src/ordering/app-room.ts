@@ -2,7 +2,8 @@ import type { Env } from "../config.js";
 import { log } from "../log.js";
 import type { AppEvent } from "../queue/events.js";
 import { SocketpotShard, type ShardLoad } from "../shard/socketpot-shard.js";
-import { shardName } from "../shards.js";
+import { shardName, shardPlanOf } from "../shards.js";
+import { saveActiveShards } from "../storage/d1-apps.js";
 import type { FeedItem } from "../socketpot/feed.js";
 import { linkOf, ORDERING_VERSION, orderingOf, runOrderingCall, servedOrderingVersion } from "../socketpot/ordering.js";
 import type { AppOrdering, ConnectionReport, CountedConnections, OrderingBatchAnswer, OrderingCall, OrderingResult, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
@@ -10,6 +11,7 @@ import type { Outcome } from "../socketpot/room.js";
 import { D1ChatStore } from "../storage/d1-store.js";
 import { BalanceVersions } from "./balance-versions.js";
 import { BatchPacing } from "./batch-pacing.js";
+import { ShardPlanner } from "./shard-planner.js";
 import { EventDedup } from "./event-dedup.js";
 import { OrderingCore } from "./ordering-core.js";
 import { SqlRecoveryStore } from "./session-recovery.js";
@@ -17,7 +19,7 @@ import { SqlRecoveryStore } from "./session-recovery.js";
 /** What an operator sees of an app's spread over its shards. */
 export interface AppStats {
   app_id: number;
-  /** The shard count new connections are spread over. */
+  /** The shard count new connections are spread over (as the room chose it, for an automatic one). */
   shard_count: number;
   shards: ShardLoad[];
   connections: number;
@@ -37,6 +39,9 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   private readonly dedup: EventDedup;
   private readonly balanceVersions: BalanceVersions;
   private readonly pacing = new BatchPacing();
+  private readonly planner: ShardPlanner;
+  /** The app's shard count as this room knows it: fixed, or as it last chose it from the load. */
+  private shardCount: number | null = null;
   /** Connection state recovery's log and sessions; null when it is switched off. */
   private readonly recovery: SqlRecoveryStore | null;
   /** The highest shard number that has held a connection of this app, so a restarted room knows whom to ask. */
@@ -67,6 +72,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       recoveryWindowMs > 0 ? new SqlRecoveryStore(ctx.storage.sql, { windowMs: recoveryWindowMs, maxEvents: recoveryMaxEvents }, this.runtime.later) : null;
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
     this.balanceVersions = new BalanceVersions(ctx.storage.sql);
+    this.planner = new ShardPlanner(this.config.shardTargetConnections);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shard_layout (id INTEGER PRIMARY KEY CHECK (id = 0), highest_shard INTEGER NOT NULL)");
     this.highestShard = ctx.storage.sql.exec<{ highest_shard: number }>("SELECT highest_shard FROM shard_layout").toArray()[0]?.highest_shard ?? 0;
   }
@@ -82,7 +88,9 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
         this.highestShard = shard;
         this.ctx.storage.sql.exec("INSERT INTO shard_layout (id, highest_shard) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET highest_shard = excluded.highest_shard", shard);
       }
-      return (await this.ordered(appId)).countConnections(shard, report);
+      const counted = await (await this.ordered(appId)).countConnections(shard, report);
+      this.runtime.hold(this.planShards(appId, counted.total));
+      return counted;
     },
     request: async (appId, client, event, payload, version) => {
       servedOrderingVersion(version, "request");
@@ -138,7 +146,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
         ),
       ),
     );
-    return { results, spacingMs };
+    return { results, spacingMs, shards: this.shardCount };
   }
 
   // The operator's API.
@@ -179,7 +187,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       shards.push(load);
     }
     const connections = shards.reduce((sum, shard) => sum + shard.connections, 0);
-    return { app_id: appId, shard_count: shardCount, shards, connections, users: core.chat.directory.users() };
+    return { app_id: appId, shard_count: this.shardCount ?? shardCount, shards, connections, users: core.chat.directory.users() };
   }
 
   /**
@@ -206,6 +214,27 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       fresh += 1;
     }
     return fresh;
+  }
+
+  /**
+   * Follows the app's load with its shard count, when the count is automatic: a change is saved for the Worker
+   * isolates that have not heard it, and told to the shards in their batches' answers.
+   */
+  private async planShards(appId: number, connections: number): Promise<void> {
+    const app = await this.findApp(appId);
+    if (!app) return;
+    const plan = shardPlanOf(app, this.config.roomShards);
+    const current = this.shardCount ?? plan.count;
+    this.shardCount = plan.kind === "fixed" ? plan.count : this.planner.next(plan, current, connections, Date.now());
+    if (plan.kind === "fixed" || this.shardCount === current) return;
+    log("shards_changed", { app_id: appId, from: current, to: this.shardCount, connections });
+    await saveActiveShards(this.env.DB, appId, this.shardCount).catch((error: unknown) =>
+      log("request_failed", { app_id: appId, request: "save shards", error: String(error) }),
+    );
+  }
+
+  protected override knownShardCount(): number | null {
+    return this.shardCount;
   }
 
   // As a shard: the room's own connections reach the ordering room in-process.

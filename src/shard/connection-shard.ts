@@ -1,4 +1,4 @@
-import { ORDERING_VERSION, orderingOf, runOrderingCall, type AppOrdering } from "../socketpot/ordering.js";
+import { ORDERING_VERSION, orderingOf, runOrderingCall, type AppOrdering, type OrderingBatchAnswer } from "../socketpot/ordering.js";
 import { BatchedRoomCalls } from "./room-calls.js";
 import { deadline } from "../deadline.js";
 import type { Refusal } from "../http/errors.js";
@@ -19,6 +19,12 @@ import { SocketpotShard, tooManyConnections, unavailable } from "./socketpot-sha
 export class ConnectionShard extends SocketpotShard {
   protected override reach = deadline(this.config.storageTimeoutMs, "the app's room", this.runtime);
   private readonly reporters = new Map<number, ConnectionReporter>();
+  /** The app's shard count, as the room's latest answer to a batch gave it. */
+  private shardCount: number | null = null;
+
+  protected override knownShardCount(): number | null {
+    return this.shardCount;
+  }
 
   /** The app's room, reached through one {@link BatchedRoomCalls} per app. */
   protected orderingRoom(appId: number): AppOrdering {
@@ -28,7 +34,12 @@ export class ConnectionShard extends SocketpotShard {
     return new BatchedRoomCalls(
       {
         // A batch that hangs would hold every call after it: it gets the same deadline as each call in it.
-        sendBatch: (calls) => this.reach(room.calls(appId, shard, calls, ORDERING_VERSION)),
+        sendBatch: async (calls) => {
+          // (The stub's type cannot carry the `unknown` values of the results: the answer is what the room returns.)
+          const answer = (await this.reach(room.calls(appId, shard, calls, ORDERING_VERSION))) as OrderingBatchAnswer;
+          if (answer.shards !== null) this.shardCount = answer.shards;
+          return answer;
+        },
         sendOne: (call) => runOrderingCall(alone, call),
       },
       this.runtime,

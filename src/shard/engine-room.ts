@@ -13,7 +13,7 @@ import { EngineErrorCode, engineError, jsonError, refusalResponse, type Refusal 
 import { clientIp } from "../http/client-ip.js";
 import { isUpgrade } from "../http/upgrade.js";
 import { Connection, closeSocket, parseConnectionState, type ConnectionState, type Stack } from "./connection.js";
-import { sessionId } from "../shards.js";
+import { SHARD_FULL_HEADER, sessionId } from "../shards.js";
 import { BoundedLog, log } from "../log.js";
 import { LOG_BYTES_PER_INVOCATION } from "../limits.js";
 import { RequestRate } from "./request-rate.js";
@@ -35,6 +35,19 @@ export interface EngineApplication {
 export interface RoomEngineOptions extends EngineOptions {
   /** How long a new connection may go without progressing (connecting a Socket.IO namespace) before it is dropped. */
   connectTimeoutMs: number;
+  /** The most connections this object holds; past it, a new one is refused as {@link objectFull}. */
+  maxConnections: number;
+}
+
+/** The refusal of a new connection by an object that holds its most: the Worker sends it to another shard. */
+export function objectFull(max: number): Refusal {
+  return {
+    status: 503,
+    error: "SHARD_FULL",
+    code: EngineErrorCode.BAD_REQUEST,
+    message: `this shard holds ${max} connections, its most; connect again`,
+    headers: { [SHARD_FULL_HEADER]: "1" },
+  };
 }
 
 /** Who a request is admitted as: the app it is for, and the shard of the app this object is. */
@@ -98,6 +111,10 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   protected abstract reserveConnection(admission: Admitted, ip: string, id: string): Promise<Refusal | null>;
   /** A connection that {@link reserveConnection} let in has ended. */
   protected abstract releaseConnection(connection: Connection): void;
+  /** Headers for the answer that opens a connection (what the Worker is to learn from this object). */
+  protected openingHeaders(): Record<string, string> {
+    return {};
+  }
 
   /**
    * Engine.IO 3 clients ping the server: the runtime answers `2` with `3` itself, so their pings do not wake
@@ -266,7 +283,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const handshake = connection.engine.handshake(["websocket"]);
     await opening.application.opened(connection);
     await this.alarmBy(dueAt(connection));
-    return payloadResponse(encodePayload([handshake], opening.protocol, supportsBinary));
+    return payloadResponse(encodePayload([handshake], opening.protocol, supportsBinary), this.openingHeaders());
   }
 
   /** A WebSocket connection; Engine.IO clients are greeted with the `open` packet, plain ones are not. */
@@ -278,7 +295,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     await opening.application.opened(connection);
     connection.save();
     await this.alarmBy(dueAt(connection));
-    return new Response(null, { status: 101, webSocket: client });
+    return new Response(null, { status: 101, webSocket: client, headers: this.openingHeaders() });
   }
 
   /** A plain-protocol WebSocket: no Engine.IO, the application reads the frames itself. */
@@ -292,6 +309,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
 
   /** Names a new connection and reserves its place within the app's limits: how it will open, or a refusal. */
   private async reserve(request: Request, admitted: Omit<Opening, "id" | "ip">): Promise<Opening | Refusal> {
+    if (this.registry().sessions.size >= this.engineOptions.maxConnections) return objectFull(this.engineOptions.maxConnections);
     const opening = { ...admitted, id: sessionId(admitted.shard), ip: clientIp(request) };
     return (await this.reserveConnection(admitted, opening.ip, opening.id)) ?? opening;
   }
@@ -504,9 +522,9 @@ interface Opening extends Admitted {
   ip: string;
 }
 
-function payloadResponse(body: string | Uint8Array): Response {
+function payloadResponse(body: string | Uint8Array, headers: Record<string, string> = {}): Response {
   const contentType = typeof body === "string" ? "text/plain; charset=UTF-8" : "application/octet-stream";
-  return new Response(body, { headers: { "Content-Type": contentType } });
+  return new Response(body, { headers: { ...headers, "Content-Type": contentType } });
 }
 
 /** The request body as a payload: bytes for v3 binary payloads, else text; null when larger than `limit`. */

@@ -8,6 +8,7 @@ import { log } from "../log.js";
 import type { FeedItem } from "../socketpot/feed.js";
 import { orderingOf, servedOrderingVersion, type AppOrdering, type Ordering, type ShardSnapshot } from "../socketpot/ordering.js";
 import { SocketpotNamespace } from "./socketpot-namespace.js";
+import { SHARD_COUNT_HEADER } from "../shards.js";
 import { APP_ROW_TTL_MS, findApp, type AppRecord } from "../storage/d1-apps.js";
 import type { Connection, Stack } from "./connection.js";
 import { EngineRoom, type Admitted, type EngineApplication, type EngineQuery, type RoomEngineOptions } from "./engine-room.js";
@@ -51,6 +52,7 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
       pingTimeoutMs: this.config.pingTimeoutMs,
       maxPayloadBytes: this.config.maxPayloadBytes,
       connectTimeoutMs: this.config.authTimeoutMs,
+      maxConnections: this.config.maxConnectionsPerObject,
     };
     this.gateway = new Gateway((client) => this.ordering(client.appId), () => this.connections(), {
       authTimeoutMs: this.config.authTimeoutMs,
@@ -115,6 +117,16 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
   private heardFromRoom(version: number | undefined, call: string): void {
     this.inbound.count();
     servedOrderingVersion(version, call);
+  }
+
+  /** The app's shard count as this object last heard it from the room; null before it has. */
+  protected knownShardCount(): number | null {
+    return null;
+  }
+
+  protected override openingHeaders(): Record<string, string> {
+    const count = this.knownShardCount();
+    return count === null ? {} : { [SHARD_COUNT_HEADER]: String(count) };
   }
 
   /** This object's open connections per client address. */

@@ -131,10 +131,15 @@ export type OrderingCall =
 /** The answer to one call of a batch: its value, or the message of the error it failed with. */
 export type OrderingResult = { ok: true; value: unknown } | { ok: false; error: string };
 
-/** The room's answer to a batch: each call's result in order, and how far apart the shard is to send batches. */
+/**
+ * The room's answer to a batch: each call's result in order, how far apart the shard is to send batches, and the
+ * app's shard count.
+ */
 export interface OrderingBatchAnswer {
   results: OrderingResult[];
   spacingMs: number;
+  /** The app's shard count as the room knows it (null before it knows), for the shard to pass on to the Worker. */
+  shards: number | null;
 }
 
 /** Runs one call of a batch against `ordering`. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isoDate } from "./iso-date.js";
 import type { ChatMessage } from "../socketpot/schemas.js";
+import { shardPlanOf } from "../shards.js";
 import { parseAppRow, type AppRecord } from "./d1-apps.js";
 import { toChatMessage, MessageRow } from "./d1-store.js";
 
@@ -12,8 +13,13 @@ export interface AppView {
   id: number;
   name: string;
   allowed_origins: string[];
-  /** The connection shards its connections are spread over (the deployment's default unless set). */
+  /** The connection shards its new connections are spread over now. */
   shards: number;
+  /** "fixed" (its own `shards`, or the deployment's ROOM_SHARDS), or "automatic" (its room follows the load). */
+  shard_mode: "fixed" | "automatic";
+  /** An automatic count's bounds (null for a fixed one). */
+  min_shards: number | null;
+  max_shards: number | null;
   /** Days its messages are kept (the deployment's default unless set). */
   retention_days: number;
   created_at: string;
@@ -21,17 +27,23 @@ export interface AppView {
 
 /** What an app's row leaves to the deployment's vars. */
 export interface AppDefaults {
-  shards: number;
+  shards: number | "auto";
   retentionDays: number;
 }
 
 export interface AppChange {
   name?: string | undefined;
   allowed_origins?: string[] | undefined;
-  shards?: number | undefined;
+  /** null: automatic again (or the deployment's ROOM_SHARDS). */
+  shards?: number | null | undefined;
+  min_shards?: number | null | undefined;
+  max_shards?: number | null | undefined;
   /** null: follow the deployment's default again. */
   retention_days?: number | null | undefined;
 }
+
+/** A nullable field of a change, bound as (whether it was sent, its value). */
+const nullable = (value: number | null | undefined): [boolean, number | null] => [value !== undefined, value ?? null];
 
 const StorageRow = z.object({ messages: z.number().int(), oldest: z.number().nullable() });
 
@@ -43,11 +55,15 @@ export class D1Admin {
   ) {}
 
   appView(app: AppRecord): AppView {
+    const plan = shardPlanOf(app, this.defaults.shards);
     return {
       id: app.id,
       name: app.name,
       allowed_origins: app.allowedOrigins,
-      shards: app.shards ?? this.defaults.shards,
+      shards: plan.count,
+      shard_mode: plan.kind,
+      min_shards: plan.kind === "automatic" ? plan.min : null,
+      max_shards: plan.kind === "automatic" ? plan.max : null,
       retention_days: app.retentionDays ?? this.defaults.retentionDays,
       created_at: isoDate(app.createdAt),
     };
@@ -65,17 +81,22 @@ export class D1Admin {
   async updateApp(appId: number, change: AppChange): Promise<AppView | null> {
     const row = await this.db
       .prepare(
-        `UPDATE apps SET name = coalesce(?2, name), allowed_origins = coalesce(?3, allowed_origins), shards = coalesce(?4, shards),
-           retention_days = CASE WHEN ?5 THEN ?6 ELSE retention_days END
+        // A field left out stays as it is; one sent as null goes back to its default.
+        `UPDATE apps SET name = coalesce(?2, name), allowed_origins = coalesce(?3, allowed_origins),
+           shards = CASE WHEN ?4 THEN ?5 ELSE shards END,
+           retention_days = CASE WHEN ?6 THEN ?7 ELSE retention_days END,
+           min_shards = CASE WHEN ?8 THEN ?9 ELSE min_shards END,
+           max_shards = CASE WHEN ?10 THEN ?11 ELSE max_shards END
          WHERE id = ?1 RETURNING *`,
       )
       .bind(
         appId,
         change.name ?? null,
         change.allowed_origins ? JSON.stringify(change.allowed_origins) : null,
-        change.shards ?? null,
-        change.retention_days !== undefined,
-        change.retention_days ?? null,
+        ...nullable(change.shards),
+        ...nullable(change.retention_days),
+        ...nullable(change.min_shards),
+        ...nullable(change.max_shards),
       )
       .first();
     return row ? this.appView(parseAppRow(row)) : null;

@@ -8,8 +8,12 @@ export interface AppRecord {
   name: string;
   /** Origins allowed to connect; empty means any origin. */
   allowedOrigins: string[];
-  /** Its connection shard count; null for the deployment's default (`ROOM_SHARDS`). */
+  /** Its fixed connection shard count; null for the deployment's default (`ROOM_SHARDS`, or automatic). */
   shards: number | null;
+  /** Bounds on an automatic shard count (null: 1 and 64), and the count its room chose last (null: none yet). */
+  minShards: number | null;
+  maxShards: number | null;
+  activeShards: number | null;
   /** How many days its messages are kept; null for the deployment's default (`MESSAGE_RETENTION_DAYS`). */
   retentionDays: number | null;
   createdAt: number;
@@ -25,6 +29,9 @@ const AppRow = z.object({
     return z.NEVER;
   }),
   shards: z.number().int().nullable(),
+  min_shards: z.number().int().nullable(),
+  max_shards: z.number().int().nullable(),
+  active_shards: z.number().int().nullable(),
   retention_days: z.number().int().nullable(),
   created_at: z.number(),
 });
@@ -32,7 +39,16 @@ const AppRow = z.object({
 /** Reads an `apps` row (all columns). */
 export function parseAppRow(row: unknown): AppRecord {
   const app = AppRow.parse(row);
-  return { id: app.id, name: app.name, allowedOrigins: app.allowed_origins, shards: app.shards, retentionDays: app.retention_days, createdAt: app.created_at };
+  return { id: app.id, name: app.name, allowedOrigins: app.allowed_origins, shards: app.shards,
+    minShards: app.min_shards,
+    maxShards: app.max_shards,
+    activeShards: app.active_shards,
+    retentionDays: app.retention_days, createdAt: app.created_at };
+}
+
+/** Records the shard count an app's room chose from its load. */
+export async function saveActiveShards(db: D1Database, appId: number, shards: number): Promise<void> {
+  await db.prepare("UPDATE apps SET active_shards = ?2 WHERE id = ?1").bind(appId, shards).run();
 }
 
 export async function findApp(db: D1Database, appId: number): Promise<AppRecord | null> {

@@ -26,6 +26,7 @@ function slowRoom(batches = true) {
               call.kind === "request" && call.event === "fail" ? { ok: false, error: "no such thing" } : { ok: true, value: call.kind === "request" ? call.event : null },
             ),
             spacingMs: clock.spacingMs,
+            shards: null,
           }),
         ),
       );
@@ -127,7 +128,7 @@ describe("a shard's calls to its room, in batches", () => {
     const transport: RoomCallTransport = {
       sendBatch: async (calls) => {
         if (fail) throw new Error("the app's room did not answer within 10000 ms");
-        return { results: calls.map((): OrderingResult => ({ ok: true, value: "later" })), spacingMs: 0 };
+        return { results: calls.map((): OrderingResult => ({ ok: true, value: "later" })), spacingMs: 0, shards: null };
       },
       sendOne: async () => null,
     };

@@ -138,9 +138,106 @@ const handlers = {
   },
   async close() {
     for (const socket of [...sockets.splice(0), ...idle.splice(0)]) protocol.close(socket);
+    for (const client of stormClients.splice(0)) client.socket.disconnect();
     return {};
   },
+  /**
+   * Connect `count` clients written the way Socketpot apps are (they reconnect by themselves and send `auth` on
+   * every connect), each as a demo user with CHAT, `concurrency` at a time; report each connect+auth time.
+   */
+  async stormConnect({ url, count, concurrency }) {
+    const times = [];
+    for (let next = 0; next < count; ) {
+      const batch = [];
+      for (let i = 0; i < concurrency && next < count; i++, next++) batch.push(stormClient(url, next));
+      times.push(...(await Promise.all(batch)));
+    }
+    return { times };
+  },
+  /**
+   * Every client's connection drops at once, as at a deploy, while one more client sends `messages` chat
+   * messages. Resolves once every client has authenticated again: how long each took from the drop, how many got
+   * their session back (the same socket id), the busiest second of re-authentications, and, for the messages
+   * acknowledged, how many were missed or received twice over all clients.
+   */
+  async storm({ url, messages }) {
+    const sender = await stormClient(url, stormClients.length).then(() => stormClients.pop());
+    const before = stormClients.map((client) => ({ id: client.socket.id, auths: client.auths.length }));
+    const dropped = performance.now();
+    for (const client of stormClients) client.socket.io.engine.close();
+    const acked = [];
+    for (let i = 0; i < messages; i++) {
+      const [error, message] = await new Promise((resolve) => sender.socket.emit("new_message", { text: `storm ${i}` }, (...reply) => resolve(reply)));
+      if (error === null) acked.push(message.id);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const deadline = Date.now() + 120_000;
+    while (stormClients.some((client, index) => client.auths.length === before[index].auths) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    // Messages sent just before the last re-authentication may still be on their way.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const times = stormClients.map((client, index) => (client.authedAt[before[index].auths] ?? NaN) - dropped);
+    const bySecond = new Map();
+    for (const time of times) bySecond.set(Math.floor(time / 1000), (bySecond.get(Math.floor(time / 1000)) ?? 0) + 1);
+    let missed = 0;
+    let twice = 0;
+    for (const [index, client] of stormClients.entries()) {
+      const seen = new Map();
+      // A client that got its session back receives what it missed as events; one that did not, in its auth answer.
+      const recovered = client.socket.id === before[index].id;
+      const history = recovered ? [] : (client.histories[before[index].auths] ?? []);
+      for (const id of [...client.received, ...history]) seen.set(id, (seen.get(id) ?? 0) + 1);
+      for (const id of acked) {
+        const count = seen.get(id) ?? 0;
+        if (count === 0) missed += 1;
+        if (count > 1) twice += count - 1;
+      }
+    }
+    sender.socket.disconnect();
+    return {
+      times,
+      recovered: stormClients.filter((client, index) => client.socket.id === before[index].id).length,
+      peakPerSecond: Math.max(...bySecond.values()),
+      acked: acked.length,
+      missed,
+      twice,
+    };
+  },
 };
+
+/**
+ * The clients of the storm phases: each socket, when each of its auths was answered and the history it carried,
+ * and the chat messages it received as events.
+ */
+const stormClients = [];
+
+function stormClient(url, index) {
+  const user = DEMO_USERS[index % DEMO_USERS.length];
+  const socket = io(url, {
+    query: { app_id: 1 },
+    transports: ["websocket"],
+    forceNew: true,
+    timeout: 60_000,
+    reconnectionDelay: 1_000,
+    randomizationFactor: 0.5,
+    extraHeaders: { "CF-Connecting-IP": address(index) },
+    perMessageDeflate: false,
+  });
+  const client = { socket, auths: [], authedAt: [], histories: [], received: [] };
+  stormClients.push(client);
+  socket.on("new_message", (message) => client.received.push(message.id));
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    socket.once("connect_error", reject);
+    socket.on("connect", () => {
+      socket.emit("auth", { app_id: 1, access_token: user.token, subscriptions: ["CHAT"] }, (error, response) => {
+        client.auths.push(error);
+        client.histories.push((response?.chat?.messages ?? []).map((message) => message.id));
+        client.authedAt.push(performance.now());
+        if (client.auths.length === 1) (error ? reject(new Error(error)) : resolve(performance.now() - started));
+      });
+    });
+  });
+}
 
 process.on("message", async ({ id, phase, args }) => {
   try {

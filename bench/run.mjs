@@ -38,11 +38,12 @@ const { values } = parseArgs({
     idle: { type: "string" },
     deflate: { type: "boolean", default: true },
     "via-wrangler": { type: "boolean", default: false },
+    storm: { type: "boolean", default: false },
     skip: { type: "string", default: "" },
   },
   allowNegative: true,
 });
-const { deflate, "via-wrangler": viaWrangler, skip, idle, ...sizes } = values;
+const { deflate, "via-wrangler": viaWrangler, storm, skip, idle, ...sizes } = values;
 const skipped = new Set(skip.split(",").filter(Boolean));
 const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [key, Number(value)]));
 const idleLevels = idle?.split(",").map(Number) ?? null;
@@ -50,6 +51,7 @@ if (idleLevels && !(idleLevels.length === 2 && idleLevels.every(Number.isInteger
   throw new Error("--idle takes two counts of idle sockets, the lower first: --idle 100,3000");
 }
 const INGEST_TOKEN = "bench-ingest-token";
+const ADMIN_TOKEN = "bench-admin-token";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -257,6 +259,79 @@ function orderingCosts() {
   const output = join(tmpdir(), `socketpot-ordering-${process.pid}.json`);
   execFileSync("npx", ["vitest", "bench", "--run", "--project", "unit", "bench/ordering.bench.ts", "--outputJson", output], { stdio: "ignore" });
   return readFile(output, "utf8").then((text) => JSON.parse(text).files[0].groups[0].benchmarks);
+}
+
+/**
+ * --storm: --clients clients of the demo app (apps' way: reconnecting by themselves, `auth` on every connect)
+ * lose their connections at once, as at a deploy, while one more sends 50 chat messages; on one room, then on
+ * automatic shards (a target that spreads the clients over about eight). The room's and each shard's requests
+ * are read from the stats endpoint, over a minute that holds nothing but the storm.
+ */
+async function stormOn(layout) {
+  const persistTo = await mkdtemp(join(tmpdir(), "socketpot-bench-storm-"));
+  const automatic = layout === "automatic shards";
+  const vars = {
+    ...loadVars(1),
+    INGEST_TOKEN,
+    ADMIN_TOKEN,
+    ...(automatic ? { ROOM_SHARDS: "auto", SHARD_TARGET_CONNECTIONS: String(Math.ceil(options.clients / 8 / 0.75)) } : {}),
+  };
+  const load = loader();
+  try {
+    await prepareLocalDatabase({ persistTo });
+    const server = await startSocketpot(persistTo, vars);
+    try {
+      const { times: connectTimes } = await load.run("stormConnect", { url: server.url, count: options.clients, concurrency: options.concurrency });
+      // A first storm, not counted, as after the deploy before: the clients that connected while the app was
+      // growing, and still sit on its room, reconnect onto its shards (growing moves no connection).
+      await load.run("storm", { url: server.url, messages: 5 });
+      await pause(61_000);
+      const result = await load.run("storm", { url: server.url, messages: 50 });
+      const stats = await (await fetch(`${server.url}/v1/admin/apps/1/stats`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+      const room = stats.shards.find((shard) => shard.shard === 0);
+      const others = stats.shards.filter((shard) => shard.shard !== 0);
+      await load.run("close");
+      return {
+        name: `${server.name}, ${layout}`,
+        connectP50: percentile(connectTimes, 50),
+        reconnectP50: percentile(result.times, 50),
+        reconnectP99: percentile(result.times, 99),
+        recovered: `${result.recovered} / ${options.clients}`,
+        lost: `${result.missed} missed, ${result.twice} twice, of ${result.acked} acked × ${options.clients}`,
+        reauthPeak: result.peakPerSecond,
+        shardCount: stats.shard_count,
+        roomPeak: room.peak_requests_per_second,
+        shardPeak: others.length ? Math.max(...others.map((shard) => shard.peak_requests_per_second)) : NaN,
+      };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    load.kill();
+    await rm(persistTo, { recursive: true, force: true });
+  }
+}
+
+if (storm) {
+  const layouts = [await stormOn("one room"), await stormOn("automatic shards")];
+  console.log(`\nSocketpot Edge reconnect storm: ${options.clients} clients drop at once and reconnect by themselves\n`);
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}\n`);
+  const stormRows = [
+    ["connect+auth p50, before the storm", (result) => format(result.connectP50, "ms")],
+    ["drop → auth again, p50", (result) => format(result.reconnectP50, "ms")],
+    ["drop → auth again, p99", (result) => format(result.reconnectP99, "ms")],
+    ["sessions recovered", (result) => result.recovered],
+    ["acked messages lost or doubled", (result) => result.lost],
+    ["clients authenticating again, busiest second", (result) => String(result.reauthPeak)],
+    ["shards", (result) => String(result.shardCount)],
+    ["the room's requests, busiest second", (result) => String(result.roomPeak)],
+    ["busiest connection shard's requests, busiest second", (result) => format(result.shardPeak, "")],
+    ["room's busiest second / clients' busiest second", (result) => (result.roomPeak / result.reauthPeak).toFixed(2)],
+  ];
+  console.log(`| measure | ${layouts.map((layout) => layout.name).join(" | ")} |`);
+  console.log(`|---|${layouts.map(() => "---|").join("")}`);
+  for (const [label, cell] of stormRows) console.log(`| ${label} | ${layouts.map(cell).join(" | ")} |`);
+  process.exit(0);
 }
 
 const columns = [await socketpot(1)];

@@ -40,7 +40,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   private readonly balanceVersions: BalanceVersions;
   private readonly pacing = new BatchPacing();
   private readonly planner: ShardPlanner;
-  /** The app's shard count as this room knows it: fixed, or as it last chose it from the load. */
+  /** The app's automatic shard count as this room last chose it; null while it has not, or the count is fixed. */
   private shardCount: number | null = null;
   /** Connection state recovery's log and sessions; null when it is switched off. */
   private readonly recovery: SqlRecoveryStore | null;
@@ -224,9 +224,14 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     const app = await this.findApp(appId);
     if (!app) return;
     const plan = shardPlanOf(app, this.config.roomShards);
+    // A fixed count is the operator's, read from the app's row where it is needed; the room keeps none.
+    if (plan.kind === "fixed") {
+      this.shardCount = null;
+      return;
+    }
     const current = this.shardCount ?? plan.count;
-    this.shardCount = plan.kind === "fixed" ? plan.count : this.planner.next(plan, current, connections, Date.now());
-    if (plan.kind === "fixed" || this.shardCount === current) return;
+    this.shardCount = this.planner.next(plan, current, connections, Date.now());
+    if (this.shardCount === current) return;
     log("shards_changed", { app_id: appId, from: current, to: this.shardCount, connections });
     await saveActiveShards(this.env.DB, appId, this.shardCount).catch((error: unknown) =>
       log("request_failed", { app_id: appId, request: "save shards", error: String(error) }),

@@ -1,9 +1,9 @@
 /**
  * The calls a room takes from its connection shards per second, at most, whatever their number and load: a
- * fifth of the soft limit of about 1,000 requests a second Cloudflare gives one Durable Object, leaving the
+ * tenth of the soft limit of about 1,000 requests a second Cloudflare gives one Durable Object, leaving the
  * rest for the room's own connections, the Queue's deliveries and the operator.
  */
-export const ROOM_BATCHES_PER_SECOND = 200;
+export const ROOM_BATCHES_PER_SECOND = 100;
 
 /** The longest a shard is asked to wait between two batches: what a chat message may wait at the most load. */
 export const MAX_BATCH_SPACING_MS = 250;

@@ -69,8 +69,12 @@ export class Gateway {
     if (!client.session) client.expectAuthBy(this.options.now() + this.options.authTimeoutMs);
   }
 
-  /** Handles one client request; a granted session starts before the answer goes back. */
-  async request(client: GatewayClient, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
+  /**
+   * Handles one client request and gives its outcome to `answer`, which sends it to the client. A granted
+   * session starts before the answer goes; the broadcasts after its mark that reached this shard first go right
+   * after the answer, never before it (a client reads the history in its answer first, then what came since).
+   */
+  async request(client: GatewayClient, event: string | number, payload: unknown, answer: (outcome: Outcome<unknown>) => void): Promise<void> {
     const auth = event === "auth";
     const previous = client.session;
     if (auth) this.authenticating.add(client.id);
@@ -83,12 +87,13 @@ export class Gateway {
         outcome = internalError;
       }
       if (outcome.after) await this.caughtUp(outcome.after);
-      if (outcome.ok && outcome.granted && client.open) this.start(client, outcome.granted, previous);
+      const since = outcome.ok && outcome.granted && client.open ? this.start(client, outcome.granted, previous) : [];
+      answer(outcome);
+      for (const event of since) client.deliver(event);
     } finally {
       // Only now: until its session has started, a granted client is pending in this shard's reports.
       if (auth) this.authenticating.delete(client.id);
     }
-    return outcome;
   }
 
   /** The session a reconnecting client claims (`pid` and the offset it has), or null for a new session. */
@@ -120,7 +125,7 @@ export class Gateway {
   /** Gives a recovered client what it missed, then starts its session. */
   resume(client: GatewayClient, recovered: Recovered): void {
     for (const { event, payload, offset } of recovered.missed) client.emit(event, payload, offset);
-    this.start(client, recovered.granted, null);
+    for (const event of this.start(client, recovered.granted, null)) client.deliver(event);
   }
 
   /** Called once when a client leaves, however it left; its session ends here and at the ordering room. */
@@ -191,22 +196,21 @@ export class Gateway {
   }
 
   /**
-   * Starts a granted session. Broadcasts after its mark that reached this shard before the grant are sent now,
-   * unless the session it replaces (a recovered one) already had them.
+   * Starts a granted session, and returns the broadcasts after its mark that reached this shard before the
+   * grant, for the caller to send (unless the session it replaces, a recovered one, already had them).
    */
-  private start(client: GatewayClient, { session, mark }: Granted, previous: ClientSession | null): void {
+  private start(client: GatewayClient, { session, mark }: Granted, previous: ClientSession | null): EncodedEvent[] {
     client.startSession(session, mark);
     const later = this.recent.filter((item) => item.epoch === mark.epoch && item.seq > mark.seq);
     if (later.length > 0 && later[0]!.seq !== mark.seq + 1) {
       // The broadcasts right after the mark are no longer kept: the client reconnects and catches up.
       log("feed_gap", { sid: client.id, mark: mark.seq, oldest: later[0]!.seq });
       client.disconnect();
-      return;
+      return [];
     }
-    for (const item of later) {
-      if (client.id === item.exceptId || !reaches(item.audience, session) || (previous && reaches(item.audience, previous))) continue;
-      client.deliver(new EncodedEvent(item.event, item.payload, item.offset));
-    }
+    return later
+      .filter((item) => client.id !== item.exceptId && reaches(item.audience, session) && !(previous && reaches(item.audience, previous)))
+      .map((item) => new EncodedEvent(item.event, item.payload, item.offset));
   }
 }
 

@@ -46,7 +46,7 @@ export class PlainApplication implements EngineApplication {
       return;
     }
     const payload = action === "chat" && typeof param === "string" ? { text: param } : param;
-    respond(connection, await this.gateway.request(connection, REQUESTS[action] ?? action, payload), ack);
+    await this.gateway.request(connection, REQUESTS[action] ?? action, payload, (outcome) => respond(connection, outcome, ack));
   }
 
   expired(connection: Connection): void {

@@ -44,7 +44,7 @@ export class SocketpotNamespace implements Namespace<SocketIoClient> {
   }
 
   async event(client: SocketIoClient, name: string | number, args: unknown[], ack: Ack | null): Promise<void> {
-    respond(client, await this.gateway.request(client, name, args[0]), ack);
+    await this.gateway.request(client, name, args[0], (outcome) => respond(client, outcome, ack));
   }
 
   disconnected(client: SocketIoClient, reason: string): void {

@@ -78,14 +78,19 @@ describe("the polling → WebSocket upgrade window", () => {
       }
     })();
 
+    // Messages every few milliseconds, each acked on its own time: the flow does not wait for an ack.
     const sentIds: number[] = [];
+    const acked: Array<Promise<void>> = [];
     let sending = true;
     const sends = (async () => {
       for (let i = 0; sending && i < 400; i++) {
-        const [error, message] = await request(sender.socket, "new_message", { text: `tick ${i}` });
-        expect(error).toBeNull();
-        sentIds.push((message as { id: number }).id);
-        await pause(3);
+        acked.push(
+          request(sender.socket, "new_message", { text: `tick ${i}` }).then(([error, message]) => {
+            expect(error).toBeNull();
+            sentIds.push((message as { id: number }).id);
+          }),
+        );
+        await pause(5);
       }
     })();
 
@@ -109,6 +114,7 @@ describe("the polling → WebSocket upgrade window", () => {
     await pause(200);
     sending = false;
     await sends;
+    await Promise.all(acked);
     await pause(300);
 
     expect(sentIds.length).toBeGreaterThan(20);

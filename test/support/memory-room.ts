@@ -282,8 +282,10 @@ export class MemoryApp {
     return gateway;
   }
 
-  request(client: RecordingClient, event: string, payload: unknown): Promise<Outcome<unknown>> {
-    return this.gateway(client.shard).request(client, event, payload);
+  async request(client: RecordingClient, event: string, payload: unknown): Promise<Outcome<unknown>> {
+    let answer: Outcome<unknown> | undefined;
+    await this.gateway(client.shard).request(client, event, payload, (outcome) => (answer = outcome));
+    return answer!;
   }
 
   auth(client: RecordingClient, payload: unknown): Promise<Outcome<AuthResponse>> {

@@ -2,9 +2,20 @@ import { describe, expect, it } from "vitest";
 import { Gateway } from "../../src/shard/gateway.js";
 import type { FeedItem } from "../../src/socketpot/feed.js";
 import type { Ordering } from "../../src/socketpot/ordering.js";
-import { MemoryApp, MemoryHost, MemoryStore, USERS, memoryRoom, tokenOf } from "../support/memory-room.js";
+import type { Outcome } from "../../src/socketpot/room.js";
+import { MemoryApp, MemoryHost, MemoryStore, USERS, memoryRoom, tokenOf, type RecordingClient } from "../support/memory-room.js";
 
 const auth = (authId: number | null) => ({ app_id: 1, subscriptions: ["CHAT"], ...(authId === null ? {} : { access_token: tokenOf(authId) }) });
+/**
+ * A request through a shard's gateway: its outcome, and how many events the client had received when the
+ * gateway gave the outcome to be sent (where the client reads its answer among its events).
+ */
+async function ask(gateway: Gateway, client: RecordingClient, event: string, payload: unknown): Promise<Outcome<unknown> & { eventsBefore: number }> {
+  let answer: (Outcome<unknown> & { eventsBefore: number }) | undefined;
+  await gateway.request(client, event, payload, (outcome) => (answer = { ...outcome, eventsBefore: client.received.length }));
+  return answer!;
+}
+
 const ids = (received: Array<{ event: string; payload: unknown }>) =>
   received.filter((entry) => entry.event === "new_message").map((entry) => (entry.payload as { id: number }).id);
 
@@ -60,14 +71,14 @@ describe("a session on a connection shard", () => {
     await app.auth(sender, auth(1));
     // A listener already on shard 1, so that the feed there carries every message, "before" included.
     const listener = host.connect("listener", 1);
-    const listening = gateway.request(listener, "auth", auth(null));
+    const listening = ask(gateway, listener, "auth", auth(null));
     await answer();
     flushFeed();
     await listening;
     await app.newMessage(sender, { text: "before" });
 
     const client = host.connect("late", 1);
-    const granted = gateway.request(client, "auth", auth(3));
+    const granted = ask(gateway, client, "auth", auth(3));
     // The room has granted the session (its history read) before these are stored.
     while (!app.chat.directory.session("late")) await macrotask();
     for (const text of ["after 1", "after 2"]) await app.newMessage(sender, { text });
@@ -82,18 +93,20 @@ describe("a session on a connection shard", () => {
     const history = (outcome as { value: { chat: { messages: Array<{ id: number }> } } }).value.chat.messages.map((message) => message.id);
     expect(history).toEqual([1]);
     expect(ids(client.received)).toEqual([2, 3, 4]);
+    // Its answer (with the history) first, then what came since, though that reached the shard before the answer.
+    expect(outcome.eventsBefore).toBe(0);
     expect(ids(listener.received)).toEqual([1, 2, 3, 4]);
   });
 
   it("answers a sender only after its own message reached its shard", async () => {
     const { host, gateway, flushFeed, answer } = heldShard();
     const sender = host.connect("sender", 1);
-    const authed = gateway.request(sender, "auth", auth(3));
+    const authed = ask(gateway, sender, "auth", auth(3));
     await answer();
     flushFeed();
     await authed;
     let answered = false;
-    const sent = gateway.request(sender, "new_message", { text: "mine" }).then(() => (answered = true));
+    const sent = ask(gateway, sender, "new_message", { text: "mine" }).then(() => (answered = true));
     await answer();
     expect(answered).toBe(false);
     flushFeed();

@@ -97,6 +97,12 @@ describe("automatic shards", () => {
     await until(() => heard.length === 3);
     expect(heard).toEqual(["one", "two", "three"]);
     await sentinel(alice, [bob]);
+    // A client arriving now, on whichever shard, gets them in its history, in order.
+    const late = await connect(server.url, { version: "v1" });
+    open.push({ close: () => late.disconnect() });
+    const [, lateAuth] = await request(late, "auth", { app_id: 1, subscriptions: ["CHAT"] });
+    const history = (lateAuth as { chat: { messages: Array<{ text: string }> } }).chat.messages.map((message) => message.text);
+    expect(history.filter((text) => ["one", "two", "three"].includes(text))).toEqual(["one", "two", "three"]);
 
     const deposits: { alice: unknown[]; bob: unknown[] } = { alice: [], bob: [] };
     alice.on("balance_change", (change) => deposits.alice.push(change));

@@ -45,13 +45,16 @@ export class OrderingCore implements Ordering, RoomHost {
 
   /**
    * Takes in a shard's connections and sessions as they are: after this room restarted (they are still
-   * there), or after the shard's activation changed (those that are gone leave, and are announced).
+   * there), or after the shard's activation changed (those that are gone leave, and are announced). `askedAt`
+   * is where the directory was when the snapshot was asked for.
    */
-  adopt(shard: number, { activation, sessions, pending, ips }: ShardSnapshot): void {
+  adopt(shard: number, { activation, sessions, pending, ips }: ShardSnapshot, askedAt = Infinity): void {
     this.activations.set(shard, activation);
     this.counts.replace(shard, ips);
     const present = new Set([...sessions.map((client) => client.id), ...pending]);
-    for (const id of this.chat.directory.clientsOn(shard)) if (!present.has(id)) this.chat.leave({ id, shard, session: this.chat.directory.session(id) });
+    // Only sessions that started before the snapshot was asked for can be missing from it because they are gone:
+    // one granted while the snapshot travelled is not in it, and stays.
+    for (const id of this.chat.directory.clientsOn(shard, askedAt)) if (!present.has(id)) this.chat.leave({ id, shard, session: this.chat.directory.session(id) });
     for (const client of sessions) if (client.session) this.chat.directory.set(client.id, shard, client.session);
   }
 
@@ -137,9 +140,10 @@ export class OrderingCore implements Ordering, RoomHost {
     const known = this.activations.get(shard);
     this.activations.set(shard, activation);
     if (known === undefined || known === activation) return;
+    const askedAt = this.chat.directory.changes();
     this.runtime.hold(
       Promise.resolve(link.snapshot()).then(
-        (snapshot) => this.adopt(shard, snapshot),
+        (snapshot) => this.adopt(shard, snapshot, askedAt),
         (error: unknown) => log("shard_unreachable", { shard, error: String(error) }),
       ),
     );

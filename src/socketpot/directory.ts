@@ -40,7 +40,10 @@ export interface PresenceChange {
  * broadcast goes to those shards only (a deposit to the shards of that user's connections).
  */
 export class Directory {
-  private readonly sessions = new Map<string, { shard: number; session: ClientSession }>();
+  /** Each session, with the number of the change that made it (see {@link changes}). */
+  private readonly sessions = new Map<string, { shard: number; session: ClientSession; since: number }>();
+  /** How many sessions were started or replaced so far: a point in this directory's history. */
+  private changeCount = 0;
   private readonly presence = new Presence();
   /** Sessions without a user, app-wide: their number is capped, so that they cannot crowd users out. */
   anonymous = 0;
@@ -51,7 +54,7 @@ export class Directory {
   set(id: string, shard: number, session: ClientSession): PresenceChange {
     const previous = this.sessions.get(id);
     if (previous) this.route(previous.shard, previous.session, -1);
-    this.sessions.set(id, { shard, session });
+    this.sessions.set(id, { shard, session, since: ++this.changeCount });
     this.route(shard, session, 1);
     this.anonymous += Number(!session.user) - Number(previous !== undefined && !previous.session.user);
     const before = chatUser(previous?.session ?? null);
@@ -79,9 +82,17 @@ export class Directory {
     return { joined: null, left: user && this.presence.leave(id, user) ? user : null };
   }
 
-  /** The clients with a session on `shard` (walks every session: for a shard's rare check, not hot paths). */
-  clientsOn(shard: number): string[] {
-    return [...this.sessions].flatMap(([id, entry]) => (entry.shard === shard ? [id] : []));
+  /** Where this directory is now: the sessions started later have a higher change number. */
+  changes(): number {
+    return this.changeCount;
+  }
+
+  /**
+   * The clients with a session on `shard` that started by change `before` (walks every session: for a shard's
+   * rare check, not hot paths).
+   */
+  clientsOn(shard: number, before = Infinity): string[] {
+    return [...this.sessions].flatMap(([id, entry]) => (entry.shard === shard && entry.since <= before ? [id] : []));
   }
 
   session(id: string): ClientSession | null {

@@ -245,10 +245,17 @@ export class MemoryApp {
     // Shard 0 is the room's own, in-process; the others answer like a connection shard over RPC.
     const link = (shard: number) => ({
       receive: (items: FeedItem[]) => (shard === 0 ? this.gateway(shard).receive(items) : this.deliver(shard, items)),
-      snapshot: () => this.snapshot(shard),
+      // A snapshot is taken when asked for; a test may hold its answer back (it travels).
+      snapshot: () => {
+        const taken = this.snapshot(shard);
+        return this.snapshotsHeld ? this.snapshotsHeld.then(() => taken) : taken;
+      },
     });
     this.core = new OrderingCore(appId, store, options, link, null, host);
   }
+
+  /** While set, shards' snapshots are answered only once it settles. */
+  snapshotsHeld: Promise<void> | null = null;
 
   /** Each connection shard's activation; a test that restarts a shard gives it a new one. */
   readonly activations = new Map<number, string>();

@@ -136,4 +136,32 @@ describe("an ordering room", () => {
     expect(Object.keys(room.chat.directory.userlist())).toEqual(["bob"]);
     expect(survivor.session).not.toBeNull();
   });
+
+  it("keeps a session granted while a restarted shard's snapshot was on its way", async () => {
+    const { room, host } = memoryRoom();
+    const watcher = host.connect("watcher");
+    await room.auth(watcher, auth(null));
+    const tab1 = host.connect("tab1", 2);
+    await room.auth(tab1, auth(3));
+
+    // Shard 2 has a new activation: the room asks for its snapshot, which is taken now and arrives later.
+    let arrive = () => {};
+    room.snapshotsHeld = new Promise((resolve) => (arrive = resolve));
+    room.activations.set(2, "second");
+    expect((await room.newMessage(tab1, { text: "ping" })).ok).toBe(true);
+    for (let turn = 0; turn < 10; turn++) await Promise.resolve();
+    // Meanwhile alice opens a second tab on that shard, which the snapshot cannot have.
+    const tab2 = host.connect("tab2", 2);
+    await room.auth(tab2, auth(3));
+    arrive();
+    room.snapshotsHeld = null;
+    for (let turn = 0; turn < 10; turn++) await Promise.resolve();
+
+    // Her first tab leaves: her second keeps her present.
+    tab1.open = false;
+    room.leave(tab1, "transport close");
+    for (let turn = 0; turn < 10; turn++) await Promise.resolve();
+    expect(watcher.events("user_left")).toEqual([]);
+    expect(Object.keys(room.chat.directory.userlist())).toEqual(["alice"]);
+  });
 });

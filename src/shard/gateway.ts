@@ -152,9 +152,14 @@ export class Gateway {
     client.disconnect();
   }
 
-  /** Broadcasts from the ordering room, in feed order: each is encoded once and sent to the clients it is for. */
+  /**
+   * Broadcasts from the ordering room, in feed order: each is encoded once and sent to the clients it is for. A
+   * batch the room sends again (its first answer was lost) brings broadcasts this shard already has: they are
+   * passed over, so no client gets one twice.
+   */
   receive(items: FeedItem[]): void {
     for (const item of items) {
+      if (this.received?.epoch === item.epoch && item.seq <= this.received.seq) continue;
       this.received = item;
       this.recent.push(item);
       if (this.recent.length > RECENT_ITEMS) this.recent.shift();

@@ -115,6 +115,30 @@ describe("a session on a connection shard", () => {
   });
 });
 
+describe("a shard's feed", () => {
+  it("passes over broadcasts it already has, when the room sends a batch again", async () => {
+    const { room, host } = memoryRoom();
+    const sender = host.connect("sender");
+    await room.auth(sender, auth(1));
+    const listener = host.connect("listener", 2);
+    await room.auth(listener, auth(null));
+    const recorded: FeedItem[] = [];
+    const gateway = room.gateway(2);
+    const receive = gateway.receive.bind(gateway);
+    gateway.receive = (items) => {
+      recorded.push(...items);
+      receive(items);
+    };
+    for (const text of ["one", "two"]) await room.newMessage(sender, { text });
+    for (let turn = 0; turn < 10; turn++) await Promise.resolve();
+    // The same batch again, as a retry after a lost answer would bring it, then the next message.
+    gateway.receive(recorded.slice());
+    await room.newMessage(sender, { text: "three" });
+    for (let turn = 0; turn < 10; turn++) await Promise.resolve();
+    expect(ids(listener.received)).toEqual([1, 2, 3]);
+  });
+});
+
 describe("an ordering room", () => {
   it("lets the sessions of a restarted shard go, announcing who left, and counts its connections anew", async () => {
     const { room, host } = memoryRoom();

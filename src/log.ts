@@ -33,4 +33,3 @@ export class BoundedLog {
     this.unlogged.clear();
   }
 }
-

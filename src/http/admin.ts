@@ -10,7 +10,7 @@ import { D1Credentials } from "../storage/d1-credentials.js";
 import * as schema from "./admin-schemas.js";
 import { requireSecret } from "./bearer.js";
 import { jsonError } from "./errors.js";
-import { appShards, knownApps } from "./known-apps.js";
+import { currentShards, knownApps } from "./known-apps.js";
 
 type AdminEnv = { Bindings: Env; Variables: { app: AppRecord } };
 
@@ -119,9 +119,9 @@ admin.openapi(
   route({ method: "get", path: "/apps/{app_id}/stats", summary: "An app's connections and users, per shard", request: { params: schema.AppPath }, responses: { 200: json(schema.AppStats, "live figures") } }),
   async (c) => {
     const app = c.get("app");
-    const plan = shardPlanOf(app, parseConfig(c.env).roomShards);
-    const stats = await roomOf(c.env, app.id).stats(app.id, (await appShards(c.env, app.id)) ?? plan.count);
-    return c.json({ ...stats, shard_mode: plan.kind }, 200);
+    const { roomShards } = parseConfig(c.env);
+    const stats = await roomOf(c.env, app.id).stats(app.id, currentShards(app, roomShards));
+    return c.json({ ...stats, shard_mode: shardPlanOf(app, roomShards).kind }, 200);
   },
 );
 

@@ -57,9 +57,10 @@ export const knownApps = new KnownApps();
  */
 export async function appShards(env: Env, appId: number): Promise<number | null> {
   const app = await knownApps.find(env.DB, appId);
-  if (!app) return null;
-  const plan = shardPlanOf(app, parseConfig(env).roomShards);
-  if (plan.kind === "fixed") return plan.count;
-  const told = knownApps.toldShards(appId);
-  return told === null ? plan.count : Math.min(plan.max, Math.max(plan.min, told));
+  return app && currentShards(app, parseConfig(env).roomShards);
+}
+
+/** The shard count of app `app` as this isolate knows it: what its objects told, else what its row says. */
+export function currentShards(app: AppRecord, roomShards: number | "auto"): number {
+  return shardPlanOf({ ...app, activeShards: knownApps.toldShards(app.id) ?? app.activeShards }, roomShards).count;
 }

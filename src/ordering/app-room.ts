@@ -40,8 +40,6 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   private readonly balanceVersions: BalanceVersions;
   private readonly pacing = new BatchPacing();
   private readonly planner: ShardPlanner;
-  /** The app's automatic shard count as this room last chose it; null while it has not, or the count is fixed. */
-  private shardCount: number | null = null;
   /** Connection state recovery's log and sessions; null when it is switched off. */
   private readonly recovery: SqlRecoveryStore | null;
   /** The highest shard number that has held a connection of this app, so a restarted room knows whom to ask. */
@@ -236,10 +234,6 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     await saveActiveShards(this.env.DB, appId, this.shardCount).catch((error: unknown) =>
       log("request_failed", { app_id: appId, request: "save shards", error: String(error) }),
     );
-  }
-
-  protected override knownShardCount(): number | null {
-    return this.shardCount;
   }
 
   // As a shard: the room's own connections reach the ordering room in-process.

@@ -19,13 +19,6 @@ import { SocketpotShard, tooManyConnections, unavailable } from "./socketpot-sha
 export class ConnectionShard extends SocketpotShard {
   protected override reach = deadline(this.config.storageTimeoutMs, "the app's room", this.runtime);
   private readonly reporters = new Map<number, ConnectionReporter>();
-  /** The app's shard count, as the room's latest answer to a batch gave it. */
-  private shardCount: number | null = null;
-
-  protected override knownShardCount(): number | null {
-    return this.shardCount;
-  }
-
   /** The app's room, reached through one {@link BatchedRoomCalls} per app. */
   protected orderingRoom(appId: number): AppOrdering {
     const room = this.env.ROOMS.get(this.env.ROOMS.idFromName(roomName(appId)));

@@ -42,6 +42,11 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
   private readonly socketIo: SocketIoApplication;
   private readonly plain: PlainApplication;
   private app: { record: AppRecord; readAt: number } | null = null;
+  /**
+   * The app's automatic shard count as its room chose it last (the room itself, or a shard told in its batches'
+   * answers), passed on to the Worker with each new connection; null while unknown, or the count is fixed.
+   */
+  protected shardCount: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -119,14 +124,8 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     servedOrderingVersion(version, call);
   }
 
-  /** The app's shard count as this object last heard it from the room; null before it has. */
-  protected knownShardCount(): number | null {
-    return null;
-  }
-
   protected override openingHeaders(): Record<string, string> {
-    const count = this.knownShardCount();
-    return count === null ? {} : { [SHARD_COUNT_HEADER]: String(count) };
+    return this.shardCount === null ? {} : { [SHARD_COUNT_HEADER]: String(this.shardCount) };
   }
 
   /** This object's open connections per client address. */

@@ -64,7 +64,7 @@ export class D1Admin {
       shard_mode: plan.kind,
       min_shards: plan.kind === "automatic" ? plan.min : null,
       max_shards: plan.kind === "automatic" ? plan.max : null,
-      retention_days: app.retentionDays ?? this.defaults.retentionDays,
+      retention_days: this.retentionOf(app),
       created_at: isoDate(app.createdAt),
     };
   }
@@ -112,7 +112,11 @@ export class D1Admin {
       .bind(app.id)
       .first();
     const { messages, oldest } = StorageRow.parse(row);
-    return { app_id: app.id, messages, oldest_message_at: oldest === null ? null : isoDate(oldest), retention_days: app.retentionDays ?? this.defaults.retentionDays };
+    return { app_id: app.id, messages, oldest_message_at: oldest === null ? null : isoDate(oldest), retention_days: this.retentionOf(app) };
+  }
+
+  private retentionOf(app: AppRecord): number {
+    return app.retentionDays ?? this.defaults.retentionDays;
   }
 
   /** The database's size in bytes, as D1 reports it with any query. */

@@ -39,11 +39,17 @@ const AppRow = z.object({
 /** Reads an `apps` row (all columns). */
 export function parseAppRow(row: unknown): AppRecord {
   const app = AppRow.parse(row);
-  return { id: app.id, name: app.name, allowedOrigins: app.allowed_origins, shards: app.shards,
+  return {
+    id: app.id,
+    name: app.name,
+    allowedOrigins: app.allowed_origins,
+    shards: app.shards,
     minShards: app.min_shards,
     maxShards: app.max_shards,
     activeShards: app.active_shards,
-    retentionDays: app.retention_days, createdAt: app.created_at };
+    retentionDays: app.retention_days,
+    createdAt: app.created_at,
+  };
 }
 
 /** Records the shard count an app's room chose from its load. */

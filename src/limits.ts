@@ -33,7 +33,6 @@ export const LOG_BYTES_PER_INVOCATION = 256_000;
  */
 export const DO_SQL_VALUE_BYTES = 2_000_000;
 
-
 /**
  * D1 queries one Worker invocation may make on Workers Paid (the D1 page's figure, the lower of the two
  * Cloudflare documents; the Workers page allows 10,000 subrequests; Workers Free allows 50). Calls to Durable
@@ -53,3 +52,10 @@ export const D1_DATABASE_BYTES = 10_000_000_000;
  * https://developers.cloudflare.com/durable-objects/api/state/#acceptwebsocket
  */
 export const DO_WEBSOCKETS_PER_OBJECT = 32_768;
+
+/**
+ * The most one RPC call between Workers and Durable Objects carries, its arguments and its return value each, in
+ * V8's structured serialization ("The maximum serialized RPC limit is 32 MiB").
+ * https://developers.cloudflare.com/workers/runtime-apis/rpc/#limitations
+ */
+export const RPC_SERIALIZED_BYTES = 32 * 1024 * 1024;

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { MAX_SHARDS } from "../shards.js";
 import { MAX_ORIGIN_LENGTH } from "./origin-routes.js";
-import { Role } from "../socketpot/schemas.js";
+import { MAX_UNAME_LENGTH, Role, UNAME_PATTERN } from "../socketpot/schemas.js";
 import { MAX_RETENTION_DAYS } from "../storage/retention.js";
 
 /**
@@ -64,7 +64,7 @@ export const UpdateApp = z
 export const IssueToken = z
   .object({
     auth_id: z.int().positive(),
-    uname: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "uname must be 1-64 characters of letters, digits, '_', '.', '-'"),
+    uname: z.string().regex(UNAME_PATTERN, `uname must be 1-${MAX_UNAME_LENGTH} characters of letters, digits, '_', '.', '-'`),
     role: Role,
     expires_at: z.iso.datetime({ offset: true, error: "expires_at must be an ISO-8601 date-time" }).nullish(),
   })

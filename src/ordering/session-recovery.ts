@@ -1,10 +1,12 @@
 import { chunksBySize, utf8Bytes } from "../chunks.js";
 import { runtimeClock, type Later } from "../deadline.js";
 import { DO_SQL_VALUE_BYTES } from "../limits.js";
+import { serializedBytesBound } from "../rpc-bytes.js";
 import { reaches, type ClientSession } from "../socketpot/directory.js";
 import type { ServerEvent } from "../socketpot/room.js";
 import type { LoggedEvent, RecoveredSession, RecoveryStore } from "../socketpot/recovery.js";
 import { Audience, StoredSession } from "../socketpot/schemas.js";
+import { RECOVERED_BYTES } from "./answer-bounds.js";
 
 export interface RecoveryOptions {
   /** How long a dropped connection's session, and the broadcasts it may have missed, are kept. */
@@ -179,6 +181,7 @@ export class SqlRecoveryStore implements RecoveryStore {
     if (oldest !== null && oldest > after + 1) return null;
 
     const missed: LoggedEvent[] = [];
+    let missedBytes = 0;
     const rows = this.sql.exec<{ seq: number; audience: string; event: string; payload: string; except_id: string | null }>(
       "SELECT seq, audience, event, payload, except_id FROM recovery_events WHERE seq > ? ORDER BY seq",
       after,
@@ -186,7 +189,11 @@ export class SqlRecoveryStore implements RecoveryStore {
     for (const logged of rows) {
       const audience = Audience.parse(JSON.parse(logged.audience));
       if (logged.except_id === row.client_id || !reaches(audience, session.data)) continue;
-      missed.push({ offset: String(logged.seq), event: logged.event as ServerEvent, payload: JSON.parse(logged.payload) });
+      const item: LoggedEvent = { offset: String(logged.seq), event: logged.event as ServerEvent, payload: JSON.parse(logged.payload) };
+      // What a client missed goes to it in one answer (between objects, one RPC): past the bound it starts anew.
+      missedBytes += serializedBytesBound(item);
+      if (missedBytes > RECOVERED_BYTES) return null;
+      missed.push(item);
     }
     return { sid: row.sid, session: savedSession(session.data), missed };
   }

@@ -1,9 +1,11 @@
+import { chunksBySize } from "../chunks.js";
 import type { Runtime } from "../deadline.js";
 import { log } from "../log.js";
+import { BATCH_BYTES, serializedBytesBound } from "../rpc-bytes.js";
 import type { AppOrdering, ConnectionReport, CountedConnections, OrderingBatchAnswer, OrderingCall, Recovered, ShardClient } from "../socketpot/ordering.js";
 import type { Outcome } from "../socketpot/room.js";
 
-/** The most calls one batch carries; what is left goes in the next. */
+/** The most calls one batch carries, whatever their size; what is left goes in the next. */
 export const MAX_CALLS_PER_BATCH = 500;
 
 /** How long a shard sends each call on its own after meeting a room without batches, before it tries again. */
@@ -20,6 +22,8 @@ const lacksBatches = (error: unknown) => error instanceof TypeError && /does not
 
 interface Waiting {
   call: OrderingCall;
+  /** A bound on the bytes the call takes in the batch ({@link serializedBytesBound}). */
+  bytes: number;
   resolve: (value: never) => void;
   reject: (error: unknown) => void;
 }
@@ -32,7 +36,9 @@ interface Waiting {
  * their callers; a call that failed in the room fails alone, a batch that failed as a whole fails all its calls.
  * The calls of one batch are started in the room in their order, as separate calls arriving in that order
  * would be. The room says how far apart batches are to go (it shares its rate among its busy shards); a batch
- * waits for that spacing after the one before, and carries whatever piled up meanwhile. A room on code from
+ * waits for that spacing after the one before, and carries whatever piled up meanwhile. Both ways a batch fits
+ * in one RPC: a batch carries calls within {@link BATCH_BYTES}, and the room answers those of them whose answers
+ * fit too; the rest go first in the next batch. A room on code from
  * before batches (during a rollout) has no method for them: the batch's calls are then sent each on its own,
  * and so is every call for a minute.
  */
@@ -70,7 +76,7 @@ export class BatchedRoomCalls implements AppOrdering {
   private enqueue<T>(call: OrderingCall): Promise<T> {
     if (this.runtime.now() < this.aloneUntil) return this.transport.sendOne(call) as Promise<T>;
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ call, resolve: resolve as (value: never) => void, reject });
+      this.waiting.push({ call, bytes: serializedBytesBound(call), resolve: resolve as (value: never) => void, reject });
       if (this.sending) return;
       this.sending = true;
       // After the current turn, so that the calls of one turn go together too.
@@ -82,15 +88,19 @@ export class BatchedRoomCalls implements AppOrdering {
     while (this.waiting.length > 0) {
       const wait = this.sentAt + this.spacingMs - this.runtime.now();
       if (wait > 0) await new Promise<void>((resolve) => this.runtime.later(wait, resolve));
-      const batch = this.waiting.splice(0, MAX_CALLS_PER_BATCH);
+      const [fits = []] = chunksBySize(this.waiting, this.waiting.map((waiting) => waiting.bytes), BATCH_BYTES, MAX_CALLS_PER_BATCH);
+      const batch = this.waiting.splice(0, fits.length);
       this.sentAt = this.runtime.now();
       try {
         const { results, spacingMs } = await this.transport.sendBatch(batch.map((waiting) => waiting.call));
         this.spacingMs = spacingMs;
-        batch.forEach(({ resolve, reject }, index) => {
-          const result = results[index];
-          if (result?.ok) resolve(result.value as never);
-          else reject(new Error(result ? result.error : "the room's answer to a batch was missing a call's result"));
+        if (results.length === 0) throw new Error("the room answered none of a batch's calls");
+        // The room answers the calls whose answers fit in one RPC; the others go first in the next batch.
+        this.waiting.unshift(...batch.slice(results.length));
+        results.forEach((result, index) => {
+          const { resolve, reject } = batch[index]!;
+          if (result.ok) resolve(result.value as never);
+          else reject(new Error(result.error));
         });
       } catch (error) {
         if (!lacksBatches(error)) {

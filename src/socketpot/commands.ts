@@ -1,4 +1,5 @@
 import { DEFAULT_MUTE, MAX_MUTE_MS, parseDuration, type Duration } from "./duration.js";
+import { UNAME_PATTERN } from "./schemas.js";
 
 /** Moderation commands: chat messages whose text starts with `/`. */
 export type Command = { name: "mute"; uname: string; duration: Duration } | { name: "unmute"; uname: string };
@@ -9,13 +10,12 @@ export function isCommand(text: string): boolean {
   return text.startsWith("/");
 }
 
-const UNAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const USAGE = "usage: /mute <uname> [duration] or /unmute <uname>";
 
 export function parseCommand(text: string): CommandParse {
   const [name = "", uname = "", ...rest] = text.slice(1).trim().split(/\s+/);
   if (name !== "mute" && name !== "unmute") return { ok: false, reason: `unknown command /${name}; ${USAGE}` };
-  if (!UNAME.test(uname)) return { ok: false, reason: `/${name} needs a user name; ${USAGE}` };
+  if (!UNAME_PATTERN.test(uname)) return { ok: false, reason: `/${name} needs a user name; ${USAGE}` };
   if (name === "unmute") {
     return rest.length === 0 ? { ok: true, command: { name, uname } } : { ok: false, reason: `/unmute takes only a user name; ${USAGE}` };
   }

@@ -7,6 +7,7 @@ import {
   AuthRequest,
   NewMessageRequest,
   describeIssues,
+  quotedEventName,
   type Audience,
   type AuthResponse,
   type ChatMessage,
@@ -156,11 +157,11 @@ export class ChatRoom {
     if (event === "auth") return this.auth(client, payload);
     if (!client.session) {
       return Promise.resolve(
-        clientBug(ErrorCode.UNAUTHENTICATED, `"${event}" was sent before a successful auth; emit auth first and wait for its callback`),
+        clientBug(ErrorCode.UNAUTHENTICATED, `${quotedEventName(event)} was sent before a successful auth; emit auth first and wait for its callback`),
       );
     }
     if (event === "new_message") return this.newMessage(client, payload);
-    return Promise.resolve(clientBug(ErrorCode.UNKNOWN_EVENT, `unknown event "${event}"; the protocol has auth and new_message (chat)`));
+    return Promise.resolve(clientBug(ErrorCode.UNKNOWN_EVENT, `unknown event ${quotedEventName(event)}; the protocol has auth and new_message (chat)`));
   }
 
   async auth(client: ClientRef, payload: unknown): Promise<Outcome<AuthResponse>> {

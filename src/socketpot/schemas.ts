@@ -11,6 +11,10 @@ export type Subscription = z.infer<typeof Subscription>;
 export const Role = z.enum(["OWNER", "MOD", "MEMBER"]);
 export type Role = z.infer<typeof Role>;
 
+export const MAX_UNAME_LENGTH = 64;
+/** A user name as an app's credentials give it and moderation commands name it. */
+export const UNAME_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_UNAME_LENGTH}}$`);
+
 export const AuthRequest = z.object({
   app_id: z.number({ error: "app_id must be an integer" }).int("app_id must be an integer").positive(),
   subscriptions: z
@@ -88,9 +92,23 @@ export interface AuthResponse {
   subscriptions: Subscription[];
 }
 
-/** Turns a zod error into one sentence for `client_error`. */
+/** The most issues one description names: a hostile payload can have one for each of a million array items. */
+const DESCRIBED_ISSUES = 3;
+
+/** Turns a zod error into one sentence for `client_error`, of bounded length whatever the payload. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => (issue.path.length > 0 && !issue.message.startsWith(String(issue.path[0])) ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
-    .join("; ");
+  const described = error.issues
+    .slice(0, DESCRIBED_ISSUES)
+    .map((issue) => (issue.path.length > 0 && !issue.message.startsWith(String(issue.path[0])) ? `${issue.path.join(".")}: ${issue.message}` : issue.message));
+  const more = error.issues.length - described.length;
+  return more > 0 ? `${described.join("; ")}; and ${more} more` : described.join("; ");
+}
+
+/** The most of a client's event name an error repeats back. */
+const QUOTED_NAME_LENGTH = 64;
+
+/** A client-given event name as an error quotes it: at most {@link QUOTED_NAME_LENGTH} characters. */
+export function quotedEventName(event: string | number): string {
+  const name = String(event);
+  return name.length > QUOTED_NAME_LENGTH ? `"${name.slice(0, QUOTED_NAME_LENGTH)}…"` : `"${name}"`;
 }

@@ -184,6 +184,26 @@ describe("ChatRoom auth", () => {
     expect(await room.request(client, "dance", {})).toMatchObject({ error: ErrorCode.UNKNOWN_EVENT, clientBug: true });
   });
 
+  it("keeps an error's explanation short whatever the payload: three issues named, an event name quoted to 64 characters", async () => {
+    const { room, host } = memoryRoom();
+    const client = host.connect("c1");
+    const name = "e".repeat(1_000_000);
+    const before = await room.request(client, name, {});
+    expect(before).toMatchObject({ error: ErrorCode.UNAUTHENTICATED });
+    if (!before.ok) expect(before.reason).toHaveLength(`"${"e".repeat(64)}…"`.length + ' was sent before a successful auth; emit auth first and wait for its callback'.length);
+    const invalid = await room.auth(client, { app_id: 1, subscriptions: Array.from({ length: 100_000 }, (_, i) => `S${i}`) });
+    expect(invalid).toMatchObject({ error: ErrorCode.INVALID_AUTH });
+    if (!invalid.ok) {
+      expect(invalid.reason).toMatch(/; and 99997 more$/);
+      expect(invalid.reason.length).toBeLessThan(400);
+    }
+    const other = host.connect("c2");
+    await joined(room, other, 3);
+    const unknown = await room.request(other, name, {});
+    expect(unknown).toMatchObject({ error: ErrorCode.UNKNOWN_EVENT });
+    if (!unknown.ok) expect(unknown.reason.length).toBeLessThan(160);
+  });
+
   it("sets an auth deadline on arrival and disconnects with an explanation when it passes", async () => {
     const { room, host } = memoryRoom();
     const late = host.connect("late");

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { BATCH_BYTES, serializedBytesBound } from "../../src/rpc-bytes.js";
 import { BatchedRoomCalls, MAX_CALLS_PER_BATCH, type RoomCallTransport } from "../../src/shard/room-calls.js";
 import type { OrderingBatchAnswer, OrderingCall, OrderingResult } from "../../src/socketpot/ordering.js";
 
@@ -96,6 +97,50 @@ describe("a shard's calls to its room, in batches", () => {
     room.answers.shift()!();
     expect(await failing).toBe("no such thing");
     await Promise.all([count, recovering, leaving, ...many]);
+  });
+
+  it("sends the calls the room did not take (their answers would not fit in one RPC) first in the next batch, answers in order", async () => {
+    const sent: string[][] = [];
+    const transport: RoomCallTransport = {
+      // A room that takes two calls a batch, as one does when each answer carries a large userlist.
+      sendBatch: async (calls) => {
+        sent.push(calls.map((call) => (call.kind === "request" ? String(call.event) : call.kind)));
+        return { results: calls.slice(0, 2).map((call): OrderingResult => ({ ok: true, value: call.kind === "request" ? call.event : null })), spacingMs: 0, shards: null };
+      },
+      sendOne: async () => null,
+    };
+    const calls = new BatchedRoomCalls(transport, { hold: () => {}, now: Date.now, later: (_ms, task) => (setTimeout(task, 0), () => {}) });
+    const first = calls.request(1, client("a"), "a0", {});
+    await turn();
+    const rest = ["a1", "a2", "a3", "a4", "a5"].map((event) => calls.request(1, client(event), event, {}));
+    expect(await Promise.all([first, ...rest])).toEqual(["a0", "a1", "a2", "a3", "a4", "a5"]);
+    expect(sent).toEqual([["a0"], ["a1", "a2", "a3", "a4", "a5"], ["a3", "a4", "a5"], ["a5"]]);
+  });
+
+  it("fails the calls of a batch the room answered none of, rather than sending them forever", async () => {
+    const transport: RoomCallTransport = { sendBatch: async () => ({ results: [], spacingMs: 0, shards: null }), sendOne: async () => null };
+    const calls = new BatchedRoomCalls(transport, { hold: () => {}, now: Date.now, later: () => () => {} });
+    await expect(calls.request(1, client("a"), "x", {})).rejects.toThrow("answered none");
+  });
+
+  it("carries calls within BATCH_BYTES a batch: a megabyte payload shares a batch with few others, and one larger than the budget goes alone", async () => {
+    const room = slowRoom();
+    const first = room.calls.request(1, client("a"), "e", {});
+    await turn();
+    const big = { text: "x".repeat(1_000_000) };
+    const queued = Array.from({ length: 20 }, (_, i) => room.calls.request(1, client(`b${i}`), "e", big));
+    const huge = room.calls.request(1, client("h"), "e", { text: "x".repeat(BATCH_BYTES) });
+    const small = room.calls.request(1, client("s"), "e", {});
+    for (let i = 0; i < 8; i++) {
+      room.answers.shift()?.();
+      await turn();
+      await turn();
+    }
+    await Promise.all([first, ...queued, huge, small]);
+    expect(room.sent.map((batch) => batch.length)).toEqual([1, 8, 8, 4, 1, 1]);
+    for (const batch of room.sent) {
+      if (batch.length > 1) expect(batch.reduce((bytes, call) => bytes + serializedBytesBound(call), 0)).toBeLessThanOrEqual(BATCH_BYTES);
+    }
   });
 
   it("keeps the spacing the room asks for between batches, and carries what piled up meanwhile", async () => {

@@ -2,6 +2,8 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AppRoom } from "../../src/ordering/app-room.js";
 import { DO_SQL_VALUE_BYTES } from "../../src/limits.js";
+import { RECOVERED_BYTES } from "../../src/ordering/answer-bounds.js";
+import { serializedBytesBound } from "../../src/rpc-bytes.js";
 import { SqlRecoveryStore } from "../../src/ordering/session-recovery.js";
 
 const alice = { user: { uname: "alice", auth_id: 3, role: "MEMBER" as const }, subscriptions: ["CHAT" as const, "DEPOSITS" as const] };
@@ -51,6 +53,23 @@ describe("the recovery store, in a Durable Object's SQLite", () => {
       expect(store.take("old", first)).toBeNull();
       expect(store.take("future", String(Number(last) + 1))).toBeNull();
       expect(store.take("recent", String(Number(last) - 2))?.missed).toHaveLength(2);
+    });
+  });
+
+  it("refuses a recovery whose missed broadcasts would take more than RECOVERED_BYTES in one answer, and takes one just within", async () => {
+    await inScratchRoom("recovery-bytes", (sql) => {
+      const store = new SqlRecoveryStore(sql, { windowMs: 60_000, maxEvents: 10_000 });
+      const start = store.record({ feed: "CHAT" }, "new_message", { id: 0 }, null);
+      store.save("within", "s1", "c1", alice);
+      store.save("beyond", "s2", "c2", alice);
+      // Broadcasts of 100,000 characters each: 20 of them are about 4 MB at the bound's count, just within it.
+      const large = { id: 1, text: "x".repeat(100_000) };
+      for (let i = 0; i < 20; i++) store.record({ feed: "CHAT" }, "new_message", large, null);
+      const within = store.take("within", start);
+      expect(within?.missed).toHaveLength(20);
+      expect(within!.missed.reduce((bytes, item) => bytes + serializedBytesBound(item), 0)).toBeLessThanOrEqual(RECOVERED_BYTES);
+      for (let i = 0; i < 2; i++) store.record({ feed: "CHAT" }, "new_message", large, null);
+      expect(store.take("beyond", start)).toBeNull();
     });
   });
 

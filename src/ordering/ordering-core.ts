@@ -1,6 +1,8 @@
+import { chunksBySize } from "../chunks.js";
 import { runtimeClock, type Runtime } from "../deadline.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
+import { BATCH_BYTES, serializedBytesBound } from "../rpc-bytes.js";
 import type { ClientSession } from "../socketpot/directory.js";
 import type { FeedItem, FeedMark } from "../socketpot/feed.js";
 import type { ConnectionReport, CountedConnections, Ordering, Recovered, ShardClient, ShardLink, ShardSnapshot } from "../socketpot/ordering.js";
@@ -106,10 +108,13 @@ export class OrderingCore implements Ordering, RoomHost {
 
   broadcast(audience: Audience, event: ServerEvent, payload: unknown, exceptId?: string): void {
     const offset = this.recovery?.record(audience, event, payload, exceptId ?? null) ?? null;
+    // The items for each shard differ only in their numbers: one bound on their bytes serves them all.
+    let bytes: number | undefined;
     for (const shard of this.chat.directory.shards(audience)) {
       const feed = this.feed(shard);
       feed.seq += 1;
-      feed.push({ epoch: this.epoch, seq: feed.seq, offset, audience, event, payload, exceptId: exceptId ?? null });
+      const item: FeedItem = { epoch: this.epoch, seq: feed.seq, offset, audience, event, payload, exceptId: exceptId ?? null };
+      feed.push(item, (bytes ??= serializedBytesBound(item)));
     }
   }
 
@@ -157,7 +162,8 @@ export class OrderingCore implements Ordering, RoomHost {
 /** One shard's feed: its broadcasts numbered in order, and sent on. */
 interface ShardFeed {
   seq: number;
-  push(item: FeedItem): void;
+  /** Sends `item` on; `bytes` bounds what it takes in an RPC ({@link serializedBytesBound}). */
+  push(item: FeedItem, bytes: number): void;
 }
 
 /** The room's own connections' feed: each broadcast is delivered in the step that made it. */
@@ -173,12 +179,14 @@ class LocalFeed implements ShardFeed {
 
 /**
  * A connection shard's feed: the broadcasts of one turn go together as one RPC, with at most one in flight, so
- * the shard receives them in the order they were numbered. What piles up while a batch travels goes as the
- * next one; a batch that cannot be delivered is tried again, then given up (the shard is gone).
+ * the shard receives them in the order they were numbered. What piles up while a batch travels goes next, in
+ * batches within {@link BATCH_BYTES} so that each fits in one RPC; a batch that cannot be delivered is tried
+ * again, then given up (the shard is gone).
  */
 class RemoteFeed implements ShardFeed {
   seq = 0;
   private waiting: FeedItem[] = [];
+  private waitingBytes: number[] = [];
   private sending = false;
 
   constructor(
@@ -188,8 +196,9 @@ class RemoteFeed implements ShardFeed {
     private readonly runtime: Runtime,
   ) {}
 
-  push(item: FeedItem): void {
+  push(item: FeedItem, bytes: number): void {
     this.waiting.push(item);
+    this.waitingBytes.push(bytes);
     if (this.sending) return;
     this.sending = true;
     queueMicrotask(() => this.runtime.hold(this.flush()));
@@ -197,8 +206,9 @@ class RemoteFeed implements ShardFeed {
 
   private async flush(): Promise<void> {
     while (this.waiting.length > 0) {
-      const batch = this.waiting;
-      this.waiting = [];
+      const [fits = []] = chunksBySize(this.waiting, this.waitingBytes, BATCH_BYTES);
+      const batch = this.waiting.splice(0, fits.length);
+      this.waitingBytes.splice(0, fits.length);
       for (let attempt = 1; ; attempt += 1) {
         try {
           const activation = await this.link.receive(batch);

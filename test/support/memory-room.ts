@@ -260,7 +260,13 @@ export class MemoryApp {
   /** Each connection shard's activation; a test that restarts a shard gives it a new one. */
   readonly activations = new Map<number, string>();
 
+  /** Each feed batch a connection shard received, in order; while `deliveriesHeld` is set, they wait for it. */
+  readonly deliveries: Array<{ shard: number; items: FeedItem[] }> = [];
+  deliveriesHeld: Promise<void> | null = null;
+
   private async deliver(shard: number, items: FeedItem[]): Promise<string> {
+    if (this.deliveriesHeld) await this.deliveriesHeld;
+    this.deliveries.push({ shard, items });
     this.gateway(shard).receive(items);
     return this.activations.get(shard) ?? "first";
   }

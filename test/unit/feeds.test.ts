@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { BATCH_BYTES, serializedBytesBound } from "../../src/rpc-bytes.js";
 import { BetSampler } from "../../src/socketpot/bet-sampler.js";
 import { memoryRoom, tokenOf } from "../support/memory-room.js";
 import type { MemoryApp, RecordingClient } from "../support/memory-room.js";
@@ -79,5 +80,24 @@ describe("bets", () => {
     expect(chosen).toHaveLength(10);
     expect(chosen.map((b) => b.profit)).toEqual([...chosen.map((b) => b.profit)].sort((a, b) => b - a));
     expect(chosen[0]?.profit).toBe(100_002);
+  });
+});
+
+describe("a connection shard's feed", () => {
+  it("goes in batches that fit in one RPC: broadcasts that piled up while one travelled are split within BATCH_BYTES", async () => {
+    const { room, host } = memoryRoom();
+    const watcher = host.connect("w", 1);
+    await subscribe(room, watcher, 3, ["CHAT"]);
+    let release = () => {};
+    room.deliveriesHeld = new Promise((resolve) => (release = resolve));
+    const text = "x".repeat(1_000_000);
+    for (let i = 0; i < 40; i++) room.core.broadcast({ feed: "CHAT" }, "new_message", { id: i, text });
+    release();
+    room.deliveriesHeld = null;
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+    const batches = room.deliveries.filter((delivery) => delivery.items.some((item) => item.event === "new_message"));
+    expect(batches.map((batch) => batch.items.length)).toEqual([8, 8, 8, 8, 8]);
+    for (const { items } of batches) expect(items.reduce((bytes, item) => bytes + serializedBytesBound(item), 0)).toBeLessThanOrEqual(BATCH_BYTES);
+    expect(watcher.events("new_message").map((message) => (message as { id: number }).id)).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 });

@@ -143,6 +143,6 @@ describe("the version of the calls between shards and their room", () => {
     expect(answer.results.every((result) => result.ok)).toBe(true);
     const rest = (await room.calls(APP, 1, calls.slice(fits), ORDERING_VERSION)) as unknown as OrderingBatchAnswer;
     expect(rest.results).toHaveLength(Math.min(fits, calls.length - fits));
-    for (const { client: resumed } of calls) await room.leave(APP, resumed, "client namespace disconnect", ORDERING_VERSION);
+    for (let i = 0; i < calls.length; i++) await room.leave(APP, { ...client, id: `resuming-${i}` }, "client namespace disconnect", ORDERING_VERSION);
   });
 });

@@ -15,7 +15,11 @@ CREATE TABLE apps (
   -- Bounds on the shard count its room chooses from the load (NULL: 1 and 64), and the count it chose last.
   min_shards      INTEGER CHECK (min_shards BETWEEN 1 AND 64),
   max_shards      INTEGER CHECK (max_shards BETWEEN 1 AND 64),
-  active_shards   INTEGER CHECK (active_shards BETWEEN 1 AND 64)
+  active_shards   INTEGER CHECK (active_shards BETWEEN 1 AND 64),
+  -- Where its Durable Objects live: a data jurisdiction (fixed when it is created: it is part of every object's
+  -- id) and a location hint for objects created from then on. NULL: no restriction, no hint.
+  jurisdiction    TEXT    CHECK (jurisdiction IN ('eu', 'fedramp', 'fedramp-high', 'us')),
+  location_hint   TEXT    CHECK (location_hint IN ('wnam', 'enam', 'sam', 'weur', 'eeur', 'apac', 'apac-ne', 'apac-se', 'oc', 'afr', 'me'))
 );
 
 -- Each allowed origin of each app as a row, for the index lookup of a request that names no app. The triggers

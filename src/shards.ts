@@ -2,6 +2,7 @@ import type { Env } from "./config.js";
 import type { AppRecord } from "./storage/d1-apps.js";
 import { UNKNOWN_IP } from "./http/client-ip.js";
 import { randomId } from "./ids.js";
+import { placedObject, type PlacedApp } from "./placement.js";
 
 /**
  * How an app's objects are named. The app's room (its ordering room, which also holds connections while the app
@@ -66,8 +67,8 @@ export function connectionShard(text: string | null): number | null {
 }
 
 /** The stub of an app's room: its ordering room, and the holder of its connections while it has one shard. */
-export function roomOf(env: Env, appId: number) {
-  return env.ROOMS.get(env.ROOMS.idFromName(roomName(appId)));
+export function roomOf(env: Env, app: PlacedApp) {
+  return placedObject(env.ROOMS, app.placement, roomName(app.id));
 }
 
 /**
@@ -88,7 +89,6 @@ export function shardForNewConnection(shardCount: number, ip: string): number {
  * Sends a request of app `appId` to its shard `shard` as it came: the shard knows its number from its own name
  * ({@link shardOfName}), so the request is not copied to carry it.
  */
-export function forwardToShard(env: Env, appId: number, shard: number, request: Request): Promise<Response> {
-  const objects = shard === 0 ? env.ROOMS : env.SHARDS;
-  return objects.get(objects.idFromName(shardName(appId, shard))).fetch(request);
+export function forwardToShard(env: Env, app: PlacedApp, shard: number, request: Request): Promise<Response> {
+  return shard === 0 ? roomOf(env, app).fetch(request) : placedObject(env.SHARDS, app.placement, shardName(app.id, shard)).fetch(request);
 }

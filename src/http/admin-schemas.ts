@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { JURISDICTIONS, LOCATION_HINTS } from "../placement.js";
 import { MAX_SHARDS } from "../shards.js";
 import { MAX_ORIGIN_LENGTH } from "./origin-routes.js";
 import { MAX_UNAME_LENGTH, Role, UNAME_PATTERN } from "../socketpot/schemas.js";
@@ -34,6 +35,12 @@ const RetentionDays = z
   .min(1, `retention_days is 1 to ${MAX_RETENTION_DAYS}`)
   .max(MAX_RETENTION_DAYS, `retention_days is 1 to ${MAX_RETENTION_DAYS}`)
   .openapi({ description: "days its messages are kept before the scheduled clean-up deletes them" });
+const Jurisdiction = z.enum(JURISDICTIONS, { error: `jurisdiction is one of ${JURISDICTIONS.join(", ")}` }).openapi({
+  description: "keeps the app's Durable Objects, and what they store, inside this region; fixed once the app is created",
+});
+const LocationHint = z.enum(LOCATION_HINTS, { error: `location_hint is one of ${LOCATION_HINTS.join(", ")}` }).openapi({
+  description: "where the app's Durable Objects are created, when they are first created",
+});
 const Limit = z.coerce.number().int().min(1).max(100).default(50);
 const After = z.coerce.number().int().nonnegative().default(0).openapi({ description: "the last id of the previous page" });
 
@@ -44,7 +51,13 @@ export const MessagePath = AppPath.extend({ message_id: Id.openapi({ param: { na
 export const MutePath = AppPath.extend({ auth_id: Id.openapi({ param: { name: "auth_id", in: "path" } }) });
 
 export const CreateApp = z
-  .object({ name: AppName, allowed_origins: AllowedOrigins.default([]), retention_days: RetentionDays.optional() })
+  .object({
+    name: AppName,
+    allowed_origins: AllowedOrigins.default([]),
+    retention_days: RetentionDays.optional(),
+    jurisdiction: Jurisdiction.optional(),
+    location_hint: LocationHint.optional(),
+  })
   .openapi("CreateApp");
 export const UpdateApp = z
   .object({
@@ -54,8 +67,18 @@ export const UpdateApp = z
     min_shards: Shards.nullable().optional().openapi({ description: "the fewest shards an automatic count goes to; null: 1" }),
     max_shards: Shards.nullable().optional().openapi({ description: "the most shards an automatic count goes to; null: 64" }),
     retention_days: RetentionDays.nullable().optional().openapi({ description: "null: the deployment's default again" }),
+    location_hint: LocationHint.nullable().optional().openapi({ description: "for objects created from now on; null: none" }),
+    // Read only to be refused by name rather than ignored: an operator who sends it must learn it cannot change.
+    jurisdiction: z.unknown().optional().openapi({ description: "refused: an app's jurisdiction cannot change" }),
   })
-  .refine((change) => Object.values(change).some((value) => value !== undefined), "send at least one of name, allowed_origins, shards, min_shards, max_shards, retention_days")
+  .refine((change) => change.jurisdiction === undefined, {
+    path: ["jurisdiction"],
+    message: "jurisdiction cannot change: it is part of every Durable Object id of the app; create a new app in the other jurisdiction",
+  })
+  .refine(
+    (change) => Object.values(change).some((value) => value !== undefined),
+    "send at least one of name, allowed_origins, shards, min_shards, max_shards, retention_days, location_hint",
+  )
   .refine(
     (change) => change.min_shards == null || change.max_shards == null || change.min_shards <= change.max_shards,
     "min_shards must not be above max_shards",
@@ -88,6 +111,8 @@ export const App = z
     min_shards: z.int().nullable(),
     max_shards: z.int().nullable(),
     retention_days: z.int().openapi({ description: "its own, else the deployment's default (MESSAGE_RETENTION_DAYS)" }),
+    jurisdiction: Jurisdiction.nullable(),
+    location_hint: LocationHint.nullable(),
     created_at: IsoDate,
   })
   .openapi("App");

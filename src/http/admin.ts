@@ -77,8 +77,7 @@ const nextCursor = <T extends { id: number }>(page: T[], limit: number) => (page
 admin.openapi(
   route({ method: "post", path: "/apps", summary: "Create an app", request: { body: body(schema.CreateApp) }, responses: { 201: json(schema.App, "the app") } }),
   async (c) => {
-    const { name, allowed_origins, retention_days } = c.req.valid("json");
-    const app = await store(c).createApp(name, allowed_origins, retention_days ?? null, Date.now());
+    const app = await store(c).createApp(c.req.valid("json"), Date.now());
     knownApps.changed(app.id);
     audit("app_created", app.id, app.id);
     return c.json(app, 201);
@@ -98,9 +97,9 @@ admin.openapi(
   route({
     method: "patch",
     path: "/apps/{app_id}",
-    summary: "Change an app's name, allowed origins, shards (a fixed count, or automatic within bounds) or message retention",
+    summary: "Change an app's name, allowed origins, shards (a fixed count, or automatic within bounds), message retention or location hint",
     description:
-      "Connections already open stay where they are; new ones follow a new shard count (in every isolate within a minute). A shorter retention takes effect at the next scheduled clean-up (every ten minutes).",
+      "Connections already open stay where they are; new ones follow a new shard count (in every isolate within a minute). A shorter retention takes effect at the next scheduled clean-up (every ten minutes). A location hint acts on objects created from then on; the jurisdiction cannot change.",
     request: { params: schema.AppPath, body: body(schema.UpdateApp) },
     responses: { 200: json(schema.App, "the app as changed") },
   }),
@@ -120,7 +119,7 @@ admin.openapi(
   async (c) => {
     const app = c.get("app");
     const { roomShards } = parseConfig(c.env);
-    const stats = await roomOf(c.env, app.id).stats(app.id, currentShards(app, roomShards));
+    const stats = await roomOf(c.env, app).stats(app.id, currentShards(app, roomShards));
     return c.json({ ...stats, shard_mode: shardPlanOf(app, roomShards).kind }, 200);
   },
 );
@@ -188,7 +187,7 @@ admin.openapi(
     const { app_id, token_id } = c.req.valid("param");
     const digest = await credentials(c).revokeToken(app_id, token_id, Date.now());
     if (digest === null) return jsonError(404, "UNKNOWN_TOKEN", "this app has no such token");
-    await roomOf(c.env, app_id).forgetToken(app_id, digest);
+    await roomOf(c.env, c.get("app")).forgetToken(app_id, digest);
     audit("token_revoked", app_id, token_id);
     return c.body(null, 204);
   },
@@ -252,7 +251,7 @@ admin.openapi(
   }),
   async (c) => {
     const { app_id, message_id } = c.req.valid("param");
-    if (!(await roomOf(c.env, app_id).deleteMessage(app_id, message_id))) return jsonError(404, "UNKNOWN_MESSAGE", "this app has no such message");
+    if (!(await roomOf(c.env, c.get("app")).deleteMessage(app_id, message_id))) return jsonError(404, "UNKNOWN_MESSAGE", "this app has no such message");
     audit("message_deleted", app_id, message_id);
     return c.body(null, 204);
   },
@@ -270,7 +269,7 @@ admin.openapi(
   route({ method: "delete", path: "/apps/{app_id}/mutes/{auth_id}", summary: "Lift a user's mute", request: { params: schema.MutePath }, responses: noContent }),
   async (c) => {
     const { app_id, auth_id } = c.req.valid("param");
-    if (!(await roomOf(c.env, app_id).liftMute(app_id, auth_id))) return jsonError(404, "NOT_MUTED", "this user is not muted");
+    if (!(await roomOf(c.env, c.get("app")).liftMute(app_id, auth_id))) return jsonError(404, "NOT_MUTED", "this user is not muted");
     audit("mute_lifted", app_id, auth_id);
     return c.body(null, 204);
   },

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
-import type { Env } from "../config.js";
+import { parseConfig, type Env } from "../config.js";
+import type { AppRecord } from "../storage/d1-apps.js";
 import { log } from "../log.js";
 import { discardBody } from "./body.js";
 import { EngineErrorCode, engineError, jsonError } from "./errors.js";
@@ -10,7 +11,7 @@ import { MAX_ORIGIN_LENGTH, OriginRoutes } from "./origin-routes.js";
 import { admin } from "./admin.js";
 import { ingest } from "./ingest.js";
 import { connectionShard, forwardToShard, SHARD_COUNT_HEADER, SHARD_FULL_HEADER, shardForNewConnection, shardOfSession } from "../shards.js";
-import { appShards, knownApps } from "./known-apps.js";
+import { currentShards, knownApps } from "./known-apps.js";
 import { AppId } from "./query.js";
 import { clientIp } from "./client-ip.js";
 import { isUpgrade } from "./upgrade.js";
@@ -39,14 +40,14 @@ edge.use("/socket.io/*", (c, next) => (isUpgrade(c.req.raw) ? next() : socketIoC
 edge.all("/socket.io/", async (c) => {
   const route = await socketIoRoute(c.env.DB, c.req.raw, c.req.query("app_id"));
   if (route instanceof Response) return route;
-  const shards = await appShards(c.env, route.appId);
-  if (shards === null) return engineError(404, EngineErrorCode.BAD_REQUEST, unknownApp(route.appId));
+  const app = await knownApps.find(c.env.DB, route.appId);
+  if (app === null) return engineError(404, EngineErrorCode.BAD_REQUEST, unknownApp(route.appId));
   const sid = c.req.query("sid");
-  if (sid === undefined) return openConnection(c.env, route.appId, shards, route.request);
+  if (sid === undefined) return openConnection(c.env, app, route.request);
   // A session stays on the shard that opened it, whatever the app's shard count is by now.
   const shard = shardOfSession(sid);
   if (shard === null) return engineError(400, EngineErrorCode.UNKNOWN_SID, "Session ID unknown");
-  return forwardToShard(c.env, route.appId, shard, route.request);
+  return forwardToShard(c.env, app, shard, route.request);
 });
 
 /**
@@ -54,12 +55,13 @@ edge.all("/socket.io/", async (c) => {
  * one, and so on over the app's shards. The answer may say the app's shard count as its room last chose it,
  * which this isolate follows from then on.
  */
-async function openConnection(env: Env, appId: number, shards: number, request: Request): Promise<Response> {
+async function openConnection(env: Env, app: AppRecord, request: Request): Promise<Response> {
+  const shards = currentShards(app, parseConfig(env).roomShards);
   const first = shardForNewConnection(shards, clientIp(request));
   for (let attempt = 1; ; attempt++) {
-    const response = await forwardToShard(env, appId, first === 0 ? 0 : 1 + ((first - 1 + attempt - 1) % shards), request);
+    const response = await forwardToShard(env, app, first === 0 ? 0 : 1 + ((first - 1 + attempt - 1) % shards), request);
     const told = connectionShard(response.headers.get(SHARD_COUNT_HEADER));
-    if (told !== null) knownApps.tell(appId, told);
+    if (told !== null) knownApps.tell(app.id, told);
     if (!response.headers.has(SHARD_FULL_HEADER) || attempt >= shards) return response;
     await response.body?.cancel();
   }
@@ -115,9 +117,9 @@ async function socketIoRoute(db: D1Database, request: Request, appIdParam: strin
 edge.get("/v1/apps/:app_id/ws", async (c) => {
   const appId = AppId.safeParse(c.req.param("app_id"));
   if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
-  const shards = await appShards(c.env, appId.data);
-  if (shards === null) return jsonError(404, "UNKNOWN_APP", unknownApp(appId.data));
-  return openConnection(c.env, appId.data, shards, c.req.raw);
+  const app = await knownApps.find(c.env.DB, appId.data);
+  if (app === null) return jsonError(404, "UNKNOWN_APP", unknownApp(appId.data));
+  return openConnection(c.env, app, c.req.raw);
 });
 
 edge.route("/v1/apps", ingest);

@@ -1,4 +1,3 @@
-import { parseConfig, type Env } from "../config.js";
 import { shardPlanOf } from "../shards.js";
 import { APP_ROW_TTL_MS, findApp, highestAppId, type AppRecord } from "../storage/d1-apps.js";
 import { TtlCache } from "./ttl-cache.js";
@@ -49,16 +48,6 @@ class KnownApps {
 }
 
 export const knownApps = new KnownApps();
-
-/**
- * How many shards an app's new connections are spread over: its fixed count, or (automatic) the count its room
- * chose, as an object of the app last told this isolate (else as the app's row says); null when there is no
- * such app.
- */
-export async function appShards(env: Env, appId: number): Promise<number | null> {
-  const app = await knownApps.find(env.DB, appId);
-  return app && currentShards(app, parseConfig(env).roomShards);
-}
 
 /** The shard count of app `app` as this isolate knows it: what its objects told, else what its row says. */
 export function currentShards(app: AppRecord, roomShards: number | "auto"): number {

@@ -57,7 +57,7 @@ export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS):
   for (;;) {
     const apps = await call(() => retention.expiredApps(now, after, APPS_PER_PAGE));
     if (apps === null || apps.length === 0) break;
-    after = apps.at(-1)!.appId;
+    after = apps.at(-1)!.id;
     const touched = new Set<ExpiredApp>();
     let turn = apps;
     while (turn.length > 0) {
@@ -77,11 +77,11 @@ export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS):
       // The allowance kept room for these calls. The messages are gone from storage either way; a room that
       // cannot be told drops them from its history when it restarts.
       report.calls += 1;
-      await roomOf(env, app.appId)
-        .forgetMessagesBefore(app.appId, app.cutoff)
+      await roomOf(env, app)
+        .forgetMessagesBefore(app.id, app.cutoff)
         .then(
           () => (report.rooms_told += 1),
-          (error: unknown) => log("cleanup_room_unreachable", { app_id: app.appId, error: String(error) }),
+          (error: unknown) => log("cleanup_room_unreachable", { app_id: app.id, error: String(error) }),
         );
     }
     if (report.unfinished || apps.length < APPS_PER_PAGE) break;

@@ -1,6 +1,7 @@
 import { chunksBySize } from "../chunks.js";
 import type { Env } from "../config.js";
 import { log } from "../log.js";
+import { peerPlacement, placedObject } from "../placement.js";
 import { BATCH_BYTES } from "../rpc-bytes.js";
 import type { AppEvent } from "../queue/events.js";
 import { SocketpotShard, type ShardLoad } from "../shard/socketpot-shard.js";
@@ -307,7 +308,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   }
 
   private shard(appId: number, shard: number) {
-    return this.env.SHARDS.get(this.env.SHARDS.idFromName(shardName(appId, shard)));
+    return placedObject(this.env.SHARDS, peerPlacement(this.ctx.id), shardName(appId, shard));
   }
 
   /** Shards 1 to `highest`. */

@@ -1,4 +1,5 @@
 import type { Env } from "../config.js";
+import { knownApps } from "../http/known-apps.js";
 import { roomOf } from "../shards.js";
 import { log } from "../log.js";
 import { AppEvent } from "./events.js";
@@ -28,7 +29,11 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   await Promise.all(
     [...byApp].map(async ([appId, entries]) => {
       try {
-        await roomOf(env, appId).deliver(entries.map((entry) => entry.event));
+        // The app's row says where its room lives. An app not found (created a moment ago in another isolate,
+        // or never) is retried: the Queue gives up on it after its retries, and no room is created for it.
+        const app = await knownApps.find(env.DB, appId);
+        if (!app) throw new Error(`there is no app with id ${appId}`);
+        await roomOf(env, app).deliver(entries.map((entry) => entry.event));
         for (const { message } of entries) message.ack();
       } catch (error) {
         failed += entries.length;

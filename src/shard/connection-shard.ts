@@ -3,6 +3,7 @@ import { BatchedRoomCalls } from "./room-calls.js";
 import { deadline } from "../deadline.js";
 import type { Refusal } from "../http/errors.js";
 import { CloseCode } from "../engine.io/socket.js";
+import { peerPlacement, placedObject } from "../placement.js";
 import { roomName, shardOfName } from "../shards.js";
 import type { Connection } from "./connection.js";
 import { ConnectionReporter } from "./connection-reporter.js";
@@ -21,7 +22,7 @@ export class ConnectionShard extends SocketpotShard {
   private readonly reporters = new Map<number, ConnectionReporter>();
   /** The app's room, reached through one {@link BatchedRoomCalls} per app. */
   protected orderingRoom(appId: number): AppOrdering {
-    const room = this.env.ROOMS.get(this.env.ROOMS.idFromName(roomName(appId)));
+    const room = placedObject(this.env.ROOMS, peerPlacement(this.ctx.id), roomName(appId));
     const alone = orderingOf(room, appId);
     const shard = this.shardOf() ?? 0;
     return new BatchedRoomCalls(

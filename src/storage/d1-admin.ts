@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isoDate } from "./iso-date.js";
+import type { Jurisdiction, LocationHint } from "../placement.js";
 import type { ChatMessage } from "../socketpot/schemas.js";
 import { shardPlanOf } from "../shards.js";
 import { parseAppRow, type AppRecord } from "./d1-apps.js";
@@ -22,7 +23,18 @@ export interface AppView {
   max_shards: number | null;
   /** Days its messages are kept (the deployment's default unless set). */
   retention_days: number;
+  jurisdiction: Jurisdiction | null;
+  location_hint: LocationHint | null;
   created_at: string;
+}
+
+/** What a new app is given; the rest starts at the deployment's defaults. */
+export interface NewApp {
+  name: string;
+  allowed_origins: string[];
+  retention_days?: number | undefined;
+  jurisdiction?: Jurisdiction | undefined;
+  location_hint?: LocationHint | undefined;
 }
 
 /** What an app's row leaves to the deployment's vars. */
@@ -40,10 +52,12 @@ export interface AppChange {
   max_shards?: number | null | undefined;
   /** null: follow the deployment's default again. */
   retention_days?: number | null | undefined;
+  /** null: no hint. */
+  location_hint?: LocationHint | null | undefined;
 }
 
 /** A nullable field of a change, bound as (whether it was sent, its value). */
-const nullable = (value: number | null | undefined): [boolean, number | null] => [value !== undefined, value ?? null];
+const nullable = <T>(value: T | null | undefined): [boolean, T | null] => [value !== undefined, value ?? null];
 
 const StorageRow = z.object({ messages: z.number().int(), oldest: z.number().nullable() });
 
@@ -65,14 +79,16 @@ export class D1Admin {
       min_shards: plan.kind === "automatic" ? plan.min : null,
       max_shards: plan.kind === "automatic" ? plan.max : null,
       retention_days: this.retentionOf(app),
+      jurisdiction: app.placement.jurisdiction,
+      location_hint: app.placement.locationHint,
       created_at: isoDate(app.createdAt),
     };
   }
 
-  async createApp(name: string, allowedOrigins: string[], retentionDays: number | null, now: number): Promise<AppView> {
+  async createApp(app: NewApp, now: number): Promise<AppView> {
     const row = await this.db
-      .prepare("INSERT INTO apps (name, allowed_origins, retention_days, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING *")
-      .bind(name, JSON.stringify(allowedOrigins), retentionDays, now)
+      .prepare("INSERT INTO apps (name, allowed_origins, retention_days, jurisdiction, location_hint, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING *")
+      .bind(app.name, JSON.stringify(app.allowed_origins), app.retention_days ?? null, app.jurisdiction ?? null, app.location_hint ?? null, now)
       .first();
     return this.appView(parseAppRow(row));
   }
@@ -86,7 +102,8 @@ export class D1Admin {
            shards = CASE WHEN ?4 THEN ?5 ELSE shards END,
            retention_days = CASE WHEN ?6 THEN ?7 ELSE retention_days END,
            min_shards = CASE WHEN ?8 THEN ?9 ELSE min_shards END,
-           max_shards = CASE WHEN ?10 THEN ?11 ELSE max_shards END
+           max_shards = CASE WHEN ?10 THEN ?11 ELSE max_shards END,
+           location_hint = CASE WHEN ?12 THEN ?13 ELSE location_hint END
          WHERE id = ?1 RETURNING *`,
       )
       .bind(
@@ -97,6 +114,7 @@ export class D1Admin {
         ...nullable(change.retention_days),
         ...nullable(change.min_shards),
         ...nullable(change.max_shards),
+        ...nullable(change.location_hint),
       )
       .first();
     return row ? this.appView(parseAppRow(row)) : null;

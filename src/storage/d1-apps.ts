@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { JURISDICTIONS, LOCATION_HINTS, type Jurisdiction, type LocationHint, type Placement } from "../placement.js";
 
 /** How long an app's row (existence, allowed origins, shard count) is trusted before it is read again. */
 export const APP_ROW_TTL_MS = 60_000;
@@ -16,7 +17,16 @@ export interface AppRecord {
   activeShards: number | null;
   /** How many days its messages are kept; null for the deployment's default (`MESSAGE_RETENTION_DAYS`). */
   retentionDays: number | null;
+  /** Where its Durable Objects live. */
+  placement: Placement;
   createdAt: number;
+}
+
+/** An app's placement as its row's columns hold it. */
+export const PlacementColumns = { jurisdiction: z.enum(JURISDICTIONS).nullable(), location_hint: z.enum(LOCATION_HINTS).nullable() };
+
+export function placementOf(row: { jurisdiction: Jurisdiction | null; location_hint: LocationHint | null }): Placement {
+  return { jurisdiction: row.jurisdiction, locationHint: row.location_hint };
 }
 
 const AppRow = z.object({
@@ -33,6 +43,7 @@ const AppRow = z.object({
   max_shards: z.number().int().nullable(),
   active_shards: z.number().int().nullable(),
   retention_days: z.number().int().nullable(),
+  ...PlacementColumns,
   created_at: z.number(),
 });
 
@@ -48,6 +59,7 @@ export function parseAppRow(row: unknown): AppRecord {
     maxShards: app.max_shards,
     activeShards: app.active_shards,
     retentionDays: app.retention_days,
+    placement: placementOf(app),
     createdAt: app.created_at,
   };
 }

@@ -1,16 +1,21 @@
 import { z } from "zod";
+import type { PlacedApp } from "../placement.js";
+import { PlacementColumns, placementOf } from "./d1-apps.js";
 
 /** The longest retention an app may set: ten years, which is as good as "keep" for chat. */
 export const MAX_RETENTION_DAYS = 3_650;
 const DAY_MS = 86_400_000;
 
 /** An app whose oldest message is past its retention, and the time before which its messages go. */
-export interface ExpiredApp {
-  appId: number;
+export interface ExpiredApp extends PlacedApp {
   cutoff: number;
 }
 
-const ExpiredRow = z.object({ id: z.number().int(), cutoff: z.number() });
+const ExpiredRow = z.object({
+  id: z.number().int(),
+  cutoff: z.number(),
+  ...PlacementColumns,
+});
 
 /**
  * Deletions of what outlived its time, each statement bounded in the rows it reads and writes (D1 bills them,
@@ -31,7 +36,8 @@ export class D1Retention {
   async expiredApps(now: number, after: number, limit: number): Promise<ExpiredApp[]> {
     const { results } = await this.db
       .prepare(
-        `SELECT id, cutoff FROM (SELECT id, ?1 - coalesce(retention_days, ?2) * ${DAY_MS} AS cutoff FROM apps WHERE id > ?3) AS app
+        `SELECT id, cutoff, jurisdiction, location_hint
+         FROM (SELECT id, ?1 - coalesce(retention_days, ?2) * ${DAY_MS} AS cutoff, jurisdiction, location_hint FROM apps WHERE id > ?3) AS app
          WHERE (SELECT created_at FROM messages WHERE app_id = app.id ORDER BY id LIMIT 1) < app.cutoff
          ORDER BY id LIMIT ?4`,
       )
@@ -39,7 +45,7 @@ export class D1Retention {
       .all();
     return results.map((row) => {
       const app = ExpiredRow.parse(row);
-      return { appId: app.id, cutoff: app.cutoff };
+      return { id: app.id, cutoff: app.cutoff, placement: placementOf(app) };
     });
   }
 
@@ -53,7 +59,7 @@ export class D1Retention {
         `DELETE FROM messages WHERE id IN (
            SELECT id FROM (SELECT id, created_at FROM messages WHERE app_id = ?1 ORDER BY id LIMIT ?3) WHERE created_at < ?2)`,
       )
-      .bind(app.appId, app.cutoff, batch)
+      .bind(app.id, app.cutoff, batch)
       .run();
     return result.meta.changes;
   }

@@ -3,8 +3,7 @@ import { describe, expect, it } from "vitest";
 import { LOG_BYTES_PER_INVOCATION } from "../../src/limits.js";
 import type { Connection } from "../../src/shard/connection.js";
 import { CLOSED_LINES_PER_ALARM } from "../../src/shard/engine-room.js";
-import { roomOf } from "../../src/shards.js";
-import { openSocket } from "./room-socket.js";
+import { openSocket, appRoom } from "./room-socket.js";
 
 /**
  * Workers Logs keeps 256 KB of one invocation's logs, and local workerd keeps everything: the bytes one alarm
@@ -15,7 +14,7 @@ describe("an alarm that ends many connections", () => {
     const count = CLOSED_LINES_PER_ALARM + 50;
     // Each from an address of its own: one address may hold at most 100 connections.
     const sockets = await Promise.all(Array.from({ length: count }, (_, i) => openSocket(1, `198.51.100.${i % 250}`)));
-    const lines = await runInDurableObject(roomOf(env, 1), async (instance) => {
+    const lines = await runInDurableObject(appRoom(1), async (instance) => {
       for (const connection of (instance as unknown as { connections(): Iterable<Connection> }).connections()) {
         // A ping sent long ago and never answered: every connection is past its ping timeout.
         connection.state.engine.pingSentAt = 1;

@@ -1,8 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Connection } from "../../src/shard/connection.js";
-import { roomOf } from "../../src/shards.js";
-import { openSocket, token } from "./room-socket.js";
+import { openSocket, token, appRoom } from "./room-socket.js";
 
 /**
  * What keeps connecting cheap: on a warm room, nothing between the upgrade and the auth answer writes to the
@@ -19,7 +18,7 @@ describe("the connect path", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_200));
 
     const writes: string[] = [];
-    const restore = await runInDurableObject(roomOf(env, 1), (_, state) => {
+    const restore = await runInDurableObject(appRoom(1), (_, state) => {
       const { storage } = state;
       const { sql } = storage;
       const exec = sql.exec.bind(sql);
@@ -48,14 +47,14 @@ describe("the connect path", () => {
       await newcomer.close();
       await next.close();
     } finally {
-      await runInDurableObject(roomOf(env, 1), () => restore());
+      await runInDurableObject(appRoom(1), () => restore());
     }
     await warm.close();
   });
 
   it("saves no connection's attachment at an alarm that has nothing due for it, and saves the one that has", async () => {
     const sockets = [await openSocket(), await openSocket()];
-    const saves = await runInDurableObject(roomOf(env, 1), async (instance) => {
+    const saves = await runInDurableObject(appRoom(1), async (instance) => {
       const prototype = WebSocket.prototype as { serializeAttachment(value: unknown): void };
       const serialize = prototype.serializeAttachment;
       let count = 0;

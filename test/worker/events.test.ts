@@ -2,9 +2,8 @@ import { createExecutionContext, createMessageBatch, env, evictDurableObject, ge
 import worker from "../../src/index.js";
 import { EventDedup } from "../../src/ordering/event-dedup.js";
 import { describe, expect, it } from "vitest";
-import { roomOf } from "../../src/shards.js";
 import type { AppRoom } from "../../src/ordering/app-room.js";
-import { openSocket, token } from "./room-socket.js";
+import { openSocket, token, appRoom } from "./room-socket.js";
 
 /** A room socket authenticated as `authId` with DEPOSITS; `deposits()` waits for the next `count` deposit events. */
 async function depositsSocket(authId: number) {
@@ -54,7 +53,7 @@ describe("the Queue consumer, through the real local queue", () => {
   it("retries the messages of an app whose delivery failed, and only those", async () => {
     // App 2's room fails once; app 1's delivers. (App 2 because, with app 1's room failing a call made from this
     // test, the eviction of that room in a later test hung: seen in the test runtime, its cause not found.)
-    await runInDurableObject(roomOf(env, 2), (instance: AppRoom) => {
+    await runInDurableObject(appRoom(2), (instance: AppRoom) => {
       instance.failNextDeliveries = 1;
     });
     const result = await consume([
@@ -67,7 +66,7 @@ describe("the Queue consumer, through the real local queue", () => {
 
   it("retries a batch whose delivery failed through the real queue, then delivers it once", async () => {
     const alice = await depositsSocket(3);
-    const room = roomOf(env, 1);
+    const room = appRoom(1);
     await runInDurableObject(room, (instance: AppRoom) => {
       instance.failNextDeliveries = 1;
     });
@@ -84,7 +83,7 @@ describe("the Queue consumer, through the real local queue", () => {
 
 describe("event de-duplication", () => {
   it("remembers delivered ids across an eviction of the room", async () => {
-    const room = roomOf(env, 1);
+    const room = appRoom(1);
     const event = { id: "evicted-1", app_id: 1, type: "unconfirmed_balance_change" as const, auth_id: 3, balance: 1, diff: 1 };
     expect(await room.deliver([event, event])).toBe(1);
     await evictDurableObject(room);
@@ -116,7 +115,7 @@ describe("balance versions", () => {
   });
 
   it("show a user's balance events in version order: an older one after a newer is skipped, across a restart too", async () => {
-    const room = roomOf(env, 1);
+    const room = appRoom(1);
     const socket = await openSocket();
     expect((await socket.request(1, "auth", { app_id: 1, access_token: token(4), subscriptions: ["DEPOSITS"] }))[0]).toBeNull();
     // Out of order, as the Queue may hand them over: 5, then 3 (stale), then 6.

@@ -1,9 +1,8 @@
 import { env, evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { roomOf } from "../../src/shards.js";
-import { openSocket, token } from "./room-socket.js";
+import { openSocket, token, appRoom } from "./room-socket.js";
 
-const room = () => roomOf(env, 1);
+const room = () => appRoom(1);
 
 describe("hibernation", () => {
   it("keeps sessions, presence and broadcasts working after the Durable Object is evicted", async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index.js";
 import { QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES, QUEUE_MESSAGE_BYTES } from "../../src/limits.js";
 import { queueMessageBytes } from "../../src/queue/batches.js";
-import { roomOf } from "../../src/shards.js";
+import { appRoom } from "./room-socket.js";
 
 const INGEST_TOKEN = "worker-test-ingest-token";
 
@@ -54,7 +54,7 @@ describe("ingest within the Queue's limits", () => {
     expect(calls.reduce((sum, call) => sum + call.messages, 0)).toBe(100);
     // The local queue delivers them to app 1's room, which remembers each id it took.
     await expect
-      .poll(() => runInDurableObject(roomOf(env, 1), (_, state) => state.storage.sql.exec("SELECT count(*) AS n FROM delivered_events WHERE id LIKE 'big-%'").one()["n"]), { timeout: 10_000 })
+      .poll(() => runInDurableObject(appRoom(1), (_, state) => state.storage.sql.exec("SELECT count(*) AS n FROM delivered_events WHERE id LIKE 'big-%'").one()["n"]), { timeout: 10_000 })
       .toBe(100);
   });
 

@@ -1,4 +1,8 @@
-import { SELF } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
+import { roomOf } from "../../src/shards.js";
+
+/** The room of an app created without a placement, as every app of these tests is. */
+export const appRoom = (appId: number) => roomOf(env, { id: appId, placement: { jurisdiction: null, locationHint: null } });
 
 export const token = (authId: number) => `00000000-0000-4000-8000-${String(authId).padStart(12, "0")}`;
 

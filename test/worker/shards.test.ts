@@ -1,12 +1,12 @@
 import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
-import { roomOf, shardName, shardOfSession } from "../../src/shards.js";
+import { shardName, shardOfSession } from "../../src/shards.js";
 import { ROOM_BATCHES_PER_SECOND } from "../../src/ordering/batch-pacing.js";
 import { answerBytesBound } from "../../src/ordering/answer-bounds.js";
 import { BATCH_BYTES } from "../../src/rpc-bytes.js";
 import { ORDERING_VERSION, SERVED_ORDERING_VERSIONS, type OrderingBatchAnswer, type OrderingCall } from "../../src/socketpot/ordering.js";
-import { openSocket, token } from "./room-socket.js";
+import { openSocket, token, appRoom } from "./room-socket.js";
 
 /** An app on two connection shards, inside workerd: the room's faults and hibernation as the shards see them. */
 const APP = 61;
@@ -31,18 +31,18 @@ describe("connection shards", () => {
     const alice = await openSocket(APP);
     expect(shardOfSession(alice.sid)).toBeGreaterThanOrEqual(1);
     expect((await alice.request(1, "auth", { app_id: APP, access_token: token(13), subscriptions: ["CHAT"] }))[0]).toBeNull();
-    const release = await runInDurableObject(roomOf(env, APP), (room) => room.stallForTests());
+    const release = await runInDurableObject(appRoom(APP), (room) => room.stallForTests());
     try {
       expect(await alice.request(2, "new_message", { text: "nobody home" })).toEqual(["INTERNAL_ERROR"]);
     } finally {
-      await runInDurableObject(roomOf(env, APP), () => release());
+      await runInDurableObject(appRoom(APP), () => release());
     }
     expect((await alice.request(3, "new_message", { text: "back again" }))[0]).toBeNull();
     await alice.close();
   });
 
   it("refuse a new connection with 503 when the room does not count it in time (before a shard's first count)", async () => {
-    const release = await runInDurableObject(roomOf(env, STALLED_APP), (room) => room.stallForTests());
+    const release = await runInDurableObject(appRoom(STALLED_APP), (room) => room.stallForTests());
     try {
       const polling = await SELF.fetch(`http://edge.test/socket.io/?EIO=4&transport=polling&app_id=${STALLED_APP}`);
       expect(polling.status).toBe(503);
@@ -51,7 +51,7 @@ describe("connection shards", () => {
       expect(plain.status).toBe(503);
       expect(await plain.json()).toEqual({ error: "UNAVAILABLE", message: "the app's room did not answer; try again" });
     } finally {
-      await runInDurableObject(roomOf(env, STALLED_APP), () => release());
+      await runInDurableObject(appRoom(STALLED_APP), () => release());
     }
     const served = await SELF.fetch(`http://edge.test/socket.io/?EIO=4&transport=polling&app_id=${STALLED_APP}`);
     expect(served.status).toBe(200);
@@ -66,7 +66,7 @@ describe("connection shards", () => {
 
     // The room starts anew and learns the app's sessions from its shards.
     for (const shard of new Set([alice.sid, watcher.sid].map((sid) => shardOfSession(sid)!))) await evictDurableObject(shardStub(shard));
-    await evictDurableObject(roomOf(env, APP));
+    await evictDurableObject(appRoom(APP));
     const [error, message] = await alice.request(2, "new_message", { text: "after hibernation" });
     expect(error).toBeNull();
     expect(await watcher.nextEvent("new_message")).toEqual(["new_message", message]);
@@ -78,7 +78,7 @@ describe("connection shards", () => {
       bob: { uname: "bob", auth_id: 4, role: "MEMBER" },
     });
 
-    await evictDurableObject(roomOf(env, APP));
+    await evictDurableObject(appRoom(APP));
     await alice.close("bye");
     expect(await watcher.nextEvent("user_left")).toEqual(["user_left", { uname: "alice" }]);
     for (const socket of [watcher, late]) await socket.close("done");
@@ -96,7 +96,7 @@ describe("the version of the calls between shards and their room", () => {
   const refusal = (call: Promise<unknown>) => Promise.resolve(call).then(() => null, (error: Error) => error.message);
 
   it("is served when it is this code's or absent (code from before versions), and refused by name when it is not", async () => {
-    const room = roomOf(env, APP);
+    const room = appRoom(APP);
     expect(await room.request(APP, client, "auth", auth, ORDERING_VERSION)).toMatchObject({ ok: true });
     expect(await room.request(APP, { ...client, id: "older-code" }, "auth", auth)).toMatchObject({ ok: true });
     expect(await refusal(room.request(APP, { ...client, id: "newer-code" }, "auth", auth, ORDERING_VERSION + 1))).toBe(
@@ -130,7 +130,7 @@ describe("the version of the calls between shards and their room", () => {
   });
 
   it("answers the calls of a batch whose answers fit in one RPC, from the first; the shard sends the rest again", async () => {
-    const room = roomOf(env, APP);
+    const room = appRoom(APP);
     // A resume may return RESUME_LIMIT messages: only so many of those answers fit in BATCH_BYTES.
     const resuming = { ...auth, resume_from: 0 };
     const calls = Array.from({ length: 40 }, (_, i): OrderingCall => ({ kind: "request", client: { ...client, id: `resuming-${i}` }, event: "auth", payload: resuming }));

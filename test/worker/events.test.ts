@@ -1,5 +1,6 @@
-import { createExecutionContext, createMessageBatch, env, evictDurableObject, getQueueResult, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, env, evictDurableObject, getQueueResult, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import worker from "../../src/index.js";
+import { knownApps } from "../../src/http/known-apps.js";
 import { EventDedup } from "../../src/ordering/event-dedup.js";
 import { describe, expect, it } from "vitest";
 import type { AppRoom } from "../../src/ordering/app-room.js";
@@ -50,9 +51,24 @@ describe("the Queue consumer, through the real local queue", () => {
     await alice.close("done");
   });
 
+  it("retries the events of an app that does not exist, delivering the rest, and creates no object for it", async () => {
+    const alice = await depositsSocket(3);
+    const before = (await listDurableObjectIds(env.ROOMS)).length;
+    const result = await consume([
+      { id: "n1", body: { ...deposit("nowhere-1", 5), app_id: 999_999 } },
+      { id: "n2", body: deposit("somewhere-1", 40) },
+    ]);
+    expect(result).toEqual({ acked: ["n2"], retried: ["n1"] });
+    expect(await alice.deposits(1)).toEqual([["unconfirmed_balance_change", { balance: 1040, diff: 40 }]]);
+    expect(await listDurableObjectIds(env.ROOMS)).toHaveLength(before);
+    await alice.close("done");
+  });
+
   it("retries the messages of an app whose delivery failed, and only those", async () => {
     // App 2's room fails once; app 1's delivers. (App 2 because, with app 1's room failing a call made from this
     // test, the eviction of that room in a later test hung: seen in the test runtime, its cause not found.)
+    await env.DB.prepare("INSERT OR IGNORE INTO apps (id, name, created_at) VALUES (2, 'Failing', 0)").run();
+    knownApps.changed(2);
     await runInDurableObject(appRoom(2), (instance: AppRoom) => {
       instance.failNextDeliveries = 1;
     });
@@ -62,6 +78,8 @@ describe("the Queue consumer, through the real local queue", () => {
       { id: "r3", body: deposit("deliver-me", 2) },
     ]);
     expect(result).toEqual({ acked: ["r2", "r3"], retried: ["r1"] });
+    // The room took the failure: it was reached, and fails no more.
+    expect(await runInDurableObject(appRoom(2), (instance: AppRoom) => instance.failNextDeliveries)).toBe(0);
   });
 
   it("retries a batch whose delivery failed through the real queue, then delivers it once", async () => {

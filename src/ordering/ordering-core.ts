@@ -108,13 +108,14 @@ export class OrderingCore implements Ordering, RoomHost {
 
   broadcast(audience: Audience, event: ServerEvent, payload: unknown, exceptId?: string): void {
     const offset = this.recovery?.record(audience, event, payload, exceptId ?? null) ?? null;
-    // The items for each shard differ only in their numbers: one bound on their bytes serves them all.
+    // The items for each shard differ only in their numbers: one bound on their bytes serves every connection
+    // shard (the room's own connections take theirs in-process, and need none).
     let bytes: number | undefined;
     for (const shard of this.chat.directory.shards(audience)) {
       const feed = this.feed(shard);
       feed.seq += 1;
       const item: FeedItem = { epoch: this.epoch, seq: feed.seq, offset, audience, event, payload, exceptId: exceptId ?? null };
-      feed.push(item, (bytes ??= serializedBytesBound(item)));
+      feed.push(item, shard === 0 ? 0 : (bytes ??= serializedBytesBound(item)));
     }
   }
 

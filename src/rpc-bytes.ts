@@ -37,9 +37,9 @@ export function serializedBytesBound(value: unknown): number {
       else if (item instanceof ArrayBuffer) bytes += item.byteLength;
       else if (Array.isArray(item)) for (const element of item) pending.push(element);
       else {
-        for (const [key, element] of Object.entries(item)) {
+        for (const key of Object.keys(item)) {
           bytes += 2 * key.length + STRING_OVERHEAD;
-          pending.push(element);
+          pending.push((item as Record<string, unknown>)[key]);
         }
       }
     }

@@ -187,7 +187,8 @@ class LocalFeed implements ShardFeed {
 class RemoteFeed implements ShardFeed {
   seq = 0;
   private waiting: FeedItem[] = [];
-  private waitingBytes: number[] = [];
+  /** A bound on the bytes of what waits. */
+  private waitingBytes = 0;
   private sending = false;
 
   constructor(
@@ -199,7 +200,7 @@ class RemoteFeed implements ShardFeed {
 
   push(item: FeedItem, bytes: number): void {
     this.waiting.push(item);
-    this.waitingBytes.push(bytes);
+    this.waitingBytes += bytes;
     if (this.sending) return;
     this.sending = true;
     queueMicrotask(() => this.runtime.hold(this.flush()));
@@ -207,9 +208,7 @@ class RemoteFeed implements ShardFeed {
 
   private async flush(): Promise<void> {
     while (this.waiting.length > 0) {
-      const [fits = []] = chunksBySize(this.waiting, this.waitingBytes, BATCH_BYTES);
-      const batch = this.waiting.splice(0, fits.length);
-      this.waitingBytes.splice(0, fits.length);
+      const batch = this.nextBatch();
       for (let attempt = 1; ; attempt += 1) {
         try {
           const activation = await this.link.receive(batch);
@@ -225,5 +224,21 @@ class RemoteFeed implements ShardFeed {
       }
     }
     this.sending = false;
+  }
+
+  /** What waits, or (past BATCH_BYTES, which is rare) as much of it from the first as fits. */
+  private nextBatch(): FeedItem[] {
+    if (this.waitingBytes <= BATCH_BYTES) {
+      const batch = this.waiting;
+      this.waiting = [];
+      this.waitingBytes = 0;
+      return batch;
+    }
+    // Only here is each item measured on its own.
+    const sizes = this.waiting.map(serializedBytesBound);
+    const [fits = []] = chunksBySize(this.waiting, sizes, BATCH_BYTES);
+    this.waiting.splice(0, fits.length);
+    this.waitingBytes = sizes.slice(fits.length).reduce((sum, bytes) => sum + bytes, 0);
+    return fits;
   }
 }

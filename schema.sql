@@ -75,14 +75,16 @@ CREATE TABLE "plaintext_tokens" (
   revoked_at INTEGER
 );
 
--- Keys with which an app's own backend posts events for that app only, as digests like access tokens.
+-- App keys, with which an app's own backend calls the API for that app only, within its scopes (a JSON array,
+-- src/credentials.ts), as digests like access tokens. (Named for what the first keys did: post events.)
 CREATE TABLE ingest_keys (
   id         INTEGER PRIMARY KEY,
   digest     TEXT    NOT NULL UNIQUE,
   prefix     TEXT    NOT NULL,
   app_id     INTEGER NOT NULL REFERENCES apps (id),
   created_at INTEGER NOT NULL,
-  revoked_at INTEGER
+  revoked_at INTEGER,
+  scopes     TEXT    NOT NULL DEFAULT '["events:write"]'
 );
 CREATE INDEX ingest_keys_by_app ON ingest_keys (app_id, id);
 

@@ -1,8 +1,18 @@
 /**
- * The secrets the service issues: users' access tokens and apps' ingest keys. Each is shown once, when issued;
+ * The secrets the service issues: users' access tokens and apps' keys. Each is shown once, when issued;
  * storage keeps its SHA-256 digest, which is what a presented secret is looked up by, and a short prefix that
  * lets an operator tell secrets apart in a listing without being able to use them.
  */
+
+/**
+ * What an app key may do, each for its own app only: post events, issue and revoke access tokens (and register
+ * the keys that sign them), read messages, publish, moderate, read the app's figures.
+ */
+export const SCOPES = ["events:write", "tokens:write", "messages:read", "messages:write", "moderation:write", "stats:read"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** The scopes of a key issued without any named: what keys could do before scopes. */
+export const DEFAULT_SCOPES: Scope[] = ["events:write"];
 
 /** How many leading characters of a secret a listing shows. */
 const PREFIX_LENGTH = 8;
@@ -35,12 +45,12 @@ export function newAccessToken(): string {
   return crypto.randomUUID();
 }
 
-/** `spk_` and 128 random bits in hex: the prefix tells a leaked key for what it is (e.g. to secret scanners). */
+/** An app key: `spk_` and 128 random bits in hex: the prefix tells a leaked key for what it is (e.g. to secret scanners). */
 export function newIngestKey(): string {
   return INGEST_KEY_PREFIX + hex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
-/** Whether a bearer secret has the shape of an ingest key (otherwise it can only be the platform's token). */
+/** Whether a bearer secret has the shape of an app key (otherwise it can only be one of the platform's secrets). */
 export function looksLikeIngestKey(secret: string): boolean {
   return INGEST_KEY.test(secret);
 }

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { DEFAULT_SCOPES, SCOPES } from "../credentials.js";
 import { JURISDICTIONS, LOCATION_HINTS } from "../placement.js";
 import { MAX_SHARDS } from "../shards.js";
 import { MAX_ORIGIN_LENGTH } from "./origin-routes.js";
@@ -14,7 +15,12 @@ const Id = z.coerce.number().int().positive();
 const IsoDate = z.iso.datetime().openapi({ example: "2026-11-26T12:00:00.000Z" });
 
 export const ErrorBody = z
-  .object({ error: z.string().openapi({ example: "INVALID_REQUEST" }), message: z.string(), issues: z.array(z.unknown()).optional() })
+  .object({
+    error: z.string().openapi({ example: "INVALID_REQUEST" }),
+    message: z.string(),
+    issues: z.array(z.unknown()).optional(),
+    scope: z.string().optional().openapi({ description: "with INSUFFICIENT_SCOPE: the scope the operation needs" }),
+  })
   .openapi("Error");
 
 const Origin = z
@@ -156,14 +162,19 @@ export const IssuedToken = Token.extend({
 }).openapi("IssuedToken");
 export const TokenList = z.object({ tokens: z.array(Token), next_after: z.int().nullable() });
 
-export const Key = z.object({ id: z.int(), prefix: secretPrefix, created_at: IsoDate, revoked_at: IsoDate.nullable() }).openapi("IngestKey");
-export const IssuedKey = z
-  .object({
-    id: z.int(),
-    key: z.string().openapi({ description: "the ingest key; this answer is the only place it is ever shown" }),
-    created_at: IsoDate,
-  })
-  .openapi("IssuedIngestKey");
+const Scopes = z
+  .array(z.enum(SCOPES, { error: `each scope is one of ${SCOPES.join(", ")}` }))
+  .min(1, "name at least one scope")
+  .refine((scopes) => new Set(scopes).size === scopes.length, "each scope is named once");
+export const IssueKey = z
+  .object({ scopes: Scopes.default(DEFAULT_SCOPES).openapi({ description: `what the key may do, for this app only; without a body: ${DEFAULT_SCOPES.join(", ")}` }) })
+  .openapi("IssueAppKey");
+export const Key = z
+  .object({ id: z.int(), prefix: secretPrefix, scopes: z.array(z.enum(SCOPES)), created_at: IsoDate, revoked_at: IsoDate.nullable() })
+  .openapi("AppKey");
+export const IssuedKey = Key.extend({
+  key: z.string().openapi({ description: "the app key; this answer is the only place it is ever shown" }),
+}).openapi("IssuedAppKey");
 export const KeyList = z.object({ keys: z.array(Key), next_after: z.int().nullable() });
 
 export const Message = z

@@ -7,16 +7,21 @@ import { roomOf, shardPlanOf } from "../shards.js";
 import { D1Admin } from "../storage/d1-admin.js";
 import { findApp, type AppRecord } from "../storage/d1-apps.js";
 import { D1Credentials } from "../storage/d1-credentials.js";
+import { digestOf, looksLikeIngestKey, type Scope } from "../credentials.js";
 import * as schema from "./admin-schemas.js";
-import { requireSecret } from "./bearer.js";
-import { jsonError } from "./errors.js";
+import { bearer, isSecret } from "./bearer.js";
+import { insufficientScope, jsonError } from "./errors.js";
 import { currentShards, knownApps } from "./known-apps.js";
 
-type AdminEnv = { Bindings: Env; Variables: { app: AppRecord } };
+/** Who calls: the holder of the `ADMIN_TOKEN` secret, or an app's backend with one of the app's keys. */
+type Caller = { kind: "operator" } | { kind: "app"; appId: number; keyId: number; scopes: Scope[] };
+
+type AdminEnv = { Bindings: Env; Variables: { app: AppRecord; caller: Caller } };
 
 /**
  * The operator's API under /v1/admin, behind the `ADMIN_TOKEN` secret (bearer, compared in constant time):
- * apps, access tokens, ingest keys, and the moderation of messages and mutes. Each route is declared with the
+ * apps, access tokens, app keys, and the moderation of messages and mutes; an app's backend calls the operations
+ * of its own app with one of its keys, within the key's scopes. Each route is declared with the
  * zod schemas that validate it, and the OpenAPI document at /v1/admin/openapi.json is generated from them.
  * Changes a room caches (revoked tokens, deleted messages, lifted mutes) go through the app's Durable Object,
  * which updates storage, its cache and its clients.
@@ -33,13 +38,38 @@ export const admin = new OpenAPIHono<AdminEnv>({
 });
 
 admin.openAPIRegistry.registerComponent("securitySchemes", "AdminToken", { type: "http", scheme: "bearer", description: "the ADMIN_TOKEN secret" });
+admin.openAPIRegistry.registerComponent("securitySchemes", "AppKey", {
+  type: "http",
+  scheme: "bearer",
+  description: "one of the app's keys (spk_…), for its own app only, within its scopes (each operation names the one it needs)",
+});
 
-admin.use("*", requireSecret("ADMIN_TOKEN"));
+// Without the secret the API is off (503): a deployment that forgot it is not open, to operators or keys.
+admin.use("*", async (c, next) => (c.env.ADMIN_TOKEN ? next() : jsonError(503, "DISABLED", "the ADMIN_TOKEN secret is not set on this deployment")));
+admin.use(
+  "*",
+  bearer<AdminEnv>("ADMIN_TOKEN or an app key", async (presented, c) => {
+    if (await isSecret(c.env, "ADMIN_TOKEN", presented)) {
+      c.set("caller", { kind: "operator" });
+      return true;
+    }
+    if (!looksLikeIngestKey(presented)) return false;
+    const key = await credentials(c).keyOwner(await digestOf(presented));
+    if (!key || key.revoked) return false;
+    c.set("caller", { kind: "app", appId: key.appId, keyId: key.id, scopes: key.scopes });
+    return true;
+  }),
+);
 
-/** The app named by the path must exist: 400 for a malformed id, 404 for an unknown one. */
+/**
+ * The app named by the path must exist: 400 for a malformed id, 404 for an unknown one; an app key names its
+ * own app only (403 for another, before anything of it is read).
+ */
 const knownApp: MiddlewareHandler<AdminEnv> = async (c, next) => {
   const appId = schema.AppPath.shape.app_id.safeParse(c.req.param("app_id"));
   if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
+  const caller = c.get("caller");
+  if (caller.kind === "app" && caller.appId !== appId.data) return jsonError(403, "FORBIDDEN", `this key is for app ${caller.appId} only`);
   const record = await findApp(c.env.DB, appId.data);
   if (!record) return jsonError(404, "UNKNOWN_APP", `there is no app with id ${appId.data}`);
   c.set("app", record);
@@ -57,13 +87,38 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ content
 const body = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
 const failures = {
   400: json(schema.ErrorBody, "the request is malformed; `issues` lists what zod found"),
-  401: json(schema.ErrorBody, "no or wrong admin token"),
+  401: json(schema.ErrorBody, "no or wrong admin token or app key"),
+  403: json(schema.ErrorBody, "an app key of another app, or without the scope the operation needs (INSUFFICIENT_SCOPE)"),
   404: json(schema.ErrorBody, "no such app, or no such object in it"),
 };
 const noContent = { 204: { description: "done" } };
 
-function route<const R extends Omit<RouteConfig, "responses" | "security"> & { responses: RouteConfig["responses"] }>(config: R) {
-  return createRoute({ ...config, security: [{ AdminToken: [] }], responses: { ...failures, ...config.responses } });
+/**
+ * Lets the operation through for the operator, and for an app key that holds `need` (a scope; "operator": no
+ * key may call it).
+ */
+function allow(need: Scope | "operator"): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
+    const caller = c.get("caller");
+    if (caller.kind === "app") {
+      if (need === "operator") return jsonError(403, "FORBIDDEN", "this operation takes the ADMIN_TOKEN; an app key cannot call it");
+      if (!caller.scopes.includes(need)) return insufficientScope(need);
+    }
+    await next();
+  };
+}
+
+/**
+ * An operation of the API: who may call it (`scope`: the operator, and app keys that hold this scope, or
+ * "operator" alone) is declared with it, enforced, and published in the OpenAPI document.
+ */
+function route<const R extends Omit<RouteConfig, "responses" | "security"> & { responses: RouteConfig["responses"]; scope: Scope | "operator" }>(
+  config: R,
+) {
+  const { scope, ...operation } = config;
+  const security: RouteConfig["security"] = scope === "operator" ? [{ AdminToken: [] }] : [{ AdminToken: [] }, { AppKey: [scope] }];
+  const middleware: MiddlewareHandler = allow(scope) as MiddlewareHandler;
+  return createRoute({ ...operation, security, middleware, responses: { ...failures, ...config.responses } });
 }
 
 const credentials = (c: { env: Env }) => new D1Credentials(c.env.DB);
@@ -75,7 +130,7 @@ const store = (c: { env: Env }) => {
 const nextCursor = <T extends { id: number }>(page: T[], limit: number) => (page.length === limit ? page.at(-1)!.id : null);
 
 admin.openapi(
-  route({ method: "post", path: "/apps", summary: "Create an app", request: { body: body(schema.CreateApp) }, responses: { 201: json(schema.App, "the app") } }),
+  route({ scope: "operator", method: "post", path: "/apps", summary: "Create an app", request: { body: body(schema.CreateApp) }, responses: { 201: json(schema.App, "the app") } }),
   async (c) => {
     const app = await store(c).createApp(c.req.valid("json"), Date.now());
     knownApps.changed(app.id);
@@ -85,7 +140,7 @@ admin.openapi(
 );
 
 admin.openapi(
-  route({ method: "get", path: "/apps", summary: "List apps", request: { query: schema.Page }, responses: { 200: json(schema.AppList, "a page of apps, in id order") } }),
+  route({ scope: "operator", method: "get", path: "/apps", summary: "List apps", request: { query: schema.Page }, responses: { 200: json(schema.AppList, "a page of apps, in id order") } }),
   async (c) => {
     const { limit, after } = c.req.valid("query");
     const apps = await store(c).listApps(limit, after);
@@ -95,6 +150,7 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "operator",
     method: "patch",
     path: "/apps/{app_id}",
     summary: "Change an app's name, allowed origins, shards (a fixed count, or automatic within bounds), message retention or location hint",
@@ -115,7 +171,7 @@ admin.openapi(
 );
 
 admin.openapi(
-  route({ method: "get", path: "/apps/{app_id}/stats", summary: "An app's connections and users, per shard", request: { params: schema.AppPath }, responses: { 200: json(schema.AppStats, "live figures") } }),
+  route({ scope: "stats:read", method: "get", path: "/apps/{app_id}/stats", summary: "An app's connections and users, per shard", request: { params: schema.AppPath }, responses: { 200: json(schema.AppStats, "live figures") } }),
   async (c) => {
     const app = c.get("app");
     const { roomShards } = parseConfig(c.env);
@@ -126,6 +182,7 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "stats:read",
     method: "get",
     path: "/apps/{app_id}/storage",
     summary: "How many messages an app stores, since when, and how long it keeps them",
@@ -138,6 +195,7 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "operator",
     method: "get",
     path: "/storage",
     summary: "The database's size, against D1's limit on one database",
@@ -148,6 +206,7 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "tokens:write",
     method: "post",
     path: "/apps/{app_id}/tokens",
     summary: "Issue an access token to a user",
@@ -165,7 +224,7 @@ admin.openapi(
 );
 
 admin.openapi(
-  route({ method: "get", path: "/apps/{app_id}/tokens", summary: "List an app's access tokens, without the tokens", request: { params: schema.AppPath, query: schema.TokenPage }, responses: { 200: json(schema.TokenList, "a page of tokens, in id order") } }),
+  route({ scope: "tokens:write", method: "get", path: "/apps/{app_id}/tokens", summary: "List an app's access tokens, without the tokens", request: { params: schema.AppPath, query: schema.TokenPage }, responses: { 200: json(schema.TokenList, "a page of tokens, in id order") } }),
   async (c) => {
     const { app_id } = c.req.valid("param");
     const { auth_id, limit, after } = c.req.valid("query");
@@ -176,6 +235,7 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "tokens:write",
     method: "delete",
     path: "/apps/{app_id}/tokens/{token_id}",
     summary: "Revoke an access token",
@@ -195,23 +255,26 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "operator",
     method: "post",
     path: "/apps/{app_id}/keys",
-    summary: "Issue an ingest key, with which the app's backend posts events for this app only",
-    description: "The key is in this answer only; the server keeps its SHA-256 digest.",
-    request: { params: schema.AppPath },
+    summary: "Issue an app key, with which the app's backend calls this API for this app only, within its scopes",
+    description:
+      "The key is in this answer only; the server keeps its SHA-256 digest. Without a body (or without `scopes`) the key gets `events:write`: it posts events, as keys always could.",
+    request: { params: schema.AppPath, body: { content: { "application/json": { schema: schema.IssueKey } }, required: false } },
     responses: { 201: json(schema.IssuedKey, "the key, shown once") },
   }),
   async (c) => {
     const { app_id } = c.req.valid("param");
-    const key = await credentials(c).issueKey(app_id, Date.now());
+    const { scopes } = schema.IssueKey.parse(c.req.valid("json"));
+    const key = await credentials(c).issueKey(app_id, scopes, Date.now());
     audit("key_issued", app_id, key.id);
     return c.json(key, 201);
   },
 );
 
 admin.openapi(
-  route({ method: "get", path: "/apps/{app_id}/keys", summary: "List an app's ingest keys, without the keys", request: { params: schema.AppPath, query: schema.Page }, responses: { 200: json(schema.KeyList, "a page of keys, in id order") } }),
+  route({ scope: "operator", method: "get", path: "/apps/{app_id}/keys", summary: "List an app's keys and their scopes, without the keys", request: { params: schema.AppPath, query: schema.Page }, responses: { 200: json(schema.KeyList, "a page of keys, in id order") } }),
   async (c) => {
     const { app_id } = c.req.valid("param");
     const { limit, after } = c.req.valid("query");
@@ -221,7 +284,7 @@ admin.openapi(
 );
 
 admin.openapi(
-  route({ method: "delete", path: "/apps/{app_id}/keys/{key_id}", summary: "Revoke an ingest key", description: "Its next request gets 401.", request: { params: schema.KeyPath }, responses: noContent }),
+  route({ scope: "operator", method: "delete", path: "/apps/{app_id}/keys/{key_id}", summary: "Revoke an app key", description: "Its next request gets 401.", request: { params: schema.KeyPath }, responses: noContent }),
   async (c) => {
     const { app_id, key_id } = c.req.valid("param");
     if (!(await credentials(c).revokeKey(app_id, key_id, Date.now()))) return jsonError(404, "UNKNOWN_KEY", "this app has no such key");
@@ -231,7 +294,7 @@ admin.openapi(
 );
 
 admin.openapi(
-  route({ method: "get", path: "/apps/{app_id}/messages", summary: "List messages, newest first", request: { params: schema.AppPath, query: schema.MessagePage }, responses: { 200: json(schema.MessageList, "a page of messages") } }),
+  route({ scope: "messages:read", method: "get", path: "/apps/{app_id}/messages", summary: "List messages, newest first", request: { params: schema.AppPath, query: schema.MessagePage }, responses: { 200: json(schema.MessageList, "a page of messages") } }),
   async (c) => {
     const { app_id } = c.req.valid("param");
     const { channel, limit, before } = c.req.valid("query");
@@ -242,6 +305,7 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "moderation:write",
     method: "delete",
     path: "/apps/{app_id}/messages/{message_id}",
     summary: "Delete a message",
@@ -258,7 +322,7 @@ admin.openapi(
 );
 
 admin.openapi(
-  route({ method: "get", path: "/apps/{app_id}/mutes", summary: "List the mutes in force", request: { params: schema.AppPath }, responses: { 200: json(schema.MuteList, "the mutes") } }),
+  route({ scope: "moderation:write", method: "get", path: "/apps/{app_id}/mutes", summary: "List the mutes in force", request: { params: schema.AppPath }, responses: { 200: json(schema.MuteList, "the mutes") } }),
   async (c) => {
     const { app_id } = c.req.valid("param");
     return c.json({ mutes: await store(c).listMutes(app_id, Date.now()) }, 200);
@@ -266,7 +330,7 @@ admin.openapi(
 );
 
 admin.openapi(
-  route({ method: "delete", path: "/apps/{app_id}/mutes/{auth_id}", summary: "Lift a user's mute", request: { params: schema.MutePath }, responses: noContent }),
+  route({ scope: "moderation:write", method: "delete", path: "/apps/{app_id}/mutes/{auth_id}", summary: "Lift a user's mute", request: { params: schema.MutePath }, responses: noContent }),
   async (c) => {
     const { app_id, auth_id } = c.req.valid("param");
     if (!(await roomOf(c.env, c.get("app")).liftMute(app_id, auth_id))) return jsonError(404, "NOT_MUTED", "this user is not muted");
@@ -277,6 +341,7 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "operator",
     method: "get",
     path: "/health",
     summary: "Check that the Worker reaches D1",

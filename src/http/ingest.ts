@@ -7,9 +7,9 @@ import { queueBatches } from "../queue/batches.js";
 import { AppEvent } from "../queue/events.js";
 import { digestOf, looksLikeIngestKey } from "../credentials.js";
 import { findApp } from "../storage/d1-apps.js";
-import { D1Credentials } from "../storage/d1-credentials.js";
+import { D1Credentials, type KeyOwner } from "../storage/d1-credentials.js";
 import { bearer, isSecret } from "./bearer.js";
-import { jsonError } from "./errors.js";
+import { insufficientScope, jsonError } from "./errors.js";
 import { AppId } from "./query.js";
 
 /** The most events one request may carry; a larger batch is a 400. */
@@ -21,26 +21,27 @@ const IngestBody = z.union([z.array(z.unknown()), z.unknown().transform((event) 
   z.array(z.unknown()).min(1, "send at least one event").max(MAX_EVENTS_PER_REQUEST, `send at most ${MAX_EVENTS_PER_REQUEST} events per request`),
 );
 
-type IngestEnv = { Bindings: Env; Variables: { keyApp: number | null } };
+/** The app key that posts, or null for the platform's INGEST_TOKEN. */
+type IngestEnv = { Bindings: Env; Variables: { key: KeyOwner | null } };
 
 /**
  * `POST /v1/apps/:app_id/events`: producers that are not on Cloudflare publish here, and accepted events are
  * enqueued. The bearer is either the platform's `INGEST_TOKEN` secret (compared in constant time), good for
- * every app, or one of the app's ingest keys, looked up by digest, good for that app only.
+ * every app, or one of the app's keys with the scope `events:write`, looked up by digest, good for that app only.
  */
 export const ingest = new Hono<IngestEnv>();
 
 ingest.use(
   "/:app_id/events",
-  bearer<IngestEnv>("INGEST_TOKEN or an ingest key of the app", async (presented, c) => {
+  bearer<IngestEnv>("INGEST_TOKEN or an app key", async (presented, c) => {
     if (await isSecret(c.env, "INGEST_TOKEN", presented)) {
-      c.set("keyApp", null);
+      c.set("key", null);
       return true;
     }
     if (!looksLikeIngestKey(presented)) return false;
     const key = await new D1Credentials(c.env.DB).keyOwner(await digestOf(presented));
     if (!key || key.revoked) return false;
-    c.set("keyApp", key.appId);
+    c.set("key", key);
     return true;
   }),
 );
@@ -54,8 +55,9 @@ ingest.post(
   async (c) => {
     const appId = AppId.safeParse(c.req.param("app_id"));
     if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
-    const keyApp = c.get("keyApp");
-    if (keyApp !== null && keyApp !== appId.data) return jsonError(403, "FORBIDDEN", `this ingest key posts events for app ${keyApp} only`);
+    const key = c.get("key");
+    if (key !== null && key.appId !== appId.data) return jsonError(403, "FORBIDDEN", `this key is for app ${key.appId} only`);
+    if (key !== null && !key.scopes.includes("events:write")) return insufficientScope("events:write");
     let json: unknown;
     try {
       json = await c.req.json();

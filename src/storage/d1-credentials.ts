@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isoDate } from "./iso-date.js";
-import { accessTokenDigest, digestOf, newAccessToken, newIngestKey, prefixOf } from "../credentials.js";
+import { accessTokenDigest, digestOf, newAccessToken, newIngestKey, prefixOf, SCOPES, type Scope } from "../credentials.js";
 import { log } from "../log.js";
 import { Role, type User } from "../socketpot/schemas.js";
 import type { TokenGrant } from "../socketpot/store.js";
@@ -20,13 +20,14 @@ const TokenRow = z.object({
   expires_at: z.number().nullable(),
   revoked_at: z.number().nullable(),
 });
-const KeyRow = z.object({ id: z.number().int(), prefix: z.string(), created_at: z.number(), revoked_at: z.number().nullable() });
+const Scopes = z.string().transform((text) => z.array(z.enum(SCOPES)).parse(JSON.parse(text)));
+const KeyRow = z.object({ id: z.number().int(), prefix: z.string(), scopes: Scopes, created_at: z.number(), revoked_at: z.number().nullable() });
 const PlaintextRow = TokenRow.omit({ id: true, prefix: true }).extend({ token: z.string(), app_id: z.number().int() });
 const GrantRow = z.object({ auth_id: z.number().int(), uname: z.string(), role: Role, expires_at: z.number().nullable() });
-const KeyOwnerRow = z.object({ id: z.number().int(), app_id: z.number().int(), revoked_at: z.number().nullable() });
+const KeyOwnerRow = z.object({ id: z.number().int(), app_id: z.number().int(), scopes: Scopes, revoked_at: z.number().nullable() });
 
 const TOKEN_COLUMNS = "id, prefix, auth_id, uname, role, created_at, expires_at, revoked_at";
-const KEY_COLUMNS = "id, prefix, created_at, revoked_at";
+const KEY_COLUMNS = "id, prefix, scopes, created_at, revoked_at";
 /** Plain-text tokens digested per batch (two statements each), well inside D1's limits on a batch. */
 const DIGEST_BATCH = 50;
 
@@ -43,10 +44,11 @@ function keyView(row: unknown) {
   return { ...key, created_at: isoDate(key.created_at), revoked_at: isoDate(key.revoked_at) };
 }
 
-/** What an ingest key may do: post events for its app, unless revoked. */
+/** An app key as its holder is judged: its app, what it may do there, and whether it was revoked. */
 export interface KeyOwner {
   id: number;
   appId: number;
+  scopes: Scope[];
   revoked: boolean;
 }
 
@@ -157,14 +159,13 @@ export class D1Credentials {
     return row ? z.object({ digest: z.string() }).parse(row).digest : null;
   }
 
-  async issueKey(appId: number, now: number): Promise<{ id: number; key: string; created_at: string }> {
+  async issueKey(appId: number, scopes: Scope[], now: number): Promise<KeyView & { key: string }> {
     const key = newIngestKey();
     const row = await this.db
-      .prepare(`INSERT INTO ingest_keys (digest, prefix, app_id, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING ${KEY_COLUMNS}`)
-      .bind(await digestOf(key), prefixOf(key), appId, now)
+      .prepare(`INSERT INTO ingest_keys (digest, prefix, app_id, scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING ${KEY_COLUMNS}`)
+      .bind(await digestOf(key), prefixOf(key), appId, JSON.stringify(scopes), now)
       .first();
-    const view = keyView(row);
-    return { id: view.id, key, created_at: view.created_at };
+    return { ...keyView(row), key };
   }
 
   async listKeys(appId: number, limit: number, after: number): Promise<KeyView[]> {
@@ -186,9 +187,9 @@ export class D1Credentials {
 
   /** The key with this digest, or null when there is none. */
   async keyOwner(digest: string): Promise<KeyOwner | null> {
-    const row = await this.db.prepare("SELECT id, app_id, revoked_at FROM ingest_keys WHERE digest = ?1").bind(digest).first();
+    const row = await this.db.prepare("SELECT id, app_id, scopes, revoked_at FROM ingest_keys WHERE digest = ?1").bind(digest).first();
     if (!row) return null;
     const key = KeyOwnerRow.parse(row);
-    return { id: key.id, appId: key.app_id, revoked: key.revoked_at !== null };
+    return { id: key.id, appId: key.app_id, scopes: key.scopes, revoked: key.revoked_at !== null };
   }
 }

@@ -105,12 +105,12 @@ describe("admin API", () => {
     again.disconnect();
   });
 
-  it("issues per-app ingest keys: shown once, good for their own app only, dead once revoked", async () => {
+  it("issues per-app keys: shown once, good for their own app only, dead once revoked; without a body they post events", async () => {
     const app = (await call("POST", "/apps", { name: "Keys" })).json!;
     const issued = await call("POST", `/apps/${app["id"]}/keys`);
-    expect(issued).toMatchObject({ status: 201, json: { id: expect.any(Number), key: expect.stringMatching(/^spk_[0-9a-f]{32}$/), created_at: expect.any(String) } });
+    expect(issued).toMatchObject({ status: 201, json: { id: expect.any(Number), key: expect.stringMatching(/^spk_[0-9a-f]{32}$/), scopes: ["events:write"], created_at: expect.any(String) } });
     const key = issued.json!["key"] as string;
-    expect(Object.keys(issued.json!).sort()).toEqual(["created_at", "id", "key"]);
+    expect(Object.keys(issued.json!).sort()).toEqual(["created_at", "id", "key", "prefix", "revoked_at", "scopes"]);
 
     expect(await postEvent(app["id"], key)).toMatchObject({ status: 202, json: { accepted: [expect.any(String)] } });
     expect(await postEvent(1, key)).toMatchObject({ status: 403, json: { error: "FORBIDDEN" } });
@@ -118,11 +118,66 @@ describe("admin API", () => {
     expect((await postEvent(app["id"], `spk_${"0".repeat(32)}`)).status).toBe(401);
 
     const listed = await call("GET", `/apps/${app["id"]}/keys`);
-    expect(listed.json).toEqual({ keys: [{ id: issued.json!["id"], prefix: key.slice(0, 8), created_at: issued.json!["created_at"], revoked_at: null }], next_after: null });
+    expect(listed.json).toEqual({ keys: [{ id: issued.json!["id"], prefix: key.slice(0, 8), scopes: ["events:write"], created_at: issued.json!["created_at"], revoked_at: null }], next_after: null });
     expect(await call("DELETE", `/apps/1/keys/${issued.json!["id"]}`)).toEqual({ status: 404, json: { error: "UNKNOWN_KEY", message: "this app has no such key" } });
     expect((await call("DELETE", `/apps/${app["id"]}/keys/${issued.json!["id"]}`)).status).toBe(204);
     expect(await postEvent(app["id"], key)).toMatchObject({ status: 401, json: { error: "UNAUTHORIZED" } });
     expect((await postEvent(app["id"], ingestToken)).status).toBe(202);
+  });
+
+  it("lets an app key call its own app's operations within its scopes, and nothing else", async () => {
+    const app = (await call("POST", "/apps", { name: "Scoped" })).json!;
+    const other = (await call("POST", "/apps", { name: "Elsewhere" })).json!;
+    const issue = async (scopes: string[]) => (await call("POST", `/apps/${app["id"]}/keys`, { scopes })).json!["key"] as string;
+    const reader = await issue(["stats:read", "messages:read"]);
+    const staff = await issue(["tokens:write", "moderation:write"]);
+    const all = await issue(["events:write", "tokens:write", "messages:read", "messages:write", "moderation:write", "stats:read"]);
+
+    // Within its scopes, for its own app: served as for the operator.
+    expect((await call("GET", `/apps/${app["id"]}/stats`, undefined, reader)).status).toBe(200);
+    expect((await call("GET", `/apps/${app["id"]}/storage`, undefined, reader)).status).toBe(200);
+    expect((await call("GET", `/apps/${app["id"]}/messages`, undefined, reader)).status).toBe(200);
+    const token = await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 5, uname: "eve", role: "MEMBER" }, staff);
+    expect(token.status).toBe(201);
+    expect((await call("GET", `/apps/${app["id"]}/tokens`, undefined, staff)).json!["tokens"]).toHaveLength(1);
+    expect((await call("DELETE", `/apps/${app["id"]}/tokens/${token.json!["id"]}`, undefined, staff)).status).toBe(204);
+    expect(await call("DELETE", `/apps/${app["id"]}/mutes/5`, undefined, staff)).toMatchObject({ status: 404, json: { error: "NOT_MUTED" } });
+    expect((await call("GET", `/apps/${app["id"]}/mutes`, undefined, staff)).status).toBe(200);
+    expect((await postEvent(app["id"], all)).status).toBe(202);
+
+    // A scope it lacks: 403 naming the scope.
+    expect(await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 6, uname: "mallory", role: "OWNER" }, reader)).toEqual({
+      status: 403,
+      json: { error: "INSUFFICIENT_SCOPE", scope: "tokens:write", message: "this operation needs a key with the scope tokens:write" },
+    });
+    expect(await call("GET", `/apps/${app["id"]}/stats`, undefined, staff)).toMatchObject({ status: 403, json: { error: "INSUFFICIENT_SCOPE", scope: "stats:read" } });
+    expect(await call("DELETE", `/apps/${app["id"]}/messages/1`, undefined, reader)).toMatchObject({ status: 403, json: { scope: "moderation:write" } });
+    expect(await postEvent(app["id"], reader)).toMatchObject({ status: 403, json: { error: "INSUFFICIENT_SCOPE", scope: "events:write" } });
+
+    // Another app, even one that does not exist: 403, whatever the scope.
+    for (const path of [`/apps/${other["id"]}/stats`, `/apps/${other["id"]}/messages`, "/apps/999999/stats"]) {
+      expect(await call("GET", path, undefined, all)).toMatchObject({ status: 403, json: { error: "FORBIDDEN", message: `this key is for app ${app["id"]} only` } });
+    }
+    expect(await postEvent(other["id"], all)).toMatchObject({ status: 403, json: { error: "FORBIDDEN" } });
+
+    // The operator's own operations: never with a key, its own app's config and keys included.
+    for (const [method, path, body] of [
+      ["GET", "/apps"],
+      ["POST", "/apps", { name: "Mine" }],
+      ["GET", "/storage"],
+      ["PATCH", `/apps/${app["id"]}`, { name: "Renamed" }],
+      ["POST", `/apps/${app["id"]}/keys`, { scopes: ["stats:read"] }],
+      ["GET", `/apps/${app["id"]}/keys`],
+      ["DELETE", `/apps/${app["id"]}/keys/1`],
+    ] as Array<[string, string, unknown?]>) {
+      expect(await call(method, path, body, all)).toMatchObject({ status: 403, json: { error: "FORBIDDEN", message: "this operation takes the ADMIN_TOKEN; an app key cannot call it" } });
+    }
+
+    // Scopes are checked when the key is issued, and listed with it.
+    expect(await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["root"] })).toMatchObject({ status: 400, json: { error: "INVALID_REQUEST" } });
+    expect(await call("POST", `/apps/${app["id"]}/keys`, { scopes: [] })).toMatchObject({ status: 400 });
+    const listed = (await call("GET", `/apps/${app["id"]}/keys`)).json!["keys"] as Array<{ scopes: string[] }>;
+    expect(listed.map((key) => key.scopes)).toEqual([["stats:read", "messages:read"], ["tokens:write", "moderation:write"], ["events:write", "tokens:write", "messages:read", "messages:write", "moderation:write", "stats:read"]]);
   });
 
   it("keeps no token or key at rest, nor in its logs, and logs one audit line per change", async () => {
@@ -187,8 +242,17 @@ describe("admin API", () => {
     expect(issueToken).toMatchObject({ required: expect.arrayContaining(["auth_id", "uname", "role"]), properties: { role: { enum: ["OWNER", "MOD", "MEMBER"] } } });
     expect(issueToken.properties.uname.pattern).toBe("^[A-Za-z0-9_.-]{1,64}$");
     expect(doc!["components"]["schemas"]["UpdateApp"]["properties"]["retention_days"]).toMatchObject({ minimum: 1, maximum: 3650 });
-    expect(Object.keys(doc!["components"]["schemas"]["IssuedIngestKey"]["properties"]).sort()).toEqual(["created_at", "id", "key"]);
-    expect(Object.keys(doc!["components"]["schemas"]["IngestKey"]["properties"])).not.toContain("key");
+    // The issued key is the listed one and the key itself.
+    expect(doc!["components"]["schemas"]["IssuedAppKey"]).toMatchObject({ allOf: [{ $ref: "#/components/schemas/AppKey" }, { properties: { key: { type: "string" } }, required: ["key"] }] });
+    expect(Object.keys(doc!["components"]["schemas"]["AppKey"]["properties"])).not.toContain("key");
+    // Who may call each operation: the operator always; an app key only where a scope is named.
+    const security = (method: string, path: string) => doc!["paths"][path][method]["security"];
+    expect(security("get", "/apps/{app_id}/stats")).toEqual([{ AdminToken: [] }, { AppKey: ["stats:read"] }]);
+    expect(security("post", "/apps/{app_id}/tokens")).toEqual([{ AdminToken: [] }, { AppKey: ["tokens:write"] }]);
+    expect(security("delete", "/apps/{app_id}/messages/{message_id}")).toEqual([{ AdminToken: [] }, { AppKey: ["moderation:write"] }]);
+    expect(security("post", "/apps/{app_id}/keys")).toEqual([{ AdminToken: [] }]);
+    expect(security("get", "/apps")).toEqual([{ AdminToken: [] }]);
+    expect(JSON.stringify(doc)).not.toContain('"scope":"operator"');
   });
 
   it("answers a body that is not JSON, or not declared as JSON, with a JSON error", async () => {

@@ -48,16 +48,22 @@ describe("credentials in D1", () => {
     expect(JSON.stringify(rows)).not.toMatch(/1b4e28ba-2fa1|2b4e28ba-2fa1/);
   });
 
-  it("finds an ingest key by its digest only, and knows a revoked one", async () => {
+  it("gives a key issued before scopes (a row without them) what it could always do: post events", async () => {
+    const key = `spk_${"ab".repeat(16)}`;
+    await env.DB.prepare("INSERT INTO ingest_keys (digest, prefix, app_id, created_at) VALUES (?1, 'spk_abab', 1, 0)").bind(await digestOf(key)).run();
+    expect(await new D1Credentials(env.DB).keyOwner(await digestOf(key))).toMatchObject({ appId: 1, scopes: ["events:write"], revoked: false });
+  });
+
+  it("finds an app key by its digest only, with its scopes, and knows a revoked one", async () => {
     const credentials = new D1Credentials(env.DB);
-    const issued = await credentials.issueKey(1, 1_000);
+    const issued = await credentials.issueKey(1, ["events:write", "stats:read"], 1_000);
     expect(issued.key).toMatch(/^spk_[0-9a-f]{32}$/);
     const { results } = await env.DB.prepare("SELECT * FROM ingest_keys").all();
     expect(JSON.stringify(results)).not.toContain(issued.key.slice(4));
-    expect(await credentials.keyOwner(await digestOf(issued.key))).toEqual({ id: issued.id, appId: 1, revoked: false });
+    expect(await credentials.keyOwner(await digestOf(issued.key))).toEqual({ id: issued.id, appId: 1, scopes: ["events:write", "stats:read"], revoked: false });
     expect(await credentials.revokeKey(2, issued.id, 2_000)).toBe(false);
     expect(await credentials.revokeKey(1, issued.id, 2_000)).toBe(true);
-    expect(await credentials.keyOwner(await digestOf(issued.key))).toEqual({ id: issued.id, appId: 1, revoked: true });
+    expect(await credentials.keyOwner(await digestOf(issued.key))).toEqual({ id: issued.id, appId: 1, scopes: ["events:write", "stats:read"], revoked: true });
     expect(await credentials.keyOwner(await digestOf(issued.key.toUpperCase()))).toBeNull();
   });
 });

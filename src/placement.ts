@@ -36,8 +36,9 @@ export function placedObject<T extends Rpc.DurableObjectBranded | undefined>(
 
 /**
  * Where an object reaches the other objects of its app: in its own jurisdiction, which Cloudflare tells an
- * object (`ctx.id.jurisdiction`). No hint: an object that another one creates is created near it, and so near
- * the app's hint.
+ * object (`ctx.id.jurisdiction`, https://developers.cloudflare.com/changelog/post/2026-03-26-durable-object-id-jurisdiction/;
+ * local workerd, which has no jurisdictions, leaves it unset). No hint: an object that another one creates is
+ * created near it, and so near the app's hint.
  */
 export function peerPlacement(id: DurableObjectId): Placement {
   // An app is created only in one of JURISDICTIONS, so its objects report one of them (or none).

@@ -1,8 +1,6 @@
-import { chunksBySize } from "../chunks.js";
 import type { Env } from "../config.js";
 import { log } from "../log.js";
 import { peerPlacement, placedObject } from "../placement.js";
-import { BATCH_BYTES } from "../rpc-bytes.js";
 import type { AppEvent } from "../queue/events.js";
 import { SocketpotShard, type ShardLoad } from "../shard/socketpot-shard.js";
 import { shardName, shardPlanOf } from "../shards.js";
@@ -12,7 +10,6 @@ import { linkOf, ORDERING_VERSION, orderingOf, runOrderingCall, servedOrderingVe
 import type { AppOrdering, ConnectionReport, CountedConnections, OrderingBatchAnswer, OrderingCall, OrderingResult, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
 import type { Outcome } from "../socketpot/room.js";
 import { D1ChatStore } from "../storage/d1-store.js";
-import { answerBytesBound } from "./answer-bounds.js";
 import { BalanceVersions } from "./balance-versions.js";
 import { BatchPacing } from "./batch-pacing.js";
 import { ShardPlanner } from "./shard-planner.js";
@@ -133,26 +130,24 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   /**
    * A shard's calls in one batch (ordering version 2), started in their order; each answer, or the error it
    * failed with, in the same order. One request to this object, however many calls it carries; the answer also
-   * says how far apart the shard is to send its batches ({@link BatchPacing}). The answers must fit in one RPC:
-   * the room takes the calls, from the first, whose answers' bounds fit in {@link BATCH_BYTES} (at least one),
-   * and answers those; the shard sends the rest again in its next batch.
+   * says how far apart the shard is to send its batches ({@link BatchPacing}), and how many users the userlist
+   * holds, by which the shard keeps the answers to its next batches within one RPC (src/shard/room-calls.ts).
    */
   async calls(appId: number, shard: number, calls: OrderingCall[], version?: number): Promise<OrderingBatchAnswer> {
     this.inbound.count();
     servedOrderingVersion(version, "calls");
     const spacingMs = this.pacing.batchFrom(shard, Date.now());
-    const usersOnline = (await this.ordered(appId)).chat.directory.users();
-    const [taken = []] = chunksBySize(calls, calls.map((call) => answerBytesBound(call, usersOnline)), BATCH_BYTES);
     const ordering = orderingOf(this.served, appId);
     const results = await Promise.all(
-      taken.map((call) =>
+      calls.map((call) =>
         runOrderingCall(ordering, call).then(
           (value): OrderingResult => ({ ok: true, value }),
           (error: unknown): OrderingResult => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
         ),
       ),
     );
-    return { results, spacingMs, shards: this.shardCount };
+    const usersOnline = (await this.ordered(appId)).chat.directory.usersOnline();
+    return { results, spacingMs, shards: this.shardCount, usersOnline };
   }
 
   // The operator's API.

@@ -6,7 +6,7 @@ import { reaches, type ClientSession } from "../socketpot/directory.js";
 import type { ServerEvent } from "../socketpot/room.js";
 import type { LoggedEvent, RecoveredSession, RecoveryStore } from "../socketpot/recovery.js";
 import { Audience, StoredSession } from "../socketpot/schemas.js";
-import { RECOVERED_BYTES } from "./answer-bounds.js";
+import { RECOVERED_BYTES } from "../socketpot/answer-bounds.js";
 
 export interface RecoveryOptions {
   /** How long a dropped connection's session, and the broadcasts it may have missed, are kept. */

@@ -1,12 +1,18 @@
-import { chunksBySize } from "../chunks.js";
 import type { Runtime } from "../deadline.js";
 import { log } from "../log.js";
 import { BATCH_BYTES, serializedBytesBound } from "../rpc-bytes.js";
 import type { AppOrdering, ConnectionReport, CountedConnections, OrderingBatchAnswer, OrderingCall, Recovered, ShardClient } from "../socketpot/ordering.js";
+import { answerBytesBound } from "../socketpot/answer-bounds.js";
 import type { Outcome } from "../socketpot/room.js";
 
 /** The most calls one batch carries, whatever their size; what is left goes in the next. */
 export const MAX_CALLS_PER_BATCH = 500;
+
+/**
+ * How many users a shard takes its app's userlist to hold until the room says (or when the room is on code that
+ * does not say): enough that a batch of auths sent first fits in one RPC for any but the largest apps.
+ */
+export const ASSUMED_USERS_ONLINE = 20_000;
 
 /** How long a shard sends each call on its own after meeting a room without batches, before it tries again. */
 const WITHOUT_BATCHES_MS = 60_000;
@@ -37,8 +43,9 @@ interface Waiting {
  * The calls of one batch are started in the room in their order, as separate calls arriving in that order
  * would be. The room says how far apart batches are to go (it shares its rate among its busy shards); a batch
  * waits for that spacing after the one before, and carries whatever piled up meanwhile. Both ways a batch fits
- * in one RPC: a batch carries calls within {@link BATCH_BYTES}, and the room answers those of them whose answers
- * fit too; the rest go first in the next batch. A room on code from
+ * in one RPC: it carries calls whose bytes, and whose answers' bytes, are within {@link BATCH_BYTES} each by
+ * their bounds (an auth's answer grows with the userlist, whose size the room gives with each answer); the rest
+ * go in the next. A room on code from
  * before batches (during a rollout) has no method for them: the batch's calls are then sent each on its own,
  * and so is every call for a minute.
  */
@@ -50,6 +57,8 @@ export class BatchedRoomCalls implements AppOrdering {
   /** When the last batch went, and how far apart the room last asked batches to go. */
   private sentAt = -Infinity;
   private spacingMs = 0;
+  /** The users of the app's userlist, as the room last said. */
+  private usersOnline = ASSUMED_USERS_ONLINE;
 
   constructor(
     private readonly transport: RoomCallTransport,
@@ -88,19 +97,16 @@ export class BatchedRoomCalls implements AppOrdering {
     while (this.waiting.length > 0) {
       const wait = this.sentAt + this.spacingMs - this.runtime.now();
       if (wait > 0) await new Promise<void>((resolve) => this.runtime.later(wait, resolve));
-      const [fits = []] = chunksBySize(this.waiting, this.waiting.map((waiting) => waiting.bytes), BATCH_BYTES, MAX_CALLS_PER_BATCH);
-      const batch = this.waiting.splice(0, fits.length);
+      const batch = this.nextBatch();
       this.sentAt = this.runtime.now();
       try {
-        const { results, spacingMs } = await this.transport.sendBatch(batch.map((waiting) => waiting.call));
+        const { results, spacingMs, usersOnline } = await this.transport.sendBatch(batch.map((waiting) => waiting.call));
         this.spacingMs = spacingMs;
-        if (results.length === 0) throw new Error("the room answered none of a batch's calls");
-        // The room answers the calls whose answers fit in one RPC; the others go first in the next batch.
-        this.waiting.unshift(...batch.slice(results.length));
-        results.forEach((result, index) => {
-          const { resolve, reject } = batch[index]!;
-          if (result.ok) resolve(result.value as never);
-          else reject(new Error(result.error));
+        this.usersOnline = usersOnline ?? ASSUMED_USERS_ONLINE;
+        batch.forEach(({ resolve, reject }, index) => {
+          const result = results[index];
+          if (result?.ok) resolve(result.value as never);
+          else reject(new Error(result ? result.error : "the room's answer to a batch was missing a call's result"));
         });
       } catch (error) {
         if (!lacksBatches(error)) {
@@ -113,5 +119,20 @@ export class BatchedRoomCalls implements AppOrdering {
       }
     }
     this.sending = false;
+  }
+
+  /** The waiting calls, from the first, that fit in one batch both ways (at least one, whatever its size). */
+  private nextBatch(): Waiting[] {
+    let count = 0;
+    let callBytes = 0;
+    let answerBytes = 0;
+    for (const { call, bytes } of this.waiting) {
+      const answer = answerBytesBound(call, this.usersOnline);
+      if (count > 0 && (count === MAX_CALLS_PER_BATCH || callBytes + bytes > BATCH_BYTES || answerBytes + answer > BATCH_BYTES)) break;
+      count += 1;
+      callBytes += bytes;
+      answerBytes += answer;
+    }
+    return this.waiting.splice(0, count);
   }
 }

@@ -108,6 +108,11 @@ export class Directory {
     return this.presence.userlist();
   }
 
+  /** How many users the userlist holds (users with a CHAT session), without building it. */
+  usersOnline(): number {
+    return this.presence.size;
+  }
+
   /** Distinct authenticated users with a session, app-wide (walks every session: for operators, not hot paths). */
   users(): number {
     return new Set([...this.sessions.values()].flatMap(({ session }) => (session.user ? [session.user.auth_id] : []))).size;

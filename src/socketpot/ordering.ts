@@ -140,6 +140,11 @@ export interface OrderingBatchAnswer {
   spacingMs: number;
   /** The app's shard count as the room knows it (null before it knows), for the shard to pass on to the Worker. */
   shards: number | null;
+  /**
+   * How many users the app's userlist holds, which every auth answer carries: the shard bounds its next batches'
+   * answers by it (absent from a room on code from before it).
+   */
+  usersOnline?: number;
 }
 
 /** Runs one call of a batch against `ordering`. */

@@ -28,6 +28,11 @@ export class Presence {
     return true;
   }
 
+  /** How many users are present: the entries of the userlist. */
+  get size(): number {
+    return this.users.size;
+  }
+
   has(authId: number): boolean {
     return this.users.has(authId);
   }

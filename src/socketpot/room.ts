@@ -2,6 +2,7 @@ import { isCommand, parseCommand, type Command } from "./commands.js";
 import { chatUser, Directory, type ClientSession, type PresenceChange } from "./directory.js";
 import { ErrorCode } from "./errors.js";
 import type { FeedMark } from "./feed.js";
+import { serializedBytesBound } from "../rpc-bytes.js";
 import { RateLimiter } from "./rate-limit.js";
 import {
   AuthRequest,
@@ -24,6 +25,11 @@ import type { BalanceEvent, Bet } from "../queue/events.js";
 export const HISTORY_LENGTH = 100;
 /** The most missed messages a resume returns; a client that missed more reloads (`truncated`). */
 export const RESUME_LIMIT = 1_000;
+/**
+ * The most bytes (by {@link serializedBytesBound}) of missed messages a resume returns, beside the count: the
+ * answer crosses one RPC from a sharded app's room, among others.
+ */
+export const RESUME_BYTES = 512 * 1024;
 /** How long a token lookup is trusted; revocation through the admin API takes effect at once regardless. */
 const TOKEN_CACHE_MS = 60_000;
 const TOKEN_CACHE_SIZE = 10_000;
@@ -456,7 +462,9 @@ function missedMessages(history: ChatMessage[], resumeFrom: number | null, older
   const stored = older.filter((message) => message.id <= newest);
   const after = stored.at(-1)?.id ?? resumeFrom;
   const messages = [...stored, ...history.filter((message) => message.id > after)];
-  return { messages: messages.slice(0, RESUME_LIMIT), truncated: messages.length > RESUME_LIMIT };
+  let bytes = 0;
+  const fitting = messages.findIndex((message, index) => index === RESUME_LIMIT || (bytes += serializedBytesBound(message)) > RESUME_BYTES);
+  return fitting < 0 ? { messages, truncated: false } : { messages: messages.slice(0, fitting), truncated: true };
 }
 
 const RANK: Record<User["role"], number> = { OWNER: 3, MOD: 2, MEMBER: 1 };

@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
+import { serializedBytesBound } from "../../src/rpc-bytes.js";
 import { ErrorCode } from "../../src/socketpot/errors.js";
+import { RESUME_BYTES, RESUME_LIMIT } from "../../src/socketpot/room.js";
 import { ROOM_OPTIONS, USERS, memoryRoom, tokenOf } from "../support/memory-room.js";
 import { MemoryApp, type RecordingClient } from "../support/memory-room.js";
 
@@ -387,8 +389,24 @@ describe("ChatRoom resume", () => {
     expect(near.value.chat.messages.map((message) => message.id)).toEqual(Array.from({ length: 150 }, (_, i) => 1_001 + i));
     const far = await room.auth(host.connect("b"), { ...auth(4), resume_from: 0 });
     if (!far.ok || !far.value.chat) throw new Error("auth failed");
-    expect(far.value.chat.messages).toHaveLength(1_000);
+    expect(far.value.chat.messages).toHaveLength(RESUME_LIMIT);
     expect(far.value.chat.messages[0]?.id).toBe(1);
+    expect(far.value.chat.truncated).toBe(true);
+  });
+
+  it("stops a resume of long messages at RESUME_BYTES of them, before RESUME_LIMIT", async () => {
+    const { room, host, store } = memoryRoom();
+    const text = "\u{1F3B2}".repeat(300);
+    for (let i = 1; i <= RESUME_LIMIT + 50; i++) await store.write(1, [{ message: { channel: "lobby", text, createdAt: i, user: USERS.bob } }]);
+    const far = await room.auth(host.connect("b"), { ...auth(4), resume_from: 0 });
+    if (!far.ok || !far.value.chat) throw new Error("auth failed");
+    const { messages } = far.value.chat;
+    const bytes = messages.reduce((sum, message) => sum + serializedBytesBound(message), 0);
+    expect(messages.length).toBeGreaterThan(100);
+    expect(messages.length).toBeLessThan(RESUME_LIMIT);
+    expect(bytes).toBeLessThanOrEqual(RESUME_BYTES);
+    expect(bytes + serializedBytesBound(messages[0])).toBeGreaterThan(RESUME_BYTES);
+    expect(messages.map((message) => message.id)).toEqual(Array.from({ length: messages.length }, (_, i) => 1 + i));
     expect(far.value.chat.truncated).toBe(true);
   });
 

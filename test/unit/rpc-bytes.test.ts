@@ -3,9 +3,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { chunksBySize } from "../../src/chunks.js";
 import { RPC_SERIALIZED_BYTES } from "../../src/limits.js";
-import { answerBytesBound, MESSAGE_BYTES, USERLIST_ENTRY_BYTES } from "../../src/ordering/answer-bounds.js";
+import { MESSAGE_BYTES, USERLIST_ENTRY_BYTES } from "../../src/socketpot/answer-bounds.js";
 import { BATCH_BYTES, serializedBytesBound } from "../../src/rpc-bytes.js";
-import { MAX_CALLS_PER_BATCH } from "../../src/shard/room-calls.js";
+import { BatchedRoomCalls, MAX_CALLS_PER_BATCH, type RoomCallTransport } from "../../src/shard/room-calls.js";
 import type { OrderingCall } from "../../src/socketpot/ordering.js";
 import { HISTORY_LENGTH } from "../../src/socketpot/room.js";
 import { MAX_TEXT_LENGTH, MAX_UNAME_LENGTH, type User } from "../../src/socketpot/schemas.js";
@@ -72,30 +72,34 @@ describe("a batch between a shard and its room fits in one RPC both ways", () =>
     expect(USERLIST_ENTRY_BYTES).toBeGreaterThanOrEqual(measured({ [user!.uname]: user }));
   });
 
-  it("answers auths with 2,000 users online in batches that V8 writes within 32 MiB; the same calls uncut would not fit", () => {
+  it("sends auths, with 2,000 users online, in batches whose answers V8 writes within 32 MiB; batches three times as large would not fit", async () => {
     const online = users(2_000);
-    const auth = (i: number): OrderingCall => ({
-      kind: "request",
-      client: { id: `c${i}`, shard: 1, session: null, recovery: null },
-      event: "auth",
-      payload: { app_id: 1, subscriptions: ["CHAT"], access_token: "00000000-0000-4000-8000-000000000000" },
-    });
-    const calls = Array.from({ length: MAX_CALLS_PER_BATCH }, (_, i) => auth(i));
-    const [taken = []] = chunksBySize(calls, calls.map((call) => answerBytesBound(call, online.length)), BATCH_BYTES);
-    expect(taken.length).toBeGreaterThan(1);
-    expect(taken.length).toBeLessThan(calls.length);
-    const answer = (count: number) => ({ results: Array.from({ length: count }, () => largestAuthAnswer(online)), spacingMs: 250, shards: 64 });
-    const bytes = measured(answer(taken.length));
-    expect(bytes).toBeLessThanOrEqual(RPC_SERIALIZED_BYTES);
-    // The cut is what holds it: three times as many answers would not fit.
-    expect(measured(answer(3 * taken.length))).toBeGreaterThan(RPC_SERIALIZED_BYTES);
+    const answerBytes: number[] = [];
+    const transport: RoomCallTransport = {
+      sendBatch: async (calls) => {
+        const answer = { results: calls.map(() => largestAuthAnswer(online)), spacingMs: 250, shards: 64, usersOnline: online.length };
+        answerBytes.push(measured(answer));
+        return answer;
+      },
+      sendOne: async () => null,
+    };
+    const shard = new BatchedRoomCalls(transport, { hold: () => {}, now: Date.now, later: (_ms, task) => (setTimeout(task, 0), () => {}) });
+    const auth = (i: number) => shard.request(1, { id: `c${i}`, shard: 1, session: null, recovery: null }, "auth", { app_id: 1, subscriptions: ["CHAT"] });
+    // The first batch goes before the room has said how many users it holds; the rest after.
+    await auth(0);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => auth(1 + i)));
+    const largest = Math.max(...answerBytes);
+    expect(largest).toBeLessThanOrEqual(RPC_SERIALIZED_BYTES);
+    const batch = Math.round(largest / measured({ results: [largestAuthAnswer(online)] }));
+    expect(batch).toBeGreaterThan(1);
+    expect(measured({ results: Array.from({ length: 3 * batch }, () => largestAuthAnswer(online)) })).toBeGreaterThan(RPC_SERIALIZED_BYTES);
   });
 
   it("carries requests of a megabyte each in batches within BATCH_BYTES as V8 writes them", () => {
-    const payload = { text: "x".repeat(1_000_000) };
+    const payload = { text: "\u4e00".repeat(500_000) };
     const calls = Array.from({ length: 60 }, (_, i): OrderingCall => ({ kind: "request", client: { id: `c${i}`, shard: 1, session: null, recovery: null }, event: "new_message", payload }));
     const batches = chunksBySize(calls, calls.map(serializedBytesBound), BATCH_BYTES, MAX_CALLS_PER_BATCH);
     expect(batches.length).toBeGreaterThan(1);
-    for (const batch of batches) expect(measured(batch.map((call) => ({ ...call, payload: { text: "x".repeat(1_000_000) } })))).toBeLessThanOrEqual(BATCH_BYTES);
+    for (const batch of batches) expect(measured(batch.map((call) => ({ ...call, payload: { text: "\u4e00".repeat(500_000) } })))).toBeLessThanOrEqual(BATCH_BYTES);
   });
 });

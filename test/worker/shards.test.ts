@@ -3,9 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
 import { shardName, shardOfSession } from "../../src/shards.js";
 import { ROOM_BATCHES_PER_SECOND } from "../../src/ordering/batch-pacing.js";
-import { answerBytesBound } from "../../src/ordering/answer-bounds.js";
-import { BATCH_BYTES } from "../../src/rpc-bytes.js";
-import { ORDERING_VERSION, SERVED_ORDERING_VERSIONS, type OrderingBatchAnswer, type OrderingCall } from "../../src/socketpot/ordering.js";
+import { ORDERING_VERSION, SERVED_ORDERING_VERSIONS, type OrderingBatchAnswer } from "../../src/socketpot/ordering.js";
 import { openSocket, token, appRoom } from "./room-socket.js";
 
 /** An app on two connection shards, inside workerd: the room's faults and hibernation as the shards see them. */
@@ -129,20 +127,15 @@ describe("the version of the calls between shards and their room", () => {
     expect(await refusal(room.leave(APP, { ...client, id: "batched" }, "client namespace disconnect"))).toBeNull();
   });
 
-  it("answers the calls of a batch whose answers fit in one RPC, from the first; the shard sends the rest again", async () => {
+  it("answers every call of a batch, with the number of users its userlist holds (by which a shard sizes its next batches)", async () => {
     const room = appRoom(APP);
-    // A resume may return RESUME_LIMIT messages: only so many of those answers fit in BATCH_BYTES.
-    const resuming = { ...auth, resume_from: 0 };
-    const calls = Array.from({ length: 40 }, (_, i): OrderingCall => ({ kind: "request", client: { ...client, id: `resuming-${i}` }, event: "auth", payload: resuming }));
-    // (The few users online here change the count by less than one.)
-    const fits = Math.floor(BATCH_BYTES / answerBytesBound(calls[0]!, 0));
-    expect(fits).toBeGreaterThan(1);
-    expect(fits).toBeLessThan(calls.length);
-    const answer = (await room.calls(APP, 1, calls, ORDERING_VERSION)) as unknown as OrderingBatchAnswer;
-    expect(answer.results).toHaveLength(fits);
-    expect(answer.results.every((result) => result.ok)).toBe(true);
-    const rest = (await room.calls(APP, 1, calls.slice(fits), ORDERING_VERSION)) as unknown as OrderingBatchAnswer;
-    expect(rest.results).toHaveLength(Math.min(fits, calls.length - fits));
-    for (let i = 0; i < calls.length; i++) await room.leave(APP, { ...client, id: `resuming-${i}` }, "client namespace disconnect", ORDERING_VERSION);
+    const alice = { ...client, id: "counted-alice" };
+    const joined = (await room.calls(APP, 1, [{ kind: "request", client: alice, event: "auth", payload: { ...auth, access_token: token(13) } }], ORDERING_VERSION)) as unknown as OrderingBatchAnswer;
+    expect(joined.results).toMatchObject([{ ok: true, value: { ok: true, value: { user: { uname: "alice" } } } }]);
+    const online = joined.usersOnline!;
+    expect(online).toBeGreaterThanOrEqual(1);
+    const left = (await room.calls(APP, 1, [{ kind: "leave", client: alice, reason: "client namespace disconnect" }], ORDERING_VERSION)) as unknown as OrderingBatchAnswer;
+    expect(left.results).toEqual([{ ok: true }]);
+    expect(left.usersOnline).toBe(online - 1);
   });
 });

@@ -1,7 +1,7 @@
 import { serializedBytesBound } from "../rpc-bytes.js";
-import type { OrderingCall } from "../socketpot/ordering.js";
-import { HISTORY_LENGTH, RESUME_LIMIT } from "../socketpot/room.js";
-import { MAX_TEXT_LENGTH, MAX_UNAME_LENGTH, type ChatMessage, type User } from "../socketpot/schemas.js";
+import type { OrderingCall } from "./ordering.js";
+import { HISTORY_LENGTH, RESUME_BYTES } from "./room.js";
+import { MAX_TEXT_LENGTH, MAX_UNAME_LENGTH, type ChatMessage, type User } from "./schemas.js";
 
 /** A string of `length` code units, each of two bytes in V8's serialization. */
 const wide = (length: number) => "\u4e00".repeat(length);
@@ -29,10 +29,16 @@ export const SMALL_ANSWER_BYTES = 16_384;
 /** The most a refusal's reason takes (its key and a sentence of at most 128 characters), beyond its connection's id. */
 const REFUSAL_REASON_BYTES = serializedBytesBound({ reason: wide(128) });
 
-/** The most the broadcasts a recovered session missed may take; a client that missed more starts a new session. */
-export const RECOVERED_BYTES = 4 * 1024 * 1024;
+/**
+ * The most the broadcasts a recovered session missed may take; a client that missed more starts a new session.
+ * Two minutes of an app's broadcasts to one session are a few kilobytes; this leaves room for bursts.
+ */
+export const RECOVERED_BYTES = 1024 * 1024;
 
-/** Whether a (not yet parsed) auth request asks to resume, which may return up to {@link RESUME_LIMIT} messages. */
+/** The most the history an auth answer carries may take. */
+const HISTORY_BYTES = HISTORY_LENGTH * MESSAGE_BYTES;
+
+/** Whether a (not yet parsed) auth request asks to resume, which may return up to {@link RESUME_BYTES} of messages. */
 const resumes = (payload: unknown) => typeof payload === "object" && payload !== null && "resume_from" in payload && payload.resume_from != null;
 
 /**
@@ -43,8 +49,8 @@ export function answerBytesBound(call: OrderingCall, usersOnline: number): numbe
   switch (call.kind) {
     case "request": {
       if (call.event !== "auth") return SMALL_ANSWER_BYTES;
-      const messages = resumes(call.payload) ? RESUME_LIMIT : HISTORY_LENGTH;
-      return SMALL_ANSWER_BYTES + messages * MESSAGE_BYTES + usersOnline * USERLIST_ENTRY_BYTES;
+      const messages = resumes(call.payload) ? Math.max(HISTORY_BYTES, RESUME_BYTES) : HISTORY_BYTES;
+      return SMALL_ANSWER_BYTES + messages + usersOnline * USERLIST_ENTRY_BYTES;
     }
     case "recover":
       return SMALL_ANSWER_BYTES + RECOVERED_BYTES;

@@ -7,7 +7,7 @@ const DATABASE_TEMPLATE = "test/support/database-template.ts";
 const FAILURE_OUTPUT = "test/support/failure-output.ts";
 
 /** The integration suites that run a second time with every app on connection shards. */
-const SHARDED_SUITES = ["chat", "clients", "events", "moderation", "origin-routing", "plain", "recovery", "limits", "admin", "hardening", "soak"];
+const SHARDED_SUITES = ["chat", "clients", "events", "moderation", "origin-routing", "plain", "recovery", "limits", "admin", "hardening", "soak", "signed-tokens"];
 
 /** Integration tests against `wrangler dev`, with apps on `shards` connection shards (ROOM_SHARDS). */
 function integration(name: string, shards: string, include: string[]) {

@@ -54,3 +54,14 @@ export function newIngestKey(): string {
 export function looksLikeIngestKey(secret: string): boolean {
   return INGEST_KEY.test(secret);
 }
+
+/** The longest signed token looked at: one of the claims a signed access token has is a few hundred characters. */
+export const MAX_SIGNED_TOKEN_LENGTH = 4_096;
+
+/** Three base64url parts: what a compact JWS looks like. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Whether an `access_token` has the shape of a token the app signed (src/signed-tokens.ts); a UUID does not. */
+export function looksSigned(token: string): boolean {
+  return token.length <= MAX_SIGNED_TOKEN_LENGTH && COMPACT_JWS.test(token);
+}

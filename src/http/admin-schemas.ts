@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { DEFAULT_SCOPES, SCOPES } from "../credentials.js";
 import { JURISDICTIONS, LOCATION_HINTS } from "../placement.js";
+import { PublicSigningJwk, SIGNING_ALGORITHMS } from "../signed-tokens.js";
 import { MAX_SHARDS } from "../shards.js";
 import { MAX_ORIGIN_LENGTH } from "./origin-routes.js";
 import { MAX_UNAME_LENGTH, Role, UNAME_PATTERN } from "../socketpot/schemas.js";
@@ -98,6 +99,20 @@ export const IssueToken = z
     expires_at: z.iso.datetime({ offset: true, error: "expires_at must be an ISO-8601 date-time" }).nullish(),
   })
   .openapi("IssueToken");
+
+export const SigningKeyPath = AppPath.extend({ signing_key_id: Id.openapi({ param: { name: "signing_key_id", in: "path" } }) });
+export const AddSigningKey = z
+  .object({
+    jwk: PublicSigningJwk.openapi({
+      type: "object",
+      description: 'a public JWK with a kid: {"kty":"EC","crv":"P-256","x","y"} for ES256, or {"kty":"OKP","crv":"Ed25519","x"} for EdDSA; never one with its private part (d)',
+    }),
+  })
+  .openapi("AddSigningKey");
+export const SigningKey = z
+  .object({ id: z.int(), kid: z.string(), alg: z.enum(SIGNING_ALGORITHMS), jwk: z.record(z.string(), z.string()), created_at: IsoDate })
+  .openapi("SigningKey");
+export const SigningKeyList = z.object({ signing_keys: z.array(SigningKey) });
 
 export const Page = z.object({ limit: Limit, after: After });
 export const TokenPage = Page.extend({ auth_id: z.coerce.number().int().positive().optional() });

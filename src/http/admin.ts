@@ -255,6 +255,59 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "tokens:write",
+    method: "post",
+    path: "/apps/{app_id}/signing-keys",
+    summary: "Register a public key with which the app's backend signs its users' access tokens (JWTs)",
+    description:
+      "ES256 (P-256) or EdDSA (Ed25519), named by its kid. Tokens signed with it authenticate as their claims (docs/backend.md); a running room uses it at once.",
+    request: { params: schema.AppPath, body: body(schema.AddSigningKey) },
+    responses: { 201: json(schema.SigningKey, "the key as registered"), 409: json(schema.ErrorBody, "the app has a key with this kid") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const key = await credentials(c).addSigningKey(app.id, c.req.valid("json").jwk, Date.now());
+    if (!key) return c.json({ error: "KID_TAKEN", message: "this app already has a signing key with this kid; delete it first, or use another kid" }, 409);
+    await roomOf(c.env, app).forgetSigningKeys(app.id);
+    audit("signing_key_added", app.id, key.id);
+    return c.json(key, 201);
+  },
+);
+
+admin.openapi(
+  route({
+    scope: "tokens:write",
+    method: "get",
+    path: "/apps/{app_id}/signing-keys",
+    summary: "List the app's signing keys",
+    request: { params: schema.AppPath },
+    responses: { 200: json(schema.SigningKeyList, "the keys, oldest first") },
+  }),
+  async (c) => c.json({ signing_keys: await credentials(c).listSigningKeys(c.get("app").id) }, 200),
+);
+
+admin.openapi(
+  route({
+    scope: "tokens:write",
+    method: "delete",
+    path: "/apps/{app_id}/signing-keys/{signing_key_id}",
+    summary: "Delete a signing key",
+    description: "Tokens it signed no longer authenticate: new auths with them are anonymous, and recovered sessions end.",
+    request: { params: schema.SigningKeyPath },
+    responses: noContent,
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { signing_key_id } = c.req.valid("param");
+    if ((await credentials(c).deleteSigningKey(app.id, signing_key_id)) === null) return jsonError(404, "UNKNOWN_SIGNING_KEY", "this app has no such signing key");
+    await roomOf(c.env, app).forgetSigningKeys(app.id);
+    audit("signing_key_deleted", app.id, signing_key_id);
+    return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  route({
     scope: "operator",
     method: "post",
     path: "/apps/{app_id}/keys",

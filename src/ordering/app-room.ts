@@ -164,6 +164,12 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     (await this.ordered(appId)).chat.forgetToken(digest);
   }
 
+  /** The app added or deleted a signing key: a running room verifies tokens against the keys as they are now. */
+  async forgetSigningKeys(appId: number): Promise<void> {
+    this.inbound.count();
+    if (this.core) (await this.ordered(appId)).chat.forgetSigningKeys();
+  }
+
   /** Lifts a mute, in storage and in the room's cache. */
   async liftMute(appId: number, authId: number): Promise<boolean> {
     this.inbound.count();

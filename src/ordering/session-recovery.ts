@@ -25,7 +25,7 @@ interface SessionRow {
 }
 
 /** What of a session is kept for recovery: its user, its subscriptions, and the digest of the token to check again. */
-type SavedSession = Pick<ClientSession, "user" | "subscriptions" | "tokenDigest">;
+type SavedSession = Pick<ClientSession, "user" | "subscriptions" | "tokenDigest" | "signedBy">;
 
 /** The most bytes of sessions bound as one string: half of what the storage takes, whatever the sessions hold. */
 const WRITE_CHUNK_BYTES = DO_SQL_VALUE_BYTES / 2;
@@ -105,6 +105,7 @@ export class SqlRecoveryStore implements RecoveryStore {
   save(pid: string, sid: string, clientId: string, session: ClientSession): void {
     const stored: SavedSession = { user: session.user, subscriptions: session.subscriptions };
     if (session.tokenDigest) stored.tokenDigest = session.tokenDigest;
+    if (session.signedBy) stored.signedBy = session.signedBy;
     this.unwritten.set(pid, { pid, sid, clientId, session: stored, seq: this.latestOffset ?? 0 });
     if (this.unwritten.size === 1) this.later(SAVE_DELAY_MS, () => this.flush());
   }
@@ -213,8 +214,8 @@ export class SqlRecoveryStore implements RecoveryStore {
 }
 
 /** The part of a stored session that recovery hands back (a stored `recovered` flag is the old connection's). */
-function savedSession({ user, subscriptions, tokenDigest }: StoredSession): ClientSession {
-  return tokenDigest === undefined ? { user, subscriptions } : { user, subscriptions, tokenDigest };
+function savedSession({ user, subscriptions, tokenDigest, signedBy }: StoredSession): ClientSession {
+  return { user, subscriptions, ...(tokenDigest === undefined ? {} : { tokenDigest }), ...(signedBy === undefined ? {} : { signedBy }) };
 }
 
 /** `items` as JSON arrays of at most `maxBytes` each (an item larger than that alone), in order. */

@@ -10,6 +10,8 @@ export interface ClientSession {
    * token as it stands then (revoked, expired); absent for anonymous sessions.
    */
   tokenDigest?: string;
+  /** For a user whose token the app signed: the key that signed it and when it expires (epoch ms), to check it again. */
+  signedBy?: { kid: string; expiresAt: number };
   /**
    * Set when the session came back through connection state recovery: the client's next `auth` (clients
    * authenticate on every connect) is then answered like a first one instead of refused.

@@ -3,6 +3,8 @@ import { chatUser, Directory, type ClientSession, type PresenceChange } from "./
 import { ErrorCode } from "./errors.js";
 import type { FeedMark } from "./feed.js";
 import { serializedBytesBound } from "../rpc-bytes.js";
+import { verifySignedToken } from "../signed-tokens.js";
+import { SigningKeys } from "./signing-keys.js";
 import { RateLimiter } from "./rate-limit.js";
 import {
   AuthRequest,
@@ -17,7 +19,7 @@ import {
 } from "./schemas.js";
 import { withDeadline, type ChatStore, type ChatWrite, type TokenGrant } from "./store.js";
 import { WriteBatcher } from "./write-batcher.js";
-import { accessTokenDigest } from "../credentials.js";
+import { accessTokenDigest, looksSigned } from "../credentials.js";
 import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
@@ -139,6 +141,8 @@ export class ChatRoom {
   /** How many tokens were forgotten: a lookup that a revocation overtook is used once, not kept. */
   private forgotten = 0;
   private readonly bets: BetSampler;
+  /** The app's keys for tokens it signs. */
+  private readonly signingKeys: SigningKeys;
   /** The latest messages, read once per wake and then kept current by {@link storeWrites}. */
   private readonly history = new StoredOnce(() => this.store.recentMessages(this.appId, HISTORY_LENGTH));
   /** auth_id → mute expiry, read once per wake and then kept current by commands and the admin API. */
@@ -156,6 +160,7 @@ export class ChatRoom {
     this.rateLimiter = new RateLimiter(options.chatRateBurst, options.chatRatePerSecond);
     this.writer = new WriteBatcher((writes) => this.storeWrites(writes));
     this.bets = new BetSampler(options.betsPerSecond);
+    this.signingKeys = new SigningKeys(() => this.store.signingKeys(this.appId), () => host.now());
   }
 
   /** Handles one client request by event name; every protocol enters the room here. */
@@ -187,8 +192,8 @@ export class ChatRoom {
 
     this.authenticating.add(client.id);
     try {
-      const tokenDigest = request.access_token ? await accessTokenDigest(request.access_token) : null;
-      const user = tokenDigest ? await this.userOf(tokenDigest) : null;
+      const credential = request.access_token ? await this.credentialOf(request.access_token) : null;
+      const user = credential?.user ?? null;
       // A user may chat next: the mutes its first message is checked against are read now, beside the history,
       // rather than in front of that message (where the first message after a wake paid a storage read).
       if (user) this.mutes.get().catch(() => {});
@@ -209,7 +214,7 @@ export class ChatRoom {
       const missed = history && (caughtUp ? { messages: [], truncated: false } : missedMessages(history, resumeFrom, older));
       if (this.abandoned.delete(client.id)) return internalError;
       if (subscriptions.length === 0) return { ok: true, value: response, disconnect: true };
-      const session: ClientSession = user && tokenDigest ? { user, subscriptions, tokenDigest } : { user: null, subscriptions };
+      const session: ClientSession = credential ? { user: credential.user, subscriptions, ...credential.proof } : { user: null, subscriptions };
       if (this.anonymousRefused(client, session)) return tooManyAnonymous(this.options.maxAnonymousSessions);
 
       // A recovered session is replaced: presence changes only if the user or its CHAT subscription did.
@@ -257,6 +262,26 @@ export class ChatRoom {
     this.forgotten += 1;
   }
 
+  /**
+   * The user an access token stands for now, and what a recovered session is checked against later: a token the
+   * app signed is verified with the app's keys (cached: no storage read while they are fresh); a UUID token is
+   * looked up by its digest. Null for a token that grants nothing (unknown, revoked, expired, a failed check).
+   */
+  private async credentialOf(token: string): Promise<{ user: User; proof: Pick<ClientSession, "tokenDigest" | "signedBy"> } | null> {
+    if (looksSigned(token)) {
+      const grant = await verifySignedToken(token, this.appId, (kid) => this.signingKeys.keyOf(kid), this.host.now());
+      return grant && { user: grant.user, proof: { signedBy: { kid: grant.kid, expiresAt: grant.expiresAt } } };
+    }
+    const tokenDigest = await accessTokenDigest(token);
+    const user = await this.userOf(tokenDigest);
+    return user && { user, proof: { tokenDigest } };
+  }
+
+  /** The app added or deleted a signing key: tokens are verified against the keys as they are now. */
+  forgetSigningKeys(): void {
+    this.signingKeys.forget();
+  }
+
   /** The user the token with this digest stands for now, from the cache when it is fresh. Expiry is checked on every use. */
   private async userOf(key: string): Promise<User | null> {
     const now = this.host.now();
@@ -281,6 +306,10 @@ export class ChatRoom {
    */
   async recheck(session: ClientSession): Promise<ClientSession | null> {
     if (!session.user) return session;
+    if (session.signedBy) {
+      const { kid, expiresAt } = session.signedBy;
+      return expiresAt > this.host.now() && (await this.signingKeys.keyOf(kid)) ? session : null;
+    }
     const user = session.tokenDigest ? await this.userOf(session.tokenDigest) : null;
     return user?.auth_id === session.user.auth_id ? { ...session, user } : null;
   }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { looksSigned } from "../credentials.js";
 
 /**
  * The wire types of the Socketpot protocol. Each inbound payload is parsed with these schemas before any
@@ -21,7 +22,9 @@ export const AuthRequest = z.object({
     .array(Subscription, { error: "subscriptions must be an array of \"CHAT\", \"DEPOSITS\" or \"BETS\"" })
     .min(1, "subscriptions must name at least one of CHAT, DEPOSITS, BETS")
     .refine((list) => new Set(list).size === list.length, "subscriptions must not repeat a value"),
-  access_token: z.guid("access_token must be a UUID string").nullish(),
+  access_token: z
+    .union([z.guid(), z.string().refine(looksSigned)], { error: "access_token must be a UUID string, or a token the app signed (a JWT)" })
+    .nullish(),
   /** The id of the last message the client has: on a reconnect, the response then holds what came after it. */
   resume_from: z.int("resume_from must be a message id").nonnegative("resume_from must be a message id").nullish(),
 }, { error: "auth request must be an object { app_id, subscriptions, access_token? }" });
@@ -65,6 +68,7 @@ export const StoredSession = z.object({
   user: z.object({ uname: z.string(), auth_id: z.number().int(), role: Role }).nullable(),
   subscriptions: z.array(Subscription),
   tokenDigest: z.string().optional(),
+  signedBy: z.object({ kid: z.string(), expiresAt: z.number() }).optional(),
   recovered: z.boolean().optional(),
 });
 export type StoredSession = z.infer<typeof StoredSession>;

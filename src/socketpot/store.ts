@@ -32,6 +32,8 @@ export interface ChatStore {
    * grant can be cached.
    */
   tokenGrant(appId: number, digest: string): Promise<TokenGrant | null>;
+  /** The public JWKs the app registered to sign its users' tokens (src/signed-tokens.ts), as stored. */
+  signingKeys(appId: number): Promise<unknown[]>;
   /**
    * The user a moderation command names (case-insensitive), as high as it ranks: the auth_id of the newest live
    * token issued to that name (else of the newest token), with the highest role any live token of that auth_id
@@ -61,6 +63,7 @@ export function withDeadline(store: ChatStore, ms: number, clock: Clock): ChatSt
   const timed = deadline(ms, "storage", clock);
   return {
     tokenGrant: (...args) => timed(store.tokenGrant(...args)),
+    signingKeys: (...args) => timed(store.signingKeys(...args)),
     moderationTarget: (...args) => timed(store.moderationTarget(...args)),
     recentMessages: (...args) => timed(store.recentMessages(...args)),
     messagesAfter: (...args) => timed(store.messagesAfter(...args)),

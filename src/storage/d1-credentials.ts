@@ -4,6 +4,7 @@ import { accessTokenDigest, digestOf, newAccessToken, newIngestKey, prefixOf, SC
 import { log } from "../log.js";
 import { Role, type User } from "../socketpot/schemas.js";
 import type { TokenGrant } from "../socketpot/store.js";
+import { algorithmOf, publicJwk, SIGNING_ALGORITHMS, type PublicSigningJwk } from "../signed-tokens.js";
 
 /**
  * Access tokens and ingest keys on D1, by digest (src/credentials.ts): a secret is in the answer that issues it
@@ -26,7 +27,10 @@ const PlaintextRow = TokenRow.omit({ id: true, prefix: true }).extend({ token: z
 const GrantRow = z.object({ auth_id: z.number().int(), uname: z.string(), role: Role, expires_at: z.number().nullable() });
 const KeyOwnerRow = z.object({ id: z.number().int(), app_id: z.number().int(), scopes: Scopes, revoked_at: z.number().nullable() });
 
+const SigningKeyRow = z.object({ id: z.number().int(), kid: z.string(), alg: z.enum(SIGNING_ALGORITHMS), jwk: z.string(), created_at: z.number() });
+
 const TOKEN_COLUMNS = "id, prefix, auth_id, uname, role, created_at, expires_at, revoked_at";
+const SIGNING_KEY_COLUMNS = "id, kid, alg, jwk, created_at";
 const KEY_COLUMNS = "id, prefix, scopes, created_at, revoked_at";
 /** Plain-text tokens digested per batch (two statements each), well inside D1's limits on a batch. */
 const DIGEST_BATCH = 50;
@@ -37,6 +41,13 @@ export type KeyView = ReturnType<typeof keyView>;
 function tokenView(row: unknown) {
   const token = TokenRow.parse(row);
   return { ...token, created_at: isoDate(token.created_at), expires_at: isoDate(token.expires_at), revoked_at: isoDate(token.revoked_at) };
+}
+
+export type SigningKeyView = ReturnType<typeof signingKeyView>;
+
+function signingKeyView(row: unknown) {
+  const key = SigningKeyRow.parse(row);
+  return { id: key.id, kid: key.kid, alg: key.alg, jwk: z.record(z.string(), z.string()).parse(JSON.parse(key.jwk)), created_at: isoDate(key.created_at) };
 }
 
 function keyView(row: unknown) {
@@ -183,6 +194,32 @@ export class D1Credentials {
       .bind(appId, id, now)
       .run();
     return result.meta.changes > 0;
+  }
+
+  /** Registers a public key with which the app signs its users' tokens; null when the app has one of that kid. */
+  async addSigningKey(appId: number, jwk: PublicSigningJwk, now: number): Promise<SigningKeyView | null> {
+    const row = await this.db
+      .prepare(`INSERT INTO signing_keys (app_id, kid, alg, jwk, created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING RETURNING ${SIGNING_KEY_COLUMNS}`)
+      .bind(appId, jwk.kid, algorithmOf(jwk), JSON.stringify(publicJwk(jwk)), now)
+      .first();
+    return row ? signingKeyView(row) : null;
+  }
+
+  async listSigningKeys(appId: number): Promise<SigningKeyView[]> {
+    const { results } = await this.db.prepare(`SELECT ${SIGNING_KEY_COLUMNS} FROM signing_keys WHERE app_id = ?1 ORDER BY id`).bind(appId).all();
+    return results.map(signingKeyView);
+  }
+
+  /** Deletes a signing key; its kid, or null when the app has no such key. */
+  async deleteSigningKey(appId: number, id: number): Promise<string | null> {
+    const row = await this.db.prepare("DELETE FROM signing_keys WHERE app_id = ?1 AND id = ?2 RETURNING kid").bind(appId, id).first();
+    return row ? z.object({ kid: z.string() }).parse(row).kid : null;
+  }
+
+  /** The app's public signing keys as registered (each parsed again by whoever uses it). */
+  async signingKeys(appId: number): Promise<unknown[]> {
+    const { results } = await this.db.prepare("SELECT jwk FROM signing_keys WHERE app_id = ?1").bind(appId).all();
+    return results.map((row) => JSON.parse(z.object({ jwk: z.string() }).parse(row).jwk) as unknown);
   }
 
   /** The key with this digest, or null when there is none. */

@@ -30,6 +30,10 @@ export class D1ChatStore implements ChatStore {
     return this.credentials.tokenGrant(appId, digest);
   }
 
+  signingKeys(appId: number): Promise<unknown[]> {
+    return this.credentials.signingKeys(appId);
+  }
+
   async moderationTarget(appId: number, uname: string, now: number): Promise<User | null> {
     const live = "(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3))";
     const row = await this.db

@@ -41,6 +41,14 @@ export class MemoryStore implements ChatStore {
     return grant;
   }
 
+  /** Public JWKs the app signs tokens with, by app. */
+  readonly signing = new Map<number, unknown[]>();
+
+  async signingKeys(appId: number): Promise<unknown[]> {
+    this.check();
+    return this.signing.get(appId) ?? [];
+  }
+
   /** As D1 ranks it (src/storage/d1-store.ts); tokens are in the order they were issued. */
   async moderationTarget(appId: number, uname: string, now: number): Promise<User | null> {
     this.check();

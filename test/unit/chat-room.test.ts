@@ -1,3 +1,4 @@
+import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
 import { serializedBytesBound } from "../../src/rpc-bytes.js";
@@ -679,4 +680,51 @@ describe("ChatRoom moderation", () => {
       expect(store.messages).toEqual([]);
     },
   );
+});
+
+describe("ChatRoom signed tokens", () => {
+  async function signedApp() {
+    const app = memoryRoom();
+    const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+    app.store.signing.set(1, [{ ...(await exportJWK(publicKey)), kid: "k1" }]);
+    const now = () => Math.floor(app.host.now() / 1000);
+    const sign = (claims: JWTPayload, kid = "k1") =>
+      new SignJWT({ aud: "app:1", sub: "77", name: "zed", role: "MOD", iat: now(), exp: now() + 600, ...claims }).setProtectedHeader({ alg: "ES256", kid }).sign(privateKey);
+    return { ...app, sign };
+  }
+
+  it("authenticates a token the app signed as its claims, reading the keys once for many auths", async () => {
+    const { room, host, store, sign } = await signedApp();
+    const reads = vi.spyOn(store, "signingKeys");
+    for (let i = 0; i < 5; i++) {
+      const outcome = await room.auth(host.connect(`c${i}`), { app_id: 1, subscriptions: ["CHAT"], access_token: await sign({}) });
+      expect(outcome).toMatchObject({ ok: true, value: { user: { uname: "zed", auth_id: 77, role: "MOD" } } });
+    }
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(store.tokenReads).toBe(0);
+  });
+
+  it("leaves a connection anonymous when its signed token fails a check, as an unknown UUID token does", async () => {
+    const { room, host, sign } = await signedApp();
+    for (const token of [await sign({ aud: "app:2" }), await sign({}, "k2"), await sign({ exp: Math.floor(host.now() / 1000) - 1 }), "abc.def.ghi"]) {
+      const outcome = await room.auth(host.connect(`c-${token.length}-${Math.random()}`), { app_id: 1, subscriptions: ["CHAT"], access_token: token });
+      expect(outcome.ok).toBe(true);
+      if (outcome.ok) expect(outcome.value.user).toBeUndefined();
+    }
+    const malformed = await room.auth(host.connect("m"), { app_id: 1, subscriptions: ["CHAT"], access_token: "not a token" });
+    expect(malformed).toMatchObject({ ok: false, error: ErrorCode.INVALID_AUTH });
+  });
+
+  it("recovers a signed session while its token lasts and its key is registered, and not after", async () => {
+    const { room, host, store, sign } = await signedApp();
+    const granted = await room.auth(host.connect("c"), { app_id: 1, subscriptions: ["CHAT"], access_token: await sign({}) });
+    if (!granted.ok || !granted.granted) throw new Error("auth failed");
+    const saved = granted.granted.session;
+    expect(saved.signedBy).toEqual({ kid: "k1", expiresAt: expect.any(Number) });
+    expect(await room.chat.recheck(saved)).toEqual(saved);
+    expect(await room.chat.recheck({ ...saved, signedBy: { kid: "k1", expiresAt: host.now() - 1 } })).toBeNull();
+    store.signing.set(1, []);
+    room.chat.forgetSigningKeys();
+    expect(await room.chat.recheck(saved)).toBeNull();
+  });
 });

@@ -1,0 +1,104 @@
+import { errors, importJWK, jwtVerify, type JWK } from "jose";
+import { z } from "zod";
+import { Role, UNAME_PATTERN, type User } from "./socketpot/schemas.js";
+
+/**
+ * Access tokens an app's own backend signs for its users (JWTs), beside the UUID tokens the admin API issues.
+ * The app registers public keys (ES256 on P-256, or EdDSA on Ed25519); a token names its key by `kid`, is for
+ * `app:<id>` (`aud`), and says who the user is: `sub` (auth_id, in decimal), `name` (uname), `role`. It lasts
+ * at most a day (`exp` within 24 hours of `iat`), and `nbf` is honoured. Verification is Web Crypto's, through
+ * jose; nothing here parses a token by hand.
+ */
+
+/** The longest a signed token may be valid for, from its `iat`. */
+export const MAX_SIGNED_TOKEN_LIFETIME_S = 24 * 60 * 60;
+
+export const SIGNING_ALGORITHMS = ["ES256", "EdDSA"] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+const Kid = z.string().min(1, "the JWK needs a kid").max(128, "kid is at most 128 characters");
+const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "key coordinates are base64url");
+const NO_PRIVATE_PART = "a signing key is registered by its public part only: this JWK holds the private key (d); send the public JWK";
+
+/** A public JWK an app registers: P-256 for ES256, or Ed25519 for EdDSA; never one with its private part. */
+export const PublicSigningJwk = z
+  .looseObject({ d: z.undefined({ error: NO_PRIVATE_PART }).optional() }, { error: "the key must be a JWK object" })
+  .pipe(
+    z.union(
+      [
+        z.looseObject({ kty: z.literal("EC"), crv: z.literal("P-256"), x: Base64Url, y: Base64Url, kid: Kid, alg: z.literal("ES256").optional() }),
+        z.looseObject({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: Base64Url, kid: Kid, alg: z.enum(["EdDSA", "Ed25519"]).optional() }),
+      ],
+      { error: 'the key must be a public JWK with a kid: {"kty":"EC","crv":"P-256",x,y} (ES256) or {"kty":"OKP","crv":"Ed25519",x} (EdDSA)' },
+    ),
+  );
+export type PublicSigningJwk = z.infer<typeof PublicSigningJwk>;
+
+export function algorithmOf(jwk: PublicSigningJwk): SigningAlgorithm {
+  return jwk.kty === "EC" ? "ES256" : "EdDSA";
+}
+
+/** A registered key, ready to verify with. */
+export interface VerifyingKey {
+  alg: SigningAlgorithm;
+  key: CryptoKey | Uint8Array;
+}
+
+/** The members of a JWK that make the public key and name it: what is kept and shown of a registered key. */
+export function publicJwk(jwk: PublicSigningJwk): Record<string, string> {
+  const { kty, crv, x, kid } = jwk;
+  return jwk.kty === "EC" ? { kty, crv, x, y: jwk.y, kid } : { kty, crv, x, kid };
+}
+
+/** Imports a registered public key for verification (it is checked to be a usable key of its curve). */
+export async function verifyingKey(jwk: PublicSigningJwk): Promise<VerifyingKey> {
+  const alg = algorithmOf(jwk);
+  return { alg, key: await importJWK(publicJwk(jwk) as JWK, alg) };
+}
+
+const Claims = z.object({
+  sub: z.string().regex(/^[1-9][0-9]{0,15}$/, "sub is the user's auth_id in decimal").transform(Number).pipe(z.number().int().max(Number.MAX_SAFE_INTEGER)),
+  name: z.string().regex(UNAME_PATTERN, "name is the user's uname"),
+  role: Role.default("MEMBER"),
+  iat: z.number(),
+  exp: z.number(),
+});
+
+/** What a verified token grants: its user, until when (epoch ms), and the key that signed it. */
+export interface SignedGrant {
+  user: User;
+  expiresAt: number;
+  kid: string;
+}
+
+/**
+ * The grant of a signed token for app `appId`, or null when any check fails: the key (`kid`, among `keys`), the
+ * signature, `aud`, `exp`, `nbf`, the lifetime, the claims. `keyOf` may load keys it does not have yet.
+ */
+export async function verifySignedToken(
+  token: string,
+  appId: number,
+  keyOf: (kid: string) => Promise<VerifyingKey | null>,
+  now: number,
+): Promise<SignedGrant | null> {
+  let kid = "";
+  try {
+    const { payload } = await jwtVerify(
+      token,
+      async (header) => {
+        kid = header.kid ?? "";
+        const found = kid ? await keyOf(kid) : null;
+        if (!found || found.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
+        return found.key;
+      },
+      { audience: `app:${appId}`, algorithms: [...SIGNING_ALGORITHMS], requiredClaims: ["exp", "iat", "sub"], currentDate: new Date(now) },
+    );
+    const claims = Claims.safeParse(payload);
+    if (!claims.success || claims.data.exp - claims.data.iat > MAX_SIGNED_TOKEN_LIFETIME_S) return null;
+    const { sub, name, role, exp } = claims.data;
+    return { user: { auth_id: sub, uname: name, role }, expiresAt: exp * 1000, kid };
+  } catch (error) {
+    if (error instanceof errors.JOSEError) return null;
+    throw error;
+  }
+}

@@ -15,7 +15,7 @@ function orderingRoom(shards: number, subscribers: number) {
   const store = new MemoryStore();
   store.addToken(tokenOf(1), 1, USERS.owner);
   // Each shard takes its batch and answers with its activation, as over RPC, and does nothing with it.
-  const shard = { receive: async () => "bench", snapshot: () => ({ activation: "bench", sessions: [], pending: [], ips: {} }) };
+  const shard = { receive: async () => "bench", snapshot: () => ({ activation: "bench", sessions: [], pending: [], ips: {} }), end: () => 0 };
   const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => shard, null);
   for (let index = 0; index < subscribers; index++) {
     const user = { uname: `user${index}`, auth_id: 1_000 + index, role: "MEMBER" as const };

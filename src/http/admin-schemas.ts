@@ -55,7 +55,8 @@ export const AppPath = z.object({ app_id: Id.openapi({ param: { name: "app_id", 
 export const TokenPath = AppPath.extend({ token_id: Id.openapi({ param: { name: "token_id", in: "path" } }) });
 export const KeyPath = AppPath.extend({ key_id: Id.openapi({ param: { name: "key_id", in: "path" } }) });
 export const MessagePath = AppPath.extend({ message_id: Id.openapi({ param: { name: "message_id", in: "path" } }) });
-export const MutePath = AppPath.extend({ auth_id: Id.openapi({ param: { name: "auth_id", in: "path" } }) });
+export const UserPath = AppPath.extend({ auth_id: Id.openapi({ param: { name: "auth_id", in: "path" } }) });
+export const Disconnected = z.object({ disconnected: z.int().openapi({ description: "the live sessions that ended" }) }).openapi("Disconnected");
 
 export const CreateApp = z
   .object({

@@ -239,7 +239,7 @@ admin.openapi(
     method: "delete",
     path: "/apps/{app_id}/tokens/{token_id}",
     summary: "Revoke an access token",
-    description: "Takes effect at once, in the running room too: the next auth with it is anonymous.",
+    description: "Takes effect at once: the sessions authenticated with it end (the client is told why), and the next auth with it is anonymous.",
     request: { params: schema.TokenPath },
     responses: noContent,
   }),
@@ -268,7 +268,7 @@ admin.openapi(
     const app = c.get("app");
     const key = await credentials(c).addSigningKey(app.id, c.req.valid("json").jwk, Date.now());
     if (!key) return c.json({ error: "KID_TAKEN", message: "this app already has a signing key with this kid; delete it first, or use another kid" }, 409);
-    await roomOf(c.env, app).forgetSigningKeys(app.id);
+    await roomOf(c.env, app).forgetSigningKeys(app.id, null);
     audit("signing_key_added", app.id, key.id);
     return c.json(key, 201);
   },
@@ -292,15 +292,16 @@ admin.openapi(
     method: "delete",
     path: "/apps/{app_id}/signing-keys/{signing_key_id}",
     summary: "Delete a signing key",
-    description: "Tokens it signed no longer authenticate: new auths with them are anonymous, and recovered sessions end.",
+    description: "Tokens it signed no longer authenticate: the sessions authenticated with them end at once (the client is told why), and new auths with them are anonymous.",
     request: { params: schema.SigningKeyPath },
     responses: noContent,
   }),
   async (c) => {
     const app = c.get("app");
     const { signing_key_id } = c.req.valid("param");
-    if ((await credentials(c).deleteSigningKey(app.id, signing_key_id)) === null) return jsonError(404, "UNKNOWN_SIGNING_KEY", "this app has no such signing key");
-    await roomOf(c.env, app).forgetSigningKeys(app.id);
+    const kid = await credentials(c).deleteSigningKey(app.id, signing_key_id);
+    if (kid === null) return jsonError(404, "UNKNOWN_SIGNING_KEY", "this app has no such signing key");
+    await roomOf(c.env, app).forgetSigningKeys(app.id, kid);
     audit("signing_key_deleted", app.id, signing_key_id);
     return c.body(null, 204);
   },
@@ -375,6 +376,25 @@ admin.openapi(
 );
 
 admin.openapi(
+  route({
+    scope: "moderation:write",
+    method: "post",
+    path: "/apps/{app_id}/users/{auth_id}/disconnect",
+    summary: "Disconnect every live session of a user",
+    description: "On every shard: each client is told why (client_error), then disconnected. Nothing stops the user from connecting again.",
+    request: { params: schema.UserPath },
+    responses: { 200: json(schema.Disconnected, "how many sessions ended") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { auth_id } = c.req.valid("param");
+    const disconnected = await roomOf(c.env, app).disconnectUser(app.id, auth_id);
+    audit("user_disconnected", app.id, auth_id);
+    return c.json({ disconnected }, 200);
+  },
+);
+
+admin.openapi(
   route({ scope: "moderation:write", method: "get", path: "/apps/{app_id}/mutes", summary: "List the mutes in force", request: { params: schema.AppPath }, responses: { 200: json(schema.MuteList, "the mutes") } }),
   async (c) => {
     const { app_id } = c.req.valid("param");
@@ -383,7 +403,7 @@ admin.openapi(
 );
 
 admin.openapi(
-  route({ scope: "moderation:write", method: "delete", path: "/apps/{app_id}/mutes/{auth_id}", summary: "Lift a user's mute", request: { params: schema.MutePath }, responses: noContent }),
+  route({ scope: "moderation:write", method: "delete", path: "/apps/{app_id}/mutes/{auth_id}", summary: "Lift a user's mute", request: { params: schema.UserPath }, responses: noContent }),
   async (c) => {
     const { app_id, auth_id } = c.req.valid("param");
     if (!(await roomOf(c.env, c.get("app")).liftMute(app_id, auth_id))) return jsonError(404, "NOT_MUTED", "this user is not muted");

@@ -8,7 +8,7 @@ import { saveActiveShards } from "../storage/d1-apps.js";
 import type { FeedItem } from "../socketpot/feed.js";
 import { linkOf, ORDERING_VERSION, orderingOf, runOrderingCall, servedOrderingVersion } from "../socketpot/ordering.js";
 import type { AppOrdering, ConnectionReport, CountedConnections, OrderingBatchAnswer, OrderingCall, OrderingResult, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
-import type { Outcome } from "../socketpot/room.js";
+import { SessionEnd, type Outcome } from "../socketpot/room.js";
 import { D1ChatStore } from "../storage/d1-store.js";
 import { BalanceVersions } from "./balance-versions.js";
 import { BatchPacing } from "./batch-pacing.js";
@@ -158,16 +158,33 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     return (await this.ordered(appId)).chat.deleteMessage(messageId);
   }
 
-  /** A token was revoked; the room must not trust its cached lookup of that digest. */
-  async forgetToken(appId: number, digest: string): Promise<void> {
+  /**
+   * A token was revoked: the room no longer trusts its cached lookup of that digest, and the sessions
+   * authenticated with it end. Answers how many ended.
+   */
+  async forgetToken(appId: number, digest: string): Promise<number> {
     this.inbound.count();
-    (await this.ordered(appId)).chat.forgetToken(digest);
+    const core = await this.ordered(appId);
+    core.chat.forgetToken(digest);
+    return core.endSessions((session) => session.tokenDigest === digest, SessionEnd.TOKEN_REVOKED);
   }
 
-  /** The app added or deleted a signing key: a running room verifies tokens against the keys as they are now. */
-  async forgetSigningKeys(appId: number): Promise<void> {
+  /** Ends every session of user `authId` (the app's backend kicked it); answers how many ended. */
+  async disconnectUser(appId: number, authId: number): Promise<number> {
     this.inbound.count();
-    if (this.core) (await this.ordered(appId)).chat.forgetSigningKeys();
+    return (await this.ordered(appId)).endSessions((session) => session.user?.auth_id === authId, SessionEnd.DISCONNECTED);
+  }
+
+  /**
+   * The app added a signing key, or deleted the one named `deletedKid`: a running room verifies tokens against
+   * the keys as they are now, and the sessions authenticated with a deleted key's tokens end.
+   */
+  async forgetSigningKeys(appId: number, deletedKid: string | null): Promise<number> {
+    this.inbound.count();
+    if (!this.core) return 0;
+    const core = await this.ordered(appId);
+    core.chat.forgetSigningKeys();
+    return deletedKid === null ? 0 : core.endSessions((session) => session.signedBy?.kid === deletedKid, SessionEnd.SIGNING_KEY_DELETED);
   }
 
   /** Lifts a mute, in storage and in the room's cache. */
@@ -304,7 +321,9 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   }
 
   private linkTo(appId: number, shard: number): ShardLink {
-    if (shard === 0) return { receive: (items: FeedItem[]) => void this.takeFeed(items), snapshot: () => this.currentSnapshot() };
+    if (shard === 0) {
+      return { receive: (items: FeedItem[]) => void this.takeFeed(items), snapshot: () => this.currentSnapshot(), end: (ids, reason) => this.closeSessions(ids, reason) };
+    }
     return linkOf(this.shard(appId, shard));
   }
 

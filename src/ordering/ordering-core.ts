@@ -96,6 +96,23 @@ export class OrderingCore implements Ordering, RoomHost {
     return { ...recovery, granted, missed: restored.missed };
   }
 
+  /**
+   * Ends every session that `matches`, on whichever shard it is: each client is told `reason`, then
+   * disconnected (and leaves as any client does). Answers how many sessions the shards ended. A shard that cannot
+   * be reached keeps its sessions; they end when they next reconnect or time out.
+   */
+  async endSessions(matches: (session: ClientSession) => boolean, reason: string): Promise<number> {
+    const ended = await Promise.all(
+      [...this.chat.directory.clientsWhere(matches)].map(([shard, ids]) =>
+        Promise.resolve(this.link(shard).end(ids, reason)).catch((error: unknown) => {
+          log("end_sessions_failed", { shard, sessions: ids.length, error: String(error) });
+          return 0;
+        }),
+      ),
+    );
+    return ended.reduce((sum, count) => sum + count, 0);
+  }
+
   async leave(client: ShardClient, reason: string): Promise<void> {
     this.chat.leave(client);
     const ids = client.recovery;

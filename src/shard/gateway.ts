@@ -141,6 +141,12 @@ export class Gateway {
       .catch((error: unknown) => log("request_failed", { sid: client.id, request: "leave", error: String(error) }));
   }
 
+  /** The ordering room ended the client's session (a kick, a revoked credential): it is told why, then disconnected. */
+  end(client: GatewayClient, reason: string): void {
+    client.emit("client_error", reason);
+    client.disconnect();
+  }
+
   /** The client's auth deadline passed: it is told why, then disconnected (unless its auth is under way). */
   authExpired(client: GatewayClient): void {
     if (client.session) return;

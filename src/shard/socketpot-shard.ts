@@ -118,6 +118,26 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     return { activation: this.activation, sessions, pending: this.gateway.pending(), ips: this.countedIps(this.openIps()) };
   }
 
+  /**
+   * The ordering room ends these sessions (a kick, a revoked credential): each client is told why, then
+   * disconnected. Answers how many of them this shard still held.
+   */
+  endSessions(ids: string[], reason: string, version?: number): number {
+    this.heardFromRoom(version, "endSessions");
+    return this.closeSessions(ids, reason);
+  }
+
+  protected closeSessions(ids: string[], reason: string): number {
+    const ending = new Set(ids);
+    let ended = 0;
+    for (const connection of this.connections()) {
+      if (!ending.has(connection.id)) continue;
+      this.gateway.end(connection, reason);
+      ended += 1;
+    }
+    return ended;
+  }
+
   /** A call from the ordering room over RPC: one request, of a version this code serves. */
   private heardFromRoom(version: number | undefined, call: string): void {
     this.inbound.count();

@@ -97,6 +97,18 @@ export class Directory {
     return [...this.sessions].flatMap(([id, entry]) => (entry.shard === shard && entry.since <= before ? [id] : []));
   }
 
+  /** The clients whose session `matches`, by shard (walks every session: for a kick or a revocation, not hot paths). */
+  clientsWhere(matches: (session: ClientSession) => boolean): Map<number, string[]> {
+    const found = new Map<number, string[]>();
+    for (const [id, { shard, session }] of this.sessions) {
+      if (!matches(session)) continue;
+      const ids = found.get(shard) ?? [];
+      ids.push(id);
+      found.set(shard, ids);
+    }
+    return found;
+  }
+
   session(id: string): ClientSession | null {
     return this.sessions.get(id)?.session ?? null;
   }

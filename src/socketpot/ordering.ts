@@ -90,12 +90,15 @@ export interface CountedConnections {
 export interface ShardLink {
   receive(items: FeedItem[]): void | Promise<string>;
   snapshot(): ShardSnapshot | Promise<ShardSnapshot>;
+  /** Ends these clients' sessions, telling each `reason`; answers how many the shard still held. */
+  end(ids: string[], reason: string): number | Promise<number>;
 }
 
 /** A connection shard as the ordering room calls it over RPC, each call with its {@link ORDERING_VERSION}. */
 export interface ShardEndpoint {
   receive(items: FeedItem[], version?: number): string | Promise<string>;
   snapshot(version?: number): ShardSnapshot | Promise<ShardSnapshot>;
+  endSessions(ids: string[], reason: string, version?: number): number | Promise<number>;
 }
 
 /** The {@link ShardLink} of a connection shard: each call carries this code's version. */
@@ -103,6 +106,7 @@ export function linkOf(shard: ShardEndpoint): ShardLink {
   return {
     receive: (items) => Promise.resolve(shard.receive(items, ORDERING_VERSION)),
     snapshot: () => shard.snapshot(ORDERING_VERSION),
+    end: (ids, reason) => Promise.resolve(shard.endSessions(ids, reason, ORDERING_VERSION)),
   };
 }
 

@@ -25,6 +25,13 @@ import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
 
 export const HISTORY_LENGTH = 100;
+/** Why the app ended a client's session, as the client is told (`client_error`) before it is disconnected. */
+export const SessionEnd = {
+  DISCONNECTED: "the app disconnected this user",
+  TOKEN_REVOKED: "your access token was revoked; authenticate again with a new one",
+  SIGNING_KEY_DELETED: "the key that signed your access token was deleted; authenticate again with a new token",
+} as const;
+
 /** The most missed messages a resume returns; a client that missed more reloads (`truncated`). */
 export const RESUME_LIMIT = 1_000;
 /**

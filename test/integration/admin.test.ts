@@ -180,6 +180,39 @@ describe("admin API", () => {
     expect(listed.map((key) => key.scopes)).toEqual([["stats:read", "messages:read"], ["tokens:write", "moderation:write"], ["events:write", "tokens:write", "messages:read", "messages:write", "moderation:write", "stats:read"]]);
   });
 
+  it("disconnects a user's live sessions on every shard, telling them why, and no one else's", async () => {
+    const app = (await call("POST", "/apps", { name: "Kicks" })).json!;
+    const issue = async (authId: number, uname: string) => (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: authId, uname, role: "MEMBER" })).json!["token"] as string;
+    const [kateToken, leoToken] = [await issue(801, "kate"), await issue(802, "leo")];
+    const authed = async (token: string) => {
+      const socket = await connect(server.url, { appId: app["id"] });
+      const [error] = await request(socket, "auth", { app_id: app["id"], access_token: token, subscriptions: ["CHAT"] });
+      expect(error).toBeNull();
+      return socket;
+    };
+    // Two tabs of kate's (on whichever shards their addresses take them), and leo watching.
+    const kate = [await authed(kateToken), await authed(kateToken)];
+    const leo = await authed(leoToken);
+    const told = kate.map((socket) => next<string>(socket, "client_error"));
+    const gone = kate.map((socket) => next<string>(socket, "disconnect"));
+    const left = next<{ uname: string }>(leo, "user_left");
+    const staff = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["moderation:write"] })).json!["key"] as string;
+    expect(await call("POST", `/apps/${app["id"]}/users/801/disconnect`, undefined, staff)).toEqual({ status: 200, json: { disconnected: 2 } });
+    expect(await Promise.all(told)).toEqual(["the app disconnected this user", "the app disconnected this user"]);
+    expect(await Promise.all(gone)).toEqual(["io server disconnect", "io server disconnect"]);
+    expect(await left).toEqual({ uname: "kate" });
+    expect(await call("POST", `/apps/${app["id"]}/users/801/disconnect`)).toEqual({ status: 200, json: { disconnected: 0 } });
+    // leo was not touched: still served.
+    expect((await request(leo, "new_message", { text: "still here" }))[0]).toBeNull();
+
+    // Revoking leo's token ends his live session too.
+    const revoked = next<string>(leo, "client_error");
+    const leoTokens = (await call("GET", `/apps/${app["id"]}/tokens?auth_id=802`)).json!["tokens"] as Array<{ id: number }>;
+    expect((await call("DELETE", `/apps/${app["id"]}/tokens/${leoTokens[0]!.id}`)).status).toBe(204);
+    expect(await revoked).toBe("your access token was revoked; authenticate again with a new one");
+    leo.disconnect();
+  });
+
   it("keeps no token or key at rest, nor in its logs, and logs one audit line per change", async () => {
     const app = (await call("POST", "/apps", { name: "At rest" })).json!;
     const token = (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 5, uname: "eve", role: "MEMBER" })).json!;
@@ -234,6 +267,10 @@ describe("admin API", () => {
         "DELETE /apps/{app_id}/messages/{message_id}",
         "GET /apps/{app_id}/mutes",
         "DELETE /apps/{app_id}/mutes/{auth_id}",
+        "POST /apps/{app_id}/users/{auth_id}/disconnect",
+        "POST /apps/{app_id}/signing-keys",
+        "GET /apps/{app_id}/signing-keys",
+        "DELETE /apps/{app_id}/signing-keys/{signing_key_id}",
         "GET /health",
       ].sort(),
     );

@@ -1,6 +1,6 @@
 import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, request } from "../support/clients.js";
+import { connect, next, request } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
 import { localSecret, startTestServer, type TestServer } from "../support/server.js";
 
@@ -100,17 +100,28 @@ describe("access tokens the app signs", () => {
     plain.ws.close();
   });
 
-  it("are listed and deleted with the key; a deleted key's tokens no longer authenticate, at once", async () => {
+  it("are listed and deleted with the key; a deleted key's tokens no longer authenticate, and its live sessions end, at once", async () => {
     const key = await backendKey("ES256", "short-lived");
     const { json: registered } = await call("POST", `/apps/${appId}/signing-keys`, { jwk: key.jwk });
     const token = await key.sign();
     expect((await authWith(token))[1]).toHaveProperty("user");
+    const live = await connect(server.url, { appId });
+    expect((await request(live, "auth", { app_id: appId, access_token: token, subscriptions: ["CHAT"] }))[1]).toHaveProperty("user");
+    const kept = await backendKey("EdDSA", "kept");
+    expect((await call("POST", `/apps/${appId}/signing-keys`, { jwk: kept.jwk })).status).toBe(201);
+    const other = await connect(server.url, { appId });
+    expect((await request(other, "auth", { app_id: appId, access_token: await kept.sign({ sub: "502", name: "kept_kim" }), subscriptions: ["CHAT"] }))[1]).toHaveProperty("user");
+    const told = next<string>(live, "client_error");
     const listed = (await call("GET", `/apps/${appId}/signing-keys`)).json!["signing_keys"] as Array<{ kid: string }>;
     expect(listed.map((listedKey) => listedKey.kid)).toContain("short-lived");
     expect(await call("POST", `/apps/${appId}/signing-keys`, { jwk: key.jwk })).toMatchObject({ status: 409, json: { error: "KID_TAKEN" } });
     expect((await call("DELETE", `/apps/${appId}/signing-keys/${registered!["id"]}`)).status).toBe(204);
+    expect(await told).toBe("the key that signed your access token was deleted; authenticate again with a new token");
     expect(await call("DELETE", `/apps/${appId}/signing-keys/${registered!["id"]}`)).toMatchObject({ status: 404, json: { error: "UNKNOWN_SIGNING_KEY" } });
     expect((await authWith(token))[1]).not.toHaveProperty("user");
+    // A session whose token another key signed stays, and is served.
+    expect((await request(other, "new_message", { text: "still here" }))[0]).toBeNull();
+    other.disconnect();
   });
 
   it("take public keys only, of the two curves, and only from the operator or a key with tokens:write", async () => {

@@ -258,6 +258,12 @@ export class MemoryApp {
         const taken = this.snapshot(shard);
         return this.snapshotsHeld ? this.snapshotsHeld.then(() => taken) : taken;
       },
+      // As SocketpotShard ends sessions: each client told why, then disconnected.
+      end: (ids: string[], reason: string) => {
+        const ending = [...this.host.clients(shard)].filter((client) => ids.includes(client.id));
+        for (const client of ending) this.gateway(shard).end(client, reason);
+        return ending.length;
+      },
     });
     this.core = new OrderingCore(appId, store, options, link, null, host);
   }

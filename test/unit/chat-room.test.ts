@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
 import { serializedBytesBound } from "../../src/rpc-bytes.js";
 import { ErrorCode } from "../../src/socketpot/errors.js";
-import { RESUME_BYTES, RESUME_LIMIT } from "../../src/socketpot/room.js";
+import { RESUME_BYTES, RESUME_LIMIT, SessionEnd } from "../../src/socketpot/room.js";
 import { ROOM_OPTIONS, USERS, memoryRoom, tokenOf } from "../support/memory-room.js";
 import { MemoryApp, type RecordingClient } from "../support/memory-room.js";
 
@@ -726,5 +726,24 @@ describe("ChatRoom signed tokens", () => {
     store.signing.set(1, []);
     room.chat.forgetSigningKeys();
     expect(await room.chat.recheck(saved)).toBeNull();
+  });
+});
+
+describe("sessions the app ends", () => {
+  it("ends every session matched, on every shard, telling each client why; no other session", async () => {
+    const { room, host } = memoryRoom();
+    const tabs = [host.connect("a0", 0), host.connect("a1", 1), host.connect("a2", 2)];
+    const bob = host.connect("b", 1);
+    for (const tab of tabs) await joined(room, tab, 3);
+    await joined(room, bob, 4);
+    const ended = await room.core.endSessions((session) => session.user?.auth_id === 3, SessionEnd.DISCONNECTED);
+    expect(ended).toBe(3);
+    for (const tab of tabs) {
+      expect(tab.open).toBe(false);
+      expect(tab.events("client_error")).toEqual([SessionEnd.DISCONNECTED]);
+    }
+    expect(bob.open).toBe(true);
+    expect(bob.events("client_error")).toEqual([]);
+    expect(await room.core.endSessions((session) => session.user?.auth_id === 99, SessionEnd.DISCONNECTED)).toBe(0);
   });
 });

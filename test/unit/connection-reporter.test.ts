@@ -9,7 +9,7 @@ import { MemoryHost, MemoryStore, ROOM_OPTIONS } from "../support/memory-room.js
  * every report recorded. The app takes 40 connections (its headroom is 2) and 2 from one address.
  */
 function app(limits = { maxConnections: 40, maxConnectionsPerIp: 2 }) {
-  const room = new OrderingCore(1, new MemoryStore(), { ...ROOM_OPTIONS, ...limits }, () => ({ receive: () => {}, snapshot: () => ({ activation: "", sessions: [], pending: [], ips: {} }) }), null, new MemoryHost());
+  const room = new OrderingCore(1, new MemoryStore(), { ...ROOM_OPTIONS, ...limits }, () => ({ receive: () => {}, snapshot: () => ({ activation: "", sessions: [], pending: [], ips: {} }), end: () => 0 }), null, new MemoryHost());
   const reports: Array<{ shard: number; report: ConnectionReport }> = [];
   const refusedAfter: string[] = [];
   const shard = (number: number, reach = true) =>

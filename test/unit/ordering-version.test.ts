@@ -15,12 +15,17 @@ describe("the ordering version", () => {
     await ordering.request(client, "auth", {});
     await ordering.recover(client, "pid", null);
     await ordering.leave(client, "transport close");
-    const shard: ShardEndpoint = { receive: record("receive") as ShardEndpoint["receive"], snapshot: record("snapshot") as ShardEndpoint["snapshot"] };
+    const shard: ShardEndpoint = {
+      receive: record("receive") as ShardEndpoint["receive"],
+      snapshot: record("snapshot") as ShardEndpoint["snapshot"],
+      endSessions: record("end") as ShardEndpoint["endSessions"],
+    };
     const link = linkOf(shard);
     await link.receive([]);
     await link.snapshot();
+    await link.end(["c"], "kicked");
     expect(calls.map((call) => [call[0], call.at(-1)])).toEqual(
-      ["count", "request", "recover", "leave", "receive", "snapshot"].map((name) => [name, ORDERING_VERSION]),
+      ["count", "request", "recover", "leave", "receive", "snapshot", "end"].map((name) => [name, ORDERING_VERSION]),
     );
   });
 

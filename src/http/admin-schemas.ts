@@ -4,7 +4,8 @@ import { JURISDICTIONS, LOCATION_HINTS } from "../placement.js";
 import { PublicSigningJwk, SIGNING_ALGORITHMS } from "../signed-tokens.js";
 import { MAX_SHARDS } from "../shards.js";
 import { MAX_ORIGIN_LENGTH } from "./origin-routes.js";
-import { MAX_UNAME_LENGTH, Role, UNAME_PATTERN } from "../socketpot/schemas.js";
+import { AppEventName, MAX_UNAME_LENGTH, NewMessageRequest, Role, UNAME_PATTERN } from "../socketpot/schemas.js";
+import { utf8Bytes } from "../chunks.js";
 import { MAX_RETENTION_DAYS } from "../storage/retention.js";
 
 /**
@@ -114,6 +115,24 @@ export const SigningKey = z
   .object({ id: z.int(), kid: z.string(), alg: z.enum(SIGNING_ALGORITHMS), jwk: z.record(z.string(), z.string()), created_at: IsoDate })
   .openapi("SigningKey");
 export const SigningKeyList = z.object({ signing_keys: z.array(SigningKey) });
+
+/** A system message the app's backend posts: the rules of a user's message (the channel defaults to lobby). */
+export const PublishMessage = NewMessageRequest.openapi("PublishMessage");
+
+/** The most bytes an app's event's data takes as JSON. */
+export const MAX_APP_EVENT_BYTES = 16_384;
+export const PushEvent = z
+  .object({
+    event: AppEventName.openapi({ description: "the event name clients receive: 1-40 of a-z, 0-9, '_'; none of the protocol's" }),
+    data: z
+      .unknown()
+      .default(null)
+      .refine((data) => utf8Bytes(JSON.stringify(data)) <= MAX_APP_EVENT_BYTES, `data takes at most ${MAX_APP_EVENT_BYTES} bytes as JSON`)
+      .openapi({ description: "what clients receive with it (any JSON)" }),
+    auth_id: z.int().positive().optional().openapi({ description: "only this user's sessions; without it, every session of the app" }),
+  })
+  .openapi("PushEvent");
+export const PushedEvent = z.object({ event: z.string(), auth_id: z.int().nullable() }).openapi("PushedEvent");
 
 export const Page = z.object({ limit: Limit, after: After });
 export const TokenPage = Page.extend({ auth_id: z.coerce.number().int().positive().optional() });

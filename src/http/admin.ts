@@ -377,6 +377,44 @@ admin.openapi(
 
 admin.openapi(
   route({
+    scope: "messages:write",
+    method: "post",
+    path: "/apps/{app_id}/messages",
+    summary: "Post a system message",
+    description: "Stored and in the history like any message, delivered to CHAT subscribers as new_message with no user. The text follows a user's rules (at most 300 characters, one line).",
+    request: { params: schema.AppPath, body: body(schema.PublishMessage) },
+    responses: { 201: json(schema.Message, "the message as stored") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { channel, text } = c.req.valid("json");
+    const message = await roomOf(c.env, app).publishMessage(app.id, channel, text);
+    audit("message_published", app.id, message.id);
+    return c.json(message, 201);
+  },
+);
+
+admin.openapi(
+  route({
+    scope: "messages:write",
+    method: "post",
+    path: "/apps/{app_id}/broadcasts",
+    summary: "Push an event of the app's own to its clients",
+    description:
+      "To every session of the app (anonymous ones included), or with auth_id only to that user's. socket.io clients receive `event` with `data`; plain-WebSocket clients the frame {\"a\": event, \"p\": data}.",
+    request: { params: schema.AppPath, body: body(schema.PushEvent) },
+    responses: { 202: json(schema.PushedEvent, "sent to the sessions there are now") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { event, data, auth_id } = c.req.valid("json");
+    await roomOf(c.env, app).pushEvent(app.id, event, data, auth_id ?? null);
+    return c.json({ event, auth_id: auth_id ?? null }, 202);
+  },
+);
+
+admin.openapi(
+  route({
     scope: "moderation:write",
     method: "post",
     path: "/apps/{app_id}/users/{auth_id}/disconnect",

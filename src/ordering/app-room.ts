@@ -9,6 +9,7 @@ import type { FeedItem } from "../socketpot/feed.js";
 import { linkOf, ORDERING_VERSION, orderingOf, runOrderingCall, servedOrderingVersion } from "../socketpot/ordering.js";
 import type { AppOrdering, ConnectionReport, CountedConnections, OrderingBatchAnswer, OrderingCall, OrderingResult, Recovered, ShardClient, ShardLink } from "../socketpot/ordering.js";
 import { SessionEnd, type Outcome } from "../socketpot/room.js";
+import type { AppEventName, ChatMessage } from "../socketpot/schemas.js";
 import { D1ChatStore } from "../storage/d1-store.js";
 import { BalanceVersions } from "./balance-versions.js";
 import { BatchPacing } from "./batch-pacing.js";
@@ -167,6 +168,18 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     const core = await this.ordered(appId);
     core.chat.forgetToken(digest);
     return core.endSessions((session) => session.tokenDigest === digest, SessionEnd.TOKEN_REVOKED);
+  }
+
+  /** Posts a system message from the app's backend; answers it as stored. */
+  async publishMessage(appId: number, channel: string, text: string): Promise<ChatMessage> {
+    this.inbound.count();
+    return (await this.ordered(appId)).chat.publish(channel, text);
+  }
+
+  /** Pushes an event of the app's own to every session of the app, or of user `authId`. */
+  async pushEvent(appId: number, event: AppEventName, data: unknown, authId: number | null): Promise<void> {
+    this.inbound.count();
+    (await this.ordered(appId)).broadcast(authId === null ? { feed: "ALL" } : { feed: "USER", authId }, event, data);
   }
 
   /** Ends every session of user `authId` (the app's backend kicked it); answers how many ended. */

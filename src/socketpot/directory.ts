@@ -21,8 +21,17 @@ export interface ClientSession {
 
 /** Whether a session is in an audience. */
 export function reaches(audience: Audience, session: ClientSession | null): boolean {
-  if (!session?.subscriptions.includes(audience.feed)) return false;
-  return audience.feed !== "DEPOSITS" || session.user?.auth_id === audience.authId;
+  if (!session) return false;
+  switch (audience.feed) {
+    case "ALL":
+      return true;
+    case "USER":
+      return session.user?.auth_id === audience.authId;
+    case "DEPOSITS":
+      return session.subscriptions.includes("DEPOSITS") && session.user?.auth_id === audience.authId;
+    default:
+      return session.subscriptions.includes(audience.feed);
+  }
 }
 
 /** The user a session makes present in the chat: an authenticated one subscribed to CHAT. */
@@ -133,9 +142,8 @@ export class Directory {
   }
 
   private route(shard: number, session: ClientSession, change: 1 | -1): void {
-    for (const feed of session.subscriptions) {
-      if (feed === "DEPOSITS" && !session.user) continue;
-      const key = routeKey(feed === "DEPOSITS" ? { feed, authId: session.user!.auth_id } : { feed });
+    for (const audience of audiencesOf(session)) {
+      const key = routeKey(audience);
       const counts = this.routes.get(key) ?? new Map<number, number>();
       const count = (counts.get(shard) ?? 0) + change;
       if (count > 0) counts.set(shard, count);
@@ -147,5 +155,16 @@ export class Directory {
 }
 
 function routeKey(audience: Audience): string {
-  return audience.feed === "DEPOSITS" ? `DEPOSITS:${audience.authId}` : audience.feed;
+  return "authId" in audience ? `${audience.feed}:${audience.authId}` : audience.feed;
+}
+
+/** The audiences a session is in: its feeds (DEPOSITS as its user's), the app's (ALL), its user's (USER). */
+function audiencesOf(session: ClientSession): Audience[] {
+  const audiences: Audience[] = [{ feed: "ALL" }];
+  if (session.user) audiences.push({ feed: "USER", authId: session.user.auth_id });
+  for (const feed of session.subscriptions) {
+    if (feed !== "DEPOSITS") audiences.push({ feed });
+    else if (session.user) audiences.push({ feed, authId: session.user.auth_id });
+  }
+  return audiences;
 }

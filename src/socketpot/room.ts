@@ -11,6 +11,8 @@ import {
   NewMessageRequest,
   describeIssues,
   quotedEventName,
+  PROTOCOL_EVENTS,
+  type AppEventName,
   type Audience,
   type AuthResponse,
   type ChatMessage,
@@ -61,16 +63,8 @@ export interface Granted {
   mark: FeedMark;
 }
 
-export type ServerEvent =
-  | "client_error"
-  | "new_message"
-  | "user_joined"
-  | "user_left"
-  | "unconfirmed_balance_change"
-  | "balance_change"
-  | "confirmed_deposit_change"
-  | "new_bet"
-  | "message_deleted";
+/** What the server sends: the protocol's events, and the app's own that its backend pushes. */
+export type ServerEvent = (typeof PROTOCOL_EVENTS)[number] | AppEventName;
 
 /**
  * What the room needs from the object that hosts it: the one seam between the app's single-writer state (this
@@ -359,6 +353,11 @@ export class ChatRoom {
    * An operator deleted a message: it leaves storage and the history new clients get, and CHAT subscribers are
    * told (`message_deleted` with `{ id, channel }`) so they can remove it. False when there was no such message.
    */
+  /** Posts a system message (no user) from the app's backend: stored, in the history, delivered as any message. */
+  publish(channel: string, text: string): Promise<ChatMessage> {
+    return this.writer.submit({ message: { channel, text, createdAt: this.host.now(), user: null } });
+  }
+
   async deleteMessage(messageId: number): Promise<boolean> {
     const deleted = await this.store.deleteMessage(this.appId, messageId);
     if (!deleted) return false;

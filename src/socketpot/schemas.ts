@@ -56,12 +56,39 @@ export const NewMessageRequest = z.object(
 );
 export type NewMessageRequest = z.infer<typeof NewMessageRequest>;
 
-/** Who an event is for: the subscribers of a feed; for DEPOSITS, only those of one user. */
+/**
+ * Who an event is for: the subscribers of a feed (for DEPOSITS, only those of one user), or, for an event of the
+ * app's own, every session of the app (ALL) or every session of one user (USER).
+ */
 export const Audience = z.union([
-  z.object({ feed: z.enum(["CHAT", "BETS"]) }),
-  z.object({ feed: z.literal("DEPOSITS"), authId: z.number().int() }),
+  z.object({ feed: z.enum(["CHAT", "BETS", "ALL"]) }),
+  z.object({ feed: z.enum(["DEPOSITS", "USER"]), authId: z.number().int() }),
 ]);
 export type Audience = z.infer<typeof Audience>;
+
+/** The events the server sends of its own (Socketpot's), which no event of an app's may take the name of. */
+export const PROTOCOL_EVENTS = [
+  "client_error",
+  "new_message",
+  "user_joined",
+  "user_left",
+  "unconfirmed_balance_change",
+  "balance_change",
+  "confirmed_deposit_change",
+  "new_bet",
+  "message_deleted",
+] as const;
+
+/** Names a client cannot be sent an app's event under: Socketpot's, Socket.IO's own, the plain protocol's replies. */
+const RESERVED_EVENTS = new Set<string>([...PROTOCOL_EVENTS, "auth", "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener", "ack", "error", "pong", "ping", "chat"]);
+
+/** An event of the app's own that its backend pushes: a short lowercase identifier, none of the protocol's names. */
+export const AppEventName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,39}$/, "event is 1-40 characters of a-z, 0-9 and '_', starting with a letter")
+  .refine((name) => !RESERVED_EVENTS.has(name), "event must not be one of the protocol's own event names")
+  .brand<"AppEventName">();
+export type AppEventName = z.infer<typeof AppEventName>;
 
 /** A connection's session as it is stored (in its WebSocket attachment, for connection state recovery). */
 export const StoredSession = z.object({

@@ -1,7 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join as joinPath } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, join, next, request } from "../support/clients.js";
+import { connect, join, next, pause, record, request } from "../support/clients.js";
+import { PlainClient } from "../support/plain-client.js";
 import { localSecret, startTestServer, type TestServer } from "../support/server.js";
 
 /** The operator's admin API against a real server, its effects observed by real clients. */
@@ -213,6 +214,65 @@ describe("admin API", () => {
     leo.disconnect();
   });
 
+  it("lets the app's backend post system messages and push events of its own, to everyone or to one user", async () => {
+    const app = (await call("POST", "/apps", { name: "Publisher" })).json!;
+    const publisher = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["messages:write"] })).json!["key"] as string;
+    const issue = async (authId: number, uname: string) => (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: authId, uname, role: "MEMBER" })).json!["token"] as string;
+    const authed = async (token: string | null, subscriptions = ["CHAT"]) => {
+      const socket = await connect(server.url, { appId: app["id"] });
+      const [error] = await request(socket, "auth", { app_id: app["id"], ...(token ? { access_token: token } : {}), subscriptions });
+      expect(error).toBeNull();
+      return socket;
+    };
+    const nina = await authed(await issue(901, "nina"));
+    const otto = await authed(await issue(902, "otto"), ["BETS"]);
+    const anonymous = await authed(null, ["BETS"]);
+    const bot = await PlainClient.open(server.url, app["id"]);
+    expect((await bot.request("auth", { app_id: app["id"], subscriptions: ["BETS"] })).a).toBe("ack");
+
+    // A system message: stored, in history, delivered to CHAT subscribers with no user.
+    const delivered = next<Record<string, unknown>>(nina, "new_message");
+    const posted = await call("POST", `/apps/${app["id"]}/messages`, { channel: "news", text: "Maintenance at noon" }, publisher);
+    expect(posted).toMatchObject({ status: 201, json: { id: expect.any(Number), channel: "news", text: "Maintenance at noon" } });
+    expect(posted.json).not.toHaveProperty("user");
+    expect(await delivered).toEqual(posted.json);
+    const late = await connect(server.url, { appId: app["id"] });
+    const [, history] = await request(late, "auth", { app_id: app["id"], subscriptions: ["CHAT"] });
+    expect((history as { chat: { messages: unknown[] } }).chat.messages).toContainEqual(posted.json);
+    late.disconnect();
+    for (const bad of [{ text: "" }, { text: "x".repeat(301) }, { text: "two\nlines" }, { channel: "Bad Channel", text: "hi" }]) {
+      expect(await call("POST", `/apps/${app["id"]}/messages`, bad, publisher)).toMatchObject({ status: 400, json: { error: "INVALID_REQUEST" } });
+    }
+
+    // An event to everyone: every session, whatever it subscribed to, anonymous ones included.
+    const everyone = [nina, otto, anonymous].map((socket) => next<unknown>(socket, "promo"));
+    expect(await call("POST", `/apps/${app["id"]}/broadcasts`, { event: "promo", data: { code: "DICE10" } }, publisher)).toEqual({
+      status: 202,
+      json: { event: "promo", auth_id: null },
+    });
+    expect(await Promise.all(everyone)).toEqual([{ code: "DICE10" }, { code: "DICE10" }, { code: "DICE10" }]);
+    expect(await bot.next((event) => event.a === "promo")).toMatchObject({ a: "promo", p: { code: "DICE10" } });
+    bot.ws.close();
+    // To one user: only otto's sessions.
+    const heard = record(nina, "bonus");
+    const ottoHeard = next<unknown>(otto, "bonus");
+    expect((await call("POST", `/apps/${app["id"]}/broadcasts`, { event: "bonus", data: 5, auth_id: 902 }, publisher)).status).toBe(202);
+    expect(await ottoHeard).toBe(5);
+    await pause(300);
+    expect(heard["bonus"]).toEqual([]);
+    for (const bad of [
+      { event: "new_message", data: {} },
+      { event: "disconnect" },
+      { event: "Promo" },
+      { event: "x".repeat(41) },
+      { event: "big", data: "x".repeat(17_000) },
+      { event: "promo", auth_id: 0 },
+    ]) {
+      expect(await call("POST", `/apps/${app["id"]}/broadcasts`, bad, publisher)).toMatchObject({ status: 400, json: { error: "INVALID_REQUEST" } });
+    }
+    for (const socket of [nina, otto, anonymous]) socket.disconnect();
+  });
+
   it("keeps no token or key at rest, nor in its logs, and logs one audit line per change", async () => {
     const app = (await call("POST", "/apps", { name: "At rest" })).json!;
     const token = (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 5, uname: "eve", role: "MEMBER" })).json!;
@@ -268,6 +328,8 @@ describe("admin API", () => {
         "GET /apps/{app_id}/mutes",
         "DELETE /apps/{app_id}/mutes/{auth_id}",
         "POST /apps/{app_id}/users/{auth_id}/disconnect",
+        "POST /apps/{app_id}/messages",
+        "POST /apps/{app_id}/broadcasts",
         "POST /apps/{app_id}/signing-keys",
         "GET /apps/{app_id}/signing-keys",
         "DELETE /apps/{app_id}/signing-keys/{signing_key_id}",

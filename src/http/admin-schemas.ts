@@ -134,6 +134,20 @@ export const PushEvent = z
   .openapi("PushEvent");
 export const PushedEvent = z.object({ event: z.string(), auth_id: z.int().nullable() }).openapi("PushedEvent");
 
+export const BanUser = z
+  .object({
+    auth_id: z.int().positive(),
+    expires_at: z.iso.datetime({ offset: true, error: "expires_at must be an ISO-8601 date-time" }).nullish().openapi({ description: "when the ban ends; without it, for good" }),
+    reason: z.string().trim().min(1).max(200).nullish().openapi({ description: "kept with the ban, for the app's moderators; not shown to the user" }),
+  })
+  .refine((ban) => !ban.expires_at || Date.parse(ban.expires_at) > Date.now(), { path: ["expires_at"], message: "expires_at must be in the future" })
+  .openapi("BanUser");
+export const Ban = z
+  .object({ auth_id: z.int(), reason: z.string().nullable(), created_at: IsoDate, expires_at: IsoDate.nullable() })
+  .openapi("Ban");
+export const BanList = z.object({ bans: z.array(Ban) });
+export const Banned = Ban.extend({ disconnected: z.int().openapi({ description: "the live sessions that ended" }) }).openapi("Banned");
+
 export const Page = z.object({ limit: Limit, after: After });
 export const TokenPage = Page.extend({ auth_id: z.coerce.number().int().positive().optional() });
 export const MessagePage = z.object({

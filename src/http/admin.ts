@@ -417,6 +417,44 @@ admin.openapi(
   route({
     scope: "moderation:write",
     method: "post",
+    path: "/apps/{app_id}/bans",
+    summary: "Ban a user",
+    description: "Its live sessions end at once, on every shard (each client told why), and while the ban lasts its auth is refused with USER_IS_BANNED. Banning a banned user replaces its ban.",
+    request: { params: schema.AppPath, body: body(schema.BanUser) },
+    responses: { 201: json(schema.Banned, "the ban, and how many sessions ended") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { auth_id, expires_at, reason } = c.req.valid("json");
+    const until = expires_at ? Date.parse(expires_at) : null;
+    const ban = await store(c).ban(app.id, auth_id, reason ?? null, until, Date.now());
+    const disconnected = await roomOf(c.env, app).ban(app.id, auth_id, until);
+    audit("user_banned", app.id, auth_id);
+    return c.json({ ...ban, disconnected }, 201);
+  },
+);
+
+admin.openapi(
+  route({ scope: "moderation:write", method: "get", path: "/apps/{app_id}/bans", summary: "List the bans in force", request: { params: schema.AppPath }, responses: { 200: json(schema.BanList, "the bans") } }),
+  async (c) => c.json({ bans: await store(c).listBans(c.get("app").id, Date.now()) }, 200),
+);
+
+admin.openapi(
+  route({ scope: "moderation:write", method: "delete", path: "/apps/{app_id}/bans/{auth_id}", summary: "Lift a user's ban", request: { params: schema.UserPath }, responses: noContent }),
+  async (c) => {
+    const app = c.get("app");
+    const { auth_id } = c.req.valid("param");
+    if (!(await store(c).unban(app.id, auth_id, Date.now()))) return jsonError(404, "NOT_BANNED", "this user is not banned");
+    await roomOf(c.env, app).unban(app.id, auth_id);
+    audit("user_unbanned", app.id, auth_id);
+    return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  route({
+    scope: "moderation:write",
+    method: "post",
     path: "/apps/{app_id}/users/{auth_id}/disconnect",
     summary: "Disconnect every live session of a user",
     description: "On every shard: each client is told why (client_error), then disconnected. Nothing stops the user from connecting again.",

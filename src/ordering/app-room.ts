@@ -182,6 +182,23 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     (await this.ordered(appId)).broadcast(authId === null ? { feed: "ALL" } : { feed: "USER", authId }, event, data);
   }
 
+  /**
+   * User `authId` was banned (the ban is stored): its auths are refused until `until` (null: for good), and its
+   * sessions end now. Answers how many ended.
+   */
+  async ban(appId: number, authId: number, until: number | null): Promise<number> {
+    this.inbound.count();
+    const core = await this.ordered(appId);
+    await core.chat.ban(authId, until);
+    return core.endSessions((session) => session.user?.auth_id === authId, SessionEnd.BANNED);
+  }
+
+  /** User `authId`'s ban was lifted (in storage): a running room takes its auths again. */
+  async unban(appId: number, authId: number): Promise<void> {
+    this.inbound.count();
+    if (this.core) await (await this.ordered(appId)).chat.unban(authId);
+  }
+
   /** Ends every session of user `authId` (the app's backend kicked it); answers how many ended. */
   async disconnectUser(appId: number, authId: number): Promise<number> {
     this.inbound.count();

@@ -19,6 +19,8 @@ export const ErrorCode = {
   ALREADY_AUTHENTICATED: "ALREADY_AUTHENTICATED",
   /** A `new_message` payload failed validation; nothing was stored. */
   INVALID_MESSAGE: "INVALID_MESSAGE",
+  /** The user is banned from the app (for a time, or for good): its `auth` is refused and the connection closed. */
+  USER_IS_BANNED: "USER_IS_BANNED",
   /** The user sent messages faster than the per-user rate limit allows. */
   RATE_LIMITED: "RATE_LIMITED",
   /** The event name is not part of the Socketpot protocol. */

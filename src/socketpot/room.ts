@@ -30,6 +30,7 @@ export const HISTORY_LENGTH = 100;
 /** Why the app ended a client's session, as the client is told (`client_error`) before it is disconnected. */
 export const SessionEnd = {
   DISCONNECTED: "the app disconnected this user",
+  BANNED: "you are banned from this app",
   TOKEN_REVOKED: "your access token was revoked; authenticate again with a new one",
   SIGNING_KEY_DELETED: "the key that signed your access token was deleted; authenticate again with a new token",
 } as const;
@@ -116,6 +117,10 @@ const clientBug = (error: ErrorCode, reason: string, disconnect = false): Outcom
 });
 const refused = (error: ErrorCode, reason: string): Outcome<never> => ({ ok: false, error, reason, clientBug: false });
 const internalError: Outcome<never> = refused(ErrorCode.INTERNAL_ERROR, "the server could not complete the request");
+const bannedUser = (until: number | null): Outcome<never> => ({
+  ...refused(ErrorCode.USER_IS_BANNED, until === null ? "you are banned from this app" : `you are banned from this app until ${new Date(until).toISOString()}`),
+  disconnect: true,
+});
 const tooManyAnonymous = (max: number): Outcome<never> => ({
   ...refused(ErrorCode.TOO_MANY_CONNECTIONS, `this app holds ${max} connections without a user, its most; authenticate with an access_token, or try again later`),
   disconnect: true,
@@ -148,6 +153,8 @@ export class ChatRoom {
   private readonly history = new StoredOnce(() => this.store.recentMessages(this.appId, HISTORY_LENGTH));
   /** auth_id → mute expiry, read once per wake and then kept current by commands and the admin API. */
   private readonly mutes = new StoredOnce(() => this.store.activeMutes(this.appId, this.host.now()));
+  /** auth_id → ban expiry (null: for good), read once per wake and then kept current by the admin API. */
+  private readonly bans = new StoredOnce(() => this.store.activeBans(this.appId, this.host.now()));
 
   private readonly store: ChatStore;
 
@@ -193,8 +200,12 @@ export class ChatRoom {
 
     this.authenticating.add(client.id);
     try {
+      // A user's auth checks its bans, read once per wake: beside its token, not after it.
+      if (request.access_token) this.bans.get().catch(() => {});
       const credential = request.access_token ? await this.credentialOf(request.access_token) : null;
       const user = credential?.user ?? null;
+      const banned = user ? await this.bannedUntil(user.auth_id) : undefined;
+      if (banned !== undefined) return bannedUser(banned);
       // A user may chat next: the mutes its first message is checked against are read now, beside the history,
       // rather than in front of that message (where the first message after a wake paid a storage read).
       if (user) this.mutes.get().catch(() => {});
@@ -278,6 +289,28 @@ export class ChatRoom {
     return user && { user, proof: { tokenDigest } };
   }
 
+  /** When user `authId`'s ban ends (null: never), or undefined when it is not banned. */
+  private async bannedUntil(authId: number): Promise<number | null | undefined> {
+    const bans = await this.bans.get();
+    if (!bans.has(authId)) return undefined;
+    const until = bans.get(authId)!;
+    if (until !== null && until <= this.host.now()) {
+      bans.delete(authId);
+      return undefined;
+    }
+    return until;
+  }
+
+  /** The app banned user `authId` (stored already): its next auths are refused until `until` (null: for good). */
+  async ban(authId: number, until: number | null): Promise<void> {
+    (await this.bans.get()).set(authId, until);
+  }
+
+  /** The app lifted user `authId`'s ban (stored already). */
+  async unban(authId: number): Promise<void> {
+    (await this.bans.get()).delete(authId);
+  }
+
   /** The app added or deleted a signing key: tokens are verified against the keys as they are now. */
   forgetSigningKeys(): void {
     this.signingKeys.forget();
@@ -307,6 +340,7 @@ export class ChatRoom {
    */
   async recheck(session: ClientSession): Promise<ClientSession | null> {
     if (!session.user) return session;
+    if ((await this.bannedUntil(session.user.auth_id)) !== undefined) return null;
     if (session.signedBy) {
       const { kid, expiresAt } = session.signedBy;
       return expiresAt > this.host.now() && (await this.signingKeys.keyOf(kid)) ? session : null;

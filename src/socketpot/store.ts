@@ -46,6 +46,8 @@ export interface ChatStore {
   messagesAfter(appId: number, afterId: number, limit: number): Promise<ChatMessage[]>;
   /** auth_id → expiry (epoch ms) of the app's mutes that have not expired. */
   activeMutes(appId: number, now: number): Promise<Map<number, number>>;
+  /** auth_id → expiry (epoch ms; null for good) of the app's bans that have not expired. */
+  activeBans(appId: number, now: number): Promise<Map<number, number | null>>;
   /** Stores the writes in one transaction, in order; resolves with the stored messages. */
   write(appId: number, writes: ChatWrite[]): Promise<ChatMessage[]>;
   /** Deletes a message; resolves with its channel, or null when the app has no such message. */
@@ -68,6 +70,7 @@ export function withDeadline(store: ChatStore, ms: number, clock: Clock): ChatSt
     recentMessages: (...args) => timed(store.recentMessages(...args)),
     messagesAfter: (...args) => timed(store.messagesAfter(...args)),
     activeMutes: (...args) => timed(store.activeMutes(...args)),
+    activeBans: (...args) => timed(store.activeBans(...args)),
     write: (...args) => timed(store.write(...args)),
     deleteMessage: (...args) => timed(store.deleteMessage(...args)),
     deleteMute: (...args) => timed(store.deleteMute(...args)),

@@ -8,6 +8,13 @@ import { toChatMessage, MessageRow } from "./d1-store.js";
 
 /** D1 queries of the admin API: apps, and read-only views of messages and mutes (credentials: d1-credentials.ts). */
 
+const BanRow = z.object({ auth_id: z.number().int(), reason: z.string().nullable(), created_at: z.number(), expires_at: z.number().nullable() });
+
+function banView(row: unknown) {
+  const ban = BanRow.parse(row);
+  return { ...ban, created_at: isoDate(ban.created_at), expires_at: isoDate(ban.expires_at) };
+}
+
 const MuteRow = z.object({ auth_id: z.number().int(), uname: z.string(), muted_by: z.string(), created_at: z.number(), expires_at: z.number() });
 
 export interface AppView {
@@ -162,6 +169,37 @@ export class D1Admin {
             .bind(appId, channel, before, limit);
     const { results } = await statement.all();
     return results.map((row) => toChatMessage(MessageRow.parse(row)));
+  }
+
+  /** Bans a user (or changes its ban); the ban as stored. */
+  async ban(appId: number, authId: number, reason: string | null, expiresAt: number | null, now: number) {
+    const row = await this.db
+      .prepare(
+        `INSERT INTO bans (app_id, auth_id, reason, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (app_id, auth_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, expires_at = excluded.expires_at
+         RETURNING auth_id, reason, created_at, expires_at`,
+      )
+      .bind(appId, authId, reason, now, expiresAt)
+      .first();
+    return banView(row);
+  }
+
+  /** The bans in force, by auth_id. */
+  async listBans(appId: number, now: number) {
+    const { results } = await this.db
+      .prepare("SELECT auth_id, reason, created_at, expires_at FROM bans WHERE app_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY auth_id")
+      .bind(appId, now)
+      .all();
+    return results.map(banView);
+  }
+
+  /** Lifts a ban; false when the user was not banned (or its ban had ended). */
+  async unban(appId: number, authId: number, now: number): Promise<boolean> {
+    const result = await this.db
+      .prepare("DELETE FROM bans WHERE app_id = ?1 AND auth_id = ?2 AND (expires_at IS NULL OR expires_at > ?3)")
+      .bind(appId, authId, now)
+      .run();
+    return result.meta.changes > 0;
   }
 
   async listMutes(appId: number, now: number) {

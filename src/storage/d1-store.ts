@@ -17,6 +17,7 @@ export const MessageRow = z.object({
 type MessageRow = z.infer<typeof MessageRow>;
 
 const MuteRow = z.object({ auth_id: z.number().int(), expires_at: z.number() });
+const BanRow = z.object({ auth_id: z.number().int(), expires_at: z.number().nullable() });
 
 /** The chat store on D1; rows are parsed with zod so a schema drift fails loudly instead of leaking to clients. */
 export class D1ChatStore implements ChatStore {
@@ -79,6 +80,14 @@ export class D1ChatStore implements ChatStore {
       .bind(appId, now)
       .all();
     return new Map(results.map((row) => MuteRow.parse(row)).map((mute) => [mute.auth_id, mute.expires_at]));
+  }
+
+  async activeBans(appId: number, now: number): Promise<Map<number, number | null>> {
+    const { results } = await this.db
+      .prepare("SELECT auth_id, expires_at FROM bans WHERE app_id = ?1 AND (expires_at IS NULL OR expires_at > ?2)")
+      .bind(appId, now)
+      .all();
+    return new Map(results.map((row) => BanRow.parse(row)).map((ban) => [ban.auth_id, ban.expires_at]));
   }
 
   async write(appId: number, writes: ChatWrite[]): Promise<ChatMessage[]> {

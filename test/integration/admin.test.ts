@@ -214,6 +214,36 @@ describe("admin API", () => {
     leo.disconnect();
   });
 
+  it("bans a user: its live sessions end on every shard, its auth is refused while the ban lasts, and lifting it lets it back", async () => {
+    const app = (await call("POST", "/apps", { name: "Bans" })).json!;
+    const moderator = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["moderation:write"] })).json!["key"] as string;
+    const token = (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 701, uname: "spammer", role: "MEMBER" })).json!["token"] as string;
+    const bystanderToken = (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 702, uname: "bystander", role: "MEMBER" })).json!["token"] as string;
+    const authAs = async (accessToken: string) => {
+      const socket = await connect(server.url, { appId: app["id"] });
+      return { socket, answer: await request(socket, "auth", { app_id: app["id"], access_token: accessToken, subscriptions: ["CHAT"] }) };
+    };
+    const tabs = [await authAs(token), await authAs(token)];
+    const bystander = await authAs(bystanderToken);
+    const told = tabs.map(({ socket }) => next<string>(socket, "client_error"));
+
+    const banned = await call("POST", `/apps/${app["id"]}/bans`, { auth_id: 701, reason: "spam links" }, moderator);
+    expect(banned).toMatchObject({ status: 201, json: { auth_id: 701, reason: "spam links", expires_at: null, disconnected: 2 } });
+    expect(await Promise.all(told)).toEqual(["you are banned from this app", "you are banned from this app"]);
+    const again = await authAs(token);
+    expect(again.answer).toEqual(["USER_IS_BANNED"]);
+    expect(await next<string>(again.socket, "disconnect")).toBe("io server disconnect");
+    expect((await request(bystander.socket, "new_message", { text: "quiet now" }))[0]).toBeNull();
+    expect((await call("GET", `/apps/${app["id"]}/bans`, undefined, moderator)).json).toEqual({ bans: [{ auth_id: 701, reason: "spam links", created_at: expect.any(String), expires_at: null }] });
+
+    expect(await call("POST", `/apps/${app["id"]}/bans`, { auth_id: 701, expires_at: "2020-01-01T00:00:00Z" })).toMatchObject({ status: 400 });
+    expect((await call("DELETE", `/apps/${app["id"]}/bans/701`, undefined, moderator)).status).toBe(204);
+    expect(await call("DELETE", `/apps/${app["id"]}/bans/701`, undefined, moderator)).toMatchObject({ status: 404, json: { error: "NOT_BANNED" } });
+    const back = await authAs(token);
+    expect(back.answer[0]).toBeNull();
+    for (const socket of [back.socket, bystander.socket]) socket.disconnect();
+  });
+
   it("lets the app's backend post system messages and push events of its own, to everyone or to one user", async () => {
     const app = (await call("POST", "/apps", { name: "Publisher" })).json!;
     const publisher = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["messages:write"] })).json!["key"] as string;
@@ -330,6 +360,9 @@ describe("admin API", () => {
         "POST /apps/{app_id}/users/{auth_id}/disconnect",
         "POST /apps/{app_id}/messages",
         "POST /apps/{app_id}/broadcasts",
+        "POST /apps/{app_id}/bans",
+        "GET /apps/{app_id}/bans",
+        "DELETE /apps/{app_id}/bans/{auth_id}",
         "POST /apps/{app_id}/signing-keys",
         "GET /apps/{app_id}/signing-keys",
         "DELETE /apps/{app_id}/signing-keys/{signing_key_id}",

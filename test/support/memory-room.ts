@@ -41,6 +41,14 @@ export class MemoryStore implements ChatStore {
     return grant;
   }
 
+  /** auth_id → ban expiry (null: for good). */
+  readonly bans = new Map<number, number | null>();
+
+  async activeBans(_appId: number, now: number): Promise<Map<number, number | null>> {
+    this.check();
+    return new Map([...this.bans].filter(([, expiresAt]) => expiresAt === null || expiresAt > now));
+  }
+
   /** Public JWKs the app signs tokens with, by app. */
   readonly signing = new Map<number, unknown[]>();
 

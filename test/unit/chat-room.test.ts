@@ -747,3 +747,21 @@ describe("sessions the app ends", () => {
     expect(await room.core.endSessions((session) => session.user?.auth_id === 99, SessionEnd.DISCONNECTED)).toBe(0);
   });
 });
+
+describe("ChatRoom bans", () => {
+  it("refuses a banned user's auth and closes the connection, until the ban ends; its recovered session is not given back", async () => {
+    const { room, host, store, chat } = memoryRoom();
+    store.bans.set(3, host.now() + 60_000);
+    const refused = await room.auth(host.connect("a"), auth(3));
+    expect(refused).toMatchObject({ ok: false, error: ErrorCode.USER_IS_BANNED, disconnect: true, clientBug: false });
+    if (!refused.ok) expect(refused.reason).toMatch(/^you are banned from this app until \d{4}-/);
+    expect((await room.auth(host.connect("b"), auth(4))).ok).toBe(true);
+    expect(await chat.recheck({ user: USERS.alice, subscriptions: ["CHAT"], tokenDigest: await accessTokenDigest(tokenOf(3)) })).toBeNull();
+    host.advance(60_001);
+    expect((await room.auth(host.connect("c"), auth(3))).ok).toBe(true);
+    await chat.ban(3, null);
+    expect(await room.auth(host.connect("d"), auth(3))).toMatchObject({ ok: false, error: ErrorCode.USER_IS_BANNED, reason: "you are banned from this app" });
+    await chat.unban(3);
+    expect((await room.auth(host.connect("e"), auth(3))).ok).toBe(true);
+  });
+});

@@ -4,7 +4,7 @@ import { JURISDICTIONS, LOCATION_HINTS } from "../placement.js";
 import { PublicSigningJwk, SIGNING_ALGORITHMS } from "../signed-tokens.js";
 import { MAX_SHARDS } from "../shards.js";
 import { MAX_ORIGIN_LENGTH } from "./origin-routes.js";
-import { AppEventName, MAX_UNAME_LENGTH, NewMessageRequest, Role, UNAME_PATTERN } from "../socketpot/schemas.js";
+import { AppEventName, CHANNEL_PATTERN, MAX_UNAME_LENGTH, NewMessageRequest, Role, UNAME_PATTERN } from "../socketpot/schemas.js";
 import { utf8Bytes } from "../chunks.js";
 import { MAX_RETENTION_DAYS } from "../storage/retention.js";
 
@@ -134,6 +134,18 @@ export const PushEvent = z
   .openapi("PushEvent");
 export const PushedEvent = z.object({ event: z.string(), auth_id: z.int().nullable() }).openapi("PushedEvent");
 
+export const ChannelPath = AppPath.extend({
+  channel: z
+    .string()
+    .regex(CHANNEL_PATTERN, "channel must be 1-40 characters of a-z, 0-9, '_', '-', ':'")
+    .openapi({ param: { name: "channel", in: "path" }, example: "lobby" }),
+});
+export const SlowModeBody = z
+  .object({ seconds: z.int("seconds must be an integer").min(1, "seconds is 1 to 3600").max(3600, "seconds is 1 to 3600").openapi({ description: "a MEMBER's least time between two messages in the channel" }) })
+  .openapi("SlowMode");
+export const ChannelSlowMode = z.object({ channel: z.string(), seconds: z.int() }).openapi("ChannelSlowMode");
+export const SlowModeList = z.object({ channels: z.array(ChannelSlowMode) });
+
 export const BanUser = z
   .object({
     auth_id: z.int().positive(),
@@ -153,7 +165,7 @@ export const TokenPage = Page.extend({ auth_id: z.coerce.number().int().positive
 export const MessagePage = z.object({
   limit: Limit,
   before: z.coerce.number().int().positive().default(Number.MAX_SAFE_INTEGER),
-  channel: z.string().regex(/^[a-z0-9_:-]{1,40}$/).optional(),
+  channel: z.string().regex(CHANNEL_PATTERN).optional(),
 });
 
 export const App = z

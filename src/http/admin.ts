@@ -31,7 +31,8 @@ export const admin = new OpenAPIHono<AdminEnv>({
     if (result.success) return;
     if (result.target === "param") {
       const field = String(result.error.issues[0]?.path[0] ?? "id");
-      return jsonError(400, `INVALID_${field.toUpperCase()}`, `${field} must be a positive integer`);
+      const message = field.endsWith("id") ? `${field} must be a positive integer` : (result.error.issues[0]?.message ?? `${field} is malformed`);
+      return jsonError(400, `INVALID_${field.toUpperCase()}`, message);
     }
     return jsonError(400, "INVALID_REQUEST", z.prettifyError(result.error), result.error.issues);
   },
@@ -411,6 +412,44 @@ admin.openapi(
     await roomOf(c.env, app).pushEvent(app.id, event, data, auth_id ?? null);
     return c.json({ event, auth_id: auth_id ?? null }, 202);
   },
+);
+
+admin.openapi(
+  route({
+    scope: "moderation:write",
+    method: "put",
+    path: "/apps/{app_id}/slow-mode/{channel}",
+    summary: "Put a channel in slow mode",
+    description: "A MEMBER's message sooner than `seconds` after its last in the channel gets RATE_LIMITED; MODs and OWNERs are exempt. Takes effect at once.",
+    request: { params: schema.ChannelPath, body: body(schema.SlowModeBody) },
+    responses: { 200: json(schema.ChannelSlowMode, "the channel's slow mode") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { channel } = c.req.valid("param");
+    const { seconds } = c.req.valid("json");
+    await store(c).setSlowMode(app.id, channel, seconds * 1000);
+    await roomOf(c.env, app).setSlowMode(app.id, channel, seconds * 1000);
+    audit("slow_mode_set", app.id, channel);
+    return c.json({ channel, seconds }, 200);
+  },
+);
+
+admin.openapi(
+  route({ scope: "moderation:write", method: "delete", path: "/apps/{app_id}/slow-mode/{channel}", summary: "End a channel's slow mode", request: { params: schema.ChannelPath }, responses: noContent }),
+  async (c) => {
+    const app = c.get("app");
+    const { channel } = c.req.valid("param");
+    if (!(await store(c).endSlowMode(app.id, channel))) return jsonError(404, "NOT_SLOW", "this channel is not in slow mode");
+    await roomOf(c.env, app).setSlowMode(app.id, channel, null);
+    audit("slow_mode_ended", app.id, channel);
+    return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  route({ scope: "moderation:write", method: "get", path: "/apps/{app_id}/slow-mode", summary: "List the channels in slow mode", request: { params: schema.AppPath }, responses: { 200: json(schema.SlowModeList, "the channels") } }),
+  async (c) => c.json({ channels: await store(c).listSlowModes(c.get("app").id) }, 200),
 );
 
 admin.openapi(

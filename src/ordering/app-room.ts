@@ -193,6 +193,12 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     return core.endSessions((session) => session.user?.auth_id === authId, SessionEnd.BANNED);
   }
 
+  /** `channel`'s slow mode changed (in storage): a running room holds its MEMBERs to it now. */
+  async setSlowMode(appId: number, channel: string, intervalMs: number | null): Promise<void> {
+    this.inbound.count();
+    if (this.core) await (await this.ordered(appId)).chat.setSlowMode(channel, intervalMs);
+  }
+
   /** User `authId`'s ban was lifted (in storage): a running room takes its auths again. */
   async unban(appId: number, authId: number): Promise<void> {
     this.inbound.count();

@@ -5,6 +5,7 @@ import type { FeedMark } from "./feed.js";
 import { serializedBytesBound } from "../rpc-bytes.js";
 import { verifySignedToken } from "../signed-tokens.js";
 import { SigningKeys } from "./signing-keys.js";
+import { SlowMode } from "./slow-mode.js";
 import { RateLimiter } from "./rate-limit.js";
 import {
   AuthRequest,
@@ -153,6 +154,9 @@ export class ChatRoom {
   private readonly history = new StoredOnce(() => this.store.recentMessages(this.appId, HISTORY_LENGTH));
   /** auth_id → mute expiry, read once per wake and then kept current by commands and the admin API. */
   private readonly mutes = new StoredOnce(() => this.store.activeMutes(this.appId, this.host.now()));
+  /** channel → slow mode interval (ms), read once per wake and then kept current by the admin API. */
+  private readonly slowModes = new StoredOnce(() => this.store.slowModes(this.appId));
+  private readonly slowMode = new SlowMode();
   /** auth_id → ban expiry (null: for good), read once per wake and then kept current by the admin API. */
   private readonly bans = new StoredOnce(() => this.store.activeBans(this.appId, this.host.now()));
 
@@ -208,7 +212,10 @@ export class ChatRoom {
       if (banned !== undefined) return bannedUser(banned);
       // A user may chat next: the mutes its first message is checked against are read now, beside the history,
       // rather than in front of that message (where the first message after a wake paid a storage read).
-      if (user) this.mutes.get().catch(() => {});
+      if (user) {
+        this.mutes.get().catch(() => {});
+        this.slowModes.get().catch(() => {});
+      }
       const subscriptions = user ? request.subscriptions : request.subscriptions.filter((name) => name !== "DEPOSITS");
       const response: AuthResponse = { subscriptions };
       if (user) response.user = user;
@@ -260,6 +267,11 @@ export class ChatRoom {
       if (mutedUntil !== undefined && mutedUntil > now) {
         return refused(ErrorCode.USER_IS_MUTED, `you are muted until ${new Date(mutedUntil).toISOString()}`);
       }
+      const interval = user.role === "MEMBER" ? (await this.slowModes.get()).get(channel) : undefined;
+      const wait = interval === undefined ? 0 : this.slowMode.take(user.auth_id, channel, interval, now);
+      if (wait > 0) {
+        return refused(ErrorCode.RATE_LIMITED, `slow mode in ${channel}: one message every ${interval! / 1000} s; wait ${Math.ceil(wait / 1000)} s`);
+      }
       if (isCommand(text)) return await this.runCommand(user, channel, text);
       return { ok: true, value: await this.writer.submit({ message: { channel, text, createdAt: now, user } }) };
     } catch (error) {
@@ -304,6 +316,13 @@ export class ChatRoom {
   /** The app banned user `authId` (stored already): its next auths are refused until `until` (null: for good). */
   async ban(authId: number, until: number | null): Promise<void> {
     (await this.bans.get()).set(authId, until);
+  }
+
+  /** The app slowed `channel` to one message per `intervalMs` for its MEMBERs, or (null) ended its slow mode (stored already). */
+  async setSlowMode(channel: string, intervalMs: number | null): Promise<void> {
+    const slowModes = await this.slowModes.get();
+    if (intervalMs === null) slowModes.delete(channel);
+    else slowModes.set(channel, intervalMs);
   }
 
   /** The app lifted user `authId`'s ban (stored already). */

@@ -48,6 +48,8 @@ export interface ChatStore {
   activeMutes(appId: number, now: number): Promise<Map<number, number>>;
   /** auth_id → expiry (epoch ms; null for good) of the app's bans that have not expired. */
   activeBans(appId: number, now: number): Promise<Map<number, number | null>>;
+  /** channel → interval (ms) of the app's channels in slow mode. */
+  slowModes(appId: number): Promise<Map<string, number>>;
   /** Stores the writes in one transaction, in order; resolves with the stored messages. */
   write(appId: number, writes: ChatWrite[]): Promise<ChatMessage[]>;
   /** Deletes a message; resolves with its channel, or null when the app has no such message. */
@@ -71,6 +73,7 @@ export function withDeadline(store: ChatStore, ms: number, clock: Clock): ChatSt
     messagesAfter: (...args) => timed(store.messagesAfter(...args)),
     activeMutes: (...args) => timed(store.activeMutes(...args)),
     activeBans: (...args) => timed(store.activeBans(...args)),
+    slowModes: (...args) => timed(store.slowModes(...args)),
     write: (...args) => timed(store.write(...args)),
     deleteMessage: (...args) => timed(store.deleteMessage(...args)),
     deleteMute: (...args) => timed(store.deleteMute(...args)),

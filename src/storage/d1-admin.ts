@@ -171,6 +171,28 @@ export class D1Admin {
     return results.map((row) => toChatMessage(MessageRow.parse(row)));
   }
 
+  /** Puts `channel` in slow mode (or changes its interval). */
+  async setSlowMode(appId: number, channel: string, intervalMs: number): Promise<void> {
+    await this.db
+      .prepare("INSERT INTO slow_modes (app_id, channel, interval_ms) VALUES (?1, ?2, ?3) ON CONFLICT (app_id, channel) DO UPDATE SET interval_ms = excluded.interval_ms")
+      .bind(appId, channel, intervalMs)
+      .run();
+  }
+
+  /** Ends `channel`'s slow mode; false when it had none. */
+  async endSlowMode(appId: number, channel: string): Promise<boolean> {
+    const result = await this.db.prepare("DELETE FROM slow_modes WHERE app_id = ?1 AND channel = ?2").bind(appId, channel).run();
+    return result.meta.changes > 0;
+  }
+
+  async listSlowModes(appId: number) {
+    const { results } = await this.db.prepare("SELECT channel, interval_ms FROM slow_modes WHERE app_id = ?1 ORDER BY channel").bind(appId).all();
+    return results.map((row) => {
+      const slow = z.object({ channel: z.string(), interval_ms: z.number().int() }).parse(row);
+      return { channel: slow.channel, seconds: slow.interval_ms / 1000 };
+    });
+  }
+
   /** Bans a user (or changes its ban); the ban as stored. */
   async ban(appId: number, authId: number, reason: string | null, expiresAt: number | null, now: number) {
     const row = await this.db

@@ -18,6 +18,7 @@ type MessageRow = z.infer<typeof MessageRow>;
 
 const MuteRow = z.object({ auth_id: z.number().int(), expires_at: z.number() });
 const BanRow = z.object({ auth_id: z.number().int(), expires_at: z.number().nullable() });
+const SlowModeRow = z.object({ channel: z.string(), interval_ms: z.number().int() });
 
 /** The chat store on D1; rows are parsed with zod so a schema drift fails loudly instead of leaking to clients. */
 export class D1ChatStore implements ChatStore {
@@ -88,6 +89,11 @@ export class D1ChatStore implements ChatStore {
       .bind(appId, now)
       .all();
     return new Map(results.map((row) => BanRow.parse(row)).map((ban) => [ban.auth_id, ban.expires_at]));
+  }
+
+  async slowModes(appId: number): Promise<Map<string, number>> {
+    const { results } = await this.db.prepare("SELECT channel, interval_ms FROM slow_modes WHERE app_id = ?1").bind(appId).all();
+    return new Map(results.map((row) => SlowModeRow.parse(row)).map((slow) => [slow.channel, slow.interval_ms]));
   }
 
   async write(appId: number, writes: ChatWrite[]): Promise<ChatMessage[]> {

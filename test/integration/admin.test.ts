@@ -244,6 +244,31 @@ describe("admin API", () => {
     for (const socket of [back.socket, bystander.socket]) socket.disconnect();
   });
 
+  it("puts a channel in slow mode for its MEMBERs, at once and on every shard, and takes it off", async () => {
+    const app = (await call("POST", "/apps", { name: "Slow" })).json!;
+    const moderator = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["moderation:write"] })).json!["key"] as string;
+    const authed = async (authId: number, uname: string, role: string) => {
+      const token = (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: authId, uname, role })).json!["token"] as string;
+      const socket = await connect(server.url, { appId: app["id"] });
+      expect((await request(socket, "auth", { app_id: app["id"], access_token: token, subscriptions: ["CHAT"] }))[0]).toBeNull();
+      return socket;
+    };
+    const member = await authed(601, "member_mia", "MEMBER");
+    const mod = await authed(602, "mod_max", "MOD");
+    expect(await call("PUT", `/apps/${app["id"]}/slow-mode/lobby`, { seconds: 30 }, moderator)).toEqual({ status: 200, json: { channel: "lobby", seconds: 30 } });
+    expect((await request(member, "new_message", { text: "one" }))[0]).toBeNull();
+    expect(await request(member, "new_message", { text: "two" })).toEqual(["RATE_LIMITED"]);
+    expect((await request(member, "new_message", { channel: "offtopic", text: "elsewhere" }))[0]).toBeNull();
+    for (const text of ["a", "b", "c"]) expect((await request(mod, "new_message", { text }))[0]).toBeNull();
+    expect((await call("GET", `/apps/${app["id"]}/slow-mode`, undefined, moderator)).json).toEqual({ channels: [{ channel: "lobby", seconds: 30 }] });
+    expect(await call("PUT", `/apps/${app["id"]}/slow-mode/lobby`, { seconds: 0 }, moderator)).toMatchObject({ status: 400 });
+    expect(await call("PUT", `/apps/${app["id"]}/slow-mode/Not%20A%20Channel`, { seconds: 5 }, moderator)).toMatchObject({ status: 400, json: { error: "INVALID_CHANNEL" } });
+    expect((await call("DELETE", `/apps/${app["id"]}/slow-mode/lobby`, undefined, moderator)).status).toBe(204);
+    expect(await call("DELETE", `/apps/${app["id"]}/slow-mode/lobby`, undefined, moderator)).toMatchObject({ status: 404, json: { error: "NOT_SLOW" } });
+    expect((await request(member, "new_message", { text: "free again" }))[0]).toBeNull();
+    for (const socket of [member, mod]) socket.disconnect();
+  });
+
   it("lets the app's backend post system messages and push events of its own, to everyone or to one user", async () => {
     const app = (await call("POST", "/apps", { name: "Publisher" })).json!;
     const publisher = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["messages:write"] })).json!["key"] as string;
@@ -363,6 +388,9 @@ describe("admin API", () => {
         "POST /apps/{app_id}/bans",
         "GET /apps/{app_id}/bans",
         "DELETE /apps/{app_id}/bans/{auth_id}",
+        "PUT /apps/{app_id}/slow-mode/{channel}",
+        "DELETE /apps/{app_id}/slow-mode/{channel}",
+        "GET /apps/{app_id}/slow-mode",
         "POST /apps/{app_id}/signing-keys",
         "GET /apps/{app_id}/signing-keys",
         "DELETE /apps/{app_id}/signing-keys/{signing_key_id}",

@@ -49,6 +49,14 @@ export class MemoryStore implements ChatStore {
     return new Map([...this.bans].filter(([, expiresAt]) => expiresAt === null || expiresAt > now));
   }
 
+  /** channel → slow mode interval (ms). */
+  readonly slowMode = new Map<string, number>();
+
+  async slowModes(): Promise<Map<string, number>> {
+    this.check();
+    return new Map(this.slowMode);
+  }
+
   /** Public JWKs the app signs tokens with, by app. */
   readonly signing = new Map<number, unknown[]>();
 

@@ -765,3 +765,23 @@ describe("ChatRoom bans", () => {
     expect((await room.auth(host.connect("e"), auth(3))).ok).toBe(true);
   });
 });
+
+describe("ChatRoom slow mode", () => {
+  it("holds a MEMBER to one message per interval in a slowed channel, exempts MODs and OWNERs, and leaves other channels be", async () => {
+    const { room, host, store, chat } = memoryRoom();
+    store.slowMode.set("lobby", 10_000);
+    const alice = host.connect("a");
+    const mod = host.connect("m");
+    await joined(room, alice, 3);
+    await joined(room, mod, USERS.mod.auth_id);
+    expect((await room.request(alice, "new_message", { text: "first" })).ok).toBe(true);
+    const second = await room.request(alice, "new_message", { text: "second" });
+    expect(second).toMatchObject({ ok: false, error: ErrorCode.RATE_LIMITED, reason: "slow mode in lobby: one message every 10 s; wait 10 s" });
+    expect((await room.request(alice, "new_message", { channel: "other", text: "elsewhere" })).ok).toBe(true);
+    for (let i = 0; i < 3; i++) expect((await room.request(mod, "new_message", { text: `mod ${i}` })).ok).toBe(true);
+    host.advance(10_000);
+    expect((await room.request(alice, "new_message", { text: "later" })).ok).toBe(true);
+    await chat.setSlowMode("lobby", null);
+    expect((await room.request(alice, "new_message", { text: "free again" })).ok).toBe(true);
+  });
+});

@@ -135,6 +135,8 @@ CREATE TABLE messages (
 CREATE INDEX messages_by_app ON messages (app_id, id);
 -- The admin API's messages of one channel, newest first.
 CREATE INDEX messages_by_channel ON messages (app_id, channel, id);
+-- Erasing a user reads only that user's messages.
+CREATE INDEX messages_by_author ON messages (app_id, auth_id) WHERE auth_id IS NOT NULL;
 
 CREATE TABLE mutes (
   app_id     INTEGER NOT NULL REFERENCES apps (id),

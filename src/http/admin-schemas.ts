@@ -146,6 +146,17 @@ export const SlowModeBody = z
 export const ChannelSlowMode = z.object({ channel: z.string(), seconds: z.int() }).openapi("ChannelSlowMode");
 export const SlowModeList = z.object({ channels: z.array(ChannelSlowMode) });
 
+export const Erased = z
+  .object({
+    messages: z.int(),
+    mutes: z.int(),
+    bans: z.int(),
+    tokens: z.int(),
+    sessions: z.int().openapi({ description: "live sessions that ended" }),
+    unfinished: z.boolean().openapi({ description: "messages are left: call again" }),
+  })
+  .openapi("Erased");
+
 export const BanUser = z
   .object({
     auth_id: z.int().positive(),

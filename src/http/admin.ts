@@ -122,6 +122,9 @@ function route<const R extends Omit<RouteConfig, "responses" | "security"> & { r
   return createRoute({ ...operation, security, middleware, responses: { ...failures, ...config.responses } });
 }
 
+/** The most of a user's messages one erasure call deletes (and clients are told of). */
+const ERASE_MESSAGES_PER_CALL = 10_000;
+
 const credentials = (c: { env: Env }) => new D1Credentials(c.env.DB);
 const store = (c: { env: Env }) => {
   const config = parseConfig(c.env);
@@ -487,6 +490,29 @@ admin.openapi(
     await roomOf(c.env, app).unban(app.id, auth_id);
     audit("user_unbanned", app.id, auth_id);
     return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  route({
+    scope: "moderation:write",
+    method: "delete",
+    path: "/apps/{app_id}/users/{auth_id}",
+    summary: "Erase a user: its messages, mutes, ban and access tokens, and its live sessions",
+    description: `Connected clients drop its messages (one message_deleted each) and new clients never see them. At most ${ERASE_MESSAGES_PER_CALL} messages go per call: with \`unfinished\`, call again.`,
+    request: { params: schema.UserPath },
+    responses: { 200: json(schema.Erased, "what went") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { auth_id } = c.req.valid("param");
+    await credentials(c).ready();
+    const erased = await store(c).eraseUser(app.id, auth_id, ERASE_MESSAGES_PER_CALL);
+    const sessions = await roomOf(c.env, app).erase(app.id, auth_id, erased.messages, erased.digests);
+    const counts = { messages: erased.messages.length, mutes: erased.mutes, bans: erased.bans, tokens: erased.digests.length, sessions };
+    // The user's id is personal data, so this audit line names none: only what went.
+    log("admin_audit", { action: "user_erased", app_id: app.id, ...counts });
+    return c.json({ ...counts, unfinished: erased.unfinished }, 200);
   },
 );
 

@@ -205,6 +205,18 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     if (this.core) await (await this.ordered(appId)).chat.unban(authId);
   }
 
+  /**
+   * User `authId` was erased from storage: its sessions end, the room forgets its tokens, mutes, ban and messages,
+   * and clients drop those messages. Answers how many sessions ended.
+   */
+  async erase(appId: number, authId: number, messages: Array<{ id: number; channel: string }>, digests: string[]): Promise<number> {
+    this.inbound.count();
+    const core = await this.ordered(appId);
+    const ended = await core.endSessions((session) => session.user?.auth_id === authId, SessionEnd.ERASED);
+    await core.chat.erase(authId, messages, digests);
+    return ended;
+  }
+
   /** Ends every session of user `authId` (the app's backend kicked it); answers how many ended. */
   async disconnectUser(appId: number, authId: number): Promise<number> {
     this.inbound.count();

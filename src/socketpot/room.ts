@@ -31,6 +31,7 @@ export const HISTORY_LENGTH = 100;
 /** Why the app ended a client's session, as the client is told (`client_error`) before it is disconnected. */
 export const SessionEnd = {
   DISCONNECTED: "the app disconnected this user",
+  ERASED: "the app erased this user's data",
   BANNED: "you are banned from this app",
   TOKEN_REVOKED: "your access token was revoked; authenticate again with a new one",
   SIGNING_KEY_DELETED: "the key that signed your access token was deleted; authenticate again with a new token",
@@ -316,6 +317,20 @@ export class ChatRoom {
   /** The app banned user `authId` (stored already): its next auths are refused until `until` (null: for good). */
   async ban(authId: number, until: number | null): Promise<void> {
     (await this.bans.get()).set(authId, until);
+  }
+
+  /**
+   * The app erased user `authId` (its messages, mutes, bans and tokens are gone from storage): the room forgets
+   * them too, and clients drop the messages (`message_deleted`, each).
+   */
+  async erase(authId: number, messages: Array<{ id: number; channel: string }>, digests: string[]): Promise<void> {
+    for (const digest of digests) this.forgetToken(digest);
+    (await this.mutes.get()).delete(authId);
+    (await this.bans.get()).delete(authId);
+    const history = await this.history.get();
+    const kept = history.filter((message) => message.user?.auth_id !== authId);
+    history.splice(0, history.length, ...kept);
+    for (const { id, channel } of messages) this.broadcastToChat("message_deleted", { id, channel });
   }
 
   /** The app slowed `channel` to one message per `intervalMs` for its MEMBERs, or (null) ended its slow mode (stored already). */

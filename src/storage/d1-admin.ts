@@ -8,6 +8,10 @@ import { toChatMessage, MessageRow } from "./d1-store.js";
 
 /** D1 queries of the admin API: apps, and read-only views of messages and mutes (credentials: d1-credentials.ts). */
 
+/** The most messages one erasing statement deletes (D1 bills rows, and allows 30 s a query). */
+const ERASE_BATCH = 1_000;
+const ErasedRow = z.object({ id: z.number().int(), channel: z.string() });
+
 const BanRow = z.object({ auth_id: z.number().int(), reason: z.string().nullable(), created_at: z.number(), expires_at: z.number().nullable() });
 
 function banView(row: unknown) {
@@ -169,6 +173,40 @@ export class D1Admin {
             .bind(appId, channel, before, limit);
     const { results } = await statement.all();
     return results.map((row) => toChatMessage(MessageRow.parse(row)));
+  }
+
+  /**
+   * Deletes what the app holds of user `authId`: its messages (at most `maxMessages` in this call, in rows of
+   * ERASE_BATCH a statement, found by `messages_by_author`), mutes, bans and access tokens. Answers what went: the
+   * messages (id and channel, for the room to tell clients), the tokens' digests (for the room to forget), the
+   * counts, and whether messages are left for another call.
+   */
+  async eraseUser(appId: number, authId: number, maxMessages: number) {
+    const messages: Array<{ id: number; channel: string }> = [];
+    for (;;) {
+      const { results } = await this.db
+        .prepare(
+          `DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE app_id = ?1 AND auth_id = ?2 LIMIT ?3)
+           RETURNING id, channel`,
+        )
+        .bind(appId, authId, Math.min(ERASE_BATCH, maxMessages - messages.length))
+        .all();
+      messages.push(...results.map((row) => ErasedRow.parse(row)));
+      if (results.length < ERASE_BATCH || messages.length >= maxMessages) break;
+    }
+    const [mutes, bans, tokens] = await this.db.batch([
+      this.db.prepare("DELETE FROM mutes WHERE app_id = ?1 AND auth_id = ?2").bind(appId, authId),
+      this.db.prepare("DELETE FROM bans WHERE app_id = ?1 AND auth_id = ?2").bind(appId, authId),
+      this.db.prepare("DELETE FROM access_tokens WHERE app_id = ?1 AND auth_id = ?2 RETURNING digest").bind(appId, authId),
+    ]);
+    const left = await this.db.prepare("SELECT 1 FROM messages WHERE app_id = ?1 AND auth_id = ?2 LIMIT 1").bind(appId, authId).first();
+    return {
+      messages,
+      digests: (tokens!.results as unknown[]).map((row) => z.object({ digest: z.string() }).parse(row).digest),
+      mutes: mutes!.meta.changes,
+      bans: bans!.meta.changes,
+      unfinished: left !== null,
+    };
   }
 
   /** Puts `channel` in slow mode (or changes its interval). */

@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join as joinPath } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, join, next, pause, record, request } from "../support/clients.js";
+import { connect, join, next, pause, record, request, until } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
 import { localSecret, startTestServer, type TestServer } from "../support/server.js";
 
@@ -269,6 +269,40 @@ describe("admin API", () => {
     for (const socket of [member, mod]) socket.disconnect();
   });
 
+  it("erases a user: its messages leave storage, history and connected clients; its mutes, ban, tokens and sessions go; no one else's", async () => {
+    const app = (await call("POST", "/apps", { name: "Erasure" })).json!;
+    const moderator = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["moderation:write"] })).json!["key"] as string;
+    const issue = async (authId: number, uname: string) => (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: authId, uname, role: "MEMBER" })).json!["token"] as string;
+    const authed = async (token: string) => {
+      const socket = await connect(server.url, { appId: app["id"] });
+      expect((await request(socket, "auth", { app_id: app["id"], access_token: token, subscriptions: ["CHAT"] }))[0]).toBeNull();
+      return socket;
+    };
+    const gone = await authed(await issue(501, "gone_gina"));
+    await issue(501, "gone_gina");
+    const stays = await authed(await issue(502, "stays_sid"));
+    const sent: number[] = [];
+    for (const text of ["one", "two", "three"]) sent.push(((await request(gone, "new_message", { text }))[1] as { id: number }).id);
+    const kept = ((await request(stays, "new_message", { text: "mine stays" }))[1] as { id: number }).id;
+    const told = next<string>(gone, "client_error");
+    const deleted = record(stays, "message_deleted");
+
+    const erased = await call("DELETE", `/apps/${app["id"]}/users/501`, undefined, moderator);
+    expect(erased).toEqual({ status: 200, json: { messages: 3, mutes: 0, bans: 0, tokens: 2, sessions: 1, unfinished: false } });
+    expect(await told).toBe("the app erased this user's data");
+    await until(() => deleted["message_deleted"]!.length === 3);
+    expect(deleted["message_deleted"]).toEqual(sent.map((id) => ({ id, channel: "lobby" })));
+    // Not in storage, nor in the history a new client gets; the other user's message is in both.
+    const stored = ((await call("GET", `/apps/${app["id"]}/messages`)).json!["messages"] as Array<{ id: number }>).map((message) => message.id);
+    expect(stored).toEqual([kept]);
+    const fresh = await connect(server.url, { appId: app["id"] });
+    const [, answer] = await request(fresh, "auth", { app_id: app["id"], subscriptions: ["CHAT"] });
+    expect((answer as { chat: { messages: Array<{ id: number }> } }).chat.messages.map((message) => message.id)).toEqual([kept]);
+    expect((await call("GET", `/apps/${app["id"]}/tokens?auth_id=501`)).json!["tokens"]).toEqual([]);
+    expect((await call("DELETE", `/apps/${app["id"]}/users/501`, undefined, moderator)).json).toEqual({ messages: 0, mutes: 0, bans: 0, tokens: 0, sessions: 0, unfinished: false });
+    for (const socket of [stays, fresh]) socket.disconnect();
+  });
+
   it("lets the app's backend post system messages and push events of its own, to everyone or to one user", async () => {
     const app = (await call("POST", "/apps", { name: "Publisher" })).json!;
     const publisher = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["messages:write"] })).json!["key"] as string;
@@ -383,6 +417,7 @@ describe("admin API", () => {
         "GET /apps/{app_id}/mutes",
         "DELETE /apps/{app_id}/mutes/{auth_id}",
         "POST /apps/{app_id}/users/{auth_id}/disconnect",
+        "DELETE /apps/{app_id}/users/{auth_id}",
         "POST /apps/{app_id}/messages",
         "POST /apps/{app_id}/broadcasts",
         "POST /apps/{app_id}/bans",

@@ -13,6 +13,9 @@ import { Role, UNAME_PATTERN, type User } from "./socketpot/schemas.js";
 /** The longest a signed token may be valid for, from its `iat`. */
 export const MAX_SIGNED_TOKEN_LIFETIME_S = 24 * 60 * 60;
 
+/** How far ahead of the server's the backend's clock may be for a token's `iat`. */
+const CLOCK_SKEW_S = 60;
+
 export const SIGNING_ALGORITHMS = ["ES256", "EdDSA"] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
@@ -91,10 +94,16 @@ export async function verifySignedToken(
         if (!found || found.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
         return found.key;
       },
-      { audience: `app:${appId}`, algorithms: [...SIGNING_ALGORITHMS], requiredClaims: ["exp", "iat", "sub"], currentDate: new Date(now) },
+      {
+        audience: `app:${appId}`,
+        algorithms: [...SIGNING_ALGORITHMS],
+        requiredClaims: ["exp", "iat", "sub"],
+        currentDate: new Date(now),
+      },
     );
     const claims = Claims.safeParse(payload);
-    if (!claims.success || claims.data.exp - claims.data.iat > MAX_SIGNED_TOKEN_LIFETIME_S) return null;
+    // A day at most, counted from an iat that is not in the future (else a far iat would stretch the day).
+    if (!claims.success || claims.data.exp - claims.data.iat > MAX_SIGNED_TOKEN_LIFETIME_S || claims.data.iat > now / 1000 + CLOCK_SKEW_S) return null;
     const { sub, name, role, exp } = claims.data;
     return { user: { auth_id: sub, uname: name, role }, expiresAt: exp * 1000, kid };
   } catch (error) {

@@ -1,5 +1,6 @@
 import { OpenAPIHono, createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { parseConfig, type Env } from "../config.js";
 import { D1_DATABASE_BYTES } from "../limits.js";
 import { log } from "../log.js";
@@ -61,6 +62,10 @@ admin.use(
     return true;
   }),
 );
+
+// Every body of this API is small (the largest, an app's allowed origins or a pushed event, a few tens of KB).
+const MAX_ADMIN_BODY_BYTES = 100_000;
+admin.use("*", bodyLimit({ maxSize: MAX_ADMIN_BODY_BYTES, onError: () => jsonError(413, "PAYLOAD_TOO_LARGE", `the body must be at most ${MAX_ADMIN_BODY_BYTES} bytes`) }));
 
 /**
  * The app named by the path must exist: 400 for a malformed id, 404 for an unknown one; an app key names its
@@ -507,8 +512,11 @@ admin.openapi(
     const app = c.get("app");
     const { auth_id } = c.req.valid("param");
     await credentials(c).ready();
+    const room = roomOf(c.env, app);
+    // Its sessions end first: nothing it sends can land while its messages are deleted.
+    const sessions = await room.disconnectUser(app.id, auth_id, true);
     const erased = await store(c).eraseUser(app.id, auth_id, ERASE_MESSAGES_PER_CALL);
-    const sessions = await roomOf(c.env, app).erase(app.id, auth_id, erased.messages, erased.digests);
+    await room.erase(app.id, auth_id, erased.messages, erased.digests);
     const counts = { messages: erased.messages.length, mutes: erased.mutes, bans: erased.bans, tokens: erased.digests.length, sessions };
     // The user's id is personal data, so this audit line names none: only what went.
     log("admin_audit", { action: "user_erased", app_id: app.id, ...counts });

@@ -206,21 +206,21 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   }
 
   /**
-   * User `authId` was erased from storage: its sessions end, the room forgets its tokens, mutes, ban and messages,
-   * and clients drop those messages. Answers how many sessions ended.
+   * User `authId` was erased from storage (its sessions ended first): the room forgets its tokens, mutes, ban and
+   * messages, and clients drop those messages.
    */
-  async erase(appId: number, authId: number, messages: Array<{ id: number; channel: string }>, digests: string[]): Promise<number> {
+  async erase(appId: number, authId: number, messages: Array<{ id: number; channel: string }>, digests: string[]): Promise<void> {
     this.inbound.count();
-    const core = await this.ordered(appId);
-    const ended = await core.endSessions((session) => session.user?.auth_id === authId, SessionEnd.ERASED);
-    await core.chat.erase(authId, messages, digests);
-    return ended;
+    await (await this.ordered(appId)).chat.erase(authId, messages, digests);
   }
 
-  /** Ends every session of user `authId` (the app's backend kicked it); answers how many ended. */
-  async disconnectUser(appId: number, authId: number): Promise<number> {
+  /**
+   * Ends every session of user `authId`: the app's backend kicked it, or is erasing it (then first, so that it
+   * sends nothing more while its messages are deleted). Answers how many ended.
+   */
+  async disconnectUser(appId: number, authId: number, erasing = false): Promise<number> {
     this.inbound.count();
-    return (await this.ordered(appId)).endSessions((session) => session.user?.auth_id === authId, SessionEnd.DISCONNECTED);
+    return (await this.ordered(appId)).endSessions((session) => session.user?.auth_id === authId, erasing ? SessionEnd.ERASED : SessionEnd.DISCONNECTED);
   }
 
   /**

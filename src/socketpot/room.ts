@@ -148,6 +148,8 @@ export class ChatRoom {
   private readonly grants = new Map<string, { grant: TokenGrant | null; readAt: number }>();
   /** How many tokens were forgotten: a lookup that a revocation overtook is used once, not kept. */
   private forgotten = 0;
+  /** Digests of tokens revoked since this room started (few: each is an operator's act). */
+  private readonly revoked = new Set<string>();
   private readonly bets: BetSampler;
   /** The app's keys for tokens it signs. */
   private readonly signingKeys: SigningKeys;
@@ -207,10 +209,10 @@ export class ChatRoom {
     try {
       // A user's auth checks its bans, read once per wake: beside its token, not after it.
       if (request.access_token) this.bans.get().catch(() => {});
-      const credential = request.access_token ? await this.credentialOf(request.access_token) : null;
+      const found = request.access_token ? await this.credentialOf(request.access_token) : null;
+      // A revocation that came while the token was read holds: the token grants nothing, now or later.
+      const credential = found?.proof.tokenDigest !== undefined && this.revoked.has(found.proof.tokenDigest) ? null : found;
       const user = credential?.user ?? null;
-      const banned = user ? await this.bannedUntil(user.auth_id) : undefined;
-      if (banned !== undefined) return bannedUser(banned);
       // A user may chat next: the mutes its first message is checked against are read now, beside the history,
       // rather than in front of that message (where the first message after a wake paid a storage read).
       if (user) {
@@ -227,6 +229,9 @@ export class ChatRoom {
       const caughtUp = resumeFrom !== null && client.session?.recovered === true && client.session.subscriptions.includes("CHAT");
       // Only users resume from storage: an anonymous client's resume stays within the history, which costs no read.
       const older = chat && resumeFrom !== null && !caughtUp ? (user ? await this.olderThanHistory(resumeFrom) : null) : [];
+      // A ban that came while this auth waited on storage found no session to end: it holds here.
+      const banned = user ? await this.bannedUntil(user.auth_id) : undefined;
+      if (banned !== undefined) return bannedUser(banned);
       // The last await: from the history read to the session's registration and feed mark nothing else runs,
       // so a message stored meanwhile is either in this response or broadcast to the session afterwards (see
       // storeWrites), never both or neither.
@@ -259,6 +264,8 @@ export class ChatRoom {
     if (!parsed.success) return clientBug(ErrorCode.INVALID_MESSAGE, `invalid new_message: ${describeIssues(parsed.error)}`);
     const { channel, text } = parsed.data;
     const now = this.host.now();
+    const ended = await this.ended(client.session!);
+    if (ended) return ended;
 
     if (!this.rateLimiter.take(user.auth_id, now)) {
       return refused(ErrorCode.RATE_LIMITED, "too many messages; wait a moment before sending again");
@@ -281,10 +288,26 @@ export class ChatRoom {
     }
   }
 
-  /** An operator revoked the token with this digest: the next auth with it reads storage again. */
+  /**
+   * An operator revoked the token with this digest: the next auth with it reads storage again, and a session it
+   * authenticated that is still here (its shard could not be reached, or it was granted meanwhile) is refused.
+   */
   forgetToken(digest: string): void {
     this.grants.delete(digest);
     this.forgotten += 1;
+    this.revoked.add(digest);
+  }
+
+  /**
+   * Why a session may no longer act, though it was granted: its user was banned, or its token revoked, after it
+   * was checked. Null when it stands. (Ending such sessions is the shards' part; this holds when one did not.)
+   */
+  private async ended(session: ClientSession): Promise<Outcome<never> | null> {
+    if (!session.user) return null;
+    const banned = await this.bannedUntil(session.user.auth_id);
+    if (banned !== undefined) return bannedUser(banned);
+    if (session.tokenDigest && this.revoked.has(session.tokenDigest)) return { ...refused(ErrorCode.FORBIDDEN, SessionEnd.TOKEN_REVOKED), disconnect: true };
+    return null;
   }
 
   /**

@@ -80,7 +80,16 @@ export const PROTOCOL_EVENTS = [
 ] as const;
 
 /** Names a client cannot be sent an app's event under: Socketpot's, Socket.IO's own, the plain protocol's replies. */
-const RESERVED_EVENTS = new Set<string>([...PROTOCOL_EVENTS, "auth", "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener", "ack", "error", "pong", "ping", "chat"]);
+const RESERVED_EVENTS = new Set<string>([
+  ...PROTOCOL_EVENTS,
+  "auth",
+  "chat",
+  // Socket.IO's own, on the socket, in every client generation (1.x and 2.x emit their reconnection's there).
+  ...["connect", "connect_error", "connect_timeout", "connecting", "disconnect", "disconnecting", "error", "message", "newListener", "removeListener"],
+  ...["reconnect", "reconnect_attempt", "reconnect_error", "reconnect_failed", "reconnecting", "ping", "pong"],
+  // The plain protocol's replies.
+  "ack",
+]);
 
 /** An event of the app's own that its backend pushes: a short lowercase identifier, none of the protocol's names. */
 export const AppEventName = z

@@ -352,6 +352,7 @@ describe("admin API", () => {
     for (const bad of [
       { event: "new_message", data: {} },
       { event: "disconnect" },
+      { event: "reconnect_attempt" },
       { event: "Promo" },
       { event: "x".repeat(41) },
       { event: "big", data: "x".repeat(17_000) },
@@ -359,6 +360,7 @@ describe("admin API", () => {
     ]) {
       expect(await call("POST", `/apps/${app["id"]}/broadcasts`, bad, publisher)).toMatchObject({ status: 400, json: { error: "INVALID_REQUEST" } });
     }
+    expect(await call("POST", `/apps/${app["id"]}/broadcasts`, { event: "huge", data: "x".repeat(200_000) }, publisher)).toMatchObject({ status: 413, json: { error: "PAYLOAD_TOO_LARGE" } });
     for (const socket of [nina, otto, anonymous]) socket.disconnect();
   });
 

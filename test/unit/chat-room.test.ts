@@ -126,7 +126,7 @@ describe("ChatRoom auth", () => {
     expect(store.tokenReads).toBe(4);
   });
 
-  it("does not keep a lookup that a revocation overtook: the next auth reads again", async () => {
+  it("holds a revocation that overtook a lookup: that auth and the next are anonymous, and the next reads again", async () => {
     const { room, host, store } = memoryRoom();
     let reply!: () => void;
     store.grantReply = new Promise((resolve) => (reply = resolve));
@@ -137,7 +137,8 @@ describe("ChatRoom auth", () => {
     room.chat.forgetToken(await accessTokenDigest(tokenOf(3)));
     reply();
     store.grantReply = null;
-    expect(await reading).toMatchObject({ ok: true, value: { user: USERS.alice } });
+    const overtaken = await reading;
+    expect(overtaken.ok && overtaken.value).not.toHaveProperty("user");
     const after = await room.auth(host.connect("c2"), auth(3));
     expect(after.ok && after.value).not.toHaveProperty("user");
     expect(store.tokenReads).toBe(2);
@@ -783,5 +784,35 @@ describe("ChatRoom slow mode", () => {
     expect((await room.request(alice, "new_message", { text: "later" })).ok).toBe(true);
     await chat.setSlowMode("lobby", null);
     expect((await room.request(alice, "new_message", { text: "free again" })).ok).toBe(true);
+  });
+});
+
+describe("ChatRoom sessions whose credential ended", () => {
+  it("refuses a message from a session whose user was banned, or whose token was revoked, when its shard did not end it", async () => {
+    const { room, host, chat } = memoryRoom();
+    const alice = host.connect("a", 1);
+    const bob = host.connect("b", 2);
+    await joined(room, alice, 3);
+    await joined(room, bob, 4);
+    await chat.ban(3, null);
+    expect(await room.request(alice, "new_message", { text: "still here?" })).toMatchObject({ ok: false, error: ErrorCode.USER_IS_BANNED, disconnect: true });
+    chat.forgetToken(await accessTokenDigest(tokenOf(4)));
+    expect(await room.request(bob, "new_message", { text: "and me?" })).toMatchObject({
+      ok: false,
+      error: ErrorCode.FORBIDDEN,
+      reason: SessionEnd.TOKEN_REVOKED,
+      disconnect: true,
+    });
+  });
+
+  it("refuses an auth that a ban overtook while it read storage", async () => {
+    const { room, host, store, chat } = memoryRoom();
+    let reply!: () => void;
+    store.grantReply = new Promise((resolve) => (reply = resolve));
+    const reading = room.auth(host.connect("c1"), auth(3));
+    await vi.waitFor(() => expect(store.tokenReads).toBe(1));
+    await chat.ban(3, null);
+    reply();
+    expect(await reading).toMatchObject({ ok: false, error: ErrorCode.USER_IS_BANNED, disconnect: true });
   });
 });

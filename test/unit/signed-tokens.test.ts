@@ -70,6 +70,7 @@ describe("signed access tokens", () => {
       ["expired", es.sign(good({ iat: seconds(NOW) - 7200, exp: seconds(NOW) - 10 }))],
       ["not yet valid (nbf)", es.sign(good({ nbf: seconds(NOW) + 600 }))],
       ["valid for more than a day", es.sign(good({ iat: seconds(NOW), exp: seconds(NOW) + MAX_SIGNED_TOKEN_LIFETIME_S + 1 }))],
+      ["issued a year ahead, to last a day from then", es.sign(good({ iat: seconds(NOW) + 365 * 86_400, exp: seconds(NOW) + 365 * 86_400 + 3600 }))],
       ["without exp", es.sign(good({ exp: undefined }))],
       ["without iat", es.sign(good({ iat: undefined }))],
       ["a sub that is not an auth_id", es.sign(good({ sub: "kate" }))],

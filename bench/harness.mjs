@@ -13,6 +13,9 @@ export const percentile = (values, p) => {
  * The variables Socketpot Edge is served with under load: the demo app on `shards` shards, and no chat rate
  * limit, auth deadline or per-address limit in the way of the load's clients.
  */
+/** The environment variable by which a loader gets the tokens its clients authenticate with (JSON, in DEMO_USERS' order). */
+export const SIGNED_TOKENS_VAR = "SOCKETPOT_BENCH_SIGNED_TOKENS";
+
 export function loadVars(shards) {
   return {
     CHAT_RATE_BURST: "1000000",

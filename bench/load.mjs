@@ -2,6 +2,7 @@
 // reporting measurements to the parent over IPC. Runs as a separate process from the servers.
 import { io } from "socket.io-client";
 import { DEMO_USERS, clientAddress as address } from "../scripts/local-server.mjs";
+import { SIGNED_TOKENS_VAR } from "./harness.mjs";
 
 const sockets = [];
 /** Sockets that only sit there (--idle): connected and authenticated, subscribed to BETS, which stays quiet. */
@@ -61,11 +62,15 @@ const protocols = {
 };
 let protocol = protocols["socket.io"];
 
+/** Tokens the app signed for the demo users, in their order, when the bench measures those (bench/run.mjs --jwt). */
+const signedTokens = process.env[SIGNED_TOKENS_VAR] ? JSON.parse(process.env[SIGNED_TOKENS_VAR]) : null;
+
 async function connectAndAuth(url, index, deflate, into = sockets, subscriptions = ["CHAT"]) {
   const started = performance.now();
   // Idle sockets take addresses after the measured ones'.
   const ip = address(into === idle ? 32_768 + index : index);
-  into.push(await protocol.join(url, DEMO_USERS[index % DEMO_USERS.length], subscriptions, deflate, ip));
+  const user = DEMO_USERS[index % DEMO_USERS.length];
+  into.push(await protocol.join(url, signedTokens ? { ...user, token: signedTokens[index % DEMO_USERS.length] } : user, subscriptions, deflate, ip));
   return performance.now() - started;
 }
 

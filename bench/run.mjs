@@ -8,6 +8,7 @@
 // --idle LOW,HIGH measures only connect+auth, among LOW idle sockets (authenticated, subscribed to the quiet BETS
 // feed) and among HIGH, alternating LOW, HIGH, LOW, HIGH, LOW on one server after an uncounted round at each:
 // separate runs for each level drifted with the machine's speed by more than the difference they were to show.
+// --jwt adds a column with the clients authenticating with tokens the app signed (JWTs) instead of UUID tokens.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead. --skip node,plain,partyserver
@@ -24,7 +25,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildWorker, freePort, prepareLocalDatabase, processTree, startLocalServer, treeRss } from "../scripts/local-server.mjs";
-import { loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
+import { DEMO_USERS } from "../scripts/demo-users.mjs";
+import { SIGNED_TOKENS_VAR, loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -39,11 +42,12 @@ const { values } = parseArgs({
     deflate: { type: "boolean", default: true },
     "via-wrangler": { type: "boolean", default: false },
     storm: { type: "boolean", default: false },
+    jwt: { type: "boolean", default: false },
     skip: { type: "string", default: "" },
   },
   allowNegative: true,
 });
-const { deflate, "via-wrangler": viaWrangler, storm, skip, idle, ...sizes } = values;
+const { deflate, "via-wrangler": viaWrangler, storm, jwt, skip, idle, ...sizes } = values;
 const skipped = new Set(skip.split(",").filter(Boolean));
 const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [key, Number(value)]));
 const idleLevels = idle?.split(",").map(Number) ?? null;
@@ -214,20 +218,48 @@ async function partyserver() {
   }
 }
 
-/** Socketpot Edge with the demo app on `shards` connection shards, its clients speaking `protocol`. */
-async function socketpot(shards, protocol = "socket.io") {
+/**
+ * Socketpot Edge with the demo app on `shards` connection shards, its clients speaking `protocol`; with `signed`,
+ * they authenticate with tokens the app signed (JWTs) instead of the demo's UUID tokens.
+ */
+async function socketpot(shards, protocol = "socket.io", signed = false) {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-bench-"));
-  const vars = { ...loadVars(shards), INGEST_TOKEN };
+  const vars = { ...loadVars(shards), INGEST_TOKEN, ADMIN_TOKEN };
   try {
     await prepareLocalDatabase({ persistTo });
     return await measured(async () => {
       const server = await startSocketpot(persistTo, vars);
+      // The loaders forked for this server read the tokens from their environment.
+      if (signed) process.env[SIGNED_TOKENS_VAR] = JSON.stringify(await signedDemoTokens(server.url));
       const layout = shards === 1 ? "one room" : `${shards} shards`;
-      return { ...server, name: `${server.name}, ${layout}${protocol === "plain" ? ", plain WS" : ""}` };
+      return { ...server, name: `${server.name}, ${layout}${protocol === "plain" ? ", plain WS" : ""}${signed ? ", signed tokens" : ""}` };
     }, protocol);
   } finally {
+    delete process.env[SIGNED_TOKENS_VAR];
     await rm(persistTo, { recursive: true, force: true });
   }
+}
+
+/** Registers an ES256 key for the demo app and signs a token (an hour long) for each demo user, in their order. */
+async function signedDemoTokens(url) {
+  const { publicKey, privateKey } = await generateKeyPair("ES256");
+  const registered = await fetch(`${url}/v1/admin/apps/1/signing-keys`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ jwk: { ...(await exportJWK(publicKey)), kid: "bench" } }),
+  });
+  if (registered.status !== 201) throw new Error(`registering the bench's signing key: HTTP ${registered.status}`);
+  return Promise.all(
+    DEMO_USERS.map((user) =>
+      new SignJWT({ name: user.uname, role: user.role })
+        .setProtectedHeader({ alg: "ES256", kid: "bench" })
+        .setAudience("app:1")
+        .setSubject(String(user.authId))
+        .setIssuedAt()
+        .setExpirationTime("1h")
+        .sign(privateKey),
+    ),
+  );
 }
 
 const baseline = () =>
@@ -335,6 +367,7 @@ if (storm) {
 }
 
 const columns = [await socketpot(1)];
+if (jwt) columns.push(await socketpot(1, "socket.io", true));
 if (options.shards > 1) columns.push(await socketpot(options.shards));
 const bare = await floor();
 const cpu = cpus()[0]?.model ?? "unknown CPU";

@@ -131,6 +131,11 @@ export class Directory {
     return this.presence.userlist();
   }
 
+  /** The user in the chat now named `uname` (case-insensitive), if any. */
+  present(uname: string): User | null {
+    return this.presence.named(uname);
+  }
+
   /** How many users the userlist holds (users with a CHAT session), without building it. */
   usersOnline(): number {
     return this.presence.size;

@@ -37,6 +37,13 @@ export class Presence {
     return this.users.has(authId);
   }
 
+  /** The present user named `uname` (case-insensitive), if any (walks the present users: for a command, not hot paths). */
+  named(uname: string): User | null {
+    const wanted = uname.toLowerCase();
+    for (const { user } of this.users.values()) if (user.uname.toLowerCase() === wanted) return user;
+    return null;
+  }
+
   userlist(): Record<string, User> {
     const list: Record<string, User> = {};
     for (const { user } of this.users.values()) list[user.uname] = user;

@@ -503,7 +503,9 @@ export class ChatRoom {
     const parsed = parseCommand(text);
     if (!parsed.ok) return refused(ErrorCode.INVALID_COMMAND, parsed.reason);
     const { command } = parsed;
-    const target = await this.store.moderationTarget(this.appId, command.uname, this.host.now());
+    // Storage ranks a user by every token it was issued; a user known only by tokens its app signed is found in
+    // the chat, with the role its token gives.
+    const target = (await this.store.moderationTarget(this.appId, command.uname, this.host.now())) ?? this.directory.present(command.uname);
     if (!target) return refused(ErrorCode.INVALID_COMMAND, `there is no user named ${command.uname} in this app`);
     const forbidden = moderationRefusal(actor, target);
     if (forbidden) return refused(ErrorCode.FORBIDDEN, forbidden);

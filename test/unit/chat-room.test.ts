@@ -716,6 +716,17 @@ describe("ChatRoom signed tokens", () => {
     expect(malformed).toMatchObject({ ok: false, error: ErrorCode.INVALID_AUTH });
   });
 
+  it("lets a moderator mute a user known only by a signed token, found in the chat by name", async () => {
+    const { room, host, sign } = await signedApp();
+    const zed = host.connect("z");
+    expect(await room.auth(zed, { app_id: 1, subscriptions: ["CHAT"], access_token: await sign({ role: "MEMBER" }) })).toMatchObject({ ok: true });
+    const mod = host.connect("m");
+    await joined(room, mod, USERS.mod.auth_id);
+    expect(await room.request(mod, "new_message", { text: "/mute Zed 1m" })).toMatchObject({ ok: true, value: { text: "mod muted zed for 1 minute" } });
+    expect(await room.request(zed, "new_message", { text: "hello?" })).toMatchObject({ ok: false, error: ErrorCode.USER_IS_MUTED });
+    expect(await room.request(mod, "new_message", { text: "/mute nobody_here" })).toMatchObject({ ok: false, error: ErrorCode.INVALID_COMMAND });
+  });
+
   it("recovers a signed session while its token lasts and its key is registered, and not after", async () => {
     const { room, host, store, sign } = await signedApp();
     const granted = await room.auth(host.connect("c"), { app_id: 1, subscriptions: ["CHAT"], access_token: await sign({}) });

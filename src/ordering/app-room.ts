@@ -229,7 +229,9 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
    */
   async forgetSigningKeys(appId: number, deletedKid: string | null): Promise<number> {
     this.inbound.count();
-    if (!this.core) return 0;
+    // A room that is not running reads the keys when it starts; but a deleted key's sessions may be on shards,
+    // which only a running room knows of.
+    if (deletedKid === null && !this.core) return 0;
     const core = await this.ordered(appId);
     core.chat.forgetSigningKeys();
     return deletedKid === null ? 0 : core.endSessions((session) => session.signedBy?.kid === deletedKid, SessionEnd.SIGNING_KEY_DELETED);

@@ -1,4 +1,5 @@
 import { SELF, env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { accessTokenDigest } from "../../src/credentials.js";
 import { shardName, shardOfSession } from "../../src/shards.js";
@@ -80,6 +81,29 @@ describe("connection shards", () => {
     await alice.close("bye");
     expect(await watcher.nextEvent("user_left")).toEqual(["user_left", { uname: "alice" }]);
     for (const socket of [watcher, late]) await socket.close("done");
+  });
+
+  it("end the sessions a deleted signing key authenticated, though the room was not running when it was deleted", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+    await env.DB.prepare("INSERT INTO signing_keys (app_id, kid, alg, jwk, created_at) VALUES (?1, 'gone', 'ES256', ?2, 0)")
+      .bind(APP, JSON.stringify({ ...(await exportJWK(publicKey)), kid: "gone" }))
+      .run();
+    const now = Math.floor(Date.now() / 1000);
+    const signed = await new SignJWT({ name: "signed_sue", role: "MEMBER" })
+      .setProtectedHeader({ alg: "ES256", kid: "gone" })
+      .setAudience(`app:${APP}`)
+      .setSubject("601")
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(privateKey);
+    const sue = await openSocket(APP);
+    expect(shardOfSession(sue.sid)).toBeGreaterThanOrEqual(1);
+    const [, answer] = await sue.request(1, "auth", { app_id: APP, access_token: signed, subscriptions: ["CHAT"] });
+    expect(answer).toMatchObject({ user: { uname: "signed_sue" } });
+    await evictDurableObject(appRoom(APP));
+    await env.DB.prepare("DELETE FROM signing_keys WHERE app_id = ?1 AND kid = 'gone'").bind(APP).run();
+    expect(await appRoom(APP).forgetSigningKeys(APP, "gone")).toBe(1);
+    expect(await sue.nextEvent("client_error")).toEqual(["client_error", "the key that signed your access token was deleted; authenticate again with a new token"]);
   });
 });
 

@@ -8,10 +8,10 @@ import { roomOf, shardPlanOf } from "../shards.js";
 import { D1Admin } from "../storage/d1-admin.js";
 import { findApp, type AppRecord } from "../storage/d1-apps.js";
 import { D1Credentials } from "../storage/d1-credentials.js";
-import { digestOf, looksLikeIngestKey, type Scope } from "../credentials.js";
+import type { Scope } from "../credentials.js";
 import * as schema from "./admin-schemas.js";
 import { bearer, isSecret } from "./bearer.js";
-import { insufficientScope, jsonError } from "./errors.js";
+import { insufficientScope, jsonError, keyOfAnotherApp } from "./errors.js";
 import { currentShards, knownApps } from "./known-apps.js";
 
 /** Who calls: the holder of the `ADMIN_TOKEN` secret, or an app's backend with one of the app's keys. */
@@ -55,11 +55,9 @@ admin.use(
       c.set("caller", { kind: "operator" });
       return true;
     }
-    if (!looksLikeIngestKey(presented)) return false;
-    const key = await credentials(c).keyOwner(await digestOf(presented));
-    if (!key || key.revoked) return false;
-    c.set("caller", { kind: "app", appId: key.appId, keyId: key.id, scopes: key.scopes });
-    return true;
+    const key = await credentials(c).liveKey(presented);
+    if (key) c.set("caller", { kind: "app", appId: key.appId, keyId: key.id, scopes: key.scopes });
+    return key !== null;
   }),
 );
 
@@ -75,7 +73,7 @@ const knownApp: MiddlewareHandler<AdminEnv> = async (c, next) => {
   const appId = schema.AppPath.shape.app_id.safeParse(c.req.param("app_id"));
   if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
   const caller = c.get("caller");
-  if (caller.kind === "app" && caller.appId !== appId.data) return jsonError(403, "FORBIDDEN", `this key is for app ${caller.appId} only`);
+  if (caller.kind === "app" && caller.appId !== appId.data) return keyOfAnotherApp(caller.appId);
   const record = await findApp(c.env.DB, appId.data);
   if (!record) return jsonError(404, "UNKNOWN_APP", `there is no app with id ${appId.data}`);
   c.set("app", record);
@@ -436,8 +434,9 @@ admin.openapi(
     const app = c.get("app");
     const { channel } = c.req.valid("param");
     const { seconds } = c.req.valid("json");
-    await store(c).setSlowMode(app.id, channel, seconds * 1000);
-    await roomOf(c.env, app).setSlowMode(app.id, channel, seconds * 1000);
+    const intervalMs = seconds * 1000;
+    await store(c).setSlowMode(app.id, channel, intervalMs);
+    await roomOf(c.env, app).setSlowMode(app.id, channel, intervalMs);
     audit("slow_mode_set", app.id, channel);
     return c.json({ channel, seconds }, 200);
   },

@@ -10,6 +10,11 @@ export function jsonError(status: number, error: string, message: string, issues
   return Response.json(body, { status });
 }
 
+/** 403 for an app key used for another app than its own, `appId`. */
+export function keyOfAnotherApp(appId: number): Response {
+  return jsonError(403, "FORBIDDEN", `this key is for app ${appId} only`);
+}
+
 /** 403 for an app key that lacks the scope an operation needs; `scope` names it, for the key's owner to add. */
 export function insufficientScope(scope: string): Response {
   return Response.json({ error: "INSUFFICIENT_SCOPE", scope, message: `this operation needs a key with the scope ${scope}` }, { status: 403 });

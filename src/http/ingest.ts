@@ -5,11 +5,10 @@ import type { Env } from "../config.js";
 import { QUEUE_MESSAGE_BYTES } from "../limits.js";
 import { queueBatches } from "../queue/batches.js";
 import { AppEvent } from "../queue/events.js";
-import { digestOf, looksLikeIngestKey } from "../credentials.js";
 import { findApp } from "../storage/d1-apps.js";
 import { D1Credentials, type KeyOwner } from "../storage/d1-credentials.js";
 import { bearer, isSecret } from "./bearer.js";
-import { insufficientScope, jsonError } from "./errors.js";
+import { insufficientScope, jsonError, keyOfAnotherApp } from "./errors.js";
 import { AppId } from "./query.js";
 
 /** The most events one request may carry; a larger batch is a 400. */
@@ -38,11 +37,9 @@ ingest.use(
       c.set("key", null);
       return true;
     }
-    if (!looksLikeIngestKey(presented)) return false;
-    const key = await new D1Credentials(c.env.DB).keyOwner(await digestOf(presented));
-    if (!key || key.revoked) return false;
+    const key = await new D1Credentials(c.env.DB).liveKey(presented);
     c.set("key", key);
-    return true;
+    return key !== null;
   }),
 );
 
@@ -56,7 +53,7 @@ ingest.post(
     const appId = AppId.safeParse(c.req.param("app_id"));
     if (!appId.success) return jsonError(400, "INVALID_APP_ID", "app_id must be a positive integer");
     const key = c.get("key");
-    if (key !== null && key.appId !== appId.data) return jsonError(403, "FORBIDDEN", `this key is for app ${key.appId} only`);
+    if (key !== null && key.appId !== appId.data) return keyOfAnotherApp(key.appId);
     if (key !== null && !key.scopes.includes("events:write")) return insufficientScope("events:write");
     let json: unknown;
     try {

@@ -120,7 +120,7 @@ const clientBug = (error: ErrorCode, reason: string, disconnect = false): Outcom
 const refused = (error: ErrorCode, reason: string): Outcome<never> => ({ ok: false, error, reason, clientBug: false });
 const internalError: Outcome<never> = refused(ErrorCode.INTERNAL_ERROR, "the server could not complete the request");
 const bannedUser = (until: number | null): Outcome<never> => ({
-  ...refused(ErrorCode.USER_IS_BANNED, until === null ? "you are banned from this app" : `you are banned from this app until ${new Date(until).toISOString()}`),
+  ...refused(ErrorCode.USER_IS_BANNED, until === null ? SessionEnd.BANNED : `${SessionEnd.BANNED} until ${new Date(until).toISOString()}`),
   disconnect: true,
 });
 const tooManyAnonymous = (max: number): Outcome<never> => ({
@@ -337,9 +337,13 @@ export class ChatRoom {
     return until;
   }
 
-  /** The app banned user `authId` (stored already): its next auths are refused until `until` (null: for good). */
+  /**
+   * The app banned user `authId` (stored already): its next auths are refused until `until` (null: for good).
+   * Like every change below that storage already holds, it updates only what this room has read (or is reading):
+   * what it has not read it will read with the change in it.
+   */
   async ban(authId: number, until: number | null): Promise<void> {
-    (await this.bans.get()).set(authId, until);
+    (await this.bans.ifRead())?.set(authId, until);
   }
 
   /**
@@ -348,24 +352,23 @@ export class ChatRoom {
    */
   async erase(authId: number, messages: Array<{ id: number; channel: string }>, digests: string[]): Promise<void> {
     for (const digest of digests) this.forgetToken(digest);
-    (await this.mutes.get()).delete(authId);
-    (await this.bans.get()).delete(authId);
-    const history = await this.history.get();
-    const kept = history.filter((message) => message.user?.auth_id !== authId);
-    history.splice(0, history.length, ...kept);
+    (await this.mutes.ifRead())?.delete(authId);
+    (await this.bans.ifRead())?.delete(authId);
+    const history = await this.history.ifRead();
+    if (history) history.splice(0, history.length, ...history.filter((message) => message.user?.auth_id !== authId));
     for (const { id, channel } of messages) this.broadcastToChat("message_deleted", { id, channel });
   }
 
   /** The app slowed `channel` to one message per `intervalMs` for its MEMBERs, or (null) ended its slow mode (stored already). */
   async setSlowMode(channel: string, intervalMs: number | null): Promise<void> {
-    const slowModes = await this.slowModes.get();
-    if (intervalMs === null) slowModes.delete(channel);
-    else slowModes.set(channel, intervalMs);
+    const slowModes = await this.slowModes.ifRead();
+    if (intervalMs === null) slowModes?.delete(channel);
+    else slowModes?.set(channel, intervalMs);
   }
 
   /** The app lifted user `authId`'s ban (stored already). */
   async unban(authId: number): Promise<void> {
-    (await this.bans.get()).delete(authId);
+    (await this.bans.ifRead())?.delete(authId);
   }
 
   /** The app added or deleted a signing key: tokens are verified against the keys as they are now. */
@@ -440,15 +443,15 @@ export class ChatRoom {
     if (joined) this.broadcastToChat("user_joined", joined, clientId);
   }
 
-  /**
-   * An operator deleted a message: it leaves storage and the history new clients get, and CHAT subscribers are
-   * told (`message_deleted` with `{ id, channel }`) so they can remove it. False when there was no such message.
-   */
   /** Posts a system message (no user) from the app's backend: stored, in the history, delivered as any message. */
   publish(channel: string, text: string): Promise<ChatMessage> {
     return this.writer.submit({ message: { channel, text, createdAt: this.host.now(), user: null } });
   }
 
+  /**
+   * An operator deleted a message: it leaves storage and the history new clients get, and CHAT subscribers are
+   * told (`message_deleted` with `{ id, channel }`) so they can remove it. False when there was no such message.
+   */
   async deleteMessage(messageId: number): Promise<boolean> {
     const deleted = await this.store.deleteMessage(this.appId, messageId);
     if (!deleted) return false;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isoDate } from "./iso-date.js";
-import { accessTokenDigest, digestOf, newAccessToken, newIngestKey, prefixOf, SCOPES, type Scope } from "../credentials.js";
+import { accessTokenDigest, digestOf, looksLikeIngestKey, newAccessToken, newIngestKey, prefixOf, SCOPES, type Scope } from "../credentials.js";
 import { log } from "../log.js";
 import { Role, type User } from "../socketpot/schemas.js";
 import type { TokenGrant } from "../socketpot/store.js";
@@ -220,6 +220,13 @@ export class D1Credentials {
   async signingKeys(appId: number): Promise<unknown[]> {
     const { results } = await this.db.prepare("SELECT jwk FROM signing_keys WHERE app_id = ?1").bind(appId).all();
     return results.map((row) => JSON.parse(z.object({ jwk: z.string() }).parse(row).jwk) as unknown);
+  }
+
+  /** The live app key `presented` is: null when it has not a key's shape, is unknown, or was revoked. */
+  async liveKey(presented: string): Promise<KeyOwner | null> {
+    if (!looksLikeIngestKey(presented)) return null;
+    const key = await this.keyOwner(await digestOf(presented));
+    return key && !key.revoked ? key : null;
   }
 
   /** The key with this digest, or null when there is none. */

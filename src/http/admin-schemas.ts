@@ -7,6 +7,7 @@ import { MAX_ORIGIN_LENGTH } from "./origin-routes.js";
 import { AppEventName, CHANNEL_PATTERN, MAX_UNAME_LENGTH, NewMessageRequest, Role, UNAME_PATTERN } from "../socketpot/schemas.js";
 import { utf8Bytes } from "../chunks.js";
 import { MAX_RETENTION_DAYS } from "../storage/retention.js";
+import { MAX_SLOW_MODE_MS } from "../socketpot/slow-mode.js";
 
 /**
  * The admin API's requests and answers as zod schemas: the same schemas validate each request and describe it
@@ -140,8 +141,9 @@ export const ChannelPath = AppPath.extend({
     .regex(CHANNEL_PATTERN, "channel must be 1-40 characters of a-z, 0-9, '_', '-', ':'")
     .openapi({ param: { name: "channel", in: "path" }, example: "lobby" }),
 });
+const SLOW_MODE_RANGE = `seconds is 1 to ${MAX_SLOW_MODE_MS / 1000}`;
 export const SlowModeBody = z
-  .object({ seconds: z.int("seconds must be an integer").min(1, "seconds is 1 to 3600").max(3600, "seconds is 1 to 3600").openapi({ description: "a MEMBER's least time between two messages in the channel" }) })
+  .object({ seconds: z.int("seconds must be an integer").min(1, SLOW_MODE_RANGE).max(MAX_SLOW_MODE_MS / 1000, SLOW_MODE_RANGE).openapi({ description: "a MEMBER's least time between two messages in the channel" }) })
   .openapi("SlowMode");
 export const ChannelSlowMode = z.object({ channel: z.string(), seconds: z.int() }).openapi("ChannelSlowMode");
 export const SlowModeList = z.object({ channels: z.array(ChannelSlowMode) });

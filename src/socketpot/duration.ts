@@ -1,4 +1,4 @@
-/** Mute durations: a positive whole number and an optional unit (minutes when omitted). */
+/** Durations in moderation commands: a positive whole number and an optional unit. */
 
 const MS_PER_UNIT = {
   second: 1_000,
@@ -24,14 +24,17 @@ export interface Duration {
   label: string;
 }
 
-/** Parses `10`, `10m`, `10 mins`, `2 hours`, `1d`; null for anything else, zero, or more than 365 days. */
-export function parseDuration(text: string): Duration | null {
+/**
+ * Parses `10`, `10m`, `10 mins`, `2 hours`, `1d` (a bare number is in `defaultUnit`); null for anything else,
+ * zero, or more than `maxMs`.
+ */
+export function parseDuration(text: string, defaultUnit: Unit = "minute", maxMs = MAX_MUTE_MS): Duration | null {
   const match = /^(\d{1,9})\s*([a-z]*)$/i.exec(text.trim());
   if (!match) return null;
   const amount = Number(match[1]);
-  const unit = match[2] ? UNIT_ALIASES.get(match[2].toLowerCase()) : "minute";
+  const unit = match[2] ? UNIT_ALIASES.get(match[2].toLowerCase()) : defaultUnit;
   if (!unit || amount === 0) return null;
   const ms = amount * MS_PER_UNIT[unit];
-  if (ms > MAX_MUTE_MS) return null;
+  if (ms > maxMs) return null;
   return { ms, label: `${amount} ${unit}${amount === 1 ? "" : "s"}` };
 }

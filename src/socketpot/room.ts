@@ -1,4 +1,5 @@
 import { isCommand, parseCommand, type Command } from "./commands.js";
+import type { Duration } from "./duration.js";
 import { chatUser, Directory, type ClientSession, type PresenceChange } from "./directory.js";
 import { ErrorCode } from "./errors.js";
 import type { FeedMark } from "./feed.js";
@@ -33,6 +34,7 @@ export const SessionEnd = {
   DISCONNECTED: "the app disconnected this user",
   ERASED: "the app erased this user's data",
   BANNED: "you are banned from this app",
+  KICKED: "a moderator disconnected you from the chat",
   TOKEN_REVOKED: "your access token was revoked; authenticate again with a new one",
   SIGNING_KEY_DELETED: "the key that signed your access token was deleted; authenticate again with a new token",
 } as const;
@@ -81,6 +83,8 @@ export interface RoomHost {
   now(): number;
   /** Runs `task` after `ms` (never a timer per connection); the returned function cancels it. */
   later(ms: number, task: () => void): () => void;
+  /** Ends every session that `matches`, wherever it is, telling each client `reason`; answers how many ended. */
+  endSessions(matches: (session: ClientSession) => boolean, reason: string): Promise<number>;
 }
 
 export interface RoomOptions {
@@ -506,21 +510,28 @@ export class ChatRoom {
     const parsed = parseCommand(text);
     if (!parsed.ok) return refused(ErrorCode.INVALID_COMMAND, parsed.reason);
     const { command } = parsed;
+    const now = this.host.now();
+    if (command.name === "slow") {
+      if (command.interval === null && !(await this.slowModes.get()).has(channel)) return refused(ErrorCode.INVALID_COMMAND, `${channel} is not in slow mode`);
+      return { ok: true, value: await this.writer.submit(slowModeWrite(actor, channel, command.interval, now)) };
+    }
     // Storage ranks a user by every token it was issued; a user known only by tokens its app signed is found in
     // the chat, with the role its token gives.
-    const target = (await this.store.moderationTarget(this.appId, command.uname, this.host.now())) ?? this.directory.present(command.uname);
+    const target = (await this.store.moderationTarget(this.appId, command.uname, now)) ?? this.directory.present(command.uname);
     if (!target) return refused(ErrorCode.INVALID_COMMAND, `there is no user named ${command.uname} in this app`);
     const forbidden = moderationRefusal(actor, target);
     if (forbidden) return refused(ErrorCode.FORBIDDEN, forbidden);
+    const ofTarget = (session: ClientSession) => session.user?.auth_id === target.auth_id;
 
-    const mutes = await this.mutes.get();
-    const now = this.host.now();
-    const mutedUntil = mutes.get(target.auth_id);
-    if (command.name === "unmute" && (mutedUntil === undefined || mutedUntil <= now)) {
-      return refused(ErrorCode.INVALID_COMMAND, `${target.uname} is not muted`);
-    }
-    const write = moderationWrite(actor, target, command, channel, now);
-    return { ok: true, value: await this.writer.submit(write) };
+    const mutedUntil = (await this.mutes.get()).get(target.auth_id);
+    if (command.name === "unmute" && (mutedUntil === undefined || mutedUntil <= now)) return refused(ErrorCode.INVALID_COMMAND, `${target.uname} is not muted`);
+    if (command.name === "unban" && (await this.bannedUntil(target.auth_id)) === undefined) return refused(ErrorCode.INVALID_COMMAND, `${target.uname} is not banned`);
+    if (command.name === "kick" && this.directory.clientsWhere(ofTarget).size === 0) return refused(ErrorCode.INVALID_COMMAND, `${target.uname} is not connected`);
+    const announced = await this.writer.submit(moderationWrite(actor, target, command, channel, now));
+    // The ban is in force (storeWrites took it in with its announcement): the sessions end after it, and none starts.
+    if (command.name === "ban") await this.host.endSessions(ofTarget, SessionEnd.BANNED);
+    if (command.name === "kick") await this.host.endSessions(ofTarget, SessionEnd.KICKED);
+    return { ok: true, value: announced };
   }
 
   private broadcastToChat(event: ServerEvent, payload: unknown, exceptId?: string): void {
@@ -542,12 +553,26 @@ export class ChatRoom {
    */
   private async storeWrites(writes: ChatWrite[]): Promise<ChatMessage[]> {
     // Reading the caches before the first write means they can never miss a change stored before the read.
-    const history = await this.history.get();
-    const mutes = await this.mutes.get();
+    const [history, mutes, bans, slowModes] = await Promise.all([this.history.get(), this.mutes.get(), this.bans.get(), this.slowModes.get()]);
     const stored = await this.store.write(this.appId, writes);
     for (const { moderation } of writes) {
-      if (moderation?.kind === "mute") mutes.set(moderation.target.auth_id, moderation.expiresAt);
-      else if (moderation?.kind === "unmute") mutes.delete(moderation.target.auth_id);
+      switch (moderation?.kind) {
+        case "mute":
+          mutes.set(moderation.target.auth_id, moderation.expiresAt);
+          break;
+        case "unmute":
+          mutes.delete(moderation.target.auth_id);
+          break;
+        case "ban":
+          bans.set(moderation.target.auth_id, moderation.expiresAt);
+          break;
+        case "unban":
+          bans.delete(moderation.target.auth_id);
+          break;
+        case "slow_mode":
+          if (moderation.intervalMs === null) slowModes.delete(moderation.channel);
+          else slowModes.set(moderation.channel, moderation.intervalMs);
+      }
     }
     history.push(...stored);
     history.splice(0, Math.max(0, history.length - HISTORY_LENGTH));
@@ -609,15 +634,30 @@ function moderationRefusal(actor: User, target: User): string | null {
   return null;
 }
 
-function moderationWrite(actor: User, target: User, command: Command, channel: string, now: number): ChatWrite {
-  if (command.name === "mute") {
-    return {
-      message: { channel, text: `${actor.uname} muted ${target.uname} for ${command.duration.label}`, createdAt: now, user: null },
-      moderation: { kind: "mute", target, mutedBy: actor.uname, expiresAt: now + command.duration.ms },
-    };
+/** A command's change and the system message that announces it (stored together), in the command's channel. */
+function moderationWrite(actor: User, target: User, command: Exclude<Command, { name: "slow" }>, channel: string, now: number): ChatWrite {
+  const announce = (text: string) => ({ channel, text: `${actor.uname} ${text}`, createdAt: now, user: null });
+  switch (command.name) {
+    case "mute":
+      return {
+        message: announce(`muted ${target.uname} for ${command.duration.label}`),
+        moderation: { kind: "mute", target, mutedBy: actor.uname, expiresAt: now + command.duration.ms },
+      };
+    case "unmute":
+      return { message: announce(`unmuted ${target.uname}`), moderation: { kind: "unmute", target } };
+    case "ban":
+      return {
+        message: announce(command.duration ? `banned ${target.uname} for ${command.duration.label}` : `banned ${target.uname}`),
+        moderation: { kind: "ban", target, reason: `banned in chat by ${actor.uname}`, expiresAt: command.duration && now + command.duration.ms },
+      };
+    case "unban":
+      return { message: announce(`unbanned ${target.uname}`), moderation: { kind: "unban", target } };
+    case "kick":
+      return { message: announce(`kicked ${target.uname}`) };
   }
-  return {
-    message: { channel, text: `${actor.uname} unmuted ${target.uname}`, createdAt: now, user: null },
-    moderation: { kind: "unmute", target },
-  };
+}
+
+function slowModeWrite(actor: User, channel: string, interval: Duration | null, now: number): ChatWrite {
+  const text = interval ? `${actor.uname} slowed ${channel} to one message per ${interval.label}` : `${actor.uname} ended slow mode in ${channel}`;
+  return { message: { channel, text, createdAt: now, user: null }, moderation: { kind: "slow_mode", channel, intervalMs: interval && interval.ms } };
 }

@@ -1,3 +1,5 @@
+/** The longest slow mode interval: one message an hour (the schema's CHECK holds storage to it as well). */
+export const MAX_SLOW_MODE_MS = 3_600_000;
 /** The most users' last messages remembered; past it the oldest go (their next message is not held back). */
 const REMEMBERED = 100_000;
 

@@ -5,6 +5,7 @@ import type { ChatMessage } from "../socketpot/schemas.js";
 import { shardPlanOf } from "../shards.js";
 import { parseAppRow, type AppRecord } from "./d1-apps.js";
 import { toChatMessage, MessageRow } from "./d1-store.js";
+import { banStatement, slowModeStatement, unbanStatement, unmuteStatement } from "./moderation-statements.js";
 
 /** D1 queries of the admin API: apps, and read-only views of messages and mutes (credentials: d1-credentials.ts). */
 
@@ -195,7 +196,7 @@ export class D1Admin {
       if (results.length < ERASE_BATCH || messages.length >= maxMessages) break;
     }
     const [mutes, bans, tokens] = await this.db.batch([
-      this.db.prepare("DELETE FROM mutes WHERE app_id = ?1 AND auth_id = ?2").bind(appId, authId),
+      unmuteStatement(this.db, appId, authId),
       this.db.prepare("DELETE FROM bans WHERE app_id = ?1 AND auth_id = ?2").bind(appId, authId),
       this.db.prepare("DELETE FROM access_tokens WHERE app_id = ?1 AND auth_id = ?2 RETURNING digest").bind(appId, authId),
     ]);
@@ -211,15 +212,12 @@ export class D1Admin {
 
   /** Puts `channel` in slow mode (or changes its interval). */
   async setSlowMode(appId: number, channel: string, intervalMs: number): Promise<void> {
-    await this.db
-      .prepare("INSERT INTO slow_modes (app_id, channel, interval_ms) VALUES (?1, ?2, ?3) ON CONFLICT (app_id, channel) DO UPDATE SET interval_ms = excluded.interval_ms")
-      .bind(appId, channel, intervalMs)
-      .run();
+    await slowModeStatement(this.db, appId, channel, intervalMs).run();
   }
 
   /** Ends `channel`'s slow mode; false when it had none. */
   async endSlowMode(appId: number, channel: string): Promise<boolean> {
-    const result = await this.db.prepare("DELETE FROM slow_modes WHERE app_id = ?1 AND channel = ?2").bind(appId, channel).run();
+    const result = await slowModeStatement(this.db, appId, channel, null).run();
     return result.meta.changes > 0;
   }
 
@@ -233,15 +231,7 @@ export class D1Admin {
 
   /** Bans a user (or changes its ban); the ban as stored. */
   async ban(appId: number, authId: number, reason: string | null, expiresAt: number | null, now: number) {
-    const row = await this.db
-      .prepare(
-        `INSERT INTO bans (app_id, auth_id, reason, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (app_id, auth_id) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, expires_at = excluded.expires_at
-         RETURNING auth_id, reason, created_at, expires_at`,
-      )
-      .bind(appId, authId, reason, now, expiresAt)
-      .first();
-    return banView(row);
+    return banView(await banStatement(this.db, appId, authId, reason, now, expiresAt).first());
   }
 
   /** The bans in force, by auth_id. */
@@ -255,10 +245,7 @@ export class D1Admin {
 
   /** Lifts a ban; false when the user was not banned (or its ban had ended). */
   async unban(appId: number, authId: number, now: number): Promise<boolean> {
-    const result = await this.db
-      .prepare("DELETE FROM bans WHERE app_id = ?1 AND auth_id = ?2 AND (expires_at IS NULL OR expires_at > ?3)")
-      .bind(appId, authId, now)
-      .run();
+    const result = await unbanStatement(this.db, appId, authId, now).run();
     return result.meta.changes > 0;
   }
 

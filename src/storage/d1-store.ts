@@ -2,6 +2,7 @@ import { z } from "zod";
 import { Role, type ChatMessage, type User } from "../socketpot/schemas.js";
 import { D1Credentials } from "./d1-credentials.js";
 import type { ChatStore, ChatWrite, ModerationChange, TokenGrant } from "../socketpot/store.js";
+import { banStatement, muteStatement, slowModeStatement, unbanStatement, unmuteStatement } from "./moderation-statements.js";
 
 const UserRow = z.object({ uname: z.string(), auth_id: z.number().int(), role: Role });
 
@@ -144,22 +145,23 @@ export class D1ChatStore implements ChatStore {
   }
 
   async deleteMute(appId: number, authId: number): Promise<boolean> {
-    const result = await this.db.prepare("DELETE FROM mutes WHERE app_id = ?1 AND auth_id = ?2").bind(appId, authId).run();
+    const result = await unmuteStatement(this.db, appId, authId).run();
     return result.meta.changes > 0;
   }
 
   private moderationStatement(appId: number, change: ModerationChange, now: number): D1PreparedStatement {
-    if (change.kind === "unmute") {
-      return this.db.prepare("DELETE FROM mutes WHERE app_id = ?1 AND auth_id = ?2").bind(appId, change.target.auth_id);
+    switch (change.kind) {
+      case "mute":
+        return muteStatement(this.db, appId, change.target, change.mutedBy, now, change.expiresAt);
+      case "unmute":
+        return unmuteStatement(this.db, appId, change.target.auth_id);
+      case "ban":
+        return banStatement(this.db, appId, change.target.auth_id, change.reason, now, change.expiresAt);
+      case "unban":
+        return unbanStatement(this.db, appId, change.target.auth_id, now);
+      case "slow_mode":
+        return slowModeStatement(this.db, appId, change.channel, change.intervalMs);
     }
-    return this.db
-      .prepare(
-        `INSERT INTO mutes (app_id, auth_id, uname, muted_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (app_id, auth_id) DO UPDATE SET
-           uname = excluded.uname, muted_by = excluded.muted_by,
-           created_at = excluded.created_at, expires_at = excluded.expires_at`,
-      )
-      .bind(appId, change.target.auth_id, change.target.uname, change.mutedBy, now, change.expiresAt);
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { join, next, request, type Joined } from "../support/clients.js";
+import { connect, join, next, record, request, type Joined } from "../support/clients.js";
+import { demoUser } from "../support/server.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
@@ -46,5 +47,46 @@ describe("moderation", () => {
     expect(spoken).toMatchObject({ text: "thank you", user: { uname: "alice" } });
     aliceAgain.socket.disconnect();
     ownerAgain.socket.disconnect();
+  });
+
+  it("bans from chat: every session of the user ends at once, its auth is refused across a restart, and /unban lets it back", async () => {
+    const [mod, alice, bob, bobTab] = await Promise.all(["mod", "alice", "bob", "bob"].map((uname) => join(server.url, uname)));
+    const told = [bob!, bobTab!].map(({ socket }) => next<string>(socket, "client_error"));
+    const gone = [bob!, bobTab!].map(({ socket }) => next<string>(socket, "disconnect"));
+    const aliceHears = record(alice!.socket, "new_message");
+    const bobLeft = next(alice!.socket, "user_left");
+    expect(await request(mod!.socket, "new_message", { text: "/ban bob 1 day" })).toEqual([null, expect.objectContaining({ text: "mod banned bob for 1 day" })]);
+    expect(await Promise.all(told)).toEqual(["you are banned from this app", "you are banned from this app"]);
+    expect(await Promise.all(gone)).toEqual(["io server disconnect", "io server disconnect"]);
+    expect(await bobLeft).toEqual({ uname: "bob" });
+    expect(aliceHears).toMatchObject({ new_message: [{ text: "mod banned bob for 1 day" }] });
+    expect((await request(alice!.socket, "new_message", { text: "still here" }))[0]).toBeNull();
+
+    for (const joined of [mod, alice]) joined!.socket.disconnect();
+    await server.restart();
+    const refused = await connect(server.url);
+    expect(await request(refused, "auth", { app_id: 1, access_token: demoUser("bob").token, subscriptions: ["CHAT"] })).toEqual(["USER_IS_BANNED"]);
+    const owner = await join(server.url, "owner");
+    expect(await request(owner.socket, "new_message", { text: "/unban bob" })).toEqual([null, expect.objectContaining({ text: "owner unbanned bob" })]);
+    const back = await join(server.url, "bob");
+    for (const socket of [refused, owner.socket, back.socket]) socket.disconnect();
+  });
+
+  it("kicks a user from chat on whichever shards its tabs are, and slows a channel for MEMBERs until /slow off", async () => {
+    const [mod, alice, aliceTab, bob] = await Promise.all(["mod", "alice", "alice", "bob"].map((uname) => join(server.url, uname)));
+    const told = [alice!, aliceTab!].map(({ socket }) => next<string>(socket, "client_error"));
+    expect(await request(alice!.socket, "new_message", { text: "/kick bob" })).toEqual(["FORBIDDEN"]);
+    expect(await request(mod!.socket, "new_message", { text: "/kick alice" })).toEqual([null, expect.objectContaining({ text: "mod kicked alice" })]);
+    expect(await Promise.all(told)).toEqual(["a moderator disconnected you from the chat", "a moderator disconnected you from the chat"]);
+    expect(await request(mod!.socket, "new_message", { text: "/kick alice" })).toEqual(["INVALID_COMMAND"]);
+    expect(bob!.socket.connected).toBe(true);
+
+    expect(await request(mod!.socket, "new_message", { text: "/slow 60", channel: "slowed" })).toEqual([null, expect.objectContaining({ text: "mod slowed slowed to one message per 60 seconds" })]);
+    expect((await request(bob!.socket, "new_message", { text: "one", channel: "slowed" }))[0]).toBeNull();
+    expect(await request(bob!.socket, "new_message", { text: "two", channel: "slowed" })).toEqual(["RATE_LIMITED"]);
+    expect((await request(bob!.socket, "new_message", { text: "elsewhere" }))[0]).toBeNull();
+    expect((await request(mod!.socket, "new_message", { text: "/slow off", channel: "slowed" }))[0]).toBeNull();
+    expect((await request(bob!.socket, "new_message", { text: "three", channel: "slowed" }))[0]).toBeNull();
+    for (const joined of [mod, alice, aliceTab, bob]) joined!.socket.disconnect();
   });
 });

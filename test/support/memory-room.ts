@@ -119,6 +119,10 @@ export class MemoryStore implements ChatStore {
     return writes.map(({ message, moderation }) => {
       if (moderation?.kind === "mute") this.mutes.set(moderation.target.auth_id, moderation.expiresAt);
       if (moderation?.kind === "unmute") this.mutes.delete(moderation.target.auth_id);
+      if (moderation?.kind === "ban") this.bans.set(moderation.target.auth_id, moderation.expiresAt);
+      if (moderation?.kind === "unban") this.bans.delete(moderation.target.auth_id);
+      if (moderation?.kind === "slow_mode" && moderation.intervalMs === null) this.slowMode.delete(moderation.channel);
+      if (moderation?.kind === "slow_mode" && moderation.intervalMs !== null) this.slowMode.set(moderation.channel, moderation.intervalMs);
       const stored: ChatMessage = {
         id: this.messages.length + 1,
         channel: message.channel,
@@ -274,10 +278,13 @@ export class MemoryApp {
         const taken = this.snapshot(shard);
         return this.snapshotsHeld ? this.snapshotsHeld.then(() => taken) : taken;
       },
-      // As SocketpotShard ends sessions: each client told why, then disconnected.
+      // As SocketpotShard ends sessions: each client told why, then disconnected (and so it leaves).
       end: (ids: string[], reason: string) => {
         const ending = [...this.host.clients(shard)].filter((client) => ids.includes(client.id));
-        for (const client of ending) this.gateway(shard).end(client, reason);
+        for (const client of ending) {
+          this.gateway(shard).end(client, reason);
+          this.gateway(shard).leave(client, "io server disconnect");
+        }
         return ending.length;
       },
     });

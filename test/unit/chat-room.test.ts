@@ -673,7 +673,7 @@ describe("ChatRoom moderation", () => {
     expect(await room.newMessage(clients.mod, { text: "hm" })).toMatchObject({ error: ErrorCode.USER_IS_MUTED });
   });
 
-  it.each(["/mute", "/mute nobody", "/mute bob forever", "/mute bob 400d", "/kick bob", "/unmute bob"])(
+  it.each(["/mute", "/mute nobody", "/mute bob forever", "/mute bob 400d", "/unmute bob", "/ban bob forever", "/unban bob", "/kick", "/kick bob now", "/slow", "/slow 2h", "/slow off", "/warn bob"])(
     "answers INVALID_COMMAND for %j",
     async (text) => {
       const { room, store, clients } = await moderated();
@@ -681,6 +681,66 @@ describe("ChatRoom moderation", () => {
       expect(store.messages).toEqual([]);
     },
   );
+
+  it.each([
+    ["a MEMBER bans", "alice", "/ban bob"],
+    ["a MEMBER kicks", "alice", "/kick bob"],
+    ["a MEMBER slows the channel", "alice", "/slow 10"],
+    ["a MOD bans an OWNER", "mod", "/ban owner"],
+    ["a MOD kicks itself", "mod", "/kick mod"],
+  ] as const)("answers FORBIDDEN, and ends no session, when %s", async (_, actor, text) => {
+    const { room, store, host, clients } = await moderated();
+    expect(await room.newMessage(clients[actor], { text })).toMatchObject({ ok: false, error: ErrorCode.FORBIDDEN });
+    expect([store.messages, store.bans.size, store.slowMode.size]).toEqual([[], 0, 0]);
+    expect([...host.clients()].length).toBe(4);
+  });
+
+  it("bans from chat: the user is told why and disconnected, its auth refused until the ban ends or /unban lifts it", async () => {
+    const { room, host, store, clients } = await moderated();
+    const banned = await room.newMessage(clients.mod, { text: "/ban bob 1d" });
+    expect(banned).toMatchObject({ ok: true, value: { text: "mod banned bob for 1 day" } });
+    expect(clients.alice.events("new_message")).toEqual([expect.objectContaining({ text: "mod banned bob for 1 day" })]);
+    expect(store.bans.get(USERS.bob.auth_id)).toBe(host.clock + 86_400_000);
+    expect(clients.bob.events("client_error")).toEqual([SessionEnd.BANNED]);
+    expect([clients.bob.open, clients.alice.open, clients.owner.open]).toEqual([false, true, true]);
+    expect(clients.alice.events("user_left")).toEqual([{ uname: "bob" }]);
+    expect(await room.auth(host.connect("bob-again"), auth(USERS.bob.auth_id))).toMatchObject({ ok: false, error: ErrorCode.USER_IS_BANNED, disconnect: true });
+
+    expect(await room.newMessage(clients.mod, { text: "/unban bob" })).toMatchObject({ ok: true, value: { text: "mod unbanned bob" } });
+    expect(store.bans.size).toBe(0);
+    await joined(room, host.connect("bob-back"), USERS.bob.auth_id);
+
+    expect(await room.newMessage(clients.owner, { text: "/ban bob" })).toMatchObject({ ok: true, value: { text: "owner banned bob" } });
+    expect(store.bans.get(USERS.bob.auth_id)).toBeNull();
+    host.clock += 400 * 86_400_000;
+    expect(await room.auth(host.connect("bob-later"), auth(USERS.bob.auth_id))).toMatchObject({ ok: false, error: ErrorCode.USER_IS_BANNED });
+  });
+
+  it("kicks from chat: every session of the user ends, telling it why, and it may come back", async () => {
+    const { room, host, store, clients } = await moderated();
+    const secondTab = host.connect("alice-2", 1);
+    await joined(room, secondTab, USERS.alice.auth_id);
+    expect(await room.newMessage(clients.mod, { text: "/kick alice" })).toMatchObject({ ok: true, value: { text: "mod kicked alice" } });
+    for (const tab of [clients.alice, secondTab]) expect([tab.open, tab.events("client_error")]).toEqual([false, [SessionEnd.KICKED]]);
+    expect([clients.bob.open, clients.owner.open, clients.mod.open]).toEqual([true, true, true]);
+    expect(store.bans.size).toBe(0);
+    expect(await room.newMessage(clients.mod, { text: "/kick alice" })).toMatchObject({ ok: false, error: ErrorCode.INVALID_COMMAND });
+    await joined(room, host.connect("alice-back"), USERS.alice.auth_id);
+  });
+
+  it("slows the command's channel for MEMBERs from chat, and /slow off ends it", async () => {
+    const { room, host, store, clients } = await moderated();
+    expect(await room.newMessage(clients.mod, { text: "/slow 30", channel: "lobby" })).toMatchObject({ ok: true, value: { text: "mod slowed lobby to one message per 30 seconds", channel: "lobby" } });
+    expect(store.slowMode.get("lobby")).toBe(30_000);
+    expect((await room.newMessage(clients.alice, { text: "one" })).ok).toBe(true);
+    expect(await room.newMessage(clients.alice, { text: "two" })).toMatchObject({ ok: false, error: ErrorCode.RATE_LIMITED });
+    expect((await room.newMessage(clients.alice, { text: "elsewhere", channel: "offtopic" })).ok).toBe(true);
+    expect((await room.newMessage(clients.mod, { text: "mods are exempt" })).ok).toBe(true);
+    host.clock += 1_000;
+    expect(await room.newMessage(clients.owner, { text: "/slow off" })).toMatchObject({ ok: true, value: { text: "owner ended slow mode in lobby" } });
+    expect(store.slowMode.size).toBe(0);
+    expect((await room.newMessage(clients.alice, { text: "free again" })).ok).toBe(true);
+  });
 });
 
 describe("ChatRoom signed tokens", () => {

@@ -39,7 +39,18 @@ describe("parseCommand", () => {
     expect(parseCommand("/unmute kate")).toEqual({ ok: true, command: { name: "unmute", uname: "kate" } });
   });
 
-  it.each(["/", "/ban kate", "/mute", "/mute <b>", "/mute kate forever", "/unmute", "/unmute kate 10m", "/MUTE kate"])(
+  it("reads /ban with and without a duration, /unban, /kick and /slow", () => {
+    expect(parseCommand("/ban kate")).toEqual({ ok: true, command: { name: "ban", uname: "kate", duration: null } });
+    expect(parseCommand("/ban kate 2d")).toEqual({ ok: true, command: { name: "ban", uname: "kate", duration: { ms: 172_800_000, label: "2 days" } } });
+    expect(parseCommand("/unban kate")).toEqual({ ok: true, command: { name: "unban", uname: "kate" } });
+    expect(parseCommand("/kick kate")).toEqual({ ok: true, command: { name: "kick", uname: "kate" } });
+    expect(parseCommand("/slow 30")).toEqual({ ok: true, command: { name: "slow", interval: { ms: 30_000, label: "30 seconds" } } });
+    expect(parseCommand("/slow 2 min")).toEqual({ ok: true, command: { name: "slow", interval: { ms: 120_000, label: "2 minutes" } } });
+    expect(parseCommand("/slow 1h")).toEqual({ ok: true, command: { name: "slow", interval: { ms: 3_600_000, label: "1 hour" } } });
+    expect(parseCommand("/slow off")).toEqual({ ok: true, command: { name: "slow", interval: null } });
+  });
+
+  it.each(["/", "/warn kate", "/ban", "/ban kate forever", "/ban kate 366d", "/unban kate 1d", "/kick", "/kick kate 5m", "/slow", "/slow 0", "/slow 61m", "/slow on", "/mute", "/mute <b>", "/mute kate forever", "/unmute", "/unmute kate 10m", "/MUTE kate"])(
     "rejects %j with a reason",
     (text) => {
       const parsed = parseCommand(text);

@@ -33,6 +33,15 @@ export interface Env {
   SHARD_TARGET_CONNECTIONS?: string;
   MAX_CONNECTIONS_PER_OBJECT?: string;
   MESSAGE_RETENTION_DAYS?: string;
+  /** Webhook deliveries: producers are the apps' rooms, the consumer src/webhooks/consumer.ts. Optional: without it, no webhooks. */
+  WEBHOOKS?: Queue<unknown>;
+  /** Secret: the key webhook endpoints' signing secrets are encrypted with in D1 (src/webhooks/secrets.ts). */
+  WEBHOOK_SECRETS_KEY?: string;
+  WEBHOOK_TIMEOUT_MS?: string;
+  WEBHOOK_RETRY_BASE_SECONDS?: string;
+  WEBHOOK_DISABLE_AFTER_FAILURES?: string;
+  WEBHOOK_DISABLE_AFTER_HOURS?: string;
+  WEBHOOK_ALLOW_HTTP_LOOPBACK?: string;
 }
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -117,5 +126,43 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     shardTargetConnections: vars.SHARD_TARGET_CONNECTIONS,
     maxConnectionsPerObject: vars.MAX_CONNECTIONS_PER_OBJECT,
     messageRetentionDays: vars.MESSAGE_RETENTION_DAYS,
+  };
+}
+
+const WebhookConfigSchema = z.object({
+  WEBHOOK_SECRETS_KEY: z.string().min(32, "WEBHOOK_SECRETS_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)").optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(30_000).default(10_000),
+  WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  WEBHOOK_DISABLE_AFTER_FAILURES: positiveInt(20),
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  WEBHOOK_ALLOW_HTTP_LOOPBACK: z.enum(["true", "false"]).default("false"),
+});
+
+/** How webhooks are delivered: the consumer's and the admin API's settings (the rooms need none of them). */
+export interface WebhookConfig {
+  /** The key endpoint secrets are sealed with; undefined when the deployment has not set it (webhooks are then off). */
+  secretsKey: string | undefined;
+  /** How long an endpoint has to answer one delivery. */
+  timeoutMs: number;
+  /** The first retry's delay; each next one is four times longer (src/webhooks/consumer.ts). */
+  retryBaseSeconds: number;
+  /** An endpoint is disabled after this many failed attempts in a row, once it has been failing this long. */
+  disableAfterFailures: number;
+  disableAfterMs: number;
+  /** Whether `http://` URLs on the loopback are taken (local development and tests only). */
+  allowHttpLoopback: boolean;
+}
+
+export function parseWebhookConfig(env: Partial<Record<keyof z.input<typeof WebhookConfigSchema>, unknown>>): WebhookConfig {
+  const parsed = WebhookConfigSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+  const vars = parsed.data;
+  return {
+    secretsKey: vars.WEBHOOK_SECRETS_KEY,
+    timeoutMs: vars.WEBHOOK_TIMEOUT_MS,
+    retryBaseSeconds: vars.WEBHOOK_RETRY_BASE_SECONDS,
+    disableAfterFailures: vars.WEBHOOK_DISABLE_AFTER_FAILURES,
+    disableAfterMs: vars.WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000,
+    allowHttpLoopback: vars.WEBHOOK_ALLOW_HTTP_LOOPBACK === "true",
   };
 }

@@ -1,3 +1,5 @@
+import { hexOf } from "./ids.js";
+
 /**
  * The secrets the service issues: users' access tokens and apps' keys. Each is shown once, when issued;
  * storage keeps its SHA-256 digest, which is what a presented secret is looked up by, and a short prefix that
@@ -6,9 +8,9 @@
 
 /**
  * What an app key may do, each for its own app only: post events, issue and revoke access tokens (and register
- * the keys that sign them), read messages, publish, moderate, read the app's figures.
+ * the keys that sign them), read messages, publish, moderate, read the app's figures, manage its webhooks.
  */
-export const SCOPES = ["events:write", "tokens:write", "messages:read", "messages:write", "moderation:write", "stats:read"] as const;
+export const SCOPES = ["events:write", "tokens:write", "messages:read", "messages:write", "moderation:write", "stats:read", "webhooks:write"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** The scopes of a key issued without any named: what keys could do before scopes. */
@@ -20,16 +22,10 @@ const PREFIX_LENGTH = 8;
 const INGEST_KEY_PREFIX = "spk_";
 const INGEST_KEY = new RegExp(`^${INGEST_KEY_PREFIX}[0-9a-f]{32}$`);
 
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-const hex = (bytes: Uint8Array) => {
-  let text = "";
-  for (const byte of bytes) text += HEX[byte];
-  return text;
-};
 
 /** The lower-case hex SHA-256 of `secret`. */
 export async function digestOf(secret: string): Promise<string> {
-  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret))));
+  return hexOf(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret))));
 }
 
 /** Access tokens are UUIDs and match whatever their case, so the digest is of the lower-case form. */
@@ -47,7 +43,7 @@ export function newAccessToken(): string {
 
 /** An app key: `spk_` and 128 random bits in hex: the prefix tells a leaked key for what it is (e.g. to secret scanners). */
 export function newIngestKey(): string {
-  return INGEST_KEY_PREFIX + hex(crypto.getRandomValues(new Uint8Array(16)));
+  return INGEST_KEY_PREFIX + hexOf(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** Whether a bearer secret has the shape of an app key (otherwise it can only be one of the platform's secrets). */

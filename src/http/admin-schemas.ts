@@ -8,6 +8,8 @@ import { AppEventName, CHANNEL_PATTERN, MAX_UNAME_LENGTH, NewMessageRequest, Rol
 import { utf8Bytes } from "../chunks.js";
 import { MAX_RETENTION_DAYS } from "../storage/retention.js";
 import { MAX_SLOW_MODE_MS } from "../socketpot/slow-mode.js";
+import { WebhookEventType } from "../webhooks/events.js";
+import { MAX_WEBHOOK_URL_LENGTH } from "../webhooks/urls.js";
 
 /**
  * The admin API's requests and answers as zod schemas: the same schemas validate each request and describe it
@@ -275,3 +277,49 @@ export const Storage = z
   .openapi("Storage");
 export const Health = z.object({ ok: z.boolean(), d1: z.enum(["ok", "unavailable"]) }).openapi("Health");
 export const MuteList = z.object({ mutes: z.array(Mute) });
+
+export const WebhookPath = AppPath.extend({ webhook_id: Id.openapi({ param: { name: "webhook_id", in: "path" } }) });
+const WebhookUrl = z
+  .string()
+  .max(MAX_WEBHOOK_URL_LENGTH, `url must be at most ${MAX_WEBHOOK_URL_LENGTH} characters`)
+  .openapi({ description: "https:// (plain http:// only to the loopback, where the deployment allows it)", example: "https://app.example.com/socketpot/webhooks" });
+const WebhookEvents = z
+  .array(WebhookEventType)
+  .min(1, "events must name at least one event type")
+  .refine((events) => new Set(events).size === events.length, "events must not repeat a type")
+  .openapi({ description: "the event types the endpoint receives" });
+export const CreateWebhook = z.object({ url: WebhookUrl, events: WebhookEvents }).openapi("CreateWebhook");
+export const UpdateWebhook = z
+  .object({ url: WebhookUrl.optional(), events: WebhookEvents.optional(), enabled: z.boolean("enabled must be true or false").optional() })
+  .refine((change) => Object.values(change).some((value) => value !== undefined), "name at least one of url, events, enabled")
+  .openapi("UpdateWebhook");
+export const WebhookEndpoint = z
+  .object({
+    id: z.int(),
+    url: z.string(),
+    events: z.array(WebhookEventType),
+    enabled: z.boolean(),
+    failures: z.int().openapi({ description: "failed attempts since the last delivery" }),
+    disabled_at: IsoDate.nullable(),
+    disabled_reason: z.string().nullable(),
+    created_at: IsoDate,
+    updated_at: IsoDate,
+  })
+  .openapi("WebhookEndpoint");
+export const CreatedWebhook = WebhookEndpoint.extend({ secret: z.string().openapi({ description: "the signing secret, shown this once" }) }).openapi("CreatedWebhook");
+export const WebhookList = z.object({ webhooks: z.array(WebhookEndpoint) });
+export const WebhookSecret = z.object({ id: z.int(), secret: z.string().openapi({ description: "the new signing secret, shown this once; it signs every delivery from now on" }) });
+export const WebhookDeliveries = z.object({
+  deliveries: z.array(
+    z.object({
+      event_id: z.string(),
+      type: WebhookEventType,
+      attempt: z.int(),
+      status: z.int().nullable().openapi({ description: "the HTTP status answered; null when there was no answer" }),
+      error: z.string().nullable(),
+      duration_ms: z.int(),
+      attempted_at: IsoDate,
+      next_retry_at: IsoDate.nullable().openapi({ description: "when the next attempt is due; null once delivered or given up" }),
+    }),
+  ),
+});

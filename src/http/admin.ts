@@ -13,6 +13,10 @@ import * as schema from "./admin-schemas.js";
 import { bearer, isSecret } from "./bearer.js";
 import { insufficientScope, jsonError, keyOfAnotherApp } from "./errors.js";
 import { currentShards, knownApps } from "./known-apps.js";
+import { parseWebhookConfig } from "../config.js";
+import { D1Webhooks } from "../storage/d1-webhooks.js";
+import { newWebhookSecret, sealSecret } from "../webhooks/secrets.js";
+import { webhookUrlProblem } from "../webhooks/urls.js";
 
 /** Who calls: the holder of the `ADMIN_TOKEN` secret, or an app's backend with one of the app's keys. */
 type Caller = { kind: "operator" } | { kind: "app"; appId: number; keyId: number; scopes: Scope[] };
@@ -474,7 +478,7 @@ admin.openapi(
     const { auth_id, expires_at, reason } = c.req.valid("json");
     const until = expires_at ? Date.parse(expires_at) : null;
     const ban = await store(c).ban(app.id, auth_id, reason ?? null, until, Date.now());
-    const disconnected = await roomOf(c.env, app).ban(app.id, auth_id, until);
+    const disconnected = await roomOf(c.env, app).ban(app.id, auth_id, until, reason ?? null);
     audit("user_banned", app.id, auth_id);
     return c.json({ ...ban, disconnected }, 201);
   },
@@ -585,3 +589,135 @@ admin.doc31("/openapi.json", (c) => ({
   servers: [{ url: new URL("/v1/admin", c.req.url).href }],
   security: [{ AdminToken: [] }],
 }));
+
+/** The most webhook endpoints one app has: each event goes to each of them, as one Queue message each. */
+const MAX_WEBHOOKS_PER_APP = 10;
+/** How many of an endpoint's latest attempts its deliveries listing shows. */
+const DELIVERIES_LISTED = 100;
+
+const webhooks = (c: { env: Env }) => new D1Webhooks(c.env.DB);
+
+/**
+ * What a webhook change needs of the deployment: the key secrets are sealed with and the Queue (503 without
+ * them), and the URL rule (400 for a URL it refuses). `refusal` is null when all is there.
+ */
+function webhookSetup(c: { env: Env }, url?: string) {
+  const config = parseWebhookConfig(c.env);
+  const refused = (status: 400 | 503, error: string, message: string) => ({ config, refusal: { status, body: { error, message } } });
+  if (!config.secretsKey || !c.env.WEBHOOKS) {
+    return refused(503, "WEBHOOKS_DISABLED", "webhooks need the WEBHOOK_SECRETS_KEY secret and the WEBHOOKS queue binding on this deployment (docs/deploy.md)");
+  }
+  const problem = url === undefined ? null : webhookUrlProblem(url, config.allowHttpLoopback);
+  return problem ? refused(400, "INVALID_URL", problem) : { config, refusal: null };
+}
+
+const unknownWebhook = { error: "UNKNOWN_WEBHOOK", message: "this app has no such webhook endpoint" };
+
+admin.openapi(
+  route({
+    scope: "webhooks:write",
+    method: "post",
+    path: "/apps/{app_id}/webhooks",
+    summary: "Add a webhook endpoint: the app's events of the types it names are POSTed to it, signed",
+    description: `The answer holds the endpoint's signing secret, this once (docs/webhooks.md shows how to verify a delivery with it). At most ${MAX_WEBHOOKS_PER_APP} endpoints an app.`,
+    request: { params: schema.AppPath, body: body(schema.CreateWebhook) },
+    responses: { 201: json(schema.CreatedWebhook, "the endpoint, and its secret"), 409: json(schema.ErrorBody, `the app has ${MAX_WEBHOOKS_PER_APP} endpoints already`), 503: json(schema.ErrorBody, "webhooks are not set up on this deployment") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { url, events } = c.req.valid("json");
+    const { config, refusal } = webhookSetup(c, url);
+    if (refusal) return c.json(refusal.body, refusal.status);
+    if ((await webhooks(c).count(app.id)) >= MAX_WEBHOOKS_PER_APP) {
+      return c.json({ error: "TOO_MANY_WEBHOOKS", message: `an app has at most ${MAX_WEBHOOKS_PER_APP} webhook endpoints; delete one first` }, 409);
+    }
+    const secret = newWebhookSecret();
+    const endpoint = await webhooks(c).create(app.id, url, events, await sealSecret(config.secretsKey!, app.id, secret), Date.now());
+    await roomOf(c.env, app).webhooksChanged(app.id);
+    audit("webhook_created", app.id, endpoint.id);
+    return c.json({ ...endpoint, secret }, 201);
+  },
+);
+
+admin.openapi(
+  route({ scope: "webhooks:write", method: "get", path: "/apps/{app_id}/webhooks", summary: "List the app's webhook endpoints", request: { params: schema.AppPath }, responses: { 200: json(schema.WebhookList, "the endpoints, oldest first (no secrets)") } }),
+  async (c) => c.json({ webhooks: await webhooks(c).list(c.get("app").id) }, 200),
+);
+
+admin.openapi(
+  route({
+    scope: "webhooks:write",
+    method: "patch",
+    path: "/apps/{app_id}/webhooks/{webhook_id}",
+    summary: "Change a webhook endpoint's URL or event types, or disable or enable it",
+    description: "Enabling an endpoint (one disabled after failing, or by the app) starts its count of failures again; events that came while it was disabled are not sent.",
+    request: { params: schema.WebhookPath, body: body(schema.UpdateWebhook) },
+    responses: { 200: json(schema.WebhookEndpoint, "the endpoint as changed"), 503: json(schema.ErrorBody, "webhooks are not set up on this deployment") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { webhook_id } = c.req.valid("param");
+    const change = c.req.valid("json");
+    const { refusal } = webhookSetup(c, change.url);
+    if (refusal) return c.json(refusal.body, refusal.status);
+    const endpoint = await webhooks(c).update(app.id, webhook_id, change, Date.now());
+    if (!endpoint) return c.json(unknownWebhook, 404);
+    await roomOf(c.env, app).webhooksChanged(app.id);
+    audit("webhook_updated", app.id, webhook_id);
+    return c.json(endpoint, 200);
+  },
+);
+
+admin.openapi(
+  route({ scope: "webhooks:write", method: "delete", path: "/apps/{app_id}/webhooks/{webhook_id}", summary: "Delete a webhook endpoint and its record of deliveries", request: { params: schema.WebhookPath }, responses: noContent }),
+  async (c) => {
+    const app = c.get("app");
+    const { webhook_id } = c.req.valid("param");
+    if (!(await webhooks(c).delete(app.id, webhook_id))) return c.json(unknownWebhook, 404);
+    await roomOf(c.env, app).webhooksChanged(app.id);
+    audit("webhook_deleted", app.id, webhook_id);
+    return c.body(null, 204);
+  },
+);
+
+admin.openapi(
+  route({
+    scope: "webhooks:write",
+    method: "post",
+    path: "/apps/{app_id}/webhooks/{webhook_id}/rotate-secret",
+    summary: "Give a webhook endpoint a new signing secret",
+    description: "The new secret signs every delivery from now on, retries of earlier events included; the old one signs nothing more.",
+    request: { params: schema.WebhookPath },
+    responses: { 200: json(schema.WebhookSecret, "the new secret, this once"), 503: json(schema.ErrorBody, "webhooks are not set up on this deployment") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { webhook_id } = c.req.valid("param");
+    const { config, refusal } = webhookSetup(c);
+    if (refusal) return c.json(refusal.body, refusal.status);
+    const secret = newWebhookSecret();
+    if (!(await webhooks(c).reseal(app.id, webhook_id, await sealSecret(config.secretsKey!, app.id, secret), Date.now()))) {
+      return c.json(unknownWebhook, 404);
+    }
+    audit("webhook_secret_rotated", app.id, webhook_id);
+    return c.json({ id: webhook_id, secret }, 200);
+  },
+);
+
+admin.openapi(
+  route({
+    scope: "webhooks:write",
+    method: "get",
+    path: "/apps/{app_id}/webhooks/{webhook_id}/deliveries",
+    summary: "A webhook endpoint's latest delivery attempts",
+    description: `The latest ${DELIVERIES_LISTED} attempts, newest first, each with its event, HTTP status, duration and next retry (attempts are kept a week).`,
+    request: { params: schema.WebhookPath },
+    responses: { 200: json(schema.WebhookDeliveries, "the attempts") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const { webhook_id } = c.req.valid("param");
+    if (!(await webhooks(c).find(app.id, webhook_id))) return c.json(unknownWebhook, 404);
+    return c.json({ deliveries: await webhooks(c).deliveries(webhook_id, DELIVERIES_LISTED) }, 200);
+  },
+);

@@ -14,9 +14,13 @@ const APPS_PER_PAGE = 100;
  */
 export const CLEANUP_CALLS = D1_QUERIES_PER_INVOCATION / 2;
 
+/** How long the record of a webhook delivery attempt is kept (the deliveries listing shows the latest). */
+export const WEBHOOK_DELIVERIES_KEPT_MS = 7 * 86_400_000;
+
 export interface CleanupReport {
   messages_deleted: number;
   mutes_deleted: number;
+  webhook_deliveries_deleted: number;
   /** Apps whose expired messages were all deleted by this run. */
   apps_cleaned: number;
   /** Running rooms told to drop what was deleted from their history. */
@@ -27,7 +31,8 @@ export interface CleanupReport {
 }
 
 /**
- * The Cron Trigger's work: deletes the mutes that have run out, and each app's messages older than its
+ * The Cron Trigger's work: deletes the mutes that have run out, records of webhook deliveries older than a
+ * week, and each app's messages older than its
  * retention (the app's `retention_days`, else `MESSAGE_RETENTION_DAYS`), in statements of at most
  * {@link CLEANUP_BATCH_ROWS} rows and at most {@link CLEANUP_CALLS} calls a run. Apps take turns, a batch each,
  * so one app's backlog does not hold up the others. Rooms that deleted messages are told, so that their
@@ -35,7 +40,7 @@ export interface CleanupReport {
  */
 export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS): Promise<CleanupReport> {
   const retention = new D1Retention(env.DB, parseConfig(env).messageRetentionDays);
-  const report: CleanupReport = { messages_deleted: 0, mutes_deleted: 0, apps_cleaned: 0, rooms_told: 0, unfinished: false, calls: 0 };
+  const report: CleanupReport = { messages_deleted: 0, mutes_deleted: 0, webhook_deliveries_deleted: 0, apps_cleaned: 0, rooms_told: 0, unfinished: false, calls: 0 };
   /** Makes a call if the allowance has room for it and for `reserved` more (the rooms still to be told). */
   const call = <T>(work: () => Promise<T>, reserved = 0): Promise<T> | null => {
     if (report.calls + reserved >= allowance) {
@@ -50,6 +55,13 @@ export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS):
     const deleted = await call(() => retention.deleteExpiredMutes(now, CLEANUP_BATCH_ROWS));
     if (deleted === null) break;
     report.mutes_deleted += deleted;
+    if (deleted < CLEANUP_BATCH_ROWS) break;
+  }
+
+  for (;;) {
+    const deleted = await call(() => retention.deleteWebhookDeliveriesBefore(now - WEBHOOK_DELIVERIES_KEPT_MS, CLEANUP_BATCH_ROWS));
+    if (deleted === null) break;
+    report.webhook_deliveries_deleted += deleted;
     if (deleted < CLEANUP_BATCH_ROWS) break;
   }
 

@@ -11,6 +11,9 @@ import type { AppOrdering, ConnectionReport, CountedConnections, OrderingBatchAn
 import { SessionEnd, type Outcome } from "../socketpot/room.js";
 import type { AppEventName, ChatMessage } from "../socketpot/schemas.js";
 import { D1ChatStore } from "../storage/d1-store.js";
+import { D1Webhooks } from "../storage/d1-webhooks.js";
+import type { WebhookDelivery } from "../webhooks/events.js";
+import { WebhookOutbox } from "../webhooks/outbox.js";
 import { BalanceVersions } from "./balance-versions.js";
 import { BatchPacing } from "./batch-pacing.js";
 import { ShardPlanner } from "./shard-planner.js";
@@ -186,11 +189,17 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
    * User `authId` was banned (the ban is stored): its auths are refused until `until` (null: for good), and its
    * sessions end now. Answers how many ended.
    */
-  async ban(appId: number, authId: number, until: number | null): Promise<number> {
+  async ban(appId: number, authId: number, until: number | null, reason: string | null = null): Promise<number> {
     this.inbound.count();
     const core = await this.ordered(appId);
-    await core.chat.ban(authId, until);
+    await core.chat.ban(authId, until, reason);
     return core.endSessions((session) => session.user?.auth_id === authId, SessionEnd.BANNED);
+  }
+
+  /** The app's webhook endpoints changed (in storage): a running room sends its next events where they say. */
+  async webhooksChanged(appId: number): Promise<void> {
+    this.inbound.count();
+    if (this.core) (await this.ordered(appId)).webhooksChanged();
   }
 
   /** `channel`'s slow mode changed (in storage): a running room holds its MEMBERs to it now. */
@@ -347,6 +356,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       (shard) => this.linkTo(appId, shard),
       this.recovery,
       this.runtime,
+      this.webhookOutbox(appId),
     );
     const local = this.currentSnapshot();
     core.adopt(0, local);
@@ -368,6 +378,18 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     }
     this.recovery?.detachGone(live);
     return core;
+  }
+
+  /** The app's webhook events go to the webhook Queue, for the endpoints D1 lists (read when first needed). */
+  private webhookOutbox(appId: number): WebhookOutbox | null {
+    const queue = this.env.WEBHOOKS;
+    if (!queue) return null;
+    const endpoints = new D1Webhooks(this.env.DB);
+    const sink = {
+      subscriptions: () => endpoints.subscriptions(appId),
+      send: async (deliveries: WebhookDelivery[]) => void (await queue.sendBatch(deliveries.map((body) => ({ body, contentType: "json" as const })))),
+    };
+    return new WebhookOutbox(appId, sink, this.runtime);
   }
 
   private linkTo(appId: number, shard: number): ShardLink {

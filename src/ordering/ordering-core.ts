@@ -10,6 +10,8 @@ import type { RecoveryStore } from "../socketpot/recovery.js";
 import { ChatRoom, type Outcome, type RoomHost, type RoomOptions, type ServerEvent } from "../socketpot/room.js";
 import type { Audience } from "../socketpot/schemas.js";
 import type { ChatStore } from "../socketpot/store.js";
+import type { WebhookEventType } from "../webhooks/events.js";
+import type { WebhookOutbox } from "../webhooks/outbox.js";
 import { ConnectionCounts, type ConnectionLimits } from "./connection-counts.js";
 
 /** The disconnects after which socket.io clients reconnect by themselves: their sessions are kept. */
@@ -40,6 +42,8 @@ export class OrderingCore implements Ordering, RoomHost {
     private readonly link: (shard: number) => ShardLink,
     private readonly recovery: RecoveryStore | null,
     private readonly runtime: Runtime = runtimeClock,
+    /** The app's webhook events on their way to the Queue; null where there are none (no Queue bound). */
+    private readonly webhooks: WebhookOutbox | null = null,
   ) {
     this.counts = new ConnectionCounts(options);
     this.chat = new ChatRoom(appId, store, this, options);
@@ -134,6 +138,15 @@ export class OrderingCore implements Ordering, RoomHost {
       const item: FeedItem = { epoch: this.epoch, seq: feed.seq, offset, audience, event, payload, exceptId: exceptId ?? null };
       feed.push(item, shard === 0 ? 0 : (bytes ??= serializedBytesBound(item)));
     }
+  }
+
+  notify(type: WebhookEventType, data: Record<string, unknown>): void {
+    this.webhooks?.emit(type, data);
+  }
+
+  /** The app's webhook endpoints changed: the next events go where they say. */
+  webhooksChanged(): void {
+    this.webhooks?.changed();
   }
 
   mark(shard: number): FeedMark {

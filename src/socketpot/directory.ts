@@ -122,6 +122,11 @@ export class Directory {
     return this.sessions.get(id)?.session ?? null;
   }
 
+  /** Whether at least one session is in `audience`. */
+  hasSessionsIn(audience: Audience): boolean {
+    return (this.routes.get(routeKey(audience))?.size ?? 0) > 0;
+  }
+
   /** The shards with at least one session in `audience`. */
   shards(audience: Audience): Iterable<number> {
     return this.routes.get(routeKey(audience))?.keys() ?? [];

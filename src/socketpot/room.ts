@@ -27,6 +27,7 @@ import { accessTokenDigest, looksSigned } from "../credentials.js";
 import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
+import type { WebhookEventType } from "../webhooks/events.js";
 
 export const HISTORY_LENGTH = 100;
 /** Why the app ended a client's session, as the client is told (`client_error`) before it is disconnected. */
@@ -85,6 +86,8 @@ export interface RoomHost {
   later(ms: number, task: () => void): () => void;
   /** Ends every session that `matches`, wherever it is, telling each client `reason`; answers how many ended. */
   endSessions(matches: (session: ClientSession) => boolean, reason: string): Promise<number>;
+  /** Hands an event to the app's webhooks, off the room's path (nothing, when no endpoint takes its type). */
+  notify(type: WebhookEventType, data: Record<string, unknown>): void;
 }
 
 export interface RoomOptions {
@@ -346,8 +349,9 @@ export class ChatRoom {
    * Like every change below that storage already holds, it updates only what this room has read (or is reading):
    * what it has not read it will read with the change in it.
    */
-  async ban(authId: number, until: number | null): Promise<void> {
+  async ban(authId: number, until: number | null, reason: string | null = null): Promise<void> {
     (await this.bans.ifRead())?.set(authId, until);
+    this.host.notify("user.banned", { auth_id: authId, uname: null, expires_at: isoOrNull(until), reason, by: null });
   }
 
   /**
@@ -360,7 +364,7 @@ export class ChatRoom {
     (await this.bans.ifRead())?.delete(authId);
     const history = await this.history.ifRead();
     if (history) history.splice(0, history.length, ...history.filter((message) => message.user?.auth_id !== authId));
-    for (const { id, channel } of messages) this.broadcastToChat("message_deleted", { id, channel });
+    for (const { id, channel } of messages) this.messageDeleted(id, channel);
   }
 
   /** The app slowed `channel` to one message per `intervalMs` for its MEMBERs, or (null) ended its slow mode (stored already). */
@@ -373,6 +377,7 @@ export class ChatRoom {
   /** The app lifted user `authId`'s ban (stored already). */
   async unban(authId: number): Promise<void> {
     (await this.bans.ifRead())?.delete(authId);
+    this.host.notify("user.unbanned", { auth_id: authId, uname: null, by: null });
   }
 
   /** The app added or deleted a signing key: tokens are verified against the keys as they are now. */
@@ -443,8 +448,14 @@ export class ChatRoom {
   }
 
   private announce({ joined, left }: PresenceChange, clientId: string): void {
-    if (left) this.broadcastToChat("user_left", { uname: left.uname });
-    if (joined) this.broadcastToChat("user_joined", joined, clientId);
+    if (left) {
+      this.broadcastToChat("user_left", { uname: left.uname });
+      this.host.notify("user.left", { ...left });
+    }
+    if (joined) {
+      this.broadcastToChat("user_joined", joined, clientId);
+      this.host.notify("user.joined", { ...joined });
+    }
   }
 
   /** Posts a system message (no user) from the app's backend: stored, in the history, delivered as any message. */
@@ -462,8 +473,13 @@ export class ChatRoom {
     const history = await this.history.get();
     const index = history.findIndex((message) => message.id === messageId);
     if (index >= 0) history.splice(index, 1);
-    this.broadcastToChat("message_deleted", { id: messageId, channel: deleted.channel });
+    this.messageDeleted(messageId, deleted.channel);
     return true;
+  }
+
+  private messageDeleted(id: number, channel: string): void {
+    this.broadcastToChat("message_deleted", { id, channel });
+    this.host.notify("message.deleted", { id, channel });
   }
 
   /**
@@ -481,6 +497,7 @@ export class ChatRoom {
   async liftMute(authId: number): Promise<boolean> {
     const lifted = await this.store.deleteMute(this.appId, authId);
     (await this.mutes.get()).delete(authId);
+    if (lifted) this.host.notify("user.unmuted", { auth_id: authId, uname: null, by: null });
     return lifted;
   }
 
@@ -491,6 +508,9 @@ export class ChatRoom {
   balanceChanged(event: BalanceEvent): void {
     const audience: Audience = { feed: "DEPOSITS", authId: event.auth_id };
     const payload = { balance: event.balance, diff: event.diff };
+    if (this.directory.hasSessionsIn(audience)) {
+      this.host.notify("deposit.delivered", { event_id: event.id, type: event.type, auth_id: event.auth_id, balance: event.balance, diff: event.diff });
+    }
     if (event.type === "unconfirmed_balance_change") return this.host.broadcast(audience, "unconfirmed_balance_change", payload);
     this.host.broadcast(audience, "balance_change", payload);
     this.host.broadcast(audience, "confirmed_deposit_change", payload);
@@ -556,18 +576,28 @@ export class ChatRoom {
     const [history, mutes, bans, slowModes] = await Promise.all([this.history.get(), this.mutes.get(), this.bans.get(), this.slowModes.get()]);
     const stored = await this.store.write(this.appId, writes);
     for (const { moderation } of writes) {
-      switch (moderation?.kind) {
-        case "mute":
-          mutes.set(moderation.target.auth_id, moderation.expiresAt);
+      if (!moderation) continue;
+      const by = moderation.by;
+      switch (moderation.kind) {
+        case "mute": {
+          const { auth_id, uname } = moderation.target;
+          mutes.set(auth_id, moderation.expiresAt);
+          this.host.notify("user.muted", { auth_id, uname, expires_at: isoOrNull(moderation.expiresAt), by });
           break;
+        }
         case "unmute":
           mutes.delete(moderation.target.auth_id);
+          this.host.notify("user.unmuted", { auth_id: moderation.target.auth_id, uname: moderation.target.uname, by });
           break;
-        case "ban":
-          bans.set(moderation.target.auth_id, moderation.expiresAt);
+        case "ban": {
+          const { auth_id, uname } = moderation.target;
+          bans.set(auth_id, moderation.expiresAt);
+          this.host.notify("user.banned", { auth_id, uname, expires_at: isoOrNull(moderation.expiresAt), reason: moderation.reason, by });
           break;
+        }
         case "unban":
           bans.delete(moderation.target.auth_id);
+          this.host.notify("user.unbanned", { auth_id: moderation.target.auth_id, uname: moderation.target.uname, by });
           break;
         case "slow_mode":
           if (moderation.intervalMs === null) slowModes.delete(moderation.channel);
@@ -576,7 +606,10 @@ export class ChatRoom {
     }
     history.push(...stored);
     history.splice(0, Math.max(0, history.length - HISTORY_LENGTH));
-    for (const message of stored) this.broadcastToChat("new_message", message);
+    for (const message of stored) {
+      this.broadcastToChat("new_message", message);
+      this.host.notify("message.created", { ...message });
+    }
     return stored;
   }
 }
@@ -641,17 +674,17 @@ function moderationWrite(actor: User, target: User, command: Exclude<Command, { 
     case "mute":
       return {
         message: announce(`muted ${target.uname} for ${command.duration.label}`),
-        moderation: { kind: "mute", target, mutedBy: actor.uname, expiresAt: now + command.duration.ms },
+        moderation: { kind: "mute", target, by: actor.uname, expiresAt: now + command.duration.ms },
       };
     case "unmute":
-      return { message: announce(`unmuted ${target.uname}`), moderation: { kind: "unmute", target } };
+      return { message: announce(`unmuted ${target.uname}`), moderation: { kind: "unmute", target, by: actor.uname } };
     case "ban":
       return {
         message: announce(command.duration ? `banned ${target.uname} for ${command.duration.label}` : `banned ${target.uname}`),
-        moderation: { kind: "ban", target, reason: `banned in chat by ${actor.uname}`, expiresAt: command.duration && now + command.duration.ms },
+        moderation: { kind: "ban", target, by: actor.uname, reason: `banned in chat by ${actor.uname}`, expiresAt: command.duration && now + command.duration.ms },
       };
     case "unban":
-      return { message: announce(`unbanned ${target.uname}`), moderation: { kind: "unban", target } };
+      return { message: announce(`unbanned ${target.uname}`), moderation: { kind: "unban", target, by: actor.uname } };
     case "kick":
       return { message: announce(`kicked ${target.uname}`) };
   }
@@ -659,5 +692,7 @@ function moderationWrite(actor: User, target: User, command: Exclude<Command, { 
 
 function slowModeWrite(actor: User, channel: string, interval: Duration | null, now: number): ChatWrite {
   const text = interval ? `${actor.uname} slowed ${channel} to one message per ${interval.label}` : `${actor.uname} ended slow mode in ${channel}`;
-  return { message: { channel, text, createdAt: now, user: null }, moderation: { kind: "slow_mode", channel, intervalMs: interval && interval.ms } };
+  return { message: { channel, text, createdAt: now, user: null }, moderation: { kind: "slow_mode", channel, by: actor.uname, intervalMs: interval && interval.ms } };
 }
+
+const isoOrNull = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs).toISOString());

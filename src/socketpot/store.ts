@@ -14,13 +14,16 @@ export interface MessageDraft {
   user: User | null;
 }
 
-/** A change a moderation command makes; expiries are epoch ms (a ban's null: for good; a slow mode's null: off). */
+/**
+ * A change a moderation command makes, `by` the moderator's uname; expiries are epoch ms (a ban's null: for
+ * good; a slow mode's null: off).
+ */
 export type ModerationChange =
-  | { kind: "mute"; target: User; mutedBy: string; expiresAt: number }
-  | { kind: "unmute"; target: User }
-  | { kind: "ban"; target: User; reason: string; expiresAt: number | null }
-  | { kind: "unban"; target: User }
-  | { kind: "slow_mode"; channel: string; intervalMs: number | null };
+  | { kind: "mute"; target: User; by: string; expiresAt: number }
+  | { kind: "unmute"; target: User; by: string }
+  | { kind: "ban"; target: User; by: string; reason: string; expiresAt: number | null }
+  | { kind: "unban"; target: User; by: string }
+  | { kind: "slow_mode"; channel: string; by: string; intervalMs: number | null };
 
 /** One message to store, with the moderation change it announces (stored atomically with it). */
 export interface ChatWrite {

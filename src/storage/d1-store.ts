@@ -152,7 +152,7 @@ export class D1ChatStore implements ChatStore {
   private moderationStatement(appId: number, change: ModerationChange, now: number): D1PreparedStatement {
     switch (change.kind) {
       case "mute":
-        return muteStatement(this.db, appId, change.target, change.mutedBy, now, change.expiresAt);
+        return muteStatement(this.db, appId, change.target, change.by, now, change.expiresAt);
       case "unmute":
         return unmuteStatement(this.db, appId, change.target.auth_id);
       case "ban":

@@ -72,4 +72,13 @@ export class D1Retention {
       .run();
     return result.meta.changes;
   }
+
+  /** Deletes up to `batch` records of webhook delivery attempts made before `before` (found by `webhook_deliveries_by_age`). */
+  async deleteWebhookDeliveriesBefore(before: number, batch: number): Promise<number> {
+    const result = await this.db
+      .prepare("DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE attempted_at < ?1 LIMIT ?2)")
+      .bind(before, batch)
+      .run();
+    return result.meta.changes;
+  }
 }

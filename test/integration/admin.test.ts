@@ -1,9 +1,7 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join as joinPath } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, join, next, pause, record, request, until } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
-import { localSecret, startTestServer, type TestServer } from "../support/server.js";
+import { filesHolding, localSecret, startTestServer, type TestServer } from "../support/server.js";
 
 /** The operator's admin API against a real server, its effects observed by real clients. */
 let server: TestServer;
@@ -37,18 +35,6 @@ async function postEvent(appId: number, bearer: string) {
     body: JSON.stringify({ id: `admin-test-${crypto.randomUUID()}`, type: "balance_change", auth_id: 3, balance: 10, diff: 10 }),
   });
   return { status: response.status, json: (await response.json()) as Record<string, any> };
-}
-
-/** Every file of the server's local state (D1 and Durable Object storage) whose bytes contain `secret`. */
-async function filesHolding(secret: string): Promise<string[]> {
-  const files = (await readdir(server.persistTo, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
-  const holding: string[] = [];
-  for (const file of files) {
-    const path = joinPath(file.parentPath, file.name);
-    if ((await readFile(path)).includes(secret)) holding.push(path);
-  }
-  expect(files.length).toBeGreaterThan(0);
-  return holding;
 }
 
 describe("admin API", () => {
@@ -376,9 +362,9 @@ describe("admin API", () => {
     expect((await call("DELETE", `/apps/${app["id"]}/keys/${key["id"]}`)).status).toBe(204);
 
     // The scan sees what D1 keeps (the app's name), and neither secret.
-    expect(await filesHolding("At rest")).not.toEqual([]);
-    expect(await filesHolding(token["token"])).toEqual([]);
-    expect(await filesHolding(key["key"])).toEqual([]);
+    expect(await filesHolding(server, "At rest")).not.toEqual([]);
+    expect(await filesHolding(server, token["token"])).toEqual([]);
+    expect(await filesHolding(server, key["key"])).toEqual([]);
     const output = server.output();
     expect(output).not.toContain(token["token"]);
     expect(output).not.toContain(key["key"]);
@@ -431,6 +417,12 @@ describe("admin API", () => {
         "POST /apps/{app_id}/signing-keys",
         "GET /apps/{app_id}/signing-keys",
         "DELETE /apps/{app_id}/signing-keys/{signing_key_id}",
+        "POST /apps/{app_id}/webhooks",
+        "GET /apps/{app_id}/webhooks",
+        "PATCH /apps/{app_id}/webhooks/{webhook_id}",
+        "DELETE /apps/{app_id}/webhooks/{webhook_id}",
+        "POST /apps/{app_id}/webhooks/{webhook_id}/rotate-secret",
+        "GET /apps/{app_id}/webhooks/{webhook_id}/deliveries",
         "GET /health",
       ].sort(),
     );
@@ -448,6 +440,7 @@ describe("admin API", () => {
     expect(security("post", "/apps/{app_id}/tokens")).toEqual([{ AdminToken: [] }, { AppKey: ["tokens:write"] }]);
     expect(security("delete", "/apps/{app_id}/messages/{message_id}")).toEqual([{ AdminToken: [] }, { AppKey: ["moderation:write"] }]);
     expect(security("post", "/apps/{app_id}/keys")).toEqual([{ AdminToken: [] }]);
+    expect(security("post", "/apps/{app_id}/webhooks")).toEqual([{ AdminToken: [] }, { AppKey: ["webhooks:write"] }]);
     expect(security("get", "/apps")).toEqual([{ AdminToken: [] }]);
     expect(JSON.stringify(doc)).not.toContain('"scope":"operator"');
   });

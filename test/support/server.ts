@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
@@ -12,7 +12,7 @@ export const demoUser = (uname: string): DemoUser => {
 };
 
 /** A secret as `npm start` sets it locally (from `.dev.vars.example`), for servers the tests start. */
-export async function localSecret(name: "INGEST_TOKEN" | "ADMIN_TOKEN"): Promise<string> {
+export async function localSecret(name: "INGEST_TOKEN" | "ADMIN_TOKEN" | "WEBHOOK_SECRETS_KEY"): Promise<string> {
   const example = await readFile(new URL("../../.dev.vars.example", import.meta.url), "utf8");
   const value = new RegExp(`^${name}=(.+)$`, "m").exec(example)?.[1];
   if (!value) throw new Error(`.dev.vars.example has no ${name}`);
@@ -86,3 +86,18 @@ export async function untilConnections(server: TestServer, adminToken: string, c
   }
 }
 
+
+/**
+ * Every file of the server's local state (D1 and Durable Object storage) whose bytes contain `secret`; throws
+ * when there is no file at all (the search would prove nothing).
+ */
+export async function filesHolding(server: TestServer, secret: string): Promise<string[]> {
+  const files = (await readdir(server.persistTo, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+  if (files.length === 0) throw new Error(`no state under ${server.persistTo}`);
+  const holding: string[] = [];
+  for (const file of files) {
+    const path = join(file.parentPath, file.name);
+    if ((await readFile(path)).includes(secret)) holding.push(path);
+  }
+  return holding;
+}

@@ -1,5 +1,8 @@
 import { bench, describe } from "vitest";
 import { OrderingCore } from "../src/ordering/ordering-core.js";
+import type { Runtime } from "../src/deadline.js";
+import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/events.js";
+import { WebhookOutbox } from "../src/webhooks/outbox.js";
 import { MemoryStore, ROOM_OPTIONS, USERS, tokenOf } from "../test/support/memory-room.js";
 
 /**
@@ -11,18 +14,43 @@ import { MemoryStore, ROOM_OPTIONS, USERS, tokenOf } from "../test/support/memor
 const SHARDS = [1, 4, 16, 64];
 const SUBSCRIBERS = [1_000, 4_000];
 
-function orderingRoom(shards: number, subscribers: number) {
+/**
+ * A clock whose timers wait until {@link GatheringClock.fire}: the bench fires them every
+ * {@link MESSAGES_PER_HANDOVER} messages, so that a room with webhooks hands over what a busy room gathers.
+ */
+class GatheringClock implements Runtime {
+  private readonly tasks = new Set<() => void>();
+  now = () => Date.now();
+  later = (_ms: number, task: () => void) => {
+    this.tasks.add(task);
+    return () => void this.tasks.delete(task);
+  };
+  hold = () => {};
+  fire(): void {
+    const due = [...this.tasks];
+    this.tasks.clear();
+    for (const task of due) task();
+  }
+}
+/** What a room receiving 400 messages a second gathers in the outbox's quarter of a second. */
+const MESSAGES_PER_HANDOVER = 100;
+
+function orderingRoom(shards: number, subscribers: number, webhooks = false) {
   const store = new MemoryStore();
   store.addToken(tokenOf(1), 1, USERS.owner);
   // Each shard takes its batch and answers with its activation, as over RPC, and does nothing with it.
   const shard = { receive: async () => "bench", snapshot: () => ({ activation: "bench", sessions: [], pending: [], ips: {} }), end: () => 0 };
-  const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => shard, null);
+  const clock = new GatheringClock();
+  // With webhooks, one endpoint takes every type; the Queue takes each batch and does nothing with it.
+  const sink = { subscriptions: async () => [{ id: 1, events: [...WEBHOOK_EVENT_TYPES] }], send: async () => {} };
+  const outbox = webhooks ? new WebhookOutbox(1, sink, clock) : null;
+  const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => shard, null, clock, outbox);
   for (let index = 0; index < subscribers; index++) {
     const user = { uname: `user${index}`, auth_id: 1_000 + index, role: "MEMBER" as const };
     core.chat.directory.set(`client-${index}`, 1 + (index % shards), { user, subscriptions: ["CHAT"] });
   }
   const sender = { id: "sender", shard: 1, session: { user: USERS.owner, subscriptions: ["CHAT" as const] }, recovery: null };
-  return { core, sender, store };
+  return { core, sender, store, clock };
 }
 
 describe("ordering room: one chat message", () => {
@@ -42,5 +70,25 @@ describe("ordering room: one chat message", () => {
         { time: 1_000, warmupTime: 500, warmupIterations: 1_000, teardown: () => void (room = null) },
       );
     }
+  }
+});
+
+describe("ordering room: one chat message, webhooks off and on", () => {
+  for (const webhooks of [false, true]) {
+    let room: ReturnType<typeof orderingRoom> | null = null;
+    let sent = 0;
+    bench(
+      `webhooks ${webhooks ? "on" : "off"}, 4 shards, 1000 subscribers`,
+      async () => {
+        room ??= orderingRoom(4, 1_000, webhooks);
+        const outcome = await room.core.request(room.sender, "new_message", { text: `message ${sent++}` });
+        if (!outcome.ok) throw new Error(outcome.reason);
+        if (sent % MESSAGES_PER_HANDOVER === 0) {
+          room.clock.fire();
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      },
+      { time: 2_000, warmupTime: 500, warmupIterations: 1_000, teardown: () => void (room = null) },
+    );
   }
 });

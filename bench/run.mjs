@@ -9,6 +9,8 @@
 // feed) and among HIGH, alternating LOW, HIGH, LOW, HIGH, LOW on one server after an uncounted round at each:
 // separate runs for each level drifted with the machine's speed by more than the difference they were to show.
 // --jwt adds a column with the clients authenticating with tokens the app signed (JWTs) instead of UUID tokens.
+// --webhooks adds a column with the demo app's webhooks on (an endpoint taking every event type, answered by a
+// receiver in this process), and a table of the room's own work per chat message with them off and on.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead. --skip node,plain,partyserver
@@ -17,6 +19,7 @@
 // refuses it, but the local workers in front of it (Miniflare's entry, wrangler dev's proxy) accept it, so
 // locally only the client can turn it off.
 import { fork } from "node:child_process";
+import { createServer } from "node:http";
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -43,11 +46,12 @@ const { values } = parseArgs({
     "via-wrangler": { type: "boolean", default: false },
     storm: { type: "boolean", default: false },
     jwt: { type: "boolean", default: false },
+    webhooks: { type: "boolean", default: false },
     skip: { type: "string", default: "" },
   },
   allowNegative: true,
 });
-const { deflate, "via-wrangler": viaWrangler, storm, jwt, skip, idle, ...sizes } = values;
+const { deflate, "via-wrangler": viaWrangler, storm, jwt, webhooks, skip, idle, ...sizes } = values;
 const skipped = new Set(skip.split(",").filter(Boolean));
 const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [key, Number(value)]));
 const idleLevels = idle?.split(",").map(Number) ?? null;
@@ -120,8 +124,10 @@ async function measure(name, url, serverPid, protocol = "socket.io") {
   const rssIdle = treeRss(serverPid);
 
   const sent = options.rate * options.seconds;
+  const sendTicksBefore = threadTicks(serverPid, true);
   await loaders[0].run("send", { count: sent, rate: options.rate });
   await pause(2_000);
+  const sendTicks = totalTicks(threadTicks(serverPid, true)) - totalTicks(sendTicksBefore);
   const latencies = (await Promise.all(loaders.map((each) => each.run("collect")))).flatMap((result) => result.latencies);
   await Promise.all(loaders.map((each) => each.run("close")));
   for (const each of loaders) each.kill();
@@ -139,6 +145,7 @@ async function measure(name, url, serverPid, protocol = "socket.io") {
     connectP50: percentile(connectTimes, 50),
     connectP99: percentile(connectTimes, 99),
     cpuPerConnect: (connectTicks * 1e6) / CLOCK_TICKS / connectTimes.length,
+    cpuPerMessage: (sendTicks * 1e6) / CLOCK_TICKS / sent,
     deliveries: latencies.length,
     expected: sent * options.clients,
     deliveriesPerSecond: latencies.length / options.seconds,
@@ -220,24 +227,58 @@ async function partyserver() {
 
 /**
  * Socketpot Edge with the demo app on `shards` connection shards, its clients speaking `protocol`; with `signed`,
- * they authenticate with tokens the app signed (JWTs) instead of the demo's UUID tokens.
+ * they authenticate with tokens the app signed (JWTs) instead of the demo's UUID tokens; with `hooks`, the app
+ * has a webhook endpoint taking every event type, answered 204 by a receiver in this process.
  */
-async function socketpot(shards, protocol = "socket.io", signed = false) {
+async function socketpot(shards, protocol = "socket.io", { signed = false, hooks = false } = {}) {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-bench-"));
-  const vars = { ...loadVars(shards), INGEST_TOKEN, ADMIN_TOKEN };
+  const vars = { ...loadVars(shards), INGEST_TOKEN, ADMIN_TOKEN, WEBHOOK_SECRETS_KEY: "bench-webhook-secrets-key-0123456789", WEBHOOK_ALLOW_HTTP_LOOPBACK: "true" };
+  const receiver = hooks ? await webhookReceiver() : null;
   try {
     await prepareLocalDatabase({ persistTo });
-    return await measured(async () => {
+    const result = await measured(async () => {
       const server = await startSocketpot(persistTo, vars);
       // The loaders forked for this server read the tokens from their environment.
       if (signed) process.env[SIGNED_TOKENS_VAR] = JSON.stringify(await signedDemoTokens(server.url));
+      if (receiver) await addWebhook(server.url, receiver.url);
       const layout = shards === 1 ? "one room" : `${shards} shards`;
-      return { ...server, name: `${server.name}, ${layout}${protocol === "plain" ? ", plain WS" : ""}${signed ? ", signed tokens" : ""}` };
+      return { ...server, name: `${server.name}, ${layout}${protocol === "plain" ? ", plain WS" : ""}${signed ? ", signed tokens" : ""}${hooks ? ", webhooks on" : ""}` };
     }, protocol);
+    return { ...result, webhookDeliveries: receiver?.received() ?? NaN };
   } finally {
     delete process.env[SIGNED_TOKENS_VAR];
+    await receiver?.close();
     await rm(persistTo, { recursive: true, force: true });
   }
+}
+
+/** An HTTP receiver on the loopback that answers every delivery 204 and counts them. */
+async function webhookReceiver() {
+  let received = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => {
+      received += 1;
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hooks`,
+    received: () => received,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** Registers an endpoint at `receiverUrl` for every event type of the demo app. */
+async function addWebhook(url, receiverUrl) {
+  const events = ["message.created", "message.deleted", "user.joined", "user.left", "user.muted", "user.unmuted", "user.banned", "user.unbanned", "deposit.delivered"];
+  const created = await fetch(`${url}/v1/admin/apps/1/webhooks`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ url: receiverUrl, events }),
+  });
+  if (created.status !== 201) throw new Error(`registering the bench's webhook: HTTP ${created.status} ${await created.text()}`);
 }
 
 /** Registers an ES256 key for the demo app and signs a token (an hour long) for each demo user, in their order. */
@@ -275,6 +316,7 @@ const rows = [
   ["connect+auth p50", "connectP50", "ms"],
   ["connect+auth p99", "connectP99", "ms"],
   ["server CPU per connect+auth", "cpuPerConnect", " µs"],
+  ["server CPU per chat message (its fan-out included)", "cpuPerMessage", " µs"],
   ["fan-out deliveries/s", "deliveriesPerSecond", ""],
   ["fan-out delivered / expected", null, ""],
   ["fan-out latency p50", "fanoutP50", "ms"],
@@ -284,13 +326,14 @@ const rows = [
   ["deposit ingest→socket p99", "depositP99", "ms"],
   ["workerd threads with ≥ 5% of workerd's CPU", "busyThreads", ""],
   ["busiest workerd thread's share", "busiestThreadShare", "%"],
+  ["webhook deliveries received", "webhookDeliveries", ""],
 ];
 
 /** The ordering room's median time per chat message for each shard count and audience (vitest bench, in Node). */
 function orderingCosts() {
   const output = join(tmpdir(), `socketpot-ordering-${process.pid}.json`);
   execFileSync("npx", ["vitest", "bench", "--run", "--project", "unit", "bench/ordering.bench.ts", "--outputJson", output], { stdio: "ignore" });
-  return readFile(output, "utf8").then((text) => JSON.parse(text).files[0].groups[0].benchmarks);
+  return readFile(output, "utf8").then((text) => JSON.parse(text).files[0].groups.flatMap((group) => group.benchmarks));
 }
 
 /**
@@ -367,7 +410,8 @@ if (storm) {
 }
 
 const columns = [await socketpot(1)];
-if (jwt) columns.push(await socketpot(1, "socket.io", true));
+if (jwt) columns.push(await socketpot(1, "socket.io", { signed: true }));
+if (webhooks) columns.push(await socketpot(1, "socket.io", { hooks: true }));
 if (options.shards > 1) columns.push(await socketpot(options.shards));
 const bare = await floor();
 const cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -413,6 +457,17 @@ for (const [label, key, unit] of rows) {
     ours && reference && Number.isFinite(value(ours)) && Number.isFinite(value(reference)) ? (value(ours) / value(reference)).toFixed(2) : "";
   const ratios = columns.map((ours) => `${ratio(ours, bare)} | ${ratio(ours, theirs)}`);
   console.log(`| ${label} | ${results.map((result) => format(value(result), suffix)).join(" | ")} | ${ratios.join(" | ")} | ${ratio(plain, party)} |`);
+}
+
+if (webhooks) {
+  console.log("\nThe room's own work per chat message, webhooks off and on (median and mean of a vitest bench in Node; 4 shards, 1,000 subscribers; with webhooks, one endpoint takes every type and each handover carries 100 messages' events):\n");
+  console.log("| webhooks | median | mean |");
+  console.log("|---|---|---|");
+  const costs = await orderingCosts();
+  for (const state of ["off", "on"]) {
+    const cost = costs.find((each) => each.name === `webhooks ${state}, 4 shards, 1000 subscribers`);
+    console.log(`| ${state} | ${(cost.median * 1000).toFixed(1)} µs | ${(cost.mean * 1000).toFixed(1)} µs |`);
+  }
 }
 
 if (options.shards > 1) {

@@ -10,7 +10,7 @@ import type { RecoveryStore } from "../socketpot/recovery.js";
 import { ChatRoom, type Outcome, type RoomHost, type RoomOptions, type ServerEvent } from "../socketpot/room.js";
 import type { Audience } from "../socketpot/schemas.js";
 import type { ChatStore } from "../socketpot/store.js";
-import type { WebhookEventType } from "../webhooks/events.js";
+import type { WebhookData, WebhookEventType } from "../webhooks/events.js";
 import type { WebhookOutbox } from "../webhooks/outbox.js";
 import { ConnectionCounts, type ConnectionLimits } from "./connection-counts.js";
 
@@ -140,7 +140,7 @@ export class OrderingCore implements Ordering, RoomHost {
     }
   }
 
-  notify(type: WebhookEventType, data: Record<string, unknown>): void {
+  notify(type: WebhookEventType, data: WebhookData): void {
     this.webhooks?.emit(type, data);
   }
 

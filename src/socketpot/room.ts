@@ -27,7 +27,7 @@ import { accessTokenDigest, looksSigned } from "../credentials.js";
 import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
-import type { WebhookEventType } from "../webhooks/events.js";
+import type { WebhookData, WebhookEventType } from "../webhooks/events.js";
 
 export const HISTORY_LENGTH = 100;
 /** Why the app ended a client's session, as the client is told (`client_error`) before it is disconnected. */
@@ -87,7 +87,7 @@ export interface RoomHost {
   /** Ends every session that `matches`, wherever it is, telling each client `reason`; answers how many ended. */
   endSessions(matches: (session: ClientSession) => boolean, reason: string): Promise<number>;
   /** Hands an event to the app's webhooks, off the room's path (nothing, when no endpoint takes its type). */
-  notify(type: WebhookEventType, data: Record<string, unknown>): void;
+  notify(type: WebhookEventType, data: WebhookData): void;
 }
 
 export interface RoomOptions {
@@ -450,11 +450,11 @@ export class ChatRoom {
   private announce({ joined, left }: PresenceChange, clientId: string): void {
     if (left) {
       this.broadcastToChat("user_left", { uname: left.uname });
-      this.host.notify("user.left", { ...left });
+      this.host.notify("user.left", left);
     }
     if (joined) {
       this.broadcastToChat("user_joined", joined, clientId);
-      this.host.notify("user.joined", { ...joined });
+      this.host.notify("user.joined", joined);
     }
   }
 
@@ -608,7 +608,7 @@ export class ChatRoom {
     history.splice(0, Math.max(0, history.length - HISTORY_LENGTH));
     for (const message of stored) {
       this.broadcastToChat("new_message", message);
-      this.host.notify("message.created", { ...message });
+      this.host.notify("message.created", message);
     }
     return stored;
   }

@@ -2,7 +2,7 @@ import { log } from "../log.js";
 import { chunksBySize } from "../chunks.js";
 import { QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES, QUEUE_MESSAGE_BYTES } from "../limits.js";
 import { queueMessageBytes } from "../queue/batches.js";
-import { EventIds, type WebhookDelivery, type WebhookEvent, type WebhookEventType } from "./events.js";
+import { EventIds, type WebhookData, type WebhookDelivery, type WebhookEvent, type WebhookEventType } from "./events.js";
 
 /** An enabled endpoint of the app, and the event types it takes. */
 export interface WebhookSubscription {
@@ -33,7 +33,8 @@ export class WebhookOutbox {
   /** Event type → the endpoints that take it; null until read (events are then kept, and sorted once known). */
   private subscribers: Map<WebhookEventType, number[]> | null = null;
   private reading: Promise<Map<WebhookEventType, number[]>> | null = null;
-  private held: WebhookEvent[] = [];
+  /** Events as the room emitted them: made into {@link WebhookEvent}s (ids, dates) at the handover, off its path. */
+  private held: Array<{ type: WebhookEventType; at: number; data: WebhookData }> = [];
   private handingOver = false;
   private readonly ids = new EventIds();
 
@@ -43,10 +44,9 @@ export class WebhookOutbox {
     private readonly clock: { now(): number; later(ms: number, task: () => void): () => void },
   ) {}
 
-  emit(type: WebhookEventType, data: Record<string, unknown>): void {
+  emit(type: WebhookEventType, data: WebhookData): void {
     if (this.subscribers && !this.subscribers.has(type)) return;
-    const now = this.clock.now();
-    this.held.push({ id: this.ids.next(now), type, app_id: this.appId, created_at: new Date(now).toISOString(), data });
+    this.held.push({ type, at: this.clock.now(), data });
     if (this.held.length > MAX_HELD) {
       const dropped = this.held.splice(0, this.held.length - MAX_HELD);
       log("webhook_events_dropped", { app_id: this.appId, events: dropped.length, reason: "too many held" });
@@ -84,7 +84,8 @@ export class WebhookOutbox {
     this.handingOver = true;
     try {
       while (this.held.length > 0) {
-        const events = this.held.splice(0);
+        // Ids are given in the order of emission, once: a retried handover sends the same ones.
+        const events = this.held.splice(0).map(({ type, at, data }): WebhookEvent => ({ id: this.ids.next(at), type, app_id: this.appId, created_at: new Date(at).toISOString(), data: data as Record<string, unknown> }));
         for (let attempt = 1; ; attempt++) {
           try {
             await this.send(events);
@@ -106,16 +107,24 @@ export class WebhookOutbox {
   /** One Queue message per event and endpoint that takes it, in `sendBatch` calls within the Queue's limits. */
   private async send(events: WebhookEvent[]): Promise<void> {
     const byType = await this.endpoints();
-    const deliveries = events.flatMap((event) => (byType.get(event.type) ?? []).map((endpoint_id): WebhookDelivery => ({ endpoint_id, event })));
-    const fitting: WebhookDelivery[] = [];
+    const deliveries: WebhookDelivery[] = [];
     const sizes: number[] = [];
-    for (const delivery of deliveries) {
-      const bytes = queueMessageBytes(delivery);
-      if (bytes > QUEUE_MESSAGE_BYTES) continue;
-      fitting.push(delivery);
-      sizes.push(bytes);
+    let tooLarge = 0;
+    for (const event of events) {
+      const endpoints = byType.get(event.type);
+      if (!endpoints) continue;
+      // An event's size once, whatever its endpoints: theirs differ only in a number of a few digits.
+      const bytes = queueMessageBytes({ endpoint_id: Number.MAX_SAFE_INTEGER, event });
+      if (bytes > QUEUE_MESSAGE_BYTES) {
+        tooLarge += endpoints.length;
+        continue;
+      }
+      for (const endpoint_id of endpoints) {
+        deliveries.push({ endpoint_id, event });
+        sizes.push(bytes);
+      }
     }
-    if (fitting.length < deliveries.length) log("webhook_events_dropped", { app_id: this.appId, events: deliveries.length - fitting.length, reason: "larger than a Queue message" });
-    for (const batch of chunksBySize(fitting, sizes, QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES)) await this.sink.send(batch);
+    if (tooLarge > 0) log("webhook_events_dropped", { app_id: this.appId, events: tooLarge, reason: "larger than a Queue message" });
+    for (const batch of chunksBySize(deliveries, sizes, QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES)) await this.sink.send(batch);
   }
 }

@@ -598,13 +598,13 @@ const DELIVERIES_LISTED = 100;
 const webhooks = (c: { env: Env }) => new D1Webhooks(c.env.DB);
 
 /**
- * What a webhook change needs of the deployment: the key secrets are sealed with and the Queue (503 without
- * them), and the URL rule (400 for a URL it refuses). `refusal` is null when all is there.
+ * What a webhook change needs of the deployment: to seal a new secret, the key and the Queue (503 without
+ * them); for a URL, the URL rule (400 for one it refuses). `refusal` is null when all is there.
  */
-function webhookSetup(c: { env: Env }, url?: string) {
+function webhookSetup(c: { env: Env }, { url, sealing }: { url?: string | undefined; sealing: boolean }) {
   const config = parseWebhookConfig(c.env);
   const refused = (status: 400 | 503, error: string, message: string) => ({ config, refusal: { status, body: { error, message } } });
-  if (!config.secretsKey || !c.env.WEBHOOKS) {
+  if (sealing && (!config.secretsKey || !c.env.WEBHOOKS)) {
     return refused(503, "WEBHOOKS_DISABLED", "webhooks need the WEBHOOK_SECRETS_KEY secret and the WEBHOOKS queue binding on this deployment (docs/deploy.md)");
   }
   const problem = url === undefined ? null : webhookUrlProblem(url, config.allowHttpLoopback);
@@ -612,6 +612,16 @@ function webhookSetup(c: { env: Env }, url?: string) {
 }
 
 const unknownWebhook = { error: "UNKNOWN_WEBHOOK", message: "this app has no such webhook endpoint" };
+
+/**
+ * Tells the app's room its endpoints changed. The change is stored already, and a create's answer holds the only
+ * copy of the secret: a room that cannot be told now reads the endpoints when it next starts (logged, not 500).
+ */
+async function webhooksChanged(env: Env, app: AppRecord): Promise<void> {
+  await roomOf(env, app)
+    .webhooksChanged(app.id)
+    .catch((error: unknown) => log("request_failed", { app_id: app.id, request: "webhooks changed", error: String(error) }));
+}
 
 admin.openapi(
   route({
@@ -626,14 +636,14 @@ admin.openapi(
   async (c) => {
     const app = c.get("app");
     const { url, events } = c.req.valid("json");
-    const { config, refusal } = webhookSetup(c, url);
+    const { config, refusal } = webhookSetup(c, { url, sealing: true });
     if (refusal) return c.json(refusal.body, refusal.status);
     if ((await webhooks(c).count(app.id)) >= MAX_WEBHOOKS_PER_APP) {
       return c.json({ error: "TOO_MANY_WEBHOOKS", message: `an app has at most ${MAX_WEBHOOKS_PER_APP} webhook endpoints; delete one first` }, 409);
     }
     const secret = newWebhookSecret();
     const endpoint = await webhooks(c).create(app.id, url, events, await sealSecret(config.secretsKey!, app.id, secret), Date.now());
-    await roomOf(c.env, app).webhooksChanged(app.id);
+    await webhooksChanged(c.env, app);
     audit("webhook_created", app.id, endpoint.id);
     return c.json({ ...endpoint, secret }, 201);
   },
@@ -658,11 +668,11 @@ admin.openapi(
     const app = c.get("app");
     const { webhook_id } = c.req.valid("param");
     const change = c.req.valid("json");
-    const { refusal } = webhookSetup(c, change.url);
+    const { refusal } = webhookSetup(c, { url: change.url, sealing: false });
     if (refusal) return c.json(refusal.body, refusal.status);
     const endpoint = await webhooks(c).update(app.id, webhook_id, change, Date.now());
     if (!endpoint) return c.json(unknownWebhook, 404);
-    await roomOf(c.env, app).webhooksChanged(app.id);
+    await webhooksChanged(c.env, app);
     audit("webhook_updated", app.id, webhook_id);
     return c.json(endpoint, 200);
   },
@@ -674,7 +684,7 @@ admin.openapi(
     const app = c.get("app");
     const { webhook_id } = c.req.valid("param");
     if (!(await webhooks(c).delete(app.id, webhook_id))) return c.json(unknownWebhook, 404);
-    await roomOf(c.env, app).webhooksChanged(app.id);
+    await webhooksChanged(c.env, app);
     audit("webhook_deleted", app.id, webhook_id);
     return c.body(null, 204);
   },
@@ -693,7 +703,7 @@ admin.openapi(
   async (c) => {
     const app = c.get("app");
     const { webhook_id } = c.req.valid("param");
-    const { config, refusal } = webhookSetup(c);
+    const { config, refusal } = webhookSetup(c, { sealing: true });
     if (refusal) return c.json(refusal.body, refusal.status);
     const secret = newWebhookSecret();
     if (!(await webhooks(c).reseal(app.id, webhook_id, await sealSecret(config.secretsKey!, app.id, secret), Date.now()))) {

@@ -58,12 +58,6 @@ export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS):
     if (deleted < CLEANUP_BATCH_ROWS) break;
   }
 
-  for (;;) {
-    const deleted = await call(() => retention.deleteWebhookDeliveriesBefore(now - WEBHOOK_DELIVERIES_KEPT_MS, CLEANUP_BATCH_ROWS));
-    if (deleted === null) break;
-    report.webhook_deliveries_deleted += deleted;
-    if (deleted < CLEANUP_BATCH_ROWS) break;
-  }
 
   let after = 0;
   for (;;) {
@@ -97,6 +91,13 @@ export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS):
         );
     }
     if (report.unfinished || apps.length < APPS_PER_PAGE) break;
+  }
+  // Last: the record of webhook deliveries takes what the allowance has left after the chat's retention.
+  for (;;) {
+    const deleted = await call(() => retention.deleteWebhookDeliveriesBefore(now - WEBHOOK_DELIVERIES_KEPT_MS, CLEANUP_BATCH_ROWS));
+    if (deleted === null) break;
+    report.webhook_deliveries_deleted += deleted;
+    if (deleted < CLEANUP_BATCH_ROWS) break;
   }
   log("cleanup", { ...report });
   return report;

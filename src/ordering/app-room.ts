@@ -208,10 +208,10 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     if (this.core) await (await this.ordered(appId)).chat.setSlowMode(channel, intervalMs);
   }
 
-  /** User `authId`'s ban was lifted (in storage): a running room takes its auths again. */
+  /** User `authId`'s ban was lifted (in storage): the room takes its auths again, and tells the app's webhooks. */
   async unban(appId: number, authId: number): Promise<void> {
     this.inbound.count();
-    if (this.core) await (await this.ordered(appId)).chat.unban(authId);
+    await (await this.ordered(appId)).chat.unban(authId);
   }
 
   /**

@@ -39,6 +39,10 @@ interface Posted {
 async function post(url: string, secret: string, event: WebhookEvent, timeoutMs: number): Promise<Posted> {
   const body = JSON.stringify(event);
   const started = Date.now();
+  // A timer cleared once the answer is in: AbortSignal.timeout's would keep the invocation alive for the whole
+  // timeout after a quick answer (workerd#4936), and the local Queue then sends the next batch only after it.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
   try {
     const response = await fetch(url, {
       method: "POST",
@@ -49,14 +53,15 @@ async function post(url: string, secret: string, event: WebhookEvent, timeoutMs:
       },
       body,
       redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: timeout.signal,
     });
     await response.body?.cancel();
     const ok = response.status >= 200 && response.status < 300;
     return { status: response.status, error: ok ? null : `HTTP ${response.status}`, durationMs: Date.now() - started };
   } catch (error) {
-    const timedOut = error instanceof Error && error.name === "TimeoutError";
-    return { status: null, error: timedOut ? `no answer within ${timeoutMs} ms` : String(error).slice(0, 200), durationMs: Date.now() - started };
+    return { status: null, error: timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : String(error).slice(0, 200), durationMs: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -68,7 +73,15 @@ async function post(url: string, secret: string, event: WebhookEvent, timeoutMs:
  * a message (`max_batch_size`), two D1 queries, and a lookup and a call for each endpoint this batch disabled.
  */
 export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const config = parseWebhookConfig(env);
+  let config: WebhookConfig;
+  try {
+    config = parseWebhookConfig(env);
+  } catch (error) {
+    // A deployment fault, not the endpoints': every message waits for it to be mended, none counted against them.
+    log("webhook_batch_failed", { messages: batch.messages.length, error: String(error) });
+    batch.retryAll({ delaySeconds: retryDelaySeconds(1, 10) });
+    return;
+  }
   const store = new D1Webhooks(env.DB);
   const deliveries: Array<{ message: Message<unknown>; delivery: WebhookDelivery }> = [];
   for (const message of batch.messages) {
@@ -79,10 +92,18 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
       message.ack();
     }
   }
-  const targets = await store.targets([...new Set(deliveries.map(({ delivery }) => delivery.endpoint_id))]);
+  let targets: Map<number, DeliveryTarget>;
+  try {
+    targets = await store.targets([...new Set(deliveries.map(({ delivery }) => delivery.endpoint_id))]);
+  } catch (error) {
+    log("webhook_batch_failed", { messages: deliveries.length, error: String(error) });
+    for (const { message } of deliveries) message.retry({ delaySeconds: retryDelaySeconds(message.attempts, config.retryBaseSeconds) });
+    return;
+  }
   const secrets = new Map<number, Promise<string>>();
   const attempts: DeliveryAttempt[] = [];
   let skipped = 0;
+  let unopened = 0;
 
   const deliverOne = async ({ message, delivery }: (typeof deliveries)[number]) => {
     const target = targets.get(delivery.endpoint_id);
@@ -93,8 +114,14 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
       return;
     }
     const secret = await secretOf(delivery.endpoint_id, target, config, secrets).catch(() => null);
-    // Without its secret (WEBHOOK_SECRETS_KEY unset or changed) nothing is sent: a failure, retried, visible.
-    const posted: Posted = secret === null ? { status: null, error: "the endpoint's secret cannot be opened: is WEBHOOK_SECRETS_KEY the key it was sealed with?", durationMs: 0 } : await post(target.url, secret, delivery.event, config.timeoutMs);
+    if (secret === null) {
+      // WEBHOOK_SECRETS_KEY unset or changed: the deployment's fault, not the endpoint's. Nothing is sent, and the
+      // attempt is not counted against the endpoint; it waits, and is logged.
+      unopened += 1;
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts, config.retryBaseSeconds) });
+      return;
+    }
+    const posted = await post(target.url, secret, delivery.event, config.timeoutMs);
     const last = message.attempts >= WEBHOOK_ATTEMPTS;
     const delaySeconds = retryDelaySeconds(message.attempts, config.retryBaseSeconds);
     if (posted.error === null) message.ack();
@@ -121,6 +148,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
     if (app) await roomOf(env, app).webhooksChanged(appId).catch((error: unknown) => log("request_failed", { app_id: appId, request: "webhooks changed", error: String(error) }));
   }
   const failed = attempts.filter((attempt) => attempt.error !== null).length;
+  if (unopened > 0) log("webhook_secret_unopened", { messages: unopened, hint: "is WEBHOOK_SECRETS_KEY the key the endpoints' secrets were sealed with?" });
   log("webhook_batch", { messages: batch.messages.length, delivered: attempts.length - failed, failed, skipped, disabled: disabled.length });
 }
 

@@ -1,3 +1,4 @@
+import type { Runtime } from "../deadline.js";
 import { log } from "../log.js";
 import { chunksBySize } from "../chunks.js";
 import { QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES, QUEUE_MESSAGE_BYTES } from "../limits.js";
@@ -41,7 +42,7 @@ export class WebhookOutbox {
   constructor(
     private readonly appId: number,
     private readonly sink: WebhookSink,
-    private readonly clock: { now(): number; later(ms: number, task: () => void): () => void },
+    private readonly clock: Pick<Runtime, "now" | "later" | "hold">,
   ) {}
 
   emit(type: WebhookEventType, data: WebhookData): void {
@@ -51,7 +52,8 @@ export class WebhookOutbox {
       const dropped = this.held.splice(0, this.held.length - MAX_HELD);
       log("webhook_events_dropped", { app_id: this.appId, events: dropped.length, reason: "too many held" });
     }
-    if (this.held.length === 1 && !this.handingOver) this.clock.later(GATHER_MS, () => void this.handOver());
+    // Held by the object (ctx.waitUntil) until the Queue took it, as its other work is.
+    if (this.held.length === 1 && !this.handingOver) this.clock.later(GATHER_MS, () => this.clock.hold(this.handOver()));
   }
 
   /** The app's endpoints changed: they are read again before the next handover. */
@@ -61,18 +63,18 @@ export class WebhookOutbox {
   }
 
   private async endpoints(): Promise<Map<WebhookEventType, number[]>> {
-    this.reading ??= this.sink.subscriptions().then(
+    const reading = (this.reading ??= this.sink.subscriptions().then(
       (subscriptions) => {
         const byType = new Map<WebhookEventType, number[]>();
         for (const { id, events } of subscriptions) for (const type of events) byType.set(type, [...(byType.get(type) ?? []), id]);
         return byType;
       },
       (error: unknown) => {
-        this.reading = null;
+        // A failed read is tried again at the next handover (unless a change started a newer one).
+        if (this.reading === reading) this.reading = null;
         throw error;
       },
-    );
-    const reading = this.reading;
+    ));
     const byType = await reading;
     // A change while it was read: this read stands for this handover only.
     if (this.reading === reading) this.subscribers = byType;

@@ -53,6 +53,12 @@ describe("webhook signatures and secrets", () => {
     ["ftp://127.0.0.1/in", true, "url must be https://, or http:// to the loopback (127.0.0.1, localhost, [::1])"],
     ["https://me:pw@hooks.example.com/in", false, "url must not hold credentials; the signature authenticates each delivery"],
     ["/relative", false, "url must be an absolute URL"],
+    ...["https://127.0.0.1/in", "https://localhost/in", "https://api.localhost/in", "https://10.1.2.3/in", "https://172.20.0.1/in", "https://192.168.1.1/in", "https://169.254.169.254/latest", "https://100.64.0.1/in", "https://0.0.0.0/in", "https://[::1]/in", "https://[fd00::1]/in", "https://[fe80::1]/in", "https://[::ffff:127.0.0.1]/in", "https://0x7f.1/in", "https://2130706433/in"].map(
+      (url) => [url, false, "url must not point at a loopback, private or link-local address"] as const,
+    ),
+    ["https://172.32.0.1/in", false, null],
+    ["https://[2606:4700::1111]/in", false, null],
+    ["https://127.0.0.1:8443/in", true, null],
   ] as const)("takes %s (loopback allowed: %s): %s", (url, loopback, problem) => {
     expect(webhookUrlProblem(url, loopback)).toBe(problem);
   });

@@ -99,4 +99,17 @@ describe("the webhook consumer", () => {
     expect(report.webhook_deliveries_deleted).toBe(1);
     expect((await store.deliveries(endpoint.id, 10)).map((delivery) => delivery.event_id)).toEqual(["recent"]);
   });
+
+  it("waits, retrying every message later, when D1 cannot be read: no attempt made, none counted against an endpoint", async () => {
+    const event = { id: "evt_000000000000000000000002", type: "user.left", app_id: 1, created_at: new Date(0).toISOString(), data: { uname: "a" } } as const;
+    const { batch, messages } = batchOf([{ endpoint_id: 1, event }, { endpoint_id: 2, event }]);
+    const unreachable = { prepare: () => ({ bind: () => ({ all: () => Promise.reject(new Error("D1 unavailable")) }) }) } as unknown as D1Database;
+    const posts = vi.spyOn(globalThis, "fetch");
+    await consumeWebhooks(batch, { ...env, DB: unreachable, WEBHOOK_SECRETS_KEY: "test-webhook-secrets-key-0123456789" });
+    expect(posts).not.toHaveBeenCalled();
+    expect(messages.map((message) => [message.ack.mock.calls.length, message.retry.mock.calls])).toEqual([
+      [0, [[{ delaySeconds: 10 }]]],
+      [0, [[{ delaySeconds: 10 }]]],
+    ]);
+  });
 });

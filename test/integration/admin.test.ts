@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, join, next, pause, record, request, until } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
 import { filesHolding, localSecret, startTestServer, type TestServer } from "../support/server.js";
+import { adminCall } from "../support/http.js";
 
 /** The operator's admin API against a real server, its effects observed by real clients. */
 let server: TestServer;
@@ -17,15 +18,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function call(method: string, path: string, body?: unknown, token: string | null = adminToken) {
-  const response = await fetch(`${server.url}/v1/admin${path}`, {
-    method,
-    headers: { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, any>) : null };
-}
+const call = (method: string, path: string, body?: unknown, token: string | null = adminToken) => adminCall(server.url, token, method, path, body);
 
 /** Posts one deposit for `appId` to the ingest endpoint with `bearer`. */
 async function postEvent(appId: number, bearer: string) {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, next, request } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
 import { localSecret, startTestServer, type TestServer } from "../support/server.js";
+import { adminCall } from "../support/http.js";
 
 /**
  * Access tokens an app's own backend signs (JWTs), through a real server and real clients: registered with an
@@ -13,15 +14,7 @@ let adminToken: string;
 let appId: number;
 let appKey: string;
 
-async function call(method: string, path: string, body?: unknown, token = appKey) {
-  const response = await fetch(`${server.url}/v1/admin${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, any>) : null };
-}
+const call = (method: string, path: string, body?: unknown, token = appKey) => adminCall(server.url, token, method, path, body);
 
 /** A signing key of the app's backend: its public JWK (kid included) and a function that signs claims. */
 async function backendKey(alg: "ES256" | "EdDSA", kid: string) {

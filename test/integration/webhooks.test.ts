@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, next, request, until, type Client } from "../support/clients.js";
 import { filesHolding, localSecret, startTestServer, type TestServer } from "../support/server.js";
 import { startReceiver, verifySignature, type Received } from "../support/webhook-receiver.js";
+import { adminCall } from "../support/http.js";
 
 /**
  * Webhooks end to end: a real server (its rooms, the webhook Queue and its consumer, D1) posting to a real HTTP
@@ -36,15 +37,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function call(method: string, path: string, body?: unknown, token: string = adminToken) {
-  const response = await fetch(`${server.url}/v1/admin${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, any>) : null };
-}
+const call = (method: string, path: string, body?: unknown, token: string = adminToken) => adminCall(server.url, token, method, path, body);
 
 /** A new app, and a function that connects one of its users (issuing a token) and authenticates it. */
 async function newApp(name: string) {

@@ -25,3 +25,17 @@ export function upgradeResponse(url: string, headers: Record<string, string>): P
 export async function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
   return (await upgradeResponse(url, headers)).status;
 }
+
+/**
+ * A call of the admin API at `baseUrl` with `token` as the bearer (none when null): its status and its JSON body
+ * (null when empty).
+ */
+export async function adminCall(baseUrl: string, token: string | null, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${baseUrl}/v1/admin${path}`, {
+    method,
+    headers: { ...(token === null ? {} : { Authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, any>) : null };
+}

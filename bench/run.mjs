@@ -9,8 +9,9 @@
 // feed) and among HIGH, alternating LOW, HIGH, LOW, HIGH, LOW on one server after an uncounted round at each:
 // separate runs for each level drifted with the machine's speed by more than the difference they were to show.
 // --jwt adds a column with the clients authenticating with tokens the app signed (JWTs) instead of UUID tokens.
-// --webhooks adds a column with the demo app's webhooks on (an endpoint taking every event type, answered by a
-// receiver in this process), and a table of the room's own work per chat message with them off and on.
+// --webhooks adds two columns with the demo app's webhooks on (an endpoint taking every event type, at a receiver
+// in this process that answers, and at one that never answers), and a table of the room's own work per chat
+// message with them off and on.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead. --skip node,plain,partyserver
@@ -228,12 +229,13 @@ async function partyserver() {
 /**
  * Socketpot Edge with the demo app on `shards` connection shards, its clients speaking `protocol`; with `signed`,
  * they authenticate with tokens the app signed (JWTs) instead of the demo's UUID tokens; with `hooks`, the app
- * has a webhook endpoint taking every event type, answered 204 by a receiver in this process.
+ * has a webhook endpoint taking every event type, at a receiver in this process that answers 204 ("answering")
+ * or never answers ("hanging").
  */
-async function socketpot(shards, protocol = "socket.io", { signed = false, hooks = false } = {}) {
+async function socketpot(shards, protocol = "socket.io", { signed = false, hooks = null } = {}) {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-bench-"));
   const vars = { ...loadVars(shards), INGEST_TOKEN, ADMIN_TOKEN, WEBHOOK_SECRETS_KEY: "bench-webhook-secrets-key-0123456789", WEBHOOK_ALLOW_HTTP_LOOPBACK: "true" };
-  const receiver = hooks ? await webhookReceiver() : null;
+  const receiver = hooks ? await webhookReceiver(hooks === "hanging") : null;
   try {
     await prepareLocalDatabase({ persistTo });
     const result = await measured(async () => {
@@ -242,7 +244,7 @@ async function socketpot(shards, protocol = "socket.io", { signed = false, hooks
       if (signed) process.env[SIGNED_TOKENS_VAR] = JSON.stringify(await signedDemoTokens(server.url));
       if (receiver) await addWebhook(server.url, receiver.url);
       const layout = shards === 1 ? "one room" : `${shards} shards`;
-      return { ...server, name: `${server.name}, ${layout}${protocol === "plain" ? ", plain WS" : ""}${signed ? ", signed tokens" : ""}${hooks ? ", webhooks on" : ""}` };
+      return { ...server, name: `${server.name}, ${layout}${protocol === "plain" ? ", plain WS" : ""}${signed ? ", signed tokens" : ""}${hooks ? `, webhooks on (endpoint ${hooks})` : ""}` };
     }, protocol);
     return { ...result, webhookDeliveries: receiver?.received() ?? NaN };
   } finally {
@@ -252,21 +254,24 @@ async function socketpot(shards, protocol = "socket.io", { signed = false, hooks
   }
 }
 
-/** An HTTP receiver on the loopback that answers every delivery 204 and counts them. */
-async function webhookReceiver() {
+/** An HTTP receiver on the loopback that counts deliveries and answers each 204, or (`hanging`) never. */
+async function webhookReceiver(hanging) {
   let received = 0;
   const server = createServer((request, response) => {
     request.resume();
     request.on("end", () => {
       received += 1;
-      response.writeHead(204).end();
+      if (!hanging) response.writeHead(204).end();
     });
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}/hooks`,
     received: () => received,
-    close: () => new Promise((resolve) => server.close(resolve)),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
   };
 }
 
@@ -326,7 +331,7 @@ const rows = [
   ["deposit ingest→socket p99", "depositP99", "ms"],
   ["workerd threads with ≥ 5% of workerd's CPU", "busyThreads", ""],
   ["busiest workerd thread's share", "busiestThreadShare", "%"],
-  ["webhook deliveries received", "webhookDeliveries", ""],
+  ["webhook deliveries received (answered or not)", "webhookDeliveries", ""],
 ];
 
 /** The ordering room's median time per chat message for each shard count and audience (vitest bench, in Node). */
@@ -411,7 +416,7 @@ if (storm) {
 
 const columns = [await socketpot(1)];
 if (jwt) columns.push(await socketpot(1, "socket.io", { signed: true }));
-if (webhooks) columns.push(await socketpot(1, "socket.io", { hooks: true }));
+if (webhooks) columns.push(await socketpot(1, "socket.io", { hooks: "answering" }), await socketpot(1, "socket.io", { hooks: "hanging" }));
 if (options.shards > 1) columns.push(await socketpot(options.shards));
 const bare = await floor();
 const cpu = cpus()[0]?.model ?? "unknown CPU";

@@ -44,7 +44,7 @@ function orderingRoom(shards: number, subscribers: number, webhooks = false) {
   // With webhooks, one endpoint takes every type; the Queue takes each batch and does nothing with it.
   const sink = { subscriptions: async () => [{ id: 1, events: [...WEBHOOK_EVENT_TYPES] }], send: async () => {} };
   const outbox = webhooks ? new WebhookOutbox(1, sink, clock) : null;
-  const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => shard, null, clock, outbox);
+  const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => shard, null, clock, { webhooks: outbox });
   for (let index = 0; index < subscribers; index++) {
     const user = { uname: `user${index}`, auth_id: 1_000 + index, role: "MEMBER" as const };
     core.chat.directory.set(`client-${index}`, 1 + (index % shards), { user, subscriptions: ["CHAT"] });

@@ -9,6 +9,7 @@ import { utf8Bytes } from "../chunks.js";
 import { MAX_RETENTION_DAYS } from "../storage/retention.js";
 import { MAX_SLOW_MODE_MS } from "../socketpot/slow-mode.js";
 import { WebhookEventType } from "../webhooks/events.js";
+import { KEPT_MS, ROOM_COUNTERS } from "../metrics/minute-counts.js";
 import { MAX_WEBHOOK_URL_LENGTH } from "../webhooks/urls.js";
 
 /**
@@ -323,3 +324,25 @@ export const WebhookDeliveries = z.object({
     }),
   ),
 });
+
+const MetricsTime = z.iso.datetime({ offset: true, error: "from and to are ISO-8601 date-times" });
+export const MetricsQuery = z.object({
+  from: MetricsTime.optional().openapi({ description: "the first minute (default: an hour before `to`)" }),
+  to: MetricsTime.optional().openapi({ description: `the last minute (default: now); at most ${KEPT_MS / 3_600_000} hours after \`from\`` }),
+});
+
+/** The span a metrics query names, in epoch ms, or why it cannot be served. */
+export function metricsSpan(query: z.infer<typeof MetricsQuery>, now: number): { from: number; to: number } | { problem: string } {
+  const to = query.to ? Date.parse(query.to) : now;
+  const from = query.from ? Date.parse(query.from) : to - 3_600_000;
+  if (from > to) return { problem: "from must not be after to" };
+  if (to - from > KEPT_MS) return { problem: `from and to are at most ${KEPT_MS / 3_600_000} hours apart (what is kept)` };
+  return { from, to };
+}
+export const AppMetrics = z
+  .object({
+    app_id: z.int(),
+    step_seconds: z.literal(60),
+    series: z.array(z.object({ minute: IsoDate, ...Object.fromEntries(ROOM_COUNTERS.map((counter) => [counter, z.int()])) })),
+  })
+  .openapi("AppMetrics");

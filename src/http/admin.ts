@@ -195,6 +195,24 @@ admin.openapi(
   route({
     scope: "stats:read",
     method: "get",
+    path: "/apps/{app_id}/metrics",
+    summary: "An app's counts by minute: sessions and failed auths, chat messages taken, rate-limited and refused, sessions recovered or not, Queue events received and delivered",
+    description: "Every minute from `from` to `to` (an hour by default, 48 hours at most), with zeros where nothing was counted. Counts reach storage within seconds of the event; this answer includes the latest.",
+    request: { params: schema.AppPath, query: schema.MetricsQuery },
+    responses: { 200: json(schema.AppMetrics, "the series") },
+  }),
+  async (c) => {
+    const app = c.get("app");
+    const span = schema.metricsSpan(c.req.valid("query"), Date.now());
+    if ("problem" in span) return c.json({ error: "INVALID_REQUEST", message: span.problem }, 400);
+    return c.json({ app_id: app.id, step_seconds: 60 as const, series: await roomOf(c.env, app).metrics(app.id, span.from, span.to) }, 200);
+  },
+);
+
+admin.openapi(
+  route({
+    scope: "stats:read",
+    method: "get",
     path: "/apps/{app_id}/storage",
     summary: "How many messages an app stores, since when, and how long it keeps them",
     description: "Counting reads each of the app's messages once, and D1 bills rows read: an app's retention bounds it.",
@@ -638,11 +656,9 @@ admin.openapi(
     const { url, events } = c.req.valid("json");
     const { config, refusal } = webhookSetup(c, { url, sealing: true });
     if (refusal) return c.json(refusal.body, refusal.status);
-    if ((await webhooks(c).count(app.id)) >= MAX_WEBHOOKS_PER_APP) {
-      return c.json({ error: "TOO_MANY_WEBHOOKS", message: `an app has at most ${MAX_WEBHOOKS_PER_APP} webhook endpoints; delete one first` }, 409);
-    }
     const secret = newWebhookSecret();
-    const endpoint = await webhooks(c).create(app.id, url, events, await sealSecret(config.secretsKey!, app.id, secret), Date.now());
+    const endpoint = await webhooks(c).create(app.id, url, events, await sealSecret(config.secretsKey!, app.id, secret), Date.now(), MAX_WEBHOOKS_PER_APP);
+    if (!endpoint) return c.json({ error: "TOO_MANY_WEBHOOKS", message: `an app has at most ${MAX_WEBHOOKS_PER_APP} webhook endpoints; delete one first` }, 409);
     await webhooksChanged(c.env, app);
     audit("webhook_created", app.id, endpoint.id);
     return c.json({ ...endpoint, secret }, 201);

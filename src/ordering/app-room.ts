@@ -14,6 +14,7 @@ import { D1ChatStore } from "../storage/d1-store.js";
 import { D1Webhooks } from "../storage/d1-webhooks.js";
 import type { WebhookDelivery } from "../webhooks/events.js";
 import { WebhookOutbox } from "../webhooks/outbox.js";
+import { MinuteCounts, type CountedMinute } from "../metrics/minute-counts.js";
 import { BalanceVersions } from "./balance-versions.js";
 import { BatchPacing } from "./batch-pacing.js";
 import { ShardPlanner } from "./shard-planner.js";
@@ -45,6 +46,8 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   private readonly balanceVersions: BalanceVersions;
   private readonly pacing = new BatchPacing();
   private readonly planner: ShardPlanner;
+  /** The app's counters by minute, kept in this object's storage. */
+  private readonly counts: MinuteCounts;
   /** Connection state recovery's log and sessions; null when it is switched off. */
   private readonly recovery: SqlRecoveryStore | null;
   /** The highest shard number that has held a connection of this app, so a restarted room knows whom to ask. */
@@ -76,6 +79,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
     this.balanceVersions = new BalanceVersions(ctx.storage.sql);
     this.planner = new ShardPlanner(this.config.shardTargetConnections);
+    this.counts = new MinuteCounts(ctx.storage.sql, this.runtime);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shard_layout (id INTEGER PRIMARY KEY CHECK (id = 0), highest_shard INTEGER NOT NULL)");
     this.highestShard = ctx.storage.sql.exec<{ highest_shard: number }>("SELECT highest_shard FROM shard_layout").toArray()[0]?.highest_shard ?? 0;
   }
@@ -261,6 +265,12 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     if (this.core) await (await this.ordered(appId)).chat.forgetMessagesBefore(cutoff);
   }
 
+  /** The app's counts for each minute from `from` to `to` (epoch ms), with what is still in memory. */
+  async metrics(_appId: number, from: number, to: number): Promise<CountedMinute[]> {
+    this.inbound.count();
+    return this.counts.series(from, to);
+  }
+
   /** Connections and users on each shard, and app-wide. */
   async stats(appId: number, shardCount: number): Promise<AppStats> {
     this.inbound.count();
@@ -296,6 +306,8 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       else continue;
       fresh += 1;
     }
+    this.counts.count("events_received", events.length);
+    this.counts.count("events_delivered", fresh);
     return fresh;
   }
 
@@ -356,7 +368,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       (shard) => this.linkTo(appId, shard),
       this.recovery,
       this.runtime,
-      this.webhookOutbox(appId),
+      { webhooks: this.webhookOutbox(appId), counts: this.counts },
     );
     const local = this.currentSnapshot();
     core.adopt(0, local);

@@ -12,6 +12,7 @@ import type { Audience } from "../socketpot/schemas.js";
 import type { ChatStore } from "../socketpot/store.js";
 import type { WebhookData, WebhookEventType } from "../webhooks/events.js";
 import type { WebhookOutbox } from "../webhooks/outbox.js";
+import type { MinuteCounts, RoomCounter } from "../metrics/minute-counts.js";
 import { ConnectionCounts, type ConnectionLimits } from "./connection-counts.js";
 
 /** The disconnects after which socket.io clients reconnect by themselves: their sessions are kept. */
@@ -42,8 +43,11 @@ export class OrderingCore implements Ordering, RoomHost {
     private readonly link: (shard: number) => ShardLink,
     private readonly recovery: RecoveryStore | null,
     private readonly runtime: Runtime = runtimeClock,
-    /** The app's webhook events on their way to the Queue; null where there are none (no Queue bound). */
-    private readonly webhooks: WebhookOutbox | null = null,
+    /**
+     * Who watches the app: its webhook events on their way to the Queue (none without a Queue bound), and its
+     * counts by minute (none outside a Durable Object).
+     */
+    private readonly observers: { webhooks?: WebhookOutbox | null; counts?: Pick<MinuteCounts, "count"> | null } = {},
   ) {
     this.counts = new ConnectionCounts(options);
     this.chat = new ChatRoom(appId, store, this, options);
@@ -89,15 +93,21 @@ export class OrderingCore implements Ordering, RoomHost {
    */
   async recover(client: ShardClient, pid: string, offset: string | null): Promise<Recovered | null> {
     const saved = this.recovery?.peek(pid);
-    if (!saved || !this.recovery) return null;
+    if (!saved || !this.recovery) return this.unrecovered();
     const session = await this.chat.recheck(saved);
     const restored = this.recovery.take(pid, offset);
-    if (!session || !restored) return null;
+    if (!session || !restored) return this.unrecovered();
     const granted = this.chat.rejoin(client, session);
-    if (!granted) return null;
+    if (!granted) return this.unrecovered();
+    this.count("recovered_sessions");
     const recovery = { pid: randomId(), sid: restored.sid };
     this.saveForRecovery({ ...client, recovery }, granted.session);
     return { ...recovery, granted, missed: restored.missed };
+  }
+
+  private unrecovered(): null {
+    this.count("unrecovered_sessions");
+    return null;
   }
 
   /**
@@ -141,12 +151,16 @@ export class OrderingCore implements Ordering, RoomHost {
   }
 
   notify(type: WebhookEventType, data: WebhookData): void {
-    this.webhooks?.emit(type, data);
+    this.observers.webhooks?.emit(type, data);
+  }
+
+  count(counter: RoomCounter, amount = 1): void {
+    this.observers.counts?.count(counter, amount);
   }
 
   /** The app's webhook endpoints changed: the next events go where they say. */
   webhooksChanged(): void {
-    this.webhooks?.changed();
+    this.observers.webhooks?.changed();
   }
 
   mark(shard: number): FeedMark {

@@ -28,6 +28,7 @@ import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
 import type { WebhookData, WebhookEventType } from "../webhooks/events.js";
+import type { RoomCounter } from "../metrics/minute-counts.js";
 
 export const HISTORY_LENGTH = 100;
 /** Why the app ended a client's session, as the client is told (`client_error`) before it is disconnected. */
@@ -88,6 +89,8 @@ export interface RoomHost {
   endSessions(matches: (session: ClientSession) => boolean, reason: string): Promise<number>;
   /** Hands an event to the app's webhooks, off the room's path (nothing, when no endpoint takes its type). */
   notify(type: WebhookEventType, data: WebhookData): void;
+  /** Adds to one of the app's counters of this minute (in memory: stored later, all at once). */
+  count(counter: RoomCounter, amount?: number): void;
 }
 
 export interface RoomOptions {
@@ -186,7 +189,24 @@ export class ChatRoom {
   }
 
   /** Handles one client request by event name; every protocol enters the room here. */
-  request(client: ClientRef, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
+  async request(client: ClientRef, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
+    const outcome = await this.answer(client, event, payload);
+    this.countOutcome(event, payload, outcome);
+    return outcome;
+  }
+
+  /** Counts what a request came to: a session started or an auth failed; a message taken, limited or refused. */
+  private countOutcome(event: string | number, payload: unknown, outcome: Outcome<unknown>): void {
+    if (event === "auth") {
+      const tokenGrantedNothing = outcome.ok && !(outcome.value as AuthResponse).user && typeof (payload as { access_token?: unknown } | null)?.access_token === "string";
+      if (!outcome.ok || tokenGrantedNothing) this.host.count("auth_failures");
+      if (outcome.ok && outcome.granted) this.host.count("sessions_started");
+    } else if (event === "new_message") {
+      this.host.count(outcome.ok ? "chat_messages" : outcome.error === ErrorCode.RATE_LIMITED ? "rate_limited" : "refused_messages");
+    }
+  }
+
+  private answer(client: ClientRef, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
     if (event === "auth") return this.auth(client, payload);
     if (!client.session) {
       return Promise.resolve(

@@ -69,17 +69,20 @@ const DeliveryRow = z.object({
 export class D1Webhooks {
   constructor(private readonly db: D1Database) {}
 
-  async create(appId: number, url: string, events: WebhookEventType[], sealedSecret: string, now: number): Promise<EndpointView> {
+  /**
+   * Adds an endpoint unless the app has `most` already (null then): the count and the insert are one statement,
+   * so two creates at once cannot both pass it.
+   */
+  async create(appId: number, url: string, events: WebhookEventType[], sealedSecret: string, now: number, most: number): Promise<EndpointView | null> {
     const row = await this.db
-      .prepare(`INSERT INTO webhook_endpoints (app_id, url, events, sealed_secret, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING ${ENDPOINT_COLUMNS}`)
-      .bind(appId, url, JSON.stringify(events), sealedSecret, now)
+      .prepare(
+        `INSERT INTO webhook_endpoints (app_id, url, events, sealed_secret, created_at, updated_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?5 WHERE (SELECT count(*) FROM webhook_endpoints WHERE app_id = ?1) < ?6
+         RETURNING ${ENDPOINT_COLUMNS}`,
+      )
+      .bind(appId, url, JSON.stringify(events), sealedSecret, now, most)
       .first();
-    return endpointView(row);
-  }
-
-  async count(appId: number): Promise<number> {
-    const row = await this.db.prepare("SELECT count(*) AS count FROM webhook_endpoints WHERE app_id = ?1").bind(appId).first<{ count: number }>();
-    return row?.count ?? 0;
+    return row ? endpointView(row) : null;
   }
 
   async list(appId: number): Promise<EndpointView[]> {

@@ -343,6 +343,43 @@ describe("admin API", () => {
     for (const socket of [nina, otto, anonymous]) socket.disconnect();
   });
 
+  it("counts a known load by minute: sessions, failed auths, messages taken, rate-limited and refused", async () => {
+    const app = (await call("POST", "/apps", { name: "Counted" })).json!;
+    const token = (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 901, uname: "counted", role: "MEMBER" })).json!["token"] as string;
+    const reader = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["stats:read"] })).json!["key"] as string;
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const load = async () => {
+      const [user, anonymous, failing] = await Promise.all([1, 2, 3].map(() => connect(server.url, { appId: app["id"] })));
+      expect((await request(user!, "auth", { app_id: app["id"], access_token: token, subscriptions: ["CHAT"] }))[0]).toBeNull();
+      expect((await request(anonymous!, "auth", { app_id: app["id"], subscriptions: ["CHAT"] }))[0]).toBeNull();
+      expect(await request(failing!, "auth", { app_id: "not a number", subscriptions: ["CHAT"] })).toEqual(["INVALID_AUTH"]);
+      for (const text of ["one", "two", "three"]) expect((await request(user!, "new_message", { text }))[0]).toBeNull();
+      expect(await request(user!, "new_message", { text: "" })).toEqual(["INVALID_MESSAGE"]);
+      for (const socket of [user!, anonymous!, failing!]) socket.disconnect();
+    };
+    const totals = async () => {
+      const answer = await call("GET", `/apps/${app["id"]}/metrics?from=${encodeURIComponent(since)}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, undefined, reader);
+      expect(answer.status).toBe(200);
+      const series = answer.json!["series"] as Array<Record<string, number>>;
+      const sum = (counter: string) => series.reduce((total, minute) => total + minute[counter]!, 0);
+      return { sessions: sum("sessions_started"), failed: sum("auth_failures"), messages: sum("chat_messages"), refused: sum("refused_messages"), limited: sum("rate_limited") };
+    };
+    await load();
+    expect(await totals()).toEqual({ sessions: 2, failed: 1, messages: 3, refused: 1, limited: 0 });
+    // Asked again, the answer adds nothing; another round adds its own (test/worker/metrics.test.ts restarts the room).
+    expect(await totals()).toEqual({ sessions: 2, failed: 1, messages: 3, refused: 1, limited: 0 });
+    await load();
+    expect(await totals()).toEqual({ sessions: 4, failed: 2, messages: 6, refused: 2, limited: 0 });
+
+    const minutes = (await call("GET", `/apps/${app["id"]}/metrics`)).json!;
+    expect(minutes).toMatchObject({ app_id: app["id"], step_seconds: 60 });
+    expect((minutes["series"] as unknown[]).length).toBeGreaterThanOrEqual(60);
+    expect(await call("GET", `/apps/${app["id"]}/metrics?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z`)).toMatchObject({ status: 400, json: { error: "INVALID_REQUEST" } });
+    expect(await call("GET", `/apps/${app["id"]}/metrics?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z`)).toMatchObject({ status: 400 });
+    const staff = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["moderation:write"] })).json!["key"] as string;
+    expect(await call("GET", `/apps/${app["id"]}/metrics`, undefined, staff)).toMatchObject({ status: 403, json: { error: "INSUFFICIENT_SCOPE", scope: "stats:read" } });
+  });
+
   it("keeps no token or key at rest, nor in its logs, and logs one audit line per change", async () => {
     const app = (await call("POST", "/apps", { name: "At rest" })).json!;
     const token = (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 5, uname: "eve", role: "MEMBER" })).json!;
@@ -386,6 +423,7 @@ describe("admin API", () => {
         "PATCH /apps/{app_id}",
         "GET /apps/{app_id}/stats",
         "GET /apps/{app_id}/storage",
+        "GET /apps/{app_id}/metrics",
         "GET /storage",
         "POST /apps/{app_id}/tokens",
         "GET /apps/{app_id}/tokens",

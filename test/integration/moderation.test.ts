@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, join, next, record, request, type Joined } from "../support/clients.js";
-import { demoUser } from "../support/server.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { adminCall } from "../support/http.js";
+import { demoUser, localSecret, startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
 
+let adminToken: string;
+
 beforeAll(async () => {
-  server = await startTestServer();
+  adminToken = await localSecret("ADMIN_TOKEN");
+  server = await startTestServer({ ADMIN_TOKEN: adminToken });
 });
 
 afterAll(async () => {
@@ -49,7 +52,7 @@ describe("moderation", () => {
     ownerAgain.socket.disconnect();
   });
 
-  it("bans from chat: every session of the user ends at once, its auth is refused across a restart, and /unban lets it back", async () => {
+  it("bans from chat: every session of the user ends at once, the ban is stored (the admin API lists it), its auth is refused, and /unban lets it back", async () => {
     const [mod, alice, bob, bobTab] = await Promise.all(["mod", "alice", "bob", "bob"].map((uname) => join(server.url, uname)));
     const told = [bob!, bobTab!].map(({ socket }) => next<string>(socket, "client_error"));
     const gone = [bob!, bobTab!].map(({ socket }) => next<string>(socket, "disconnect"));
@@ -62,8 +65,10 @@ describe("moderation", () => {
     expect(aliceHears).toMatchObject({ new_message: [{ text: "mod banned bob for 1 day" }] });
     expect((await request(alice!.socket, "new_message", { text: "still here" }))[0]).toBeNull();
 
+    expect((await adminCall(server.url, adminToken, "GET", "/apps/1/bans")).json).toEqual({
+      bans: [{ auth_id: demoUser("bob").authId, reason: "banned in chat by mod", created_at: expect.any(String), expires_at: expect.any(String) }],
+    });
     for (const joined of [mod, alice]) joined!.socket.disconnect();
-    await server.restart();
     const refused = await connect(server.url);
     expect(await request(refused, "auth", { app_id: 1, access_token: demoUser("bob").token, subscriptions: ["CHAT"] })).toEqual(["USER_IS_BANNED"]);
     const owner = await join(server.url, "owner");

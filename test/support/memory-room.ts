@@ -8,6 +8,7 @@ import type { FeedItem, FeedMark } from "../../src/socketpot/feed.js";
 import type { ChatRoom, Outcome, ServerEvent } from "../../src/socketpot/room.js";
 import type { AuthResponse, ChatMessage, User } from "../../src/socketpot/schemas.js";
 import type { ChatStore, ChatWrite, TokenGrant } from "../../src/socketpot/store.js";
+import type { RoomCounter } from "../../src/metrics/minute-counts.js";
 
 /** An in-memory ChatStore with the D1 store's semantics, for testing the room's logic without workerd. */
 export class MemoryStore implements ChatStore {
@@ -269,6 +270,8 @@ export class MemoryApp {
     readonly host: MemoryHost,
     appId = 1,
     options: typeof ROOM_OPTIONS = ROOM_OPTIONS,
+    /** What the app's counters were given, by counter. */
+    readonly counted = new Map<RoomCounter, number>(),
   ) {
     // Shard 0 is the room's own, in-process; the others answer like a connection shard over RPC.
     const link = (shard: number) => ({
@@ -288,7 +291,8 @@ export class MemoryApp {
         return ending.length;
       },
     });
-    this.core = new OrderingCore(appId, store, options, link, null, host);
+    const counts = { count: (counter: RoomCounter, amount = 1) => void counted.set(counter, (counted.get(counter) ?? 0) + amount) };
+    this.core = new OrderingCore(appId, store, options, link, null, host, { counts });
   }
 
   /** While set, shards' snapshots are answered only once it settles. */

@@ -887,3 +887,21 @@ describe("ChatRoom sessions whose credential ended", () => {
     expect(await reading).toMatchObject({ ok: false, error: ErrorCode.USER_IS_BANNED, disconnect: true });
   });
 });
+
+describe("ChatRoom counters", () => {
+  it("counts a known load exactly: sessions and failed auths, messages taken, rate-limited and refused", async () => {
+    const { room, host, store } = memoryRoom(1, { chatRateBurst: 2 });
+    store.mutes.set(USERS.bob.auth_id, host.clock + 60_000);
+    const [alice, bob] = [host.connect("alice"), host.connect("bob")];
+    await joined(room, alice, USERS.alice.auth_id);
+    await joined(room, bob, USERS.bob.auth_id);
+    await joined(room, host.connect("anonymous"), null);
+    // Two failures: a token that grants nothing (the connection stays, anonymous), and a malformed auth.
+    await room.auth(host.connect("unknown"), { app_id: 1, subscriptions: ["CHAT"], access_token: "11111111-1111-4111-8111-111111111111" });
+    await room.auth(host.connect("malformed"), { app_id: "one" });
+    for (const text of ["one", "two", "three"]) await room.newMessage(alice, { text });
+    await room.newMessage(bob, { text: "muted" });
+    await room.newMessage(alice, { text: 42 });
+    expect(Object.fromEntries(room.counted)).toEqual({ sessions_started: 4, auth_failures: 2, chat_messages: 2, rate_limited: 1, refused_messages: 2 });
+  });
+});

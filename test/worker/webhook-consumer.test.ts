@@ -42,7 +42,7 @@ describe("the webhook consumer", () => {
     // 25 endpoints (a full batch, wrangler.toml's max_batch_size), on a port where nothing listens.
     const endpoints = [];
     for (let index = 0; index < 25; index++) {
-      endpoints.push(await store.create(1, `http://127.0.0.1:9/${index}`, ["user.joined"], await sealSecret(key, 1, `whsec_${index}`), 1_000));
+      endpoints.push((await store.create(1, `http://127.0.0.1:9/${index}`, ["user.joined"], await sealSecret(key, 1, `whsec_${index}`), 1_000, 100))!);
     }
     const { batch, messages } = batchOf(
       endpoints.map((endpoint, index) => ({
@@ -74,7 +74,7 @@ describe("the webhook consumer", () => {
   it("acknowledges, without a POST, deliveries for an endpoint that was deleted, disabled or is another app's, and malformed messages", async () => {
     const store = new D1Webhooks(env.DB);
     const key = "test-webhook-secrets-key-0123456789";
-    const disabled = await store.create(1, "https://example.com/off", ["user.left"], await sealSecret(key, 1, "whsec_x"), 1_000);
+    const disabled = (await store.create(1, "https://example.com/off", ["user.left"], await sealSecret(key, 1, "whsec_x"), 1_000, 100))!;
     await store.update(1, disabled.id, { enabled: false }, 2_000);
     const event = { id: "evt_000000000000000000000001", type: "user.left", app_id: 1, created_at: new Date(0).toISOString(), data: { uname: "a" } } as const;
     const { batch, messages } = batchOf([
@@ -92,7 +92,7 @@ describe("the webhook consumer", () => {
   it("keeps the record of delivery attempts a week: the clean-up deletes older ones", async () => {
     const now = Date.parse("2026-12-01T00:00:00Z");
     const store = new D1Webhooks(env.DB);
-    const endpoint = await store.create(1, "https://example.com/kept", ["user.left"], "v1.x.y", now);
+    const endpoint = (await store.create(1, "https://example.com/kept", ["user.left"], "v1.x.y", now, 100))!;
     const attempt = (eventId: string, attemptedAt: number) => ({ endpointId: endpoint.id, eventId, type: "user.left" as const, attempt: 1, status: 204, error: null, durationMs: 5, attemptedAt, nextRetryAt: null });
     await store.record([attempt("old", now - 8 * 86_400_000), attempt("recent", now - 6 * 86_400_000)], { failures: 20, afterMs: 0 }, now);
     const report = await cleanUp(env, now);

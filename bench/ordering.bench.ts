@@ -3,6 +3,7 @@ import { OrderingCore } from "../src/ordering/ordering-core.js";
 import type { Runtime } from "../src/deadline.js";
 import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/events.js";
 import { WebhookOutbox } from "../src/webhooks/outbox.js";
+import { MinuteCounts } from "../src/metrics/minute-counts.js";
 import { MemoryStore, ROOM_OPTIONS, USERS, tokenOf } from "../test/support/memory-room.js";
 
 /**
@@ -35,7 +36,10 @@ class GatheringClock implements Runtime {
 /** What a room receiving 400 messages a second gathers in the outbox's quarter of a second. */
 const MESSAGES_PER_HANDOVER = 100;
 
-function orderingRoom(shards: number, subscribers: number, webhooks = false) {
+/** SQLite that takes every statement and holds nothing: the counts' flushes cost their calls, not a database's. */
+const discardingSql = { exec: () => [] } as unknown as SqlStorage;
+
+function orderingRoom(shards: number, subscribers: number, { webhooks = false, counting = false } = {}) {
   const store = new MemoryStore();
   store.addToken(tokenOf(1), 1, USERS.owner);
   // Each shard takes its batch and answers with its activation, as over RPC, and does nothing with it.
@@ -44,7 +48,10 @@ function orderingRoom(shards: number, subscribers: number, webhooks = false) {
   // With webhooks, one endpoint takes every type; the Queue takes each batch and does nothing with it.
   const sink = { subscriptions: async () => [{ id: 1, events: [...WEBHOOK_EVENT_TYPES] }], send: async () => {} };
   const outbox = webhooks ? new WebhookOutbox(1, sink, clock) : null;
-  const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => shard, null, clock, { webhooks: outbox });
+  const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => shard, null, clock, {
+    webhooks: outbox,
+    counts: counting ? new MinuteCounts(discardingSql, clock) : null,
+  });
   for (let index = 0; index < subscribers; index++) {
     const user = { uname: `user${index}`, auth_id: 1_000 + index, role: "MEMBER" as const };
     core.chat.directory.set(`client-${index}`, 1 + (index % shards), { user, subscriptions: ["CHAT"] });
@@ -80,13 +87,50 @@ describe("ordering room: one chat message, webhooks off and on", () => {
     bench(
       `webhooks ${webhooks ? "on" : "off"}, 4 shards, 1000 subscribers`,
       async () => {
-        room ??= orderingRoom(4, 1_000, webhooks);
+        room ??= orderingRoom(4, 1_000, { webhooks });
         const outcome = await room.core.request(room.sender, "new_message", { text: `message ${sent++}` });
         if (!outcome.ok) throw new Error(outcome.reason);
         if (sent % MESSAGES_PER_HANDOVER === 0) {
           room.clock.fire();
           await new Promise((resolve) => setImmediate(resolve));
         }
+      },
+      { time: 2_000, warmupTime: 500, warmupIterations: 1_000, teardown: () => void (room = null) },
+    );
+  }
+});
+
+describe("ordering room: one auth and leave, counting off and on", () => {
+  for (const counting of [false, true]) {
+    let room: ReturnType<typeof orderingRoom> | null = null;
+    let connected = 0;
+    bench(
+      `auth, counting ${counting ? "on" : "off"}, 4 shards, 1000 subscribers`,
+      async () => {
+        room ??= orderingRoom(4, 1_000, { counting });
+        const client = { id: `bench-${connected++}`, shard: 1 + (connected % 4), session: null, recovery: null };
+        const outcome = await room.core.request(client, "auth", { app_id: 1, access_token: tokenOf(1), subscriptions: ["BETS"] });
+        if (!outcome.ok || !outcome.granted) throw new Error("auth failed");
+        await room.core.leave({ ...client, session: outcome.granted.session }, "transport close");
+        if (connected % 100 === 0) room.clock.fire();
+      },
+      { time: 2_000, warmupTime: 500, warmupIterations: 1_000, teardown: () => void (room = null) },
+    );
+  }
+});
+
+describe("ordering room: one chat message, counting off and on", () => {
+  for (const counting of [false, true]) {
+    let room: ReturnType<typeof orderingRoom> | null = null;
+    let sent = 0;
+    bench(
+      `counting ${counting ? "on" : "off"}, 4 shards, 1000 subscribers`,
+      async () => {
+        room ??= orderingRoom(4, 1_000, { counting });
+        const outcome = await room.core.request(room.sender, "new_message", { text: `message ${sent++}` });
+        if (!outcome.ok) throw new Error(outcome.reason);
+        // A flush every 100 messages, as a room taking 100 messages a second flushes every second.
+        if (sent % 100 === 0) room.clock.fire();
       },
       { time: 2_000, warmupTime: 500, warmupIterations: 1_000, teardown: () => void (room = null) },
     );

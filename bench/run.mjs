@@ -11,7 +11,8 @@
 // --jwt adds a column with the clients authenticating with tokens the app signed (JWTs) instead of UUID tokens.
 // --webhooks adds two columns with the demo app's webhooks on (an endpoint taking every event type, at a receiver
 // in this process that answers, and at one that never answers), and a table of the room's own work per chat
-// message with them off and on.
+// message with them off and on. --counting adds a table of the room's own work per chat message with its
+// counts by minute off and on.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead. --skip node,plain,partyserver
@@ -48,11 +49,12 @@ const { values } = parseArgs({
     storm: { type: "boolean", default: false },
     jwt: { type: "boolean", default: false },
     webhooks: { type: "boolean", default: false },
+    counting: { type: "boolean", default: false },
     skip: { type: "string", default: "" },
   },
   allowNegative: true,
 });
-const { deflate, "via-wrangler": viaWrangler, storm, jwt, webhooks, skip, idle, ...sizes } = values;
+const { deflate, "via-wrangler": viaWrangler, storm, jwt, webhooks, counting, skip, idle, ...sizes } = values;
 const skipped = new Set(skip.split(",").filter(Boolean));
 const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [key, Number(value)]));
 const idleLevels = idle?.split(",").map(Number) ?? null;
@@ -473,6 +475,18 @@ if (webhooks) {
     const cost = costs.find((each) => each.name === `webhooks ${state}, 4 shards, 1000 subscribers`);
     console.log(`| ${state} | ${(cost.median * 1000).toFixed(1)} µs | ${(cost.mean * 1000).toFixed(1)} µs |`);
   }
+}
+
+if (counting) {
+  console.log("\nThe room's own work per chat message and per auth (with its leave), counting by minute off and on (median / mean of a vitest bench in Node; 4 shards, 1,000 subscribers; a flush every 100 requests):\n");
+  console.log("| counting | per chat message | per auth and leave |");
+  console.log("|---|---|---|");
+  const costs = await orderingCosts();
+  const cell = (name) => {
+    const cost = costs.find((each) => each.name === name);
+    return `${(cost.median * 1000).toFixed(1)} / ${(cost.mean * 1000).toFixed(1)} µs`;
+  };
+  for (const state of ["off", "on"]) console.log(`| ${state} | ${cell(`counting ${state}, 4 shards, 1000 subscribers`)} | ${cell(`auth, counting ${state}, 4 shards, 1000 subscribers`)} |`);
 }
 
 if (options.shards > 1) {

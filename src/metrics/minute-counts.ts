@@ -21,8 +21,11 @@ export type RoomCounter = (typeof ROOM_COUNTERS)[number];
 export const MINUTE_MS = 60_000;
 /** How long minutes are kept: the admin API serves the last 48 hours. */
 export const KEPT_MS = 48 * 3_600_000;
-/** How long counts wait in memory before they are added to storage: one write for all of them. */
-const FLUSH_MS = 5_000;
+/**
+ * How long counts wait in memory before they are added to storage: one write for all of them. Short, as the
+ * object's other timers: each is held (ctx.waitUntil) until it fires, and an eviction waits for it.
+ */
+const FLUSH_MS = 1_000;
 
 /** One minute of counts: its start (ISO-8601) and each counter's value in it. */
 export type CountedMinute = { minute: string } & Record<RoomCounter, number>;

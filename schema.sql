@@ -187,5 +187,6 @@ CREATE TABLE webhook_deliveries (
   -- When the Queue tries again; NULL once delivered, or given up (dead-lettered).
   next_retry_at INTEGER
 );
-CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, id);
+-- An endpoint's attempts newest first (its listing), and an app's by minute (its metrics).
+CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, attempted_at, id);
 CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (attempted_at);

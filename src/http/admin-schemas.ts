@@ -343,6 +343,8 @@ export const AppMetrics = z
   .object({
     app_id: z.int(),
     step_seconds: z.literal(60),
-    series: z.array(z.object({ minute: IsoDate, ...Object.fromEntries(ROOM_COUNTERS.map((counter) => [counter, z.int()])) })),
+    series: z.array(
+      z.object({ minute: IsoDate, ...Object.fromEntries([...ROOM_COUNTERS, "webhook_deliveries", "webhook_failures"].map((counter) => [counter, z.int()])) }),
+    ),
   })
   .openapi("AppMetrics");

@@ -196,7 +196,7 @@ admin.openapi(
     scope: "stats:read",
     method: "get",
     path: "/apps/{app_id}/metrics",
-    summary: "An app's counts by minute: sessions and failed auths, chat messages taken, rate-limited and refused, sessions recovered or not, Queue events received and delivered",
+    summary: "An app's counts by minute: sessions and failed auths, chat messages taken, rate-limited and refused, sessions recovered or not, Queue events received and delivered, webhook deliveries and failed attempts",
     description: "Every minute from `from` to `to` (an hour by default, 48 hours at most), with zeros where nothing was counted. Counts reach storage within seconds of the event; this answer includes the latest.",
     request: { params: schema.AppPath, query: schema.MetricsQuery },
     responses: { 200: json(schema.AppMetrics, "the series") },
@@ -205,7 +205,12 @@ admin.openapi(
     const app = c.get("app");
     const span = schema.metricsSpan(c.req.valid("query"), Date.now());
     if ("problem" in span) return c.json({ error: "INVALID_REQUEST", message: span.problem }, 400);
-    return c.json({ app_id: app.id, step_seconds: 60 as const, series: await roomOf(c.env, app).metrics(app.id, span.from, span.to) }, 200);
+    const [counted, attempts] = await Promise.all([roomOf(c.env, app).metrics(app.id, span.from, span.to), webhooks(c).attemptsByMinute(app.id, span.from, span.to)]);
+    const series = counted.map((minute) => {
+      const attempted = attempts.get(Date.parse(minute.minute));
+      return { ...minute, webhook_deliveries: attempted?.delivered ?? 0, webhook_failures: attempted?.failed ?? 0 };
+    });
+    return c.json({ app_id: app.id, step_seconds: 60 as const, series }, 200);
   },
 );
 

@@ -188,12 +188,29 @@ export class D1Webhooks {
   /** The latest attempts at delivering to an endpoint, newest first. */
   async deliveries(endpointId: number, limit: number) {
     const { results } = await this.db
-      .prepare("SELECT event_id, type, attempt, status, error, duration_ms, attempted_at, next_retry_at FROM webhook_deliveries WHERE endpoint_id = ?1 ORDER BY id DESC LIMIT ?2")
+      .prepare("SELECT event_id, type, attempt, status, error, duration_ms, attempted_at, next_retry_at FROM webhook_deliveries WHERE endpoint_id = ?1 ORDER BY attempted_at DESC, id DESC LIMIT ?2")
       .bind(endpointId, limit)
       .all();
     return results.map((row) => {
       const delivery = DeliveryRow.parse(row);
       return { ...delivery, attempted_at: isoDate(delivery.attempted_at), next_retry_at: isoDate(delivery.next_retry_at) };
     });
+  }
+
+  /**
+   * The app's delivery attempts by minute from `from` to `to` (epoch ms): those that delivered and those that
+   * failed, over all its endpoints (from the record of attempts, kept a week: nothing counted twice).
+   */
+  async attemptsByMinute(appId: number, from: number, to: number): Promise<Map<number, { delivered: number; failed: number }>> {
+    const { results } = await this.db
+      .prepare(
+        `SELECT d.attempted_at / 60000 * 60000 AS minute, sum(d.error IS NULL) AS delivered, sum(d.error IS NOT NULL) AS failed
+         FROM webhook_endpoints e JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.attempted_at BETWEEN ?2 AND ?3
+         WHERE e.app_id = ?1 GROUP BY minute`,
+      )
+      .bind(appId, from, to)
+      .all();
+    const Row = z.object({ minute: z.number(), delivered: z.number(), failed: z.number() });
+    return new Map(results.map((row) => Row.parse(row)).map(({ minute, delivered, failed }) => [minute, { delivered, failed }]));
   }
 }

@@ -201,6 +201,14 @@ describe("webhooks", () => {
     const [delivery] = of(appId);
     expect(verifySignature(delivery!.signature, delivery!.body, secret)).toBe(true);
     expect(verifySignature(delivery!.signature, delivery!.body, endpoint.secret)).toBe(false);
+    // The app's metrics count the delivery (the consumer records it just after the receiver answered).
+    let counted = { delivered: 0, failed: 0 };
+    for (let tries = 0; counted.delivered === 0 && tries < 50; tries++) {
+      const series = (await call("GET", `/apps/${appId}/metrics`)).json!["series"] as Array<Record<string, number>>;
+      counted = { delivered: series.reduce((sum, minute) => sum + minute["webhook_deliveries"]!, 0), failed: series.reduce((sum, minute) => sum + minute["webhook_failures"]!, 0) };
+      if (counted.delivered === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(counted).toEqual({ delivered: 1, failed: 0 });
     alice.disconnect();
   });
 

@@ -36,8 +36,8 @@ class GatheringClock implements Runtime {
 /** What a room receiving 400 messages a second gathers in the outbox's quarter of a second. */
 const MESSAGES_PER_HANDOVER = 100;
 
-/** SQLite that takes every statement and holds nothing: the counts' flushes cost their calls, not a database's. */
-const discardingSql = { exec: () => [] } as unknown as SqlStorage;
+/** Storage that takes every statement and holds nothing: the counts' flushes cost their calls, not a database's. */
+const discardingStorage = { sql: { exec: () => [] }, transactionSync: <T>(work: () => T) => work() } as unknown as DurableObjectStorage;
 
 function orderingRoom(shards: number, subscribers: number, { webhooks = false, counting = false } = {}) {
   const store = new MemoryStore();
@@ -50,7 +50,7 @@ function orderingRoom(shards: number, subscribers: number, { webhooks = false, c
   const outbox = webhooks ? new WebhookOutbox(1, sink, clock) : null;
   const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => shard, null, clock, {
     webhooks: outbox,
-    counts: counting ? new MinuteCounts(discardingSql, clock) : null,
+    counts: counting ? new MinuteCounts(discardingStorage, clock) : null,
   });
   for (let index = 0; index < subscribers; index++) {
     const user = { uname: `user${index}`, auth_id: 1_000 + index, role: "MEMBER" as const };

@@ -32,7 +32,7 @@ export type CountedMinute = { minute: string } & Record<RoomCounter, number>;
 
 /**
  * A room's counters by minute. Counting adds to memory only; what was counted is added to the object's own
- * SQLite storage at most {@link FLUSH_MS} later, in one synchronous step that storage commits as one, and only then forgotten, so a
+ * SQLite storage at most {@link FLUSH_MS} later, in one transaction, and only then forgotten, so a
  * count is stored once: never lost to hibernation (the pending timer keeps the object awake until it fires) and
  * never added twice after a restart. An eviction or crash in those seconds loses them.
  */
@@ -41,11 +41,14 @@ export class MinuteCounts {
   private readonly unsaved = new Map<number, number[]>();
   private flushTimer: (() => void) | null = null;
 
+  private readonly sql: SqlStorage;
+
   constructor(
-    private readonly sql: SqlStorage,
+    private readonly storage: Pick<DurableObjectStorage, "sql" | "transactionSync">,
     private readonly clock: Clock,
   ) {
-    sql.exec(
+    this.sql = storage.sql;
+    this.sql.exec(
       "CREATE TABLE IF NOT EXISTS minute_counts (minute INTEGER NOT NULL, counter TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (minute, counter)) WITHOUT ROWID",
     );
   }
@@ -66,19 +69,22 @@ export class MinuteCounts {
     this.flushTimer?.();
     this.flushTimer = null;
     if (this.unsaved.size === 0) return;
-    // Synchronous, with no await between them: the object's storage commits these statements together.
-    for (const [minute, counts] of this.unsaved) {
-      counts.forEach((value, index) => {
-        if (value === 0) return;
-        this.sql.exec(
-          "INSERT INTO minute_counts (minute, counter, value) VALUES (?, ?, ?) ON CONFLICT (minute, counter) DO UPDATE SET value = value + excluded.value",
-          minute,
-          ROOM_COUNTERS[index]!,
-          value,
-        );
-      });
-    }
-    this.sql.exec("DELETE FROM minute_counts WHERE minute < ?", this.clock.now() - KEPT_MS);
+    // One transaction: if a statement fails, none of the counts is stored, and the next flush adds them all once.
+    this.storage.transactionSync(() => {
+      for (const [minute, counts] of this.unsaved) {
+        counts.forEach((value, index) => {
+          if (value === 0) return;
+          this.sql.exec(
+            "INSERT INTO minute_counts (minute, counter, value) VALUES (?, ?, ?) ON CONFLICT (minute, counter) DO UPDATE SET value = value + excluded.value",
+            minute,
+            ROOM_COUNTERS[index]!,
+            value,
+          );
+        });
+      }
+      // The minute that contains the oldest time kept stays whole.
+      this.sql.exec("DELETE FROM minute_counts WHERE minute < ?", this.clock.now() - KEPT_MS - MINUTE_MS);
+    });
     this.unsaved.clear();
   }
 

@@ -79,7 +79,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
     this.balanceVersions = new BalanceVersions(ctx.storage.sql);
     this.planner = new ShardPlanner(this.config.shardTargetConnections);
-    this.counts = new MinuteCounts(ctx.storage.sql, this.runtime);
+    this.counts = new MinuteCounts(ctx.storage, this.runtime);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shard_layout (id INTEGER PRIMARY KEY CHECK (id = 0), highest_shard INTEGER NOT NULL)");
     this.highestShard = ctx.storage.sql.exec<{ highest_shard: number }>("SELECT highest_shard FROM shard_layout").toArray()[0]?.highest_shard ?? 0;
   }

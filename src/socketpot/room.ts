@@ -191,16 +191,21 @@ export class ChatRoom {
   /** Handles one client request by event name; every protocol enters the room here. */
   async request(client: ClientRef, event: string | number, payload: unknown): Promise<Outcome<unknown>> {
     const outcome = await this.answer(client, event, payload);
-    this.countOutcome(event, payload, outcome);
+    this.countOutcome(client, event, payload, outcome);
     return outcome;
   }
 
-  /** Counts what a request came to: a session started or an auth failed; a message taken, limited or refused. */
-  private countOutcome(event: string | number, payload: unknown, outcome: Outcome<unknown>): void {
+  /**
+   * Counts what a request came to: a session started (not the auth of a session recovered a moment ago, which
+   * was counted as recovered) or an auth refused; a message taken, rate-limited or refused. The server's own
+   * failures (INTERNAL_ERROR) and a repeated auth count as none of these.
+   */
+  private countOutcome(client: ClientRef, event: string | number, payload: unknown, outcome: Outcome<unknown>): void {
+    if (!outcome.ok && (outcome.error === ErrorCode.INTERNAL_ERROR || outcome.error === ErrorCode.ALREADY_AUTHENTICATED)) return;
     if (event === "auth") {
       const tokenGrantedNothing = outcome.ok && !(outcome.value as AuthResponse).user && typeof (payload as { access_token?: unknown } | null)?.access_token === "string";
       if (!outcome.ok || tokenGrantedNothing) this.host.count("auth_failures");
-      if (outcome.ok && outcome.granted) this.host.count("sessions_started");
+      if (outcome.ok && outcome.granted && !client.session?.recovered) this.host.count("sessions_started");
     } else if (event === "new_message") {
       this.host.count(outcome.ok ? "chat_messages" : outcome.error === ErrorCode.RATE_LIMITED ? "rate_limited" : "refused_messages");
     }

@@ -198,17 +198,20 @@ export class D1Webhooks {
   }
 
   /**
-   * The app's delivery attempts by minute from `from` to `to` (epoch ms): those that delivered and those that
-   * failed, over all its endpoints (from the record of attempts, kept a week: nothing counted twice).
+   * The app's delivery attempts by minute, in the whole minutes that contain `from` and `to` (epoch ms) and
+   * those between: those that delivered and those that failed, over its endpoints (from the record of attempts,
+   * kept a week; an endpoint's deleted with it).
    */
   async attemptsByMinute(appId: number, from: number, to: number): Promise<Map<number, { delivered: number; failed: number }>> {
+    const first = Math.floor(from / 60_000) * 60_000;
+    const last = Math.floor(to / 60_000) * 60_000 + 59_999;
     const { results } = await this.db
       .prepare(
         `SELECT d.attempted_at / 60000 * 60000 AS minute, sum(d.error IS NULL) AS delivered, sum(d.error IS NOT NULL) AS failed
          FROM webhook_endpoints e JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.attempted_at BETWEEN ?2 AND ?3
          WHERE e.app_id = ?1 GROUP BY minute`,
       )
-      .bind(appId, from, to)
+      .bind(appId, first, last)
       .all();
     const Row = z.object({ minute: z.number(), delivered: z.number(), failed: z.number() });
     return new Map(results.map((row) => Row.parse(row)).map(({ minute, delivered, failed }) => [minute, { delivered, failed }]));

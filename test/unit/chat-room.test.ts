@@ -903,5 +903,16 @@ describe("ChatRoom counters", () => {
     await room.newMessage(bob, { text: "muted" });
     await room.newMessage(alice, { text: 42 });
     expect(Object.fromEntries(room.counted)).toEqual({ sessions_started: 4, auth_failures: 2, chat_messages: 2, rate_limited: 1, refused_messages: 2 });
+
+    // Not counted: a repeated auth, the auth of a session just recovered (its recovery is what counts), the
+    // server's own failures.
+    expect(await room.auth(alice, auth(USERS.alice.auth_id))).toMatchObject({ ok: false, error: ErrorCode.ALREADY_AUTHENTICATED });
+    const back = host.connect("alice-back");
+    room.rejoin(back, alice.session!);
+    await joined(room, back, USERS.alice.auth_id);
+    host.clock += 60_000;
+    store.failing = true;
+    expect(await room.newMessage(bob, { text: "while storage is down" })).toMatchObject({ ok: false, error: ErrorCode.INTERNAL_ERROR });
+    expect(Object.fromEntries(room.counted)).toEqual({ sessions_started: 4, auth_failures: 2, chat_messages: 2, rate_limited: 1, refused_messages: 2 });
   });
 });

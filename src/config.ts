@@ -102,11 +102,16 @@ export interface Config {
   messageRetentionDays: number;
 }
 
-/** Parses the environment's vars; a malformed var is a deployment error and throws with zod's explanation. */
-export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>): Config {
-  const parsed = ConfigSchema.safeParse(env);
+/** The vars `schema` reads from `env`, parsed; a malformed one is a deployment error, thrown with zod's explanation. */
+function parseVars<S extends z.ZodType>(schema: S, env: unknown): z.output<S> {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
-  const vars = parsed.data;
+  return parsed.data;
+}
+
+/** The tunables of the rooms, shards and edge (wrangler.toml's `[vars]`). */
+export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>): Config {
+  const vars = parseVars(ConfigSchema, env);
   return {
     pingIntervalMs: vars.PING_INTERVAL_MS,
     pingTimeoutMs: vars.PING_TIMEOUT_MS,
@@ -154,9 +159,7 @@ export interface WebhookConfig {
 }
 
 export function parseWebhookConfig(env: Partial<Record<keyof z.input<typeof WebhookConfigSchema>, unknown>>): WebhookConfig {
-  const parsed = WebhookConfigSchema.safeParse(env);
-  if (!parsed.success) throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
-  const vars = parsed.data;
+  const vars = parseVars(WebhookConfigSchema, env);
   return {
     secretsKey: vars.WEBHOOK_SECRETS_KEY,
     timeoutMs: vars.WEBHOOK_TIMEOUT_MS,

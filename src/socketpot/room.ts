@@ -24,6 +24,7 @@ import {
 import { withDeadline, type ChatStore, type ChatWrite, type TokenGrant } from "./store.js";
 import { WriteBatcher } from "./write-batcher.js";
 import { accessTokenDigest, looksSigned } from "../credentials.js";
+import { isoDate } from "../iso-date.js";
 import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
@@ -376,7 +377,7 @@ export class ChatRoom {
    */
   async ban(authId: number, until: number | null, reason: string | null = null): Promise<void> {
     (await this.bans.ifRead())?.set(authId, until);
-    this.host.notify("user.banned", { auth_id: authId, uname: null, expires_at: isoOrNull(until), reason, by: null });
+    this.host.notify("user.banned", { auth_id: authId, uname: null, expires_at: isoDate(until), reason, by: null });
   }
 
   /**
@@ -607,7 +608,7 @@ export class ChatRoom {
         case "mute": {
           const { auth_id, uname } = moderation.target;
           mutes.set(auth_id, moderation.expiresAt);
-          this.host.notify("user.muted", { auth_id, uname, expires_at: isoOrNull(moderation.expiresAt), by });
+          this.host.notify("user.muted", { auth_id, uname, expires_at: isoDate(moderation.expiresAt), by });
           break;
         }
         case "unmute":
@@ -617,7 +618,7 @@ export class ChatRoom {
         case "ban": {
           const { auth_id, uname } = moderation.target;
           bans.set(auth_id, moderation.expiresAt);
-          this.host.notify("user.banned", { auth_id, uname, expires_at: isoOrNull(moderation.expiresAt), reason: moderation.reason, by });
+          this.host.notify("user.banned", { auth_id, uname, expires_at: isoDate(moderation.expiresAt), reason: moderation.reason, by });
           break;
         }
         case "unban":
@@ -719,5 +720,3 @@ function slowModeWrite(actor: User, channel: string, interval: Duration | null, 
   const text = interval ? `${actor.uname} slowed ${channel} to one message per ${interval.label}` : `${actor.uname} ended slow mode in ${channel}`;
   return { message: { channel, text, createdAt: now, user: null }, moderation: { kind: "slow_mode", channel, by: actor.uname, intervalMs: interval && interval.ms } };
 }
-
-const isoOrNull = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs).toISOString());

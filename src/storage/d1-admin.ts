@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isoDate } from "./iso-date.js";
+import { isoDate } from "../iso-date.js";
 import type { Jurisdiction, LocationHint } from "../placement.js";
 import type { ChatMessage } from "../socketpot/schemas.js";
 import { shardPlanOf } from "../shards.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isoDate } from "./iso-date.js";
+import { isoDate } from "../iso-date.js";
 import { accessTokenDigest, digestOf, looksLikeIngestKey, newAccessToken, newIngestKey, prefixOf, SCOPES, type Scope } from "../credentials.js";
 import { log } from "../log.js";
 import { Role, type User } from "../socketpot/schemas.js";

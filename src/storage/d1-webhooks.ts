@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { isoDate } from "./iso-date.js";
+import { isoDate } from "../iso-date.js";
+import { MINUTE_MS } from "../metrics/minute-counts.js";
 import { WebhookEventType } from "../webhooks/events.js";
 import type { WebhookSubscription } from "../webhooks/outbox.js";
 
@@ -203,15 +204,15 @@ export class D1Webhooks {
    * kept a week; an endpoint's deleted with it).
    */
   async attemptsByMinute(appId: number, from: number, to: number): Promise<Map<number, { delivered: number; failed: number }>> {
-    const first = Math.floor(from / 60_000) * 60_000;
-    const last = Math.floor(to / 60_000) * 60_000 + 59_999;
+    const first = Math.floor(from / MINUTE_MS) * MINUTE_MS;
+    const last = Math.floor(to / MINUTE_MS) * MINUTE_MS + MINUTE_MS - 1;
     const { results } = await this.db
       .prepare(
-        `SELECT d.attempted_at / 60000 * 60000 AS minute, sum(d.error IS NULL) AS delivered, sum(d.error IS NOT NULL) AS failed
+        `SELECT d.attempted_at / ?4 * ?4 AS minute, sum(d.error IS NULL) AS delivered, sum(d.error IS NOT NULL) AS failed
          FROM webhook_endpoints e JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.attempted_at BETWEEN ?2 AND ?3
          WHERE e.app_id = ?1 GROUP BY minute`,
       )
-      .bind(appId, first, last)
+      .bind(appId, first, last, MINUTE_MS)
       .all();
     const Row = z.object({ minute: z.number(), delivered: z.number(), failed: z.number() });
     return new Map(results.map((row) => Row.parse(row)).map(({ minute, delivered, failed }) => [minute, { delivered, failed }]));

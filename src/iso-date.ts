@@ -1,4 +1,4 @@
-/** D1 keeps times as epoch milliseconds; the admin API shows them as ISO-8601 (null stays null). */
+/** Times are kept as epoch milliseconds and shown (admin API, webhook events) as ISO-8601; null stays null. */
 export function isoDate(ms: number): string;
 export function isoDate(ms: number | null): string | null;
 export function isoDate(ms: number | null): string | null {

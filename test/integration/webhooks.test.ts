@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, next, request, until, type Client } from "../support/clients.js";
+import { connect, eventually, next, request, until, type Client } from "../support/clients.js";
 import { filesHolding, localSecret, startTestServer, type TestServer } from "../support/server.js";
 import { startReceiver, verifySignature, type Received } from "../support/webhook-receiver.js";
 import { adminCall } from "../support/http.js";
@@ -164,11 +164,11 @@ describe("webhooks", () => {
     expect(new Set(attempts.map((each) => each.event.id)).size).toBe(1);
     for (const attempt of attempts) expect(verifySignature(attempt.signature, attempt.body, flaky.secret)).toBe(true);
     // The consumer records the last attempt just after the receiver answered it.
-    let recorded: Array<Record<string, unknown>> = [];
-    for (let tries = 0; recorded.length < 3 && tries < 50; tries++) {
-      recorded = (await call("GET", `/apps/${appId}/webhooks/${flaky.id}/deliveries`)).json!["deliveries"];
-      if (recorded.length < 3) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const recorded = await eventually(
+      async () => (await call("GET", `/apps/${appId}/webhooks/${flaky.id}/deliveries`)).json!["deliveries"] as Array<Record<string, unknown>>,
+      (deliveries) => deliveries.length >= 3,
+      5_000,
+    );
     expect(recorded).toEqual([
       expect.objectContaining({ event_id: attempts[0]!.event.id, type: "message.created", attempt: 3, status: 204, error: null, next_retry_at: null }),
       expect.objectContaining({ attempt: 2, status: 500, error: "HTTP 500", next_retry_at: expect.any(String) }),
@@ -178,11 +178,11 @@ describe("webhooks", () => {
 
     // Four users joining fail four times in a row at the broken endpoint: it is disabled, and the app can see it.
     for (const [authId, uname] of [[42, "bob"], [43, "carol"], [44, "dave"]] as const) (await join(authId, uname)).disconnect();
-    let endpoint: Record<string, unknown> | undefined;
-    for (let tries = 0; endpoint?.["enabled"] !== false && tries < 100; tries++) {
-      endpoint = ((await call("GET", `/apps/${appId}/webhooks`)).json!["webhooks"] as Array<Record<string, unknown>>).find((each) => each["id"] === broken.id);
-      if (endpoint?.["enabled"] !== false) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const endpoint = await eventually(
+      async () => ((await call("GET", `/apps/${appId}/webhooks`)).json!["webhooks"] as Array<Record<string, unknown>>).find((each) => each["id"] === broken.id),
+      (listed) => listed?.["enabled"] === false,
+      20_000,
+    );
     expect(endpoint).toMatchObject({ enabled: false, disabled_at: expect.any(String), disabled_reason: "disabled after 4 failed attempts in a row" });
     expect(await call("PATCH", `/apps/${appId}/webhooks/${broken.id}`, { enabled: true })).toMatchObject({ status: 200, json: { enabled: true, failures: 0, disabled_at: null, disabled_reason: null } });
     alice.disconnect();
@@ -202,12 +202,14 @@ describe("webhooks", () => {
     expect(verifySignature(delivery!.signature, delivery!.body, secret)).toBe(true);
     expect(verifySignature(delivery!.signature, delivery!.body, endpoint.secret)).toBe(false);
     // The app's metrics count the delivery (the consumer records it just after the receiver answered).
-    let counted = { delivered: 0, failed: 0 };
-    for (let tries = 0; counted.delivered === 0 && tries < 50; tries++) {
-      const series = (await call("GET", `/apps/${appId}/metrics`)).json!["series"] as Array<Record<string, number>>;
-      counted = { delivered: series.reduce((sum, minute) => sum + minute["webhook_deliveries"]!, 0), failed: series.reduce((sum, minute) => sum + minute["webhook_failures"]!, 0) };
-      if (counted.delivered === 0) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const counted = await eventually(
+      async () => {
+        const series = (await call("GET", `/apps/${appId}/metrics`)).json!["series"] as Array<Record<string, number>>;
+        return { delivered: series.reduce((sum, minute) => sum + minute["webhook_deliveries"]!, 0), failed: series.reduce((sum, minute) => sum + minute["webhook_failures"]!, 0) };
+      },
+      (counts) => counts.delivered > 0,
+      5_000,
+    );
     expect(counted).toEqual({ delivered: 1, failed: 0 });
     alice.disconnect();
   });

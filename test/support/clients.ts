@@ -156,6 +156,20 @@ export async function until(condition: () => boolean, timeoutMs = 15_000): Promi
 }
 
 /**
+ * Reads until `done` holds of what was read, every 100 ms, for at most `timeoutMs`; answers the last read either
+ * way, so that the caller's expectation says what was seen (a server answering over HTTP, where `until` checks
+ * what a client already holds).
+ */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await pause(100);
+  }
+}
+
+/**
  * Sends a chat message from `sender` and waits until each of `listeners` has received it. The room sends each
  * connection its broadcasts in the order it made them, so once a listener has the sentinel it has every
  * broadcast made before it: "exactly once" and "nobody else" become checks instead of hopes about timing.

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { buildWorker, freePort, prepareLocalDatabase } from "../scripts/local-server.mjs";
+import { buildWorker, freePort, copySeededDatabase } from "../scripts/local-server.mjs";
 import { loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
 
 const { values } = parseArgs({
@@ -79,7 +79,7 @@ const sent = Number(values.rate) * Number(values.seconds);
 
 const state = await mkdtemp(join(tmpdir(), "socketpot-profile-"));
 try {
-  await prepareLocalDatabase({ persistTo: state });
+  await copySeededDatabase(state);
   const script = await buildWorker(join(state, "build"));
   const inspectorPort = await freePort();
   const vars = { ...loadVars(values.shards), ...Object.fromEntries(values.var.map((each) => each.split("="))) };

@@ -29,7 +29,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildWorker, freePort, prepareLocalDatabase, processTree, startLocalServer, treeRss } from "../scripts/local-server.mjs";
+import { buildWorker, freePort, copySeededDatabase, processTree, startLocalServer, treeRss } from "../scripts/local-server.mjs";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { DEMO_USERS } from "../scripts/demo-users.mjs";
 import { SIGNED_TOKENS_VAR, loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
@@ -239,7 +239,7 @@ async function socketpot(shards, protocol = "socket.io", { signed = false, hooks
   const vars = { ...loadVars(shards), INGEST_TOKEN, ADMIN_TOKEN, WEBHOOK_SECRETS_KEY: "bench-webhook-secrets-key-0123456789", WEBHOOK_ALLOW_HTTP_LOOPBACK: "true" };
   const receiver = hooks ? await webhookReceiver(hooks === "hanging") : null;
   try {
-    await prepareLocalDatabase({ persistTo });
+    await copySeededDatabase(persistTo);
     const result = await measured(async () => {
       const server = await startSocketpot(persistTo, vars);
       // The loaders forked for this server read the tokens from their environment.
@@ -360,7 +360,7 @@ async function stormOn(layout) {
   };
   const load = loader();
   try {
-    await prepareLocalDatabase({ persistTo });
+    await copySeededDatabase(persistTo);
     const server = await startSocketpot(persistTo, vars);
     try {
       const { times: connectTimes } = await load.run("stormConnect", { url: server.url, count: options.clients, concurrency: options.concurrency });

@@ -1,6 +1,6 @@
 // A server for the bench on workerd through Miniflare, without the proxy that `wrangler dev` puts in front (two
 // more processes on the same cores, which production does not have). Either Socketpot Edge (the built Worker,
-// with wrangler.toml's bindings and the local D1 that prepareLocalDatabase() made) or the floor
+// with wrangler.toml's bindings and the local D1 that copySeededDatabase() made) or the floor
 // (bench/floor-worker.mjs, with wrangler.toml's compatibility settings), or the partyserver chat (bundled).
 // Tells the parent when it serves, and stops (workerd with it) when the parent says so. Argument: the options
 // as JSON, { port, persistTo, script, vars }, { port, floor: true } or { port, partyserver: script }, each with

@@ -3,6 +3,8 @@ export const DEMO_USERS: Array<{ uname: string; role: "OWNER" | "MOD" | "MEMBER"
 export function clientAddress(index: number): string;
 export function nextClientAddress(): string;
 export function prepareLocalDatabase(options?: { persistTo?: string }): Promise<void>;
+export function seededDatabase(): Promise<string>;
+export function copySeededDatabase(persistTo: string): Promise<void>;
 export function executeSql(options: { persistTo: string; sql: string }): Promise<void>;
 export function buildWorker(outdir: string): Promise<string>;
 export function freePort(): Promise<number>;
@@ -14,7 +16,7 @@ export function startLocalServer(options?: {
   vars?: Record<string, string>;
   stdio?: "pipe" | "inherit";
   config?: string;
-}): Promise<{ url: string; port: number; pid: number; stop(): Promise<void>; output(): string }>;
+}): Promise<{ url: string; port: number; pid: number; stop(options?: { discardingState?: boolean }): Promise<void>; output(): string }>;
 export function storedMessages(
   url: string,
   adminToken: string,

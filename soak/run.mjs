@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { io } from "socket.io-client";
-import { DEMO_USERS, nextClientAddress, prepareLocalDatabase, startLocalServer, storedMessages } from "../scripts/local-server.mjs";
+import { DEMO_USERS, nextClientAddress, copySeededDatabase, startLocalServer, storedMessages } from "../scripts/local-server.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -43,7 +43,8 @@ const deadline = started + options["max-seconds"] * 1000;
 const log = (line) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`);
 
 const persistTo = await mkdtemp(join(tmpdir(), "socketpot-soak-"));
-await prepareLocalDatabase({ persistTo });
+await copySeededDatabase(persistTo);
+log("database copied");
 const server = await startLocalServer({
   persistTo,
   vars: {
@@ -54,6 +55,7 @@ const server = await startLocalServer({
     ROOM_SHARDS: String(options.shards),
   },
 });
+log(`server ready at ${server.url}`);
 let failed = false;
 try {
   failed = !(await soak(server.url));

@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { prepareLocalDatabase } from "../../scripts/local-server.mjs";
+import { seededDatabase } from "../../scripts/local-server.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -11,10 +8,7 @@ declare module "vitest" {
   }
 }
 
-/** Prepares the local database once per test run: applying migrations and the seed takes seconds each time. */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const template = await mkdtemp(join(tmpdir(), "socketpot-template-"));
-  await prepareLocalDatabase({ persistTo: template });
-  project.provide("databaseTemplate", template);
-  return () => rm(template, { recursive: true, force: true });
+/** Finds (or, the first time, builds) the migrated and seeded local state that every test server starts from. */
+export default async function setup(project: TestProject): Promise<void> {
+  project.provide("databaseTemplate", await seededDatabase());
 }

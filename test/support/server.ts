@@ -59,7 +59,7 @@ export async function startTestServer(vars: Record<string, string> = {}, sql?: s
     },
     async stop() {
       runningServers.delete(server);
-      await running.stop();
+      await running.stop({ discardingState: true });
       await rm(persistTo, { recursive: true, force: true });
     },
     output: () => running.output(),

@@ -3,7 +3,7 @@ import { OrderingCore } from "../src/ordering/ordering-core.js";
 import type { Runtime } from "../src/deadline.js";
 import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/events.js";
 import { WebhookOutbox } from "../src/webhooks/outbox.js";
-import { MinuteCounts } from "../src/metrics/minute-counts.js";
+import { MinuteMetrics } from "../src/metrics/minute-metrics.js";
 import { MemoryStore, ROOM_OPTIONS, USERS, tokenOf } from "../test/support/memory-room.js";
 
 /**
@@ -50,7 +50,7 @@ function orderingRoom(shards: number, subscribers: number, { webhooks = false, c
   const outbox = webhooks ? new WebhookOutbox(1, sink, clock) : null;
   const core = new OrderingCore(1, store, { ...ROOM_OPTIONS, chatRateBurst: 1e9, chatRatePerSecond: 1e9 }, () => shard, null, clock, {
     webhooks: outbox,
-    counts: counting ? new MinuteCounts(discardingStorage, clock) : null,
+    counts: counting ? new MinuteMetrics(discardingStorage, clock, () => ({})) : null,
   });
   for (let index = 0; index < subscribers; index++) {
     const user = { uname: `user${index}`, auth_id: 1_000 + index, role: "MEMBER" as const };

@@ -9,7 +9,7 @@ import { utf8Bytes } from "../chunks.js";
 import { MAX_RETENTION_DAYS } from "../storage/retention.js";
 import { MAX_SLOW_MODE_MS } from "../socketpot/slow-mode.js";
 import { WebhookEventType } from "../webhooks/events.js";
-import { KEPT_MS, ROOM_COUNTERS } from "../metrics/minute-counts.js";
+import { COUNTERS, GAUGES, KEPT_MS } from "../metrics/minute-metrics.js";
 import { MAX_WEBHOOK_URL_LENGTH } from "../webhooks/urls.js";
 
 /**
@@ -344,7 +344,7 @@ export const AppMetrics = z
     app_id: z.int(),
     step_seconds: z.literal(60),
     series: z.array(
-      z.object({ minute: IsoDate, ...Object.fromEntries([...ROOM_COUNTERS, "webhook_deliveries", "webhook_failures"].map((counter) => [counter, z.int()])) }),
+      z.object({ minute: IsoDate, ...Object.fromEntries([...COUNTERS, "webhook_deliveries", "webhook_failures", ...GAUGES].map((name) => [name, z.int()])) }),
     ),
   })
   .openapi("AppMetrics");

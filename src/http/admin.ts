@@ -196,8 +196,8 @@ admin.openapi(
     scope: "stats:read",
     method: "get",
     path: "/apps/{app_id}/metrics",
-    summary: "An app's counts by minute: sessions and failed auths, chat messages taken, rate-limited and refused, sessions recovered or not, Queue events received and delivered, webhook deliveries and failed attempts",
-    description: "Every minute from `from` to `to` (an hour by default, 48 hours at most), with zeros where nothing was counted. Counts reach storage within seconds of the event; this answer includes the latest.",
+    summary: "An app's metrics by minute: connects, sessions and failed auths, chat messages taken, rate-limited and refused, broadcasts delivered, sessions recovered or not, Queue events received and delivered, webhook deliveries and failed attempts; connections by transport and client generation, users and shards",
+    description: "Every minute from `from` to `to` (an hour by default, 48 hours at most): counts, with zeros where nothing was counted, and gauges as they stood at the end of the minute. Counts reach storage within seconds of the event; this answer includes the latest.",
     request: { params: schema.AppPath, query: schema.MetricsQuery },
     responses: { 200: json(schema.AppMetrics, "the series") },
   }),
@@ -205,7 +205,7 @@ admin.openapi(
     const app = c.get("app");
     const span = schema.metricsSpan(c.req.valid("query"), Date.now());
     if ("problem" in span) return c.json({ error: "INVALID_REQUEST", message: span.problem }, 400);
-    const [counted, attempts] = await Promise.all([roomOf(c.env, app).metrics(app.id, span.from, span.to), webhooks(c).attemptsByMinute(app.id, span.from, span.to)]);
+    const [counted, attempts] = await Promise.all([roomOf(c.env, app).metrics(app.id, span.from, span.to, currentShards(app, parseConfig(c.env).roomShards)), webhooks(c).attemptsByMinute(app.id, span.from, span.to)]);
     const series = counted.map((minute) => {
       const attempted = attempts.get(Date.parse(minute.minute));
       return { ...minute, webhook_deliveries: attempted?.delivered ?? 0, webhook_failures: attempted?.failed ?? 0 };

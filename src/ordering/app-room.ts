@@ -14,7 +14,7 @@ import { D1ChatStore } from "../storage/d1-store.js";
 import { D1Webhooks } from "../storage/d1-webhooks.js";
 import type { WebhookDelivery } from "../webhooks/events.js";
 import { WebhookOutbox } from "../webhooks/outbox.js";
-import { MinuteCounts, type CountedMinute } from "../metrics/minute-counts.js";
+import { sumSeries, type Gauge, type MetricsMinute } from "../metrics/minute-metrics.js";
 import { BalanceVersions } from "./balance-versions.js";
 import { BatchPacing } from "./batch-pacing.js";
 import { ShardPlanner } from "./shard-planner.js";
@@ -46,8 +46,10 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   private readonly balanceVersions: BalanceVersions;
   private readonly pacing = new BatchPacing();
   private readonly planner: ShardPlanner;
-  /** The app's counters by minute, kept in this object's storage. */
-  private readonly counts: MinuteCounts;
+  /** The ordering room once built, for what reads it without waiting (the gauges). */
+  private built: OrderingCore | null = null;
+  /** The shards new connections are spread over, as the room last planned them (null until it has). */
+  private plannedShards: number | null = null;
   /** Connection state recovery's log and sessions; null when it is switched off. */
   private readonly recovery: SqlRecoveryStore | null;
   /** The highest shard number that has held a connection of this app, so a restarted room knows whom to ask. */
@@ -79,7 +81,6 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     this.dedup = new EventDedup(ctx.storage.sql, this.config.eventDedupWindow);
     this.balanceVersions = new BalanceVersions(ctx.storage.sql);
     this.planner = new ShardPlanner(this.config.shardTargetConnections);
-    this.counts = new MinuteCounts(ctx.storage, this.runtime);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS shard_layout (id INTEGER PRIMARY KEY CHECK (id = 0), highest_shard INTEGER NOT NULL)");
     this.highestShard = ctx.storage.sql.exec<{ highest_shard: number }>("SELECT highest_shard FROM shard_layout").toArray()[0]?.highest_shard ?? 0;
   }
@@ -109,7 +110,9 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     },
     leave: async (appId, client, reason, version) => {
       servedOrderingVersion(version, "leave");
-      return (await this.ordered(appId)).leave(client, reason);
+      await (await this.ordered(appId)).leave(client, reason);
+      // The users gauge reads presence.
+      this.meter.changed();
     },
   };
 
@@ -265,10 +268,18 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     if (this.core) await (await this.ordered(appId)).chat.forgetMessagesBefore(cutoff);
   }
 
-  /** The app's counts for each minute from `from` to `to` (epoch ms), with what is still in memory. */
-  async metrics(_appId: number, from: number, to: number): Promise<CountedMinute[]> {
+  /** The app's metrics for each minute from `from` to `to` (epoch ms): this object's and each shard's, added up. */
+  async metrics(appId: number, from: number, to: number, shardCount: number): Promise<MetricsMinute[]> {
     this.inbound.count();
-    return this.counts.series(from, to);
+    const remote = this.remoteShards(Math.max(shardCount, this.highestShard)).map((shard) => this.shard(appId, shard).minutes(from, to, ORDERING_VERSION));
+    return sumSeries([this.meter.series(from, to), ...(await Promise.all(remote))]);
+  }
+
+  protected override gauges(): Partial<Record<Gauge, number>> {
+    const gauges: Partial<Record<Gauge, number>> = super.gauges();
+    if (this.built) gauges.users = this.built.chat.directory.users();
+    if (this.plannedShards !== null) gauges.shards = this.plannedShards;
+    return gauges;
   }
 
   /** Connections and users on each shard, and app-wide. */
@@ -306,8 +317,8 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       else continue;
       fresh += 1;
     }
-    this.counts.count("events_received", events.length);
-    this.counts.count("events_delivered", fresh);
+    this.meter.count("events_received", events.length);
+    this.meter.count("events_delivered", fresh);
     return fresh;
   }
 
@@ -322,15 +333,23 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     // A fixed count is the operator's, read from the app's row where it is needed; the room keeps none.
     if (plan.kind === "fixed") {
       this.shardCount = null;
+      this.planned(plan.count);
       return;
     }
     const current = this.shardCount ?? plan.count;
     this.shardCount = this.planner.next(plan, current, connections, Date.now());
+    this.planned(this.shardCount);
     if (this.shardCount === current) return;
     log("shards_changed", { app_id: appId, from: current, to: this.shardCount, connections });
     await saveActiveShards(this.env.DB, appId, this.shardCount).catch((error: unknown) =>
       log("request_failed", { app_id: appId, request: "save shards", error: String(error) }),
     );
+  }
+
+  private planned(shards: number): void {
+    if (shards === this.plannedShards) return;
+    this.plannedShards = shards;
+    this.meter.changed();
   }
 
   // As a shard: the room's own connections reach the ordering room in-process.
@@ -368,7 +387,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       (shard) => this.linkTo(appId, shard),
       this.recovery,
       this.runtime,
-      { webhooks: this.webhookOutbox(appId), counts: this.counts },
+      { webhooks: this.webhookOutbox(appId), counts: this.meter },
     );
     const local = this.currentSnapshot();
     core.adopt(0, local);
@@ -389,6 +408,8 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       live.push(...report.snapshot.sessions.map((client) => client.id));
     }
     this.recovery?.detachGone(live);
+    this.built = core;
+    this.meter.changed();
     return core;
   }
 

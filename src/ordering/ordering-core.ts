@@ -12,7 +12,7 @@ import type { Audience } from "../socketpot/schemas.js";
 import type { ChatStore } from "../socketpot/store.js";
 import type { WebhookData, WebhookEventType } from "../webhooks/events.js";
 import type { WebhookOutbox } from "../webhooks/outbox.js";
-import type { MinuteCounts, RoomCounter } from "../metrics/minute-counts.js";
+import type { MinuteMetrics, Counter } from "../metrics/minute-metrics.js";
 import { ConnectionCounts, type ConnectionLimits } from "./connection-counts.js";
 
 /** The disconnects after which socket.io clients reconnect by themselves: their sessions are kept. */
@@ -47,7 +47,7 @@ export class OrderingCore implements Ordering, RoomHost {
      * Who watches the app: its webhook events on their way to the Queue (none without a Queue bound), and its
      * counts by minute (none outside a Durable Object).
      */
-    private readonly observers: { webhooks?: WebhookOutbox | null; counts?: Pick<MinuteCounts, "count"> | null } = {},
+    private readonly observers: { webhooks?: WebhookOutbox | null; counts?: Pick<MinuteMetrics, "count"> | null } = {},
   ) {
     this.counts = new ConnectionCounts(options);
     this.chat = new ChatRoom(appId, store, this, options);
@@ -154,7 +154,7 @@ export class OrderingCore implements Ordering, RoomHost {
     this.observers.webhooks?.emit(type, data);
   }
 
-  count(counter: RoomCounter, amount = 1): void {
+  count(counter: Counter, amount = 1): void {
     this.observers.counts?.count(counter, amount);
   }
 

@@ -105,6 +105,8 @@ const PLAIN_PATH = /^\/v1\/apps\/([^/]+)\/ws$/;
 export abstract class EngineRoom<Env> extends DurableObject<Env> {
   protected abstract readonly engineOptions: RoomEngineOptions;
   protected abstract application(stack: Stack): EngineApplication | null;
+  /** A connection opened, changed transport (an upgrade to WebSocket), or ended; for what an object meters. */
+  protected connectionChanged(_change: "opened" | "upgraded" | "ended"): void {}
   /** Checks a request before the Engine.IO server sees it: the app it names (its id), or a refusal. */
   protected abstract admit(request: Request, query: EngineQuery): Promise<Admitted | Refusal>;
   /** Connection `id` is about to open from `ip`: null lets it in (and counts it until it ends), else a refusal. */
@@ -281,6 +283,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const polling = new PollingTransport(this.engineOptions.maxPayloadBytes, this.engineOptions.pingTimeoutMs, Date.now());
     const connection = this.createConnection(opening, { kind: "polling", polling, supportsBinary });
     const handshake = connection.engine.handshake(["websocket"]);
+    this.connectionChanged("opened");
     await opening.application.opened(connection);
     await this.alarmBy(dueAt(connection));
     return payloadResponse(encodePayload([handshake], opening.protocol, supportsBinary), this.openingHeaders());
@@ -292,6 +295,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     const connection = this.createConnection(opening, { kind: "websocket", ws: server });
     this.registry().socketConnections.set(server, connection);
     if (opening.stack !== "plain") server.send(encodePacket(connection.engine.handshake([]), opening.protocol));
+    this.connectionChanged("opened");
     await opening.application.opened(connection);
     connection.save();
     await this.alarmBy(dueAt(connection));
@@ -411,6 +415,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       connection.transport.polling.startUpgrade();
     } else if (packet.type === "upgrade") {
       connection.completeUpgrade();
+      this.connectionChanged("upgraded");
     } else if (packet.type !== "noop") {
       closeSocket(ws, CloseCode.PROTOCOL_ERROR, "invalid upgrade");
     }
@@ -493,6 +498,7 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       this.endedSockets.add(ws);
     }
     this.application(connection.state.stack)?.ended(connection, reason);
+    this.connectionChanged("ended");
   }
 
   /**

@@ -161,9 +161,10 @@ export class Gateway {
   /**
    * Broadcasts from the ordering room, in feed order: each is encoded once and sent to the clients it is for. A
    * batch the room sends again (its first answer was lost) brings broadcasts this shard already has: they are
-   * passed over, so no client gets one twice.
+   * passed over, so no client gets one twice. Answers how many deliveries to a client that made.
    */
-  receive(items: FeedItem[]): void {
+  receive(items: FeedItem[]): number {
+    let deliveries = 0;
     for (const item of items) {
       if (this.received?.epoch === item.epoch && item.seq <= this.received.seq) continue;
       this.received = item;
@@ -172,7 +173,10 @@ export class Gateway {
       this.latestOffset = laterOffset(this.latestOffset, item.offset);
       const encoded = new EncodedEvent(item.event, item.payload, item.offset);
       for (const client of this.clients()) {
-        if (client.id !== item.exceptId && reaches(item.audience, client.session) && isAfter(item, client.mark)) client.deliver(encoded);
+        if (client.id !== item.exceptId && reaches(item.audience, client.session) && isAfter(item, client.mark)) {
+          client.deliver(encoded);
+          deliveries += 1;
+        }
       }
     }
     if (this.waiting.length > 0) {
@@ -180,6 +184,7 @@ export class Gateway {
       this.waiting = this.waiting.filter((waiter) => !due.includes(waiter));
       for (const { resume } of due) resume();
     }
+    return deliveries;
   }
 
   /** Resolves once this shard has received its feed up to `mark` (the room's own connections always have). */

@@ -5,6 +5,7 @@ import { AppId } from "../http/query.js";
 import { MAX_ORIGIN_LENGTH } from "../http/origin-routes.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
+import { MinuteMetrics, type Gauge, type MetricsMinute } from "../metrics/minute-metrics.js";
 import type { FeedItem } from "../socketpot/feed.js";
 import { orderingOf, servedOrderingVersion, type AppOrdering, type Ordering, type ShardSnapshot } from "../socketpot/ordering.js";
 import { SocketpotNamespace } from "./socketpot-namespace.js";
@@ -47,11 +48,14 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
    * answers), passed on to the Worker with each new connection; null while unknown, or the count is fixed.
    */
   protected shardCount: number | null = null;
+  /** This object's metrics by minute, in its own storage: its connections, and in the room the app's counters. */
+  protected readonly meter: MinuteMetrics;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = parseConfig(env);
     this.runtime = durableObjectRuntime(ctx);
+    this.meter = new MinuteMetrics(ctx.storage, this.runtime, () => this.gauges());
     this.engineOptions = {
       pingIntervalMs: this.config.pingIntervalMs,
       pingTimeoutMs: this.config.pingTimeoutMs,
@@ -100,8 +104,33 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
 
   /** The feed's broadcasts, however they come (over RPC, or in-process for the room's own connections). */
   protected takeFeed(items: FeedItem[]): string {
-    this.gateway.receive(items);
+    const deliveries = this.gateway.receive(items);
+    if (deliveries > 0) this.meter.count("deliveries", deliveries);
     return this.activation;
+  }
+
+  /** This object's metrics for each minute from `from` to `to` (epoch ms), for its room to add up. */
+  minutes(from: number, to: number, version?: number): MetricsMinute[] {
+    this.heardFromRoom(version, "minutes");
+    return this.meter.series(from, to);
+  }
+
+  protected override connectionChanged(change: "opened" | "upgraded" | "ended"): void {
+    if (change === "opened") this.meter.count("connects");
+    else this.meter.changed();
+  }
+
+  /** The gauges this object knows: its open connections by transport and by client generation. */
+  protected gauges(): Partial<Record<Gauge, number>> {
+    const gauges = { connections_websocket: 0, connections_polling: 0, connections_eio3: 0, connections_eio4: 0, connections_plain: 0 };
+    for (const connection of this.connections()) {
+      if (connection.transport.kind === "websocket") gauges.connections_websocket += 1;
+      else gauges.connections_polling += 1;
+      if (connection.state.stack === "plain") gauges.connections_plain += 1;
+      else if (connection.state.engine.protocol === 3) gauges.connections_eio3 += 1;
+      else gauges.connections_eio4 += 1;
+    }
+    return gauges;
   }
 
   /** This shard's connections and sessions, for an ordering room that (re)builds its view of them. */

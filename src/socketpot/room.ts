@@ -29,7 +29,7 @@ import { log } from "../log.js";
 import { BetSampler } from "./bet-sampler.js";
 import type { BalanceEvent, Bet } from "../queue/events.js";
 import type { WebhookData, WebhookEventType } from "../webhooks/events.js";
-import type { RoomCounter } from "../metrics/minute-counts.js";
+import type { Counter } from "../metrics/minute-metrics.js";
 
 export const HISTORY_LENGTH = 100;
 /** Why the app ended a client's session, as the client is told (`client_error`) before it is disconnected. */
@@ -91,7 +91,7 @@ export interface RoomHost {
   /** Hands an event to the app's webhooks, off the room's path (nothing, when no endpoint takes its type). */
   notify(type: WebhookEventType, data: WebhookData): void;
   /** Adds to one of the app's counters of this minute (in memory: stored later, all at once). */
-  count(counter: RoomCounter, amount?: number): void;
+  count(counter: Counter, amount?: number): void;
 }
 
 export interface RoomOptions {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isoDate } from "../iso-date.js";
-import { MINUTE_MS } from "../metrics/minute-counts.js";
+import { MINUTE_MS } from "../metrics/minute-metrics.js";
 import { WebhookEventType } from "../webhooks/events.js";
 import type { WebhookSubscription } from "../webhooks/outbox.js";
 

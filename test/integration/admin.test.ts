@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, join, next, pause, record, request, until } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
-import { filesHolding, localSecret, startTestServer, type TestServer } from "../support/server.js";
+import { filesHolding, localSecret, startTestServer, TEST_SHARDS, untilConnections, type TestServer } from "../support/server.js";
 import { adminCall } from "../support/http.js";
 
 /** The operator's admin API against a real server, its effects observed by real clients. */
@@ -343,7 +343,7 @@ describe("admin API", () => {
     for (const socket of [nina, otto, anonymous]) socket.disconnect();
   });
 
-  it("counts a known load by minute: sessions, failed auths, messages taken, rate-limited and refused", async () => {
+  it("counts a known load by minute: connects, sessions, failed auths, messages taken, rate-limited and refused, deliveries; and gauges what is open", async () => {
     const app = (await call("POST", "/apps", { name: "Counted" })).json!;
     const token = (await call("POST", `/apps/${app["id"]}/tokens`, { auth_id: 901, uname: "counted", role: "MEMBER" })).json!["token"] as string;
     const reader = (await call("POST", `/apps/${app["id"]}/keys`, { scopes: ["stats:read"] })).json!["key"] as string;
@@ -355,21 +355,47 @@ describe("admin API", () => {
       expect(await request(failing!, "auth", { app_id: "not a number", subscriptions: ["CHAT"] })).toEqual(["INVALID_AUTH"]);
       for (const text of ["one", "two", "three"]) expect((await request(user!, "new_message", { text }))[0]).toBeNull();
       expect(await request(user!, "new_message", { text: "" })).toEqual(["INVALID_MESSAGE"]);
-      for (const socket of [user!, anonymous!, failing!]) socket.disconnect();
+      // The failed auth named no app the connection could stay on: the server closed it.
+      expect(await gauges()).toEqual({ ...CLOSED, connections_websocket: 2, connections_eio4: 2, users: 1, shards: Number(TEST_SHARDS) });
+      // The listener goes first, so that the user's leaving reaches no one and the deliveries are the messages'.
+      anonymous!.disconnect();
+      await untilConnections(server, adminToken, 1, app["id"]);
+      user!.disconnect();
+      await untilConnections(server, adminToken, 0, app["id"]);
+      expect(await gauges()).toEqual({ ...CLOSED, shards: Number(TEST_SHARDS) });
     };
-    const totals = async () => {
+    const CLOSED = { connections_websocket: 0, connections_polling: 0, connections_eio3: 0, connections_eio4: 0, connections_plain: 0, users: 0 };
+    const series = async () => {
       const answer = await call("GET", `/apps/${app["id"]}/metrics?from=${encodeURIComponent(since)}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, undefined, reader);
       expect(answer.status).toBe(200);
-      const series = answer.json!["series"] as Array<Record<string, number>>;
-      const sum = (counter: string) => series.reduce((total, minute) => total + minute[counter]!, 0);
-      return { sessions: sum("sessions_started"), failed: sum("auth_failures"), messages: sum("chat_messages"), refused: sum("refused_messages"), limited: sum("rate_limited") };
+      return answer.json!["series"] as Array<Record<string, number>>;
     };
+    /** The gauges as they stand: the last minute asked for is the next one, which carries the current values. */
+    const gauges = async () => {
+      const last = (await series()).at(-1)!;
+      return Object.fromEntries(["shards", ...Object.keys(CLOSED)].map((gauge) => [gauge, last[gauge]]));
+    };
+    const totals = async () => {
+      const minutes = await series();
+      const sum = (counter: string) => minutes.reduce((total, minute) => total + minute[counter]!, 0);
+      return {
+        connects: sum("connects"),
+        sessions: sum("sessions_started"),
+        failed: sum("auth_failures"),
+        messages: sum("chat_messages"),
+        refused: sum("refused_messages"),
+        limited: sum("rate_limited"),
+        deliveries: sum("deliveries"),
+      };
+    };
+    // Deliveries: each of the three messages reaches both CHAT subscribers, the sender included.
+    const round = { connects: 3, sessions: 2, failed: 1, messages: 3, refused: 1, limited: 0, deliveries: 6 };
     await load();
-    expect(await totals()).toEqual({ sessions: 2, failed: 1, messages: 3, refused: 1, limited: 0 });
+    expect(await totals()).toEqual(round);
     // Asked again, the answer adds nothing; another round adds its own (test/worker/metrics.test.ts restarts the room).
-    expect(await totals()).toEqual({ sessions: 2, failed: 1, messages: 3, refused: 1, limited: 0 });
+    expect(await totals()).toEqual(round);
     await load();
-    expect(await totals()).toEqual({ sessions: 4, failed: 2, messages: 6, refused: 2, limited: 0 });
+    expect(await totals()).toEqual(Object.fromEntries(Object.entries(round).map(([name, value]) => [name, 2 * value])));
 
     const minutes = (await call("GET", `/apps/${app["id"]}/metrics`)).json!;
     expect(minutes).toMatchObject({ app_id: app["id"], step_seconds: 60 });

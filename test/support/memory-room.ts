@@ -8,7 +8,7 @@ import type { FeedItem, FeedMark } from "../../src/socketpot/feed.js";
 import type { ChatRoom, Outcome, ServerEvent } from "../../src/socketpot/room.js";
 import type { AuthResponse, ChatMessage, User } from "../../src/socketpot/schemas.js";
 import type { ChatStore, ChatWrite, TokenGrant } from "../../src/socketpot/store.js";
-import type { RoomCounter } from "../../src/metrics/minute-counts.js";
+import type { Counter } from "../../src/metrics/minute-metrics.js";
 
 /** An in-memory ChatStore with the D1 store's semantics, for testing the room's logic without workerd. */
 export class MemoryStore implements ChatStore {
@@ -271,11 +271,11 @@ export class MemoryApp {
     appId = 1,
     options: typeof ROOM_OPTIONS = ROOM_OPTIONS,
     /** What the app's counters were given, by counter. */
-    readonly counted = new Map<RoomCounter, number>(),
+    readonly counted = new Map<Counter, number>(),
   ) {
     // Shard 0 is the room's own, in-process; the others answer like a connection shard over RPC.
     const link = (shard: number) => ({
-      receive: (items: FeedItem[]) => (shard === 0 ? this.gateway(shard).receive(items) : this.deliver(shard, items)),
+      receive: (items: FeedItem[]) => (shard === 0 ? void this.gateway(shard).receive(items) : this.deliver(shard, items)),
       // A snapshot is taken when asked for; a test may hold its answer back (it travels).
       snapshot: () => {
         const taken = this.snapshot(shard);
@@ -291,7 +291,7 @@ export class MemoryApp {
         return ending.length;
       },
     });
-    const counts = { count: (counter: RoomCounter, amount = 1) => void counted.set(counter, (counted.get(counter) ?? 0) + amount) };
+    const counts = { count: (counter: Counter, amount = 1) => void counted.set(counter, (counted.get(counter) ?? 0) + amount) };
     this.core = new OrderingCore(appId, store, options, link, null, host, { counts });
   }
 

@@ -127,7 +127,7 @@ describe("a shard's feed", () => {
     const receive = gateway.receive.bind(gateway);
     gateway.receive = (items) => {
       recorded.push(...items);
-      receive(items);
+      return receive(items);
     };
     for (const text of ["one", "two"]) await room.newMessage(sender, { text });
     for (let turn = 0; turn < 10; turn++) await Promise.resolve();

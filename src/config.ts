@@ -33,6 +33,9 @@ export interface Env {
   SHARD_TARGET_CONNECTIONS?: string;
   MAX_CONNECTIONS_PER_OBJECT?: string;
   MESSAGE_RETENTION_DAYS?: string;
+  METRICS_EXPORT_SECONDS?: string;
+  /** Optional Workers Analytics Engine dataset: each app object's metrics, one data point per minute (docs/operations.md). */
+  METRICS?: AnalyticsEngineDataset;
   /** Webhook deliveries: producers are the apps' rooms, the consumer src/webhooks/consumer.ts. Optional: without it, no webhooks. */
   WEBHOOKS?: Queue<unknown>;
   /** Secret: the key webhook endpoints' signing secrets are encrypted with in D1 (src/webhooks/secrets.ts). */
@@ -71,6 +74,7 @@ const ConfigSchema = z.object({
     z.number().max(DO_WEBSOCKETS_PER_OBJECT, `MAX_CONNECTIONS_PER_OBJECT is at most ${DO_WEBSOCKETS_PER_OBJECT}, the WebSockets one Durable Object accepts`),
   ),
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(MAX_RETENTION_DAYS).default(90),
+  METRICS_EXPORT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
 });
 
 export interface Config {
@@ -100,6 +104,8 @@ export interface Config {
   maxConnectionsPerObject: number;
   /** How many days an app's messages are kept when its own row does not say. */
   messageRetentionDays: number;
+  /** How often, at most, an object that saw something happen exports its metrics to D1 (for scrapes). */
+  metricsExportMs: number;
 }
 
 /** The vars `schema` reads from `env`, parsed; a malformed one is a deployment error, thrown with zod's explanation. */
@@ -131,6 +137,7 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
     shardTargetConnections: vars.SHARD_TARGET_CONNECTIONS,
     maxConnectionsPerObject: vars.MAX_CONNECTIONS_PER_OBJECT,
     messageRetentionDays: vars.MESSAGE_RETENTION_DAYS,
+    metricsExportMs: vars.METRICS_EXPORT_SECONDS * 1000,
   };
 }
 

@@ -43,6 +43,12 @@ export function shardName(appId: number, shard: number): string {
   return shard === 0 ? roomName(appId) : `${roomName(appId)}:shard:${shard}`;
 }
 
+/** The app whose room or shard is named `name`; null for any other name. */
+export function appOfName(name: string | undefined): number | null {
+  const match = /^app:([1-9][0-9]{0,15})(?::|$)/.exec(name ?? "");
+  return match ? Number(match[1]) : null;
+}
+
 /** The number of the connection shard whose object is named `name`; null for any other name. */
 export function shardOfName(name: string | undefined): number | null {
   const match = /^app:[1-9][0-9]*:shard:(.+)$/.exec(name ?? "");

@@ -344,7 +344,7 @@ export const AppMetrics = z
     app_id: z.int(),
     step_seconds: z.literal(60),
     series: z.array(
-      z.object({ minute: IsoDate, ...Object.fromEntries([...COUNTERS, "webhook_deliveries", "webhook_failures", ...GAUGES].map((name) => [name, z.int()])) }),
+      z.object({ minute: IsoDate, ...Object.fromEntries([...COUNTERS, "webhook_deliveries", "webhook_failures", "dead_lettered", ...GAUGES].map((name) => [name, z.int()])) }),
     ),
   })
   .openapi("AppMetrics");

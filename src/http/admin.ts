@@ -15,6 +15,8 @@ import { insufficientScope, jsonError, keyOfAnotherApp } from "./errors.js";
 import { currentShards, knownApps } from "./known-apps.js";
 import { parseWebhookConfig } from "../config.js";
 import { D1Webhooks } from "../storage/d1-webhooks.js";
+import { D1Metrics } from "../storage/d1-metrics.js";
+import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from "../metrics/openmetrics.js";
 import { newWebhookSecret, sealSecret } from "../webhooks/secrets.js";
 import { webhookUrlProblem } from "../webhooks/urls.js";
 
@@ -196,7 +198,7 @@ admin.openapi(
     scope: "stats:read",
     method: "get",
     path: "/apps/{app_id}/metrics",
-    summary: "An app's metrics by minute: connects, sessions and failed auths, chat messages taken, rate-limited and refused, broadcasts delivered, sessions recovered or not, Queue events received and delivered, webhook deliveries and failed attempts; connections by transport and client generation, users and shards",
+    summary: "An app's metrics by minute: connects, sessions and failed auths, chat messages taken, rate-limited and refused, broadcasts delivered, sessions recovered or not, Queue events received and delivered and dead-lettered, webhook deliveries and failed attempts; connections by transport and client generation, users and shards",
     description: "Every minute from `from` to `to` (an hour by default, 48 hours at most): counts, with zeros where nothing was counted, and gauges as they stood at the end of the minute. Counts reach storage within seconds of the event; this answer includes the latest.",
     request: { params: schema.AppPath, query: schema.MetricsQuery },
     responses: { 200: json(schema.AppMetrics, "the series") },
@@ -205,13 +207,31 @@ admin.openapi(
     const app = c.get("app");
     const span = schema.metricsSpan(c.req.valid("query"), Date.now());
     if ("problem" in span) return c.json({ error: "INVALID_REQUEST", message: span.problem }, 400);
-    const [counted, attempts] = await Promise.all([roomOf(c.env, app).metrics(app.id, span.from, span.to, currentShards(app, parseConfig(c.env).roomShards)), webhooks(c).attemptsByMinute(app.id, span.from, span.to)]);
+    const [counted, attempts, deadLettered] = await Promise.all([
+      roomOf(c.env, app).metrics(app.id, span.from, span.to, currentShards(app, parseConfig(c.env).roomShards)),
+      webhooks(c).attemptsByMinute(app.id, span.from, span.to),
+      new D1Metrics(c.env.DB).minuteCounts(app.id, "dead_lettered", span.from, span.to),
+    ]);
     const series = counted.map((minute) => {
-      const attempted = attempts.get(Date.parse(minute.minute));
-      return { ...minute, webhook_deliveries: attempted?.delivered ?? 0, webhook_failures: attempted?.failed ?? 0 };
+      const start = Date.parse(minute.minute);
+      const attempted = attempts.get(start);
+      return { ...minute, webhook_deliveries: attempted?.delivered ?? 0, webhook_failures: attempted?.failed ?? 0, dead_lettered: deadLettered.get(start) ?? 0 };
     });
     return c.json({ app_id: app.id, step_seconds: 60 as const, series }, 200);
   },
+);
+
+admin.openapi(
+  route({
+    scope: "operator",
+    method: "get",
+    path: "/metrics",
+    summary: "Every app's metrics for scraping, in the OpenMetrics text format",
+    description:
+      "Counters (totals that only grow) and gauges, labelled by app, as each of the app's objects last exported them: within a minute or so of what happened. Read from D1, so a scrape wakes no room. docs/operations.md lists the metrics.",
+    responses: { 200: { description: "OpenMetrics 1.0 text", content: { "application/openmetrics-text": { schema: z.string() } } } },
+  }),
+  async (c) => c.body(renderOpenMetrics(await new D1Metrics(c.env.DB).scrape()), 200, { "Content-Type": OPENMETRICS_CONTENT_TYPE }),
 );
 
 admin.openapi(

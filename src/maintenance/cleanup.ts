@@ -2,6 +2,8 @@ import { parseConfig, type Env } from "../config.js";
 import { D1_QUERIES_PER_INVOCATION } from "../limits.js";
 import { log } from "../log.js";
 import { roomOf } from "../shards.js";
+import { KEPT_MS, MINUTE_MS } from "../metrics/minute-metrics.js";
+import { D1Metrics } from "../storage/d1-metrics.js";
 import { D1Retention, type ExpiredApp } from "../storage/retention.js";
 
 /** Rows one statement deletes at most: a few milliseconds of D1's time, far inside its 30 s a query. */
@@ -21,6 +23,7 @@ export interface CleanupReport {
   messages_deleted: number;
   mutes_deleted: number;
   webhook_deliveries_deleted: number;
+  metric_minutes_deleted: number;
   /** Apps whose expired messages were all deleted by this run. */
   apps_cleaned: number;
   /** Running rooms told to drop what was deleted from their history. */
@@ -40,7 +43,7 @@ export interface CleanupReport {
  */
 export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS): Promise<CleanupReport> {
   const retention = new D1Retention(env.DB, parseConfig(env).messageRetentionDays);
-  const report: CleanupReport = { messages_deleted: 0, mutes_deleted: 0, webhook_deliveries_deleted: 0, apps_cleaned: 0, rooms_told: 0, unfinished: false, calls: 0 };
+  const report: CleanupReport = { messages_deleted: 0, mutes_deleted: 0, webhook_deliveries_deleted: 0, metric_minutes_deleted: 0, apps_cleaned: 0, rooms_told: 0, unfinished: false, calls: 0 };
   /** Makes a call if the allowance has room for it and for `reserved` more (the rooms still to be told). */
   const call = <T>(work: () => Promise<T>, reserved = 0): Promise<T> | null => {
     if (report.calls + reserved >= allowance) {
@@ -99,6 +102,9 @@ export async function cleanUp(env: Env, now: number, allowance = CLEANUP_CALLS):
     report.webhook_deliveries_deleted += deleted;
     if (deleted < CLEANUP_BATCH_ROWS) break;
   }
+  // Counts by minute kept in D1 (dead letters: few rows), past what the metrics serve.
+  const pruned = await call(() => new D1Metrics(env.DB).pruneMinutes(now - KEPT_MS - MINUTE_MS));
+  if (pruned !== null) report.metric_minutes_deleted = pruned;
   log("cleanup", { ...report });
   return report;
 }

@@ -73,6 +73,8 @@ export class MinuteMetrics {
     private readonly clock: Clock,
     /** The gauges this object knows, as they stand (read at each flush). */
     private readonly sampleGauges: () => Partial<Record<Gauge, number>>,
+    /** Called after a flush stored something (for an export that follows). */
+    private readonly stored: () => void = () => {},
   ) {
     this.sql = storage.sql;
     this.sql.exec(
@@ -81,6 +83,7 @@ export class MinuteMetrics {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS minute_gauges (minute INTEGER NOT NULL, gauge TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (gauge, minute)) WITHOUT ROWID",
     );
+    this.sql.exec("CREATE TABLE IF NOT EXISTS metric_totals (counter TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID");
     for (const row of this.sql.exec<{ gauge: Gauge; value: number }>(
       "SELECT gauge, value FROM minute_gauges AS g WHERE minute = (SELECT MAX(minute) FROM minute_gauges WHERE gauge = g.gauge)",
     )) {
@@ -122,6 +125,11 @@ export class MinuteMetrics {
             COUNTERS[index]!,
             value,
           );
+          this.sql.exec(
+            "INSERT INTO metric_totals (counter, value) VALUES (?, ?) ON CONFLICT (counter) DO UPDATE SET value = value + excluded.value",
+            COUNTERS[index]!,
+            value,
+          );
         });
       }
       for (const [gauge, value] of gauges) {
@@ -139,6 +147,16 @@ export class MinuteMetrics {
     });
     this.unsaved.clear();
     for (const [gauge, value] of gauges) this.storedGauges.set(gauge, value);
+    this.stored();
+  }
+
+  /** Each counter's total since this object began (it only grows), and each gauge as it stands. */
+  current(): Record<Counter | Gauge, number> {
+    this.flush();
+    const current = Object.fromEntries([...COUNTERS, ...GAUGES].map((name) => [name, 0])) as Record<Counter | Gauge, number>;
+    for (const row of this.sql.exec<{ counter: Counter; value: number }>("SELECT counter, value FROM metric_totals")) current[row.counter] = row.value;
+    for (const [gauge, value] of this.storedGauges) current[gauge] = value;
+    return current;
   }
 
   /**
@@ -180,7 +198,7 @@ export class MinuteMetrics {
   }
 }
 
-function minuteOf(time: number): number {
+export function minuteOf(time: number): number {
   return Math.floor(time / MINUTE_MS) * MINUTE_MS;
 }
 

@@ -2,7 +2,11 @@ import type { Env } from "../config.js";
 import { knownApps } from "../http/known-apps.js";
 import { roomOf } from "../shards.js";
 import { log } from "../log.js";
+import { D1Metrics } from "../storage/d1-metrics.js";
 import { AppEvent } from "./events.js";
+
+/** Retries of an event batch; wrangler.toml's `max_retries` for the events queue (a test holds them equal). */
+export const EVENT_RETRIES = 5;
 
 /**
  * The Queue consumer: each message is parsed with zod; valid events are grouped by app and handed to each
@@ -39,10 +43,22 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
         failed += entries.length;
         log("event_delivery_failed", { app_id: appId, count: entries.length, error: String(error) });
         for (const { message } of entries) message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
+        // Those past their retries go to the dead-letter queue: the app's metrics count them.
+        const given = entries.filter(({ message }) => message.attempts > EVENT_RETRIES).length;
+        if (given > 0) await countDeadLetters(env, appId, given);
       }
     }),
   );
   log("event_batch", { queue: batch.queue, messages: batch.messages.length, malformed, retried: failed });
+}
+
+async function countDeadLetters(env: Env, appId: number, count: number): Promise<void> {
+  const metrics = new D1Metrics(env.DB);
+  const now = Date.now();
+  log("events_dead_lettered", { app_id: appId, count });
+  await env.DB.batch([metrics.addToTotal(appId, "queue:events", "dead_lettered", count, now), metrics.addToMinute(appId, "dead_lettered", count, now)]).catch((error: unknown) =>
+    log("request_failed", { app_id: appId, request: "count dead letters", error: String(error) }),
+  );
 }
 
 function idOf(body: unknown): string | null {

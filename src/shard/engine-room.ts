@@ -107,6 +107,13 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
   protected abstract application(stack: Stack): EngineApplication | null;
   /** A connection opened, changed transport (an upgrade to WebSocket), or ended; for what an object meters. */
   protected connectionChanged(_change: "opened" | "upgraded" | "ended"): void {}
+  /**
+   * Work of the subclass's own that the alarm does when it is due (asked for with {@link wakeBy}); answers
+   * when more is due, or null.
+   */
+  protected async chores(): Promise<number | null> {
+    return null;
+  }
   /** Checks a request before the Engine.IO server sees it: the app it names (its id), or a refusal. */
   protected abstract admit(request: Request, query: EngineQuery): Promise<Admitted | Refusal>;
   /** Connection `id` is about to open from `ip`: null lets it in (and counts it until it ends), else a refusal. */
@@ -266,8 +273,8 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
       if (deadline !== null && deadline <= now) this.application(connection.state.stack)?.expired(connection);
       connection.save();
     }
-    // The next wake: the earliest moment any connection still open needs attention.
-    let next = Infinity;
+    // The next wake: the earliest moment any connection still open, or a chore, needs attention.
+    let next = (await this.chores()) ?? Infinity;
     for (const connection of this.connections()) next = Math.min(next, dueAt(connection));
     if (next !== Infinity) await this.alarmBy(next);
   }
@@ -499,6 +506,11 @@ export abstract class EngineRoom<Env> extends DurableObject<Env> {
     }
     this.application(connection.state.stack)?.ended(connection, reason);
     this.connectionChanged("ended");
+  }
+
+  /** Makes sure the alarm comes by `due`, for a chore. */
+  protected wakeBy(due: number): Promise<void> {
+    return this.alarmBy(due);
   }
 
   /**

@@ -5,11 +5,13 @@ import { AppId } from "../http/query.js";
 import { MAX_ORIGIN_LENGTH } from "../http/origin-routes.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
+import { MetricsExporter } from "../metrics/export.js";
 import { MinuteMetrics, type Gauge, type MetricsMinute } from "../metrics/minute-metrics.js";
+import { metricsSink } from "../metrics/sink.js";
 import type { FeedItem } from "../socketpot/feed.js";
 import { orderingOf, servedOrderingVersion, type AppOrdering, type Ordering, type ShardSnapshot } from "../socketpot/ordering.js";
 import { SocketpotNamespace } from "./socketpot-namespace.js";
-import { SHARD_COUNT_HEADER } from "../shards.js";
+import { appOfName, SHARD_COUNT_HEADER } from "../shards.js";
 import { APP_ROW_TTL_MS, findApp, type AppRecord } from "../storage/d1-apps.js";
 import type { Connection, Stack } from "./connection.js";
 import { EngineRoom, type Admitted, type EngineApplication, type EngineQuery, type RoomEngineOptions } from "./engine-room.js";
@@ -50,12 +52,16 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
   protected shardCount: number | null = null;
   /** This object's metrics by minute, in its own storage: its connections, and in the room the app's counters. */
   protected readonly meter: MinuteMetrics;
+  /** Exports the metrics for scrapes (and Analytics Engine) once a minute after something happened. */
+  private readonly exporter: MetricsExporter | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = parseConfig(env);
     this.runtime = durableObjectRuntime(ctx);
-    this.meter = new MinuteMetrics(ctx.storage, this.runtime, () => this.gauges());
+    this.meter = new MinuteMetrics(ctx.storage, this.runtime, () => this.gauges(), () => this.exportLater());
+    const appId = appOfName(ctx.id.name);
+    this.exporter = appId === null ? null : new MetricsExporter(ctx.storage, this.meter, { appId, name: ctx.id.name! }, metricsSink(env), this.runtime, this.config.metricsExportMs);
     this.engineOptions = {
       pingIntervalMs: this.config.pingIntervalMs,
       pingTimeoutMs: this.config.pingTimeoutMs,
@@ -113,6 +119,17 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
   minutes(from: number, to: number, version?: number): MetricsMinute[] {
     this.heardFromRoom(version, "minutes");
     return this.meter.series(from, to);
+  }
+
+  /** The alarm comes by the export's time (it wakes a hibernating object, which a timer would keep awake). */
+  private exportLater(): void {
+    const due = this.exporter?.stored();
+    if (due !== undefined) this.runtime.hold(this.wakeBy(due));
+  }
+
+  protected override async chores(): Promise<number | null> {
+    await this.exporter?.run();
+    return this.exporter?.due() ?? null;
   }
 
   protected override connectionChanged(change: "opened" | "upgraded" | "ended"): void {

@@ -1,10 +1,14 @@
 import { z } from "zod";
 import { isoDate } from "../iso-date.js";
 import { MINUTE_MS } from "../metrics/minute-metrics.js";
+import { D1Metrics, type ConsumerCounter } from "./d1-metrics.js";
 import { WebhookEventType } from "../webhooks/events.js";
 import type { WebhookSubscription } from "../webhooks/outbox.js";
 
 /** D1 queries of webhooks: the endpoints apps register, and the attempts at delivering to them. */
+
+/** The source the webhook consumer's counts are kept under in `metric_values`. */
+const WEBHOOKS_SOURCE = "queue:webhooks";
 
 const EndpointRow = z.object({
   id: z.int(),
@@ -37,6 +41,7 @@ export interface DeliveryTarget {
 
 /** One attempt at delivering one event to one endpoint, as the consumer made it. */
 export interface DeliveryAttempt {
+  appId: number;
   endpointId: number;
   eventId: string;
   type: WebhookEventType;
@@ -175,15 +180,35 @@ export class D1Webhooks {
             )
             .bind(attempt.endpointId, now, rule.failures, rule.afterMs, `disabled after ${rule.failures} failed attempts in a row`),
     ]);
-    const results = await this.db.batch(statements);
+    const results = await this.db.batch([...statements, ...this.countStatements(attempts, now)]);
     // An endpoint these attempts disabled has been disabled at `now` (SQLite's UPDATE reads the row as it was).
     const disabled = new Map<number, number>();
     for (const [index, result] of results.entries()) {
-      if (index % 2 === 0) continue;
+      if (index % 2 === 0 || index >= statements.length) continue;
       const row = z.object({ id: z.int(), app_id: z.int(), disabled_at: z.number().nullable() }).optional().parse(result.results[0]);
       if (row?.disabled_at === now && attempts[(index - 1) / 2]!.error !== null) disabled.set(row.id, row.app_id);
     }
     return [...disabled].map(([id, appId]) => ({ id, appId }));
+  }
+
+  /**
+   * The attempts' counts for scrapes: delivered and failed, per app; and the failed last attempts, which the
+   * Queue dead-letters, by minute too.
+   */
+  private countStatements(attempts: DeliveryAttempt[], now: number): D1PreparedStatement[] {
+    const metrics = new D1Metrics(this.db);
+    const byApp = new Map<number, Record<ConsumerCounter, number>>();
+    for (const attempt of attempts) {
+      const counts = byApp.get(attempt.appId) ?? { webhook_deliveries: 0, webhook_failures: 0, dead_lettered: 0 };
+      if (attempt.error === null) counts.webhook_deliveries += 1;
+      else counts.webhook_failures += 1;
+      if (attempt.error !== null && attempt.nextRetryAt === null) counts.dead_lettered += 1;
+      byApp.set(attempt.appId, counts);
+    }
+    return [...byApp].flatMap(([appId, counts]) => [
+      ...(Object.entries(counts) as Array<[ConsumerCounter, number]>).filter(([, amount]) => amount > 0).map(([name, amount]) => metrics.addToTotal(appId, WEBHOOKS_SOURCE, name, amount, now)),
+      ...(counts.dead_lettered > 0 ? [metrics.addToMinute(appId, "dead_lettered", counts.dead_lettered, now)] : []),
+    ]);
   }
 
   /** The latest attempts at delivering to an endpoint, newest first. */

@@ -127,6 +127,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
     if (posted.error === null) message.ack();
     else message.retry({ delaySeconds });
     attempts.push({
+      appId: target.appId,
       endpointId: delivery.endpoint_id,
       eventId: delivery.event.id,
       type: delivery.event.type,

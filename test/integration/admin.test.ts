@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, join, next, pause, record, request, until } from "../support/clients.js";
+import { connect, eventually, join, next, pause, record, request, until } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
 import { filesHolding, localSecret, startTestServer, TEST_SHARDS, untilConnections, type TestServer } from "../support/server.js";
 import { adminCall } from "../support/http.js";
@@ -11,7 +11,8 @@ let ingestToken: string;
 
 beforeAll(async () => {
   [adminToken, ingestToken] = await Promise.all([localSecret("ADMIN_TOKEN"), localSecret("INGEST_TOKEN")]);
-  server = await startTestServer({ ADMIN_TOKEN: adminToken, INGEST_TOKEN: ingestToken, CHAT_RATE_BURST: "1000" });
+  // Objects export their metrics for scrapes every second instead of every minute.
+  server = await startTestServer({ ADMIN_TOKEN: adminToken, INGEST_TOKEN: ingestToken, CHAT_RATE_BURST: "1000", METRICS_EXPORT_SECONDS: "1" });
 });
 
 afterAll(async () => {
@@ -397,6 +398,24 @@ describe("admin API", () => {
     await load();
     expect(await totals()).toEqual(Object.fromEntries(Object.entries(round).map(([name, value]) => [name, 2 * value])));
 
+    // A scrape shows the same totals, as counters, once the app's objects exported them; and what is open now.
+    const scraped = async () => {
+      const response = await fetch(`${server.url}/v1/admin/metrics`, { headers: { Authorization: `Bearer ${adminToken}` } });
+      expect(response.headers.get("Content-Type")).toBe("application/openmetrics-text; version=1.0.0; charset=utf-8");
+      const text = await response.text();
+      const sample = (name: string, labels = "") => Number(new RegExp(`^socketpot_${name}\\{app_id="${app["id"]}"${labels}\\} (\\S+)$`, "m").exec(text)?.[1]);
+      return {
+        text,
+        counts: { connects: sample("connects_total"), sessions: sample("sessions_started_total"), messages: sample("chat_messages_total"), deliveries: sample("deliveries_total") },
+        gauges: { websocket: sample("connections", ',transport="websocket"'), users: sample("users"), shards: sample("shards") },
+      };
+    };
+    const scrape = await eventually(scraped, ({ counts }) => counts.connects === 6 && counts.deliveries === 12, 10_000);
+    expect(scrape.counts).toEqual({ connects: 6, sessions: 4, messages: 6, deliveries: 12 });
+    expect(scrape.gauges).toEqual({ websocket: 0, users: 0, shards: Number(TEST_SHARDS) });
+    expect(scrape.text.endsWith("# EOF\n")).toBe(true);
+    expect((await fetch(`${server.url}/v1/admin/metrics`, { headers: { Authorization: `Bearer ${reader}` } })).status).toBe(403);
+
     const minutes = (await call("GET", `/apps/${app["id"]}/metrics`)).json!;
     expect(minutes).toMatchObject({ app_id: app["id"], step_seconds: 60 });
     expect((minutes["series"] as unknown[]).length).toBeGreaterThanOrEqual(60);
@@ -450,6 +469,7 @@ describe("admin API", () => {
         "GET /apps/{app_id}/stats",
         "GET /apps/{app_id}/storage",
         "GET /apps/{app_id}/metrics",
+        "GET /metrics",
         "GET /storage",
         "POST /apps/{app_id}/tokens",
         "GET /apps/{app_id}/tokens",

@@ -1,5 +1,7 @@
 import { createExecutionContext, createMessageBatch, env, evictDurableObject, getQueueResult, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import worker from "../../src/index.js";
+import { EVENT_RETRIES } from "../../src/queue/consumer.js";
+import { D1Metrics } from "../../src/storage/d1-metrics.js";
 import { knownApps } from "../../src/http/known-apps.js";
 import { EventDedup } from "../../src/ordering/event-dedup.js";
 import { describe, expect, it } from "vitest";
@@ -22,8 +24,8 @@ async function depositsSocket(authId: number) {
 const deposit = (id: string, diff: number) => ({ id, app_id: 1, type: "unconfirmed_balance_change", auth_id: 3, balance: 1000 + diff, diff });
 
 /** Runs the Worker's queue handler on a batch and reports which messages it acknowledged and which it retried. */
-async function consume(messages: Array<{ id: string; body: unknown }>) {
-  const batch = createMessageBatch("socketpot-events", messages.map(({ id, body }) => ({ id, timestamp: new Date(), attempts: 1, body })));
+async function consume(messages: Array<{ id: string; body: unknown; attempts?: number }>) {
+  const batch = createMessageBatch("socketpot-events", messages.map(({ id, body, attempts = 1 }) => ({ id, timestamp: new Date(), attempts, body })));
   const ctx = createExecutionContext();
   await (worker.queue as ExportedHandlerQueueHandler<typeof env>)(batch, env, ctx);
   const result = await getQueueResult(batch, ctx);
@@ -62,6 +64,19 @@ describe("the Queue consumer, through the real local queue", () => {
     expect(await alice.deposits(1)).toEqual([["unconfirmed_balance_change", { balance: 1040, diff: 40 }]]);
     expect(await listDurableObjectIds(env.ROOMS)).toHaveLength(before);
     await alice.close("done");
+  });
+
+  it("counts the events it retries past the Queue's retries as dead-lettered, in the app's totals and by minute", async () => {
+    const dead = () => env.DB.prepare("SELECT coalesce(sum(value), 0) AS n FROM metric_values WHERE app_id = 999998 AND name = 'dead_lettered'").first<{ n: number }>();
+    const result = await consume([
+      { id: "d1", body: { ...deposit("dead-1", 5), app_id: 999_998 }, attempts: EVENT_RETRIES + 1 },
+      { id: "d2", body: { ...deposit("dead-2", 5), app_id: 999_998 }, attempts: EVENT_RETRIES + 1 },
+      { id: "d3", body: { ...deposit("alive-1", 5), app_id: 999_998 }, attempts: EVENT_RETRIES },
+    ]);
+    expect(result).toEqual({ acked: [], retried: ["d1", "d2", "d3"] });
+    expect(await dead()).toEqual({ n: 2 });
+    const byMinute = await new D1Metrics(env.DB).minuteCounts(999_998, "dead_lettered", Date.now() - 60_000, Date.now());
+    expect([...byMinute.values()]).toEqual([2]);
   });
 
   it("retries the messages of an app whose delivery failed, and only those", async () => {

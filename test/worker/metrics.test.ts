@@ -1,6 +1,7 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { COUNTERS, GAUGES, KEPT_MS, MinuteMetrics, type Gauge } from "../../src/metrics/minute-metrics.js";
+import { MAX_EXPORTED_MINUTES, MetricsExporter, type MetricsSink } from "../../src/metrics/export.js";
+import { COUNTERS, GAUGES, KEPT_MS, MinuteMetrics, type Gauge, type MetricsMinute } from "../../src/metrics/minute-metrics.js";
 import type { AppRoom } from "../../src/ordering/app-room.js";
 import { appRoom } from "./room-socket.js";
 
@@ -95,6 +96,63 @@ describe("an object's metrics by minute", () => {
       restarted.flush();
       expect(writes()).toBe(1);
       expect(websocket(clock.time - 120_000, clock.time)).toEqual([5, 5, 5]);
+    });
+  });
+
+  it("are exported once the period in which something happened is over, once, and again only after something else happens", async () => {
+    const scratch = env.ROOMS.get(env.ROOMS.idFromName("metrics-export-test"));
+    await runInDurableObject(scratch, async (_instance: AppRoom, state) => {
+      const start = Date.parse("2026-12-01T10:00:30Z");
+      const clock = testClock(start);
+      const exports: Array<{ values: Record<string, number>; at: number }> = [];
+      const points: MetricsMinute[] = [];
+      let failing = false;
+      const sink: MetricsSink = {
+        current: async (_appId, _source, values, at) => {
+          if (failing) throw new Error("D1 is unreachable");
+          exports.push({ values, at });
+        },
+        minutes: (_appId, _source, minutes) => void points.push(...minutes),
+      };
+      let exporter: MetricsExporter;
+      const metrics = new MinuteMetrics(state.storage, clock, () => ({ connections_websocket: 1 }), () => exporter.stored());
+      exporter = new MetricsExporter(state.storage, metrics, { appId: 7, name: "app:7" }, sink, clock, 60_000);
+      metrics.count("connects", 2);
+      clock.fire();
+      // Due 2 s after the end of the minute: not before.
+      expect(exporter.due()).toBe(Date.parse("2026-12-01T10:01:02Z"));
+      await exporter.run();
+      expect(exports).toHaveLength(0);
+      clock.time = exporter.due()!;
+      await exporter.run();
+      expect(exports).toEqual([{ values: expect.objectContaining({ connects: 2, connections_websocket: 1, chat_messages: 0 }), at: clock.time }]);
+      expect(points.map((point) => [point.minute, point.connects])).toEqual([["2026-12-01T10:00:00.000Z", 2]]);
+      // Nothing new: nothing due, nothing written.
+      expect(exporter.due()).toBeNull();
+      await exporter.run();
+      expect(exports).toHaveLength(1);
+      // Totals only grow, over minutes and over a failed export, which is tried again a period later.
+      metrics.count("connects", 3);
+      clock.fire();
+      clock.time = exporter.due()!;
+      failing = true;
+      await exporter.run();
+      expect(exporter.due()).toBe(clock.time + 60_000);
+      failing = false;
+      clock.time = exporter.due()!;
+      await exporter.run();
+      expect(exports.at(-1)!.values.connects).toBe(5);
+      // A restarted object neither repeats nor skips a minute, and writes at most the last hour's.
+      const restarted = new MetricsExporter(state.storage, metrics, { appId: 7, name: "app:7" }, sink, clock, 60_000);
+      clock.time += 3 * 3_600_000;
+      metrics.count("connects");
+      restarted.stored();
+      clock.time = restarted.due()!;
+      points.length = 0;
+      await restarted.run();
+      expect(points.length).toBeLessThanOrEqual(MAX_EXPORTED_MINUTES);
+      expect(points.at(-1)).toMatchObject({ connects: 1 });
+      expect(new Set(points.map((point) => point.minute)).size).toBe(points.length);
     });
   });
 

@@ -93,7 +93,7 @@ describe("the webhook consumer", () => {
     const now = Date.parse("2026-12-01T00:00:00Z");
     const store = new D1Webhooks(env.DB);
     const endpoint = (await store.create(1, "https://example.com/kept", ["user.left"], "v1.x.y", now, 100))!;
-    const attempt = (eventId: string, attemptedAt: number) => ({ endpointId: endpoint.id, eventId, type: "user.left" as const, attempt: 1, status: 204, error: null, durationMs: 5, attemptedAt, nextRetryAt: null });
+    const attempt = (eventId: string, attemptedAt: number) => ({ appId: 1, endpointId: endpoint.id, eventId, type: "user.left" as const, attempt: 1, status: 204, error: null, durationMs: 5, attemptedAt, nextRetryAt: null });
     await store.record([attempt("old", now - 8 * 86_400_000), attempt("recent", now - 6 * 86_400_000)], { failures: 20, afterMs: 0 }, now);
     const report = await cleanUp(env, now);
     expect(report.webhook_deliveries_deleted).toBe(1);

@@ -199,6 +199,12 @@ export const App = z
     created_at: IsoDate,
   })
   .openapi("App");
+export const Caller = z
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("operator") }),
+    z.object({ kind: z.literal("app_key"), app_id: z.int(), key_id: z.int(), scopes: z.array(z.enum(SCOPES)) }),
+  ])
+  .openapi("Caller");
 export const AppList = z.object({ apps: z.array(App), next_after: z.int().nullable() });
 
 const User = z.object({ uname: z.string(), auth_id: z.int(), role: Role });

@@ -107,10 +107,10 @@ const noContent = { 204: { description: "done" } };
  * Lets the operation through for the operator, and for an app key that holds `need` (a scope; "operator": no
  * key may call it).
  */
-function allow(need: Scope | "operator"): MiddlewareHandler<AdminEnv> {
+function allow(need: Scope | "operator" | "any"): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
     const caller = c.get("caller");
-    if (caller.kind === "app") {
+    if (caller.kind === "app" && need !== "any") {
       if (need === "operator") return jsonError(403, "FORBIDDEN", "this operation takes the ADMIN_TOKEN; an app key cannot call it");
       if (!caller.scopes.includes(need)) return insufficientScope(need);
     }
@@ -122,11 +122,12 @@ function allow(need: Scope | "operator"): MiddlewareHandler<AdminEnv> {
  * An operation of the API: who may call it (`scope`: the operator, and app keys that hold this scope, or
  * "operator" alone) is declared with it, enforced, and published in the OpenAPI document.
  */
-function route<const R extends Omit<RouteConfig, "responses" | "security"> & { responses: RouteConfig["responses"]; scope: Scope | "operator" }>(
+function route<const R extends Omit<RouteConfig, "responses" | "security"> & { responses: RouteConfig["responses"]; scope: Scope | "operator" | "any" }>(
   config: R,
 ) {
   const { scope, ...operation } = config;
-  const security: RouteConfig["security"] = scope === "operator" ? [{ AdminToken: [] }] : [{ AdminToken: [] }, { AppKey: [scope] }];
+  const security: RouteConfig["security"] =
+    scope === "operator" ? [{ AdminToken: [] }] : [{ AdminToken: [] }, { AppKey: scope === "any" ? [] : [scope] }];
   const middleware: MiddlewareHandler = allow(scope) as MiddlewareHandler;
   return createRoute({ ...operation, security, middleware, responses: { ...failures, ...config.responses } });
 }
@@ -150,6 +151,26 @@ admin.openapi(
     audit("app_created", app.id, app.id);
     return c.json(app, 201);
   },
+);
+
+admin.openapi(
+  route({
+    scope: "any",
+    method: "get",
+    path: "/whoami",
+    summary: "Who the bearer is: the operator, or an app key with its app and scopes",
+    description: "For tools such as the console, which sign in with either and show what the caller may do.",
+    responses: { 200: json(schema.Caller, "the caller") },
+  }),
+  async (c) => {
+    const caller = c.get("caller");
+    return c.json(caller.kind === "operator" ? { kind: "operator" as const } : { kind: "app_key" as const, app_id: caller.appId, key_id: caller.keyId, scopes: caller.scopes }, 200);
+  },
+);
+
+admin.openapi(
+  route({ scope: "stats:read", method: "get", path: "/apps/{app_id}", summary: "An app's settings", request: { params: schema.AppPath }, responses: { 200: json(schema.App, "the app") } }),
+  async (c) => c.json(store(c).appView(c.get("app")), 200),
 );
 
 admin.openapi(

@@ -463,8 +463,10 @@ describe("admin API", () => {
     const operations = Object.entries(doc!["paths"] as Record<string, object>).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
     expect(operations.sort()).toEqual(
       [
+        "GET /whoami",
         "POST /apps",
         "GET /apps",
+        "GET /apps/{app_id}",
         "PATCH /apps/{app_id}",
         "GET /apps/{app_id}/stats",
         "GET /apps/{app_id}/storage",

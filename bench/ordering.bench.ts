@@ -3,7 +3,7 @@ import { OrderingCore } from "../src/ordering/ordering-core.js";
 import type { Runtime } from "../src/deadline.js";
 import { WEBHOOK_EVENT_TYPES } from "../src/webhooks/events.js";
 import { WebhookOutbox } from "../src/webhooks/outbox.js";
-import { MinuteMetrics } from "../src/metrics/minute-metrics.js";
+import { connectionGauges, MinuteMetrics, type MeteredConnection } from "../src/metrics/minute-metrics.js";
 import { MemoryStore, ROOM_OPTIONS, USERS, tokenOf } from "../test/support/memory-room.js";
 
 /**
@@ -115,6 +115,31 @@ describe("ordering room: one auth and leave, counting off and on", () => {
         if (connected % 100 === 0) room.clock.fire();
       },
       { time: 2_000, warmupTime: 500, warmupIterations: 1_000, teardown: () => void (room = null) },
+    );
+  }
+});
+
+/** The connections a shard at its planned size holds (SHARD_TARGET_CONNECTIONS), of every kind. */
+const HELD: MeteredConnection[] = Array.from({ length: 5_000 }, (_, index) => ({
+  transport: { kind: index % 10 === 0 ? "polling" : "websocket" },
+  state: { stack: index % 3 === 0 ? "plain" : "socket.io", engine: { protocol: index % 7 === 0 ? 3 : 4 } },
+}));
+
+describe("an object's metering of one connect, off and on", () => {
+  for (const counting of [false, true]) {
+    let connects = 0;
+    const clock = new GatheringClock();
+    const meter = counting ? new MinuteMetrics(discardingStorage, clock, () => connectionGauges(HELD)) : null;
+    bench(
+      `connect, counting ${counting ? "on" : "off"}, 5000 connections held`,
+      () => {
+        connects += 1;
+        meter?.count("connects");
+        // A flush (which samples the gauges over every connection held) every 100 connects, as an object taking
+        // 100 connects a second flushes every second.
+        if (connects % 100 === 0) clock.fire();
+      },
+      { time: 2_000, warmupTime: 500, warmupIterations: 1_000 },
     );
   }
 });

@@ -24,6 +24,7 @@ Demo:     ${server.url}/ in a browser
 Ingest:   POST ${server.url}/v1/apps/1/events with Authorization: Bearer ${secret("INGEST_TOKEN")}
           (or: npm run publish-event -- deposit alice 5000)
 Admin:    ${server.url}/v1/admin/apps with Authorization: Bearer ${secret("ADMIN_TOKEN")}
+Console:  ${server.url}/console in a browser, signed in with that admin token
 Stop with Ctrl+C.
 `);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.stop().then(() => process.exit(0)));

@@ -39,6 +39,25 @@ export const GAUGES = [
 ] as const;
 export type Gauge = (typeof GAUGES)[number];
 
+/** What the connection gauges read of a connection. */
+export interface MeteredConnection {
+  transport: { kind: "websocket" | "polling" };
+  state: { stack: string; engine: { protocol: number } };
+}
+
+/** Open connections by transport and by client generation. */
+export function connectionGauges(connections: Iterable<MeteredConnection>): Partial<Record<Gauge, number>> {
+  const gauges = { connections_websocket: 0, connections_polling: 0, connections_eio3: 0, connections_eio4: 0, connections_plain: 0 };
+  for (const connection of connections) {
+    if (connection.transport.kind === "websocket") gauges.connections_websocket += 1;
+    else gauges.connections_polling += 1;
+    if (connection.state.stack === "plain") gauges.connections_plain += 1;
+    else if (connection.state.engine.protocol === 3) gauges.connections_eio3 += 1;
+    else gauges.connections_eio4 += 1;
+  }
+  return gauges;
+}
+
 export const MINUTE_MS = 60_000;
 /** How long minutes are kept: the admin API serves the last 48 hours. */
 export const KEPT_MS = 48 * 3_600_000;

@@ -6,7 +6,7 @@ import { MAX_ORIGIN_LENGTH } from "../http/origin-routes.js";
 import { randomId } from "../ids.js";
 import { log } from "../log.js";
 import { MetricsExporter } from "../metrics/export.js";
-import { MinuteMetrics, type Gauge, type MetricsMinute } from "../metrics/minute-metrics.js";
+import { connectionGauges, MinuteMetrics, type Gauge, type MetricsMinute } from "../metrics/minute-metrics.js";
 import { metricsSink } from "../metrics/sink.js";
 import type { FeedItem } from "../socketpot/feed.js";
 import { orderingOf, servedOrderingVersion, type AppOrdering, type Ordering, type ShardSnapshot } from "../socketpot/ordering.js";
@@ -139,15 +139,7 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
 
   /** The gauges this object knows: its open connections by transport and by client generation. */
   protected gauges(): Partial<Record<Gauge, number>> {
-    const gauges = { connections_websocket: 0, connections_polling: 0, connections_eio3: 0, connections_eio4: 0, connections_plain: 0 };
-    for (const connection of this.connections()) {
-      if (connection.transport.kind === "websocket") gauges.connections_websocket += 1;
-      else gauges.connections_polling += 1;
-      if (connection.state.stack === "plain") gauges.connections_plain += 1;
-      else if (connection.state.engine.protocol === 3) gauges.connections_eio3 += 1;
-      else gauges.connections_eio4 += 1;
-    }
-    return gauges;
+    return connectionGauges(this.connections());
   }
 
   /** This shard's connections and sessions, for an ordering room that (re)builds its view of them. */

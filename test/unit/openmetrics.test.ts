@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { COUNTERS, GAUGES } from "../../src/metrics/minute-metrics.js";
 import { renderOpenMetrics } from "../../src/metrics/openmetrics.js";
+import { DATA_POINT_DOUBLES } from "../../src/metrics/sink.js";
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABELS = /^\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\}$/;
@@ -83,5 +84,12 @@ describe("OpenMetrics", () => {
   it("is only descriptors and # EOF when nothing was exported yet", () => {
     const families = parse(renderOpenMetrics([]));
     expect([...families.values()].every((family) => family.samples.size === 0)).toBe(true);
+  });
+});
+
+describe("Analytics Engine data points", () => {
+  it("stay within a point's limits: one index, at most 20 blobs and 20 doubles", () => {
+    expect(DATA_POINT_DOUBLES.length).toBeLessThanOrEqual(20);
+    expect(DATA_POINT_DOUBLES).toEqual([...COUNTERS, ...GAUGES]);
   });
 });

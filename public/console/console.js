@@ -20,6 +20,7 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body) {
+  if (!sessionStorage.getItem(TOKEN_KEY)) throw new ApiError(401, { error: "SIGNED_OUT", message: "signed out" });
   let response;
   try {
     response = await fetch(`/v1/admin${path}`, {
@@ -129,7 +130,9 @@ async function signIn(token) {
   try {
     caller = await api("GET", "/whoami");
   } catch (error) {
-    signOut(explain(error));
+    // A refused token is forgotten; a server that could not answer keeps it, to try again.
+    if (error instanceof ApiError && error.status === 401) signOut(explain(error));
+    else report(null, error);
     return;
   }
   report(null, null);
@@ -142,6 +145,7 @@ async function signIn(token) {
 function signOut(why) {
   sessionStorage.removeItem(TOKEN_KEY);
   caller = null;
+  generation += 1;
   stopRefreshing();
   $("#who").textContent = "";
   $("#sign-out").hidden = true;
@@ -156,10 +160,21 @@ function signOut(why) {
 
 // Views: the apps (operator), and one app.
 
+/**
+ * Each view shown (and each sign-out) starts a new generation: a load still under way for an earlier one draws
+ * nothing and starts no timer when it ends, so one app's data never lands in another's view.
+ */
+let generation = 0;
+const current = (view) => view === generation && caller !== null;
+
 let refreshTimer = null;
-function refreshEvery(work) {
+/** Runs `work` every {@link REFRESH_MS} while `view` is current and the tab is visible. */
+function refreshEvery(view, work) {
   stopRefreshing();
-  refreshTimer = setInterval(work, REFRESH_MS);
+  if (!current(view)) return;
+  refreshTimer = setInterval(() => {
+    if (current(view) && document.visibilityState === "visible") work();
+  }, REFRESH_MS);
 }
 function stopRefreshing() {
   clearInterval(refreshTimer);
@@ -179,6 +194,7 @@ function route() {
 }
 
 async function showApps() {
+  const view = ++generation;
   $("#app").hidden = true;
   $("#apps").hidden = false;
   const load = async () => {
@@ -191,6 +207,7 @@ async function showApps() {
         apps.push(...page.apps);
         after = page.next_after;
       } while (after !== null);
+      if (!current(view)) return;
       $("#app-list tbody").replaceChildren(
         ...apps.map((app) =>
           element(
@@ -206,11 +223,11 @@ async function showApps() {
       );
       report(panel, null);
     } catch (error) {
-      report(panel, error);
+      if (current(view)) report(panel, error);
     }
   };
   await load();
-  refreshEvery(load);
+  refreshEvery(view, load);
 }
 
 /** The charts of an app's minutes: each a few series of the metrics series. */
@@ -261,182 +278,173 @@ function drawCharts(series) {
   });
 }
 
-let currentApp = null;
-
 async function showApp(appId) {
+  const view = ++generation;
   $("#apps").hidden = true;
   $("#app").hidden = false;
   $("#to-apps").hidden = caller.kind !== "operator";
-  if (currentApp !== appId) {
-    currentApp = appId;
+  if (settingsShown?.appId !== appId) {
     for (const chart of charts) chart.destroy();
     charts = [];
     $("#charts").replaceChildren();
+    for (const list of ["#messages", "#mutes", "#bans", "#tokens", "#keys"]) $(list).replaceChildren();
     $("#app-title").textContent = `App ${appId}`;
     $("#settings-saved").textContent = "";
-    settingsShown = false;
+    settingsShown = null;
   }
-  const load = () => Promise.all([loadLive(appId), loadCharts(appId), loadMessages(appId), loadMutes(appId), loadBans(appId), loadTokens(appId), loadKeys(appId), loadSettings(appId)]);
+  const loaders = [loadLive, loadCharts, loadMessages, loadMutes, loadBans, loadTokens, loadKeys, loadSettings];
+  const load = async () => {
+    await Promise.all(loaders.map((loader) => loader(appId, view)));
+    if (current(view)) $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}, every ${REFRESH_MS / 1000} s while shown`;
+  };
   await load();
-  $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}, every ${REFRESH_MS / 1000} s`;
-  refreshEvery(async () => {
-    await load();
-    $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}, every ${REFRESH_MS / 1000} s`;
-  });
+  refreshEvery(view, load);
 }
 
-/** Runs a panel's load, showing its error in the panel. */
-async function panel(id, work) {
+/**
+ * Runs a panel's load: `read` asks the API, and `draw` shows what it answered, only while `view` is the view
+ * shown. An error is shown in the panel.
+ */
+async function panel(id, view, read, draw = () => {}) {
   const section = $(`#${id}`);
   try {
-    await work();
+    const answer = await read();
+    if (!current(view)) return;
+    draw(answer);
     report(section, null);
   } catch (error) {
-    report(section, error);
+    if (current(view)) report(section, error);
   }
 }
 
-const loadLive = (appId) =>
-  panel("live", async () => {
-    const stats = await api("GET", `/apps/${appId}/stats`);
+const loadLive = (appId, view) =>
+  panel("live", view, () => api("GET", `/apps/${appId}/stats`), (stats) => {
     $("#figure-connections").textContent = String(stats.connections);
     $("#figure-users").textContent = String(stats.users);
     $("#figure-shards").textContent = `${stats.shard_count} (${stats.shard_mode})`;
     $("#figure-rps").textContent = String(Math.max(...stats.shards.map((shard) => shard.peak_requests_per_second)));
   });
 
-const loadCharts = (appId) =>
-  panel("charts-panel", async () => {
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const from = new Date(Date.now() - 59 * 60_000).toISOString();
-    const { series } = await api("GET", `/apps/${appId}/metrics?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
-    drawCharts(series.slice(0, -1));
-  });
-
-const loadMessages = (appId) =>
-  panel("messages-panel", async () => {
-    const { messages } = await api("GET", `/apps/${appId}/messages?limit=30`);
-    fill(
-      $("#messages"),
-      messages,
-      (message) =>
-        element(
-          "li",
-          { "data-id": String(message.id) },
-          element("span", { class: "meta", textContent: `#${message.channel} · ${message.user ? message.user.uname : "system"} · ${when(message.created_at)}` }),
-          element("span", { class: "text", textContent: message.text }),
-          confirmButton("Delete", async () => {
-            await panel("messages-panel", () => api("DELETE", `/apps/${appId}/messages/${message.id}`));
-            await loadMessages(appId);
-          }),
-        ),
-      "No messages yet.",
-    );
-  });
-
-const loadMutes = (appId) =>
-  panel("mutes-panel", async () => {
-    const { mutes } = await api("GET", `/apps/${appId}/mutes`);
-    fill(
-      $("#mutes"),
-      mutes,
-      (mute) =>
-        element(
-          "li",
-          { "data-auth-id": String(mute.auth_id) },
-          element("span", { class: "text", textContent: `${mute.uname}, by ${mute.muted_by}, until ${when(mute.expires_at)}` }),
-          actionButton("Lift", async () => {
-            await panel("mutes-panel", () => api("DELETE", `/apps/${appId}/mutes/${mute.auth_id}`));
-            await loadMutes(appId);
-          }),
-        ),
-      "No one is muted.",
-    );
-  });
-
-const loadBans = (appId) =>
-  panel("bans-panel", async () => {
-    const { bans } = await api("GET", `/apps/${appId}/bans`);
-    fill(
-      $("#bans"),
-      bans,
-      (ban) =>
-        element(
-          "li",
-          { "data-auth-id": String(ban.auth_id) },
-          element("span", { class: "text", textContent: `user ${ban.auth_id}${ban.reason ? `: ${ban.reason}` : ""}, until ${ban.expires_at ? when(ban.expires_at) : "lifted"}` }),
-          actionButton("Lift", async () => {
-            await panel("bans-panel", () => api("DELETE", `/apps/${appId}/bans/${ban.auth_id}`));
-            await loadBans(appId);
-          }),
-        ),
-      "No one is banned.",
-    );
-  });
-
-const loadTokens = (appId) =>
-  panel("tokens-panel", async () => {
-    const { tokens } = await api("GET", `/apps/${appId}/tokens?limit=100`);
-    fill(
-      $("#tokens"),
-      tokens.filter((token) => !token.revoked_at),
-      (token) =>
-        element(
-          "li",
-          { "data-id": String(token.id) },
-          element("span", { class: "text", textContent: `${token.uname} (${token.role}) · ${token.prefix}… · expires ${when(token.expires_at)}` }),
-          confirmButton("Revoke", async () => {
-            await panel("tokens-panel", () => api("DELETE", `/apps/${appId}/tokens/${token.id}`));
-            await loadTokens(appId);
-          }),
-        ),
-      "No live tokens.",
-    );
-  });
-
-const loadKeys = (appId) =>
-  panel("keys-panel", async () => {
-    const { keys } = await api("GET", `/apps/${appId}/keys?limit=100`);
-    fill(
-      $("#keys"),
-      keys.filter((key) => !key.revoked_at),
-      (key) =>
-        element(
-          "li",
-          { "data-id": String(key.id) },
-          element("span", { class: "text", textContent: `${key.prefix}… · ${key.scopes.join(", ")}${caller.kind === "app_key" && caller.key_id === key.id ? " · this key" : ""}` }),
-          confirmButton("Revoke", async () => {
-            await panel("keys-panel", () => api("DELETE", `/apps/${appId}/keys/${key.id}`));
-            await loadKeys(appId);
-          }),
-        ),
-      "No live keys.",
-    );
-  });
+const loadCharts = (appId, view) => {
+  const to = new Date(Date.now() + 60_000).toISOString();
+  const from = new Date(Date.now() - 59 * 60_000).toISOString();
+  return panel("charts-panel", view, () => api("GET", `/apps/${appId}/metrics?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`), ({ series }) =>
+    drawCharts(series.slice(0, -1)),
+  );
+};
 
 /**
- * The settings form is filled once per app, so that a refresh never overwrites what someone is typing; what it
- * was filled with is kept, so that saving sends only what changed (an unchanged shard count the deployment set
- * stays the deployment's).
+ * A panel that lists what an app holds, one row each with one action: `path` lists them, `items` takes them
+ * from the answer, `row` says a row's key attribute, its line above (optional) and its text, and `action` is
+ * the button and the request it makes. After the action, the list is read again.
  */
-let settingsShown = false;
-let shownSettings = {};
+function listPanel({ id, list, path, items, row, empty, action }) {
+  const load = (appId, view) =>
+    panel(id, view, () => api("GET", path(appId)), (answer) =>
+      fill(
+        $(list),
+        items(answer),
+        (item) => {
+          const { key, meta, text } = row(item);
+          const act = async () => {
+            await panel(id, view, () => api("DELETE", action.path(appId, item)));
+            await load(appId, view);
+          };
+          return element(
+            "li",
+            { [key[0]]: String(key[1]) },
+            ...(meta ? [element("span", { class: "meta", textContent: meta })] : []),
+            element("span", { class: "text", textContent: text }),
+            action.confirm ? confirmButton(action.label, act) : actionButton(action.label, act),
+          );
+        },
+        empty,
+      ),
+    );
+  return load;
+}
 
-const loadSettings = (appId) =>
-  panel("settings-panel", async () => {
-    if (settingsShown) return;
-    const app = await api("GET", `/apps/${appId}`);
-    settingsShown = true;
-    $("#app-title").textContent = `${app.name} (app ${app.id})`;
-    const form = $("#settings");
-    form.elements.name.value = app.name;
-    form.elements.retention_days.value = String(app.retention_days);
-    form.elements.shards.value = app.shard_mode === "fixed" ? String(app.shards) : "";
-    form.elements.allowed_origins.value = app.allowed_origins.join("\n");
-    shownSettings = settingsOf(form);
-    for (const field of form.elements) field.disabled = caller.kind !== "operator";
-    $("#settings-saved").textContent = caller.kind === "operator" ? "" : "Only the operator's admin token may change these.";
-  });
+const loadMessages = listPanel({
+  id: "messages-panel",
+  list: "#messages",
+  path: (appId) => `/apps/${appId}/messages?limit=30`,
+  items: (answer) => answer.messages,
+  row: (message) => ({
+    key: ["data-id", message.id],
+    meta: `#${message.channel} · ${message.user ? message.user.uname : "system"} · ${when(message.created_at)}`,
+    text: message.text,
+  }),
+  empty: "No messages yet.",
+  action: { label: "Delete", confirm: true, path: (appId, message) => `/apps/${appId}/messages/${message.id}` },
+});
+
+const loadMutes = listPanel({
+  id: "mutes-panel",
+  list: "#mutes",
+  path: (appId) => `/apps/${appId}/mutes`,
+  items: (answer) => answer.mutes,
+  row: (mute) => ({ key: ["data-auth-id", mute.auth_id], text: `${mute.uname}, by ${mute.muted_by}, until ${when(mute.expires_at)}` }),
+  empty: "No one is muted.",
+  action: { label: "Lift", confirm: false, path: (appId, mute) => `/apps/${appId}/mutes/${mute.auth_id}` },
+});
+
+const loadBans = listPanel({
+  id: "bans-panel",
+  list: "#bans",
+  path: (appId) => `/apps/${appId}/bans`,
+  items: (answer) => answer.bans,
+  row: (ban) => ({
+    key: ["data-auth-id", ban.auth_id],
+    text: `user ${ban.auth_id}${ban.reason ? `: ${ban.reason}` : ""}, until ${ban.expires_at ? when(ban.expires_at) : "lifted"}`,
+  }),
+  empty: "No one is banned.",
+  action: { label: "Lift", confirm: false, path: (appId, ban) => `/apps/${appId}/bans/${ban.auth_id}` },
+});
+
+const loadTokens = listPanel({
+  id: "tokens-panel",
+  list: "#tokens",
+  path: (appId) => `/apps/${appId}/tokens?limit=100`,
+  items: (answer) => answer.tokens.filter((token) => !token.revoked_at),
+  row: (token) => ({ key: ["data-id", token.id], text: `${token.uname} (${token.role}) · ${token.prefix}… · expires ${when(token.expires_at)}` }),
+  empty: "No live tokens.",
+  action: { label: "Revoke", confirm: true, path: (appId, token) => `/apps/${appId}/tokens/${token.id}` },
+});
+
+const loadKeys = listPanel({
+  id: "keys-panel",
+  list: "#keys",
+  path: (appId) => `/apps/${appId}/keys?limit=100`,
+  items: (answer) => answer.keys.filter((key) => !key.revoked_at),
+  row: (key) => ({
+    key: ["data-id", key.id],
+    text: `${key.prefix}… · ${key.scopes.join(", ")}${caller.kind === "app_key" && caller.key_id === key.id ? " · this key" : ""}`,
+  }),
+  empty: "No live keys.",
+  action: { label: "Revoke", confirm: true, path: (appId, key) => `/apps/${appId}/keys/${key.id}` },
+});
+
+/**
+ * The settings form is filled once per app, so that a refresh never overwrites what someone is typing. What it
+ * was filled with, and for which app, is kept: saving sends only what changed (an unchanged shard count the
+ * deployment set stays the deployment's), to the app the form shows.
+ */
+let settingsShown = null;
+
+const loadSettings = (appId, view) =>
+  settingsShown?.appId === appId
+    ? Promise.resolve()
+    : panel("settings-panel", view, () => api("GET", `/apps/${appId}`), (app) => {
+        $("#app-title").textContent = `${app.name} (app ${app.id})`;
+        const form = $("#settings");
+        form.elements.name.value = app.name;
+        form.elements.retention_days.value = String(app.retention_days);
+        form.elements.shards.value = app.shard_mode === "fixed" ? String(app.shards) : "";
+        form.elements.allowed_origins.value = app.allowed_origins.join("\n");
+        settingsShown = { appId, values: settingsOf(form) };
+        for (const field of form.elements) field.disabled = caller.kind !== "operator";
+        $("#settings-saved").textContent = caller.kind === "operator" ? "" : "Only the operator's admin token may change these.";
+      });
 
 /** The form's values as the API takes them. */
 function settingsOf(form) {
@@ -451,11 +459,12 @@ function settingsOf(form) {
 
 async function saveSettings(event) {
   event.preventDefault();
+  if (!settingsShown) return;
+  const { appId, values: before } = settingsShown;
   const values = settingsOf($("#settings"));
-  const change = Object.fromEntries(Object.entries(values).filter(([name, value]) => JSON.stringify(value) !== JSON.stringify(shownSettings[name])));
-  await panel("settings-panel", async () => {
-    const app = await api("PATCH", `/apps/${currentApp}`, change);
-    shownSettings = values;
+  const change = Object.fromEntries(Object.entries(values).filter(([name, value]) => JSON.stringify(value) !== JSON.stringify(before[name])));
+  await panel("settings-panel", generation, () => api("PATCH", `/apps/${appId}`, change), (app) => {
+    settingsShown = { appId, values };
     $("#app-title").textContent = `${app.name} (app ${app.id})`;
     $("#settings-saved").textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
   });

@@ -84,6 +84,8 @@ export class MinuteMetrics {
   /** The gauges as last stored, so that only changes are written. */
   private readonly storedGauges = new Map<Gauge, number>();
   private flushTimer: (() => void) | null = null;
+  /** The minute of the last flush: old minutes are deleted at most once a minute. */
+  private prunedMinute = -1;
 
   private readonly sql: SqlStorage;
 
@@ -159,11 +161,15 @@ export class MinuteMetrics {
           value,
         );
       }
-      // The minute that contains the oldest time kept stays whole, and so does each gauge's latest row.
-      const oldest = now - KEPT_MS - MINUTE_MS;
-      this.sql.exec("DELETE FROM minute_counts WHERE minute < ?", oldest);
-      this.sql.exec("DELETE FROM minute_gauges AS g WHERE minute < ? AND minute < (SELECT MAX(minute) FROM minute_gauges WHERE gauge = g.gauge)", oldest);
+      // Once a minute, minutes past what is kept go. The minute that contains the oldest time kept stays whole,
+      // and so does each gauge's latest row.
+      if (minuteOf(now) !== this.prunedMinute) {
+        const oldest = now - KEPT_MS - MINUTE_MS;
+        this.sql.exec("DELETE FROM minute_counts WHERE minute < ?", oldest);
+        this.sql.exec("DELETE FROM minute_gauges AS g WHERE minute < ? AND minute < (SELECT MAX(minute) FROM minute_gauges WHERE gauge = g.gauge)", oldest);
+      }
     });
+    this.prunedMinute = minuteOf(now);
     this.unsaved.clear();
     for (const [gauge, value] of gauges) this.storedGauges.set(gauge, value);
     this.stored();

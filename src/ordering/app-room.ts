@@ -97,6 +97,8 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
         this.ctx.storage.sql.exec("INSERT INTO shard_layout (id, highest_shard) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET highest_shard = excluded.highest_shard", shard);
       }
       const counted = await (await this.ordered(appId)).countConnections(shard, report);
+      // Closed connections take their users out of presence: the users gauge reads it.
+      if (report.closed.length > 0) this.meter.changed();
       this.runtime.hold(this.planShards(appId, counted.total));
       return counted;
     },

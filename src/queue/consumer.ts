@@ -32,10 +32,11 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
   let failed = 0;
   await Promise.all(
     [...byApp].map(async ([appId, entries]) => {
+      let app: Awaited<ReturnType<typeof knownApps.find>> = null;
       try {
         // The app's row says where its room lives. An app not found (created a moment ago in another isolate,
         // or never) is retried: the Queue gives up on it after its retries, and no room is created for it.
-        const app = await knownApps.find(env.DB, appId);
+        app = await knownApps.find(env.DB, appId);
         if (!app) throw new Error(`there is no app with id ${appId}`);
         await roomOf(env, app).deliver(entries.map((entry) => entry.event));
         for (const { message } of entries) message.ack();
@@ -43,9 +44,10 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
         failed += entries.length;
         log("event_delivery_failed", { app_id: appId, count: entries.length, error: String(error) });
         for (const { message } of entries) message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
-        // Those past their retries go to the dead-letter queue: the app's metrics count them.
+        // Those past their retries go to the dead-letter queue: an app's metrics count them (an id that names no
+        // app has no metrics to count them in).
         const given = entries.filter(({ message }) => message.attempts > EVENT_RETRIES).length;
-        if (given > 0) await countDeadLetters(env, appId, given);
+        if (given > 0 && app) await countDeadLetters(env, appId, given);
       }
     }),
   );

@@ -62,6 +62,8 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     this.meter = new MinuteMetrics(ctx.storage, this.runtime, () => this.gauges(), () => this.exportLater());
     const appId = appOfName(ctx.id.name);
     this.exporter = appId === null ? null : new MetricsExporter(ctx.storage, this.meter, { appId, name: ctx.id.name! }, metricsSink(env), this.runtime, this.config.metricsExportMs);
+    // A new activation samples its gauges soon: connections a restart took away leave no close event behind.
+    this.meter.changed();
     this.engineOptions = {
       pingIntervalMs: this.config.pingIntervalMs,
       pingTimeoutMs: this.config.pingTimeoutMs,
@@ -128,6 +130,8 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
   }
 
   protected override async chores(): Promise<number | null> {
+    // Each wake samples the gauges again (only a change is written): what they read may have changed unseen.
+    this.meter.changed();
     await this.exporter?.run();
     return this.exporter?.due() ?? null;
   }

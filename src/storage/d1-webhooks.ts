@@ -180,11 +180,11 @@ export class D1Webhooks {
             )
             .bind(attempt.endpointId, now, rule.failures, rule.afterMs, `disabled after ${rule.failures} failed attempts in a row`),
     ]);
-    const results = await this.db.batch([...statements, ...this.countStatements(attempts, now)]);
+    const results = await this.db.batch(statements);
     // An endpoint these attempts disabled has been disabled at `now` (SQLite's UPDATE reads the row as it was).
     const disabled = new Map<number, number>();
     for (const [index, result] of results.entries()) {
-      if (index % 2 === 0 || index >= statements.length) continue;
+      if (index % 2 === 0) continue;
       const row = z.object({ id: z.int(), app_id: z.int(), disabled_at: z.number().nullable() }).optional().parse(result.results[0]);
       if (row?.disabled_at === now && attempts[(index - 1) / 2]!.error !== null) disabled.set(row.id, row.app_id);
     }
@@ -192,23 +192,30 @@ export class D1Webhooks {
   }
 
   /**
-   * The attempts' counts for scrapes: delivered and failed, per app; and the failed last attempts, which the
-   * Queue dead-letters, by minute too.
+   * Counts the attempts for the apps' metrics, apart from their record (a count that fails loses nothing else):
+   * delivered and failed, per app, for scrapes; and those the Queue dead-letters (a failed last attempt, or one
+   * given up unsent, `givenUpUnsent` per app), by minute too.
    */
-  private countStatements(attempts: DeliveryAttempt[], now: number): D1PreparedStatement[] {
+  async count(attempts: DeliveryAttempt[], givenUpUnsent: Map<number, number>, now: number): Promise<void> {
     const metrics = new D1Metrics(this.db);
     const byApp = new Map<number, Record<ConsumerCounter, number>>();
+    const countsOf = (appId: number) => {
+      const counts = byApp.get(appId) ?? { webhook_deliveries: 0, webhook_failures: 0, dead_lettered: 0 };
+      byApp.set(appId, counts);
+      return counts;
+    };
     for (const attempt of attempts) {
-      const counts = byApp.get(attempt.appId) ?? { webhook_deliveries: 0, webhook_failures: 0, dead_lettered: 0 };
+      const counts = countsOf(attempt.appId);
       if (attempt.error === null) counts.webhook_deliveries += 1;
       else counts.webhook_failures += 1;
       if (attempt.error !== null && attempt.nextRetryAt === null) counts.dead_lettered += 1;
-      byApp.set(attempt.appId, counts);
     }
-    return [...byApp].flatMap(([appId, counts]) => [
+    for (const [appId, given] of givenUpUnsent) countsOf(appId).dead_lettered += given;
+    const statements = [...byApp].flatMap(([appId, counts]) => [
       ...(Object.entries(counts) as Array<[ConsumerCounter, number]>).filter(([, amount]) => amount > 0).map(([name, amount]) => metrics.addToTotal(appId, WEBHOOKS_SOURCE, name, amount, now)),
       ...(counts.dead_lettered > 0 ? [metrics.addToMinute(appId, "dead_lettered", counts.dead_lettered, now)] : []),
     ]);
+    if (statements.length > 0) await this.db.batch(statements);
   }
 
   /** The latest attempts at delivering to an endpoint, newest first. */

@@ -70,7 +70,8 @@ async function post(url: string, secret: string, event: WebhookEvent, timeoutMs:
  * {@link SIMULTANEOUS_POSTS} at a time; a failure is retried by the Queue after a growing delay, and after
  * {@link WEBHOOK_ATTEMPTS} attempts goes to the dead-letter queue. Every attempt is recorded (one D1 batch per
  * invocation), and an endpoint that keeps failing is disabled and its app's room told. Per invocation: one POST
- * a message (`max_batch_size`), two D1 queries, and a lookup and a call for each endpoint this batch disabled.
+ * a message (`max_batch_size`), three D1 queries (the endpoints, the record of attempts, the counts), and a
+ * lookup and a call for each endpoint this batch disabled.
  */
 export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   let config: WebhookConfig;
@@ -104,6 +105,8 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
   const attempts: DeliveryAttempt[] = [];
   let skipped = 0;
   let unopened = 0;
+  /** Per app, messages whose last attempt could not be sent (their secret unopened): the Queue dead-letters them. */
+  const givenUpUnsent = new Map<number, number>();
 
   const deliverOne = async ({ message, delivery }: (typeof deliveries)[number]) => {
     const target = targets.get(delivery.endpoint_id);
@@ -119,6 +122,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
       // attempt is not counted against the endpoint; it waits, and is logged.
       unopened += 1;
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts, config.retryBaseSeconds) });
+      if (message.attempts >= WEBHOOK_ATTEMPTS) givenUpUnsent.set(target.appId, (givenUpUnsent.get(target.appId) ?? 0) + 1);
       return;
     }
     const posted = await post(target.url, secret, delivery.event, config.timeoutMs);
@@ -142,7 +146,9 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
     for (let next = queue.shift(); next; next = queue.shift()) await deliverOne(next);
   }));
 
-  const disabled = await store.record(attempts, { failures: config.disableAfterFailures, afterMs: config.disableAfterMs }, Date.now());
+  const now = Date.now();
+  const disabled = await store.record(attempts, { failures: config.disableAfterFailures, afterMs: config.disableAfterMs }, now);
+  await store.count(attempts, givenUpUnsent, now).catch((error: unknown) => log("request_failed", { request: "count webhook attempts", error: String(error) }));
   for (const { id, appId } of disabled) {
     log("webhook_endpoint_disabled", { app_id: appId, endpoint_id: id });
     const app = await knownApps.find(env.DB, appId);

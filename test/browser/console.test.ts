@@ -149,6 +149,30 @@ describe("the console", () => {
     await page.close();
   });
 
+  it("shows only the app it was last asked for when an operator switches apps while one is loading", async () => {
+    const other = (await adminCall(server.url, adminToken, "POST", "/apps", { name: "Other app" })).json!;
+    const { page, problems } = await consolePage();
+    await signIn(page, adminToken);
+    await expect.poll(() => page.locator("#app-list tbody tr").count()).toBeGreaterThan(1);
+    // App 1's answers come slowly (a slow network), so they arrive after the other app's.
+    await page.route(/\/v1\/admin\/apps\/1(\/|\?|$)/, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await route.continue().catch(() => {});
+    });
+    await page.evaluate(`location.hash = "#/apps/1"`);
+    await page.evaluate(`location.hash = "#/apps/${other["id"]}"`);
+    await expect.poll(() => page.locator("#app-title").textContent()).toBe(`Other app (app ${other["id"]})`);
+    await expect.poll(() => page.locator("#messages li").textContent()).toBe("No messages yet.");
+    await expect.poll(() => page.locator("#setting-name").inputValue()).toBe("Other app");
+    // After app 1's late answers came in, it still shows the other app, and its settings.
+    await page.waitForTimeout(2_500);
+    expect(await page.locator("#messages li").textContent()).toBe("No messages yet.");
+    expect(await page.locator("#setting-name").inputValue()).toBe("Other app");
+    expect(await page.locator("#app-title").textContent()).toBe(`Other app (app ${other["id"]})`);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("signs in with an app key, shows what its scopes allow, and says which scope the rest needs", async () => {
     const key = (await adminCall(server.url, adminToken, "POST", "/apps/1/keys", { scopes: ["stats:read", "messages:read"] })).json!["key"] as string;
     const { page } = await consolePage();

@@ -66,16 +66,26 @@ describe("the Queue consumer, through the real local queue", () => {
     await alice.close("done");
   });
 
-  it("counts the events it retries past the Queue's retries as dead-lettered, in the app's totals and by minute", async () => {
-    const dead = () => env.DB.prepare("SELECT coalesce(sum(value), 0) AS n FROM metric_values WHERE app_id = 999998 AND name = 'dead_lettered'").first<{ n: number }>();
+  it("counts the events of an app it retries past the Queue's retries as dead-lettered, in its totals and by minute", async () => {
+    // App 3's room fails once (app 1's is left alone, as the test below says why).
+    await env.DB.prepare("INSERT OR IGNORE INTO apps (id, name, created_at) VALUES (3, 'Dead letters', 0)").run();
+    knownApps.changed(3);
+    await runInDurableObject(appRoom(3), (instance: AppRoom) => {
+      instance.failNextDeliveries = 1;
+    });
+    const dead = (appId: number) =>
+      env.DB.prepare("SELECT coalesce(sum(value), 0) AS n FROM metric_values WHERE app_id = ? AND name = 'dead_lettered'").bind(appId).first<{ n: number }>();
     const result = await consume([
-      { id: "d1", body: { ...deposit("dead-1", 5), app_id: 999_998 }, attempts: EVENT_RETRIES + 1 },
-      { id: "d2", body: { ...deposit("dead-2", 5), app_id: 999_998 }, attempts: EVENT_RETRIES + 1 },
-      { id: "d3", body: { ...deposit("alive-1", 5), app_id: 999_998 }, attempts: EVENT_RETRIES },
+      { id: "d1", body: { ...deposit("dead-1", 5), app_id: 3 }, attempts: EVENT_RETRIES + 1 },
+      { id: "d2", body: { ...deposit("dead-2", 5), app_id: 3 }, attempts: EVENT_RETRIES + 1 },
+      { id: "d3", body: { ...deposit("alive-1", 5), app_id: 3 }, attempts: EVENT_RETRIES },
+      // An app id that names no app: retried and given up too, with no app to count it for.
+      { id: "d4", body: { ...deposit("nowhere-2", 5), app_id: 999_998 }, attempts: EVENT_RETRIES + 1 },
     ]);
-    expect(result).toEqual({ acked: [], retried: ["d1", "d2", "d3"] });
-    expect(await dead()).toEqual({ n: 2 });
-    const byMinute = await new D1Metrics(env.DB).minuteCounts(999_998, "dead_lettered", Date.now() - 60_000, Date.now());
+    expect(result).toEqual({ acked: [], retried: ["d1", "d2", "d3", "d4"] });
+    expect(await dead(3)).toEqual({ n: 2 });
+    expect(await dead(999_998)).toEqual({ n: 0 });
+    const byMinute = await new D1Metrics(env.DB).minuteCounts(3, "dead_lettered", Date.now() - 60_000, Date.now());
     expect([...byMinute.values()]).toEqual([2]);
   });
 

@@ -37,6 +37,10 @@ export default defineConfig({
   test: {
     reporters: ["default", "json"],
     outputFile: { json: "test-output/results.json" },
+    // Two files at a time: most of an integration file's time is waiting (on its own server starting, on timers),
+    // so two lanes nearly halve the run on two cores. Each such file has its own server, port and state. The
+    // worker project's files share one workerd runtime: they run afterwards, one at a time.
+    maxWorkers: 2,
     projects: [
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
       {
@@ -56,7 +60,13 @@ export default defineConfig({
             },
           })),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"], setupFiles: ["test/worker/setup-database.ts"] },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          setupFiles: ["test/worker/setup-database.ts"],
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
       },
       {
         test: {

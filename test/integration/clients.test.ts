@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { join, next, pause, request, type ClientVersion, type Joined } from "../support/clients.js";
+import { join, next, pause, request, until, type ClientVersion, type Joined } from "../support/clients.js";
 import { RawPolling } from "../support/raw-polling.js";
 import { demoUser, startTestServer, type TestServer } from "../support/server.js";
 
@@ -115,7 +115,10 @@ describe("the polling → WebSocket upgrade window", () => {
     sending = false;
     await sends;
     await Promise.all(acked);
-    await pause(300);
+    // Everything is on its way: the POST's ack and every broadcast arrive over the WebSocket, however busy the
+    // machine (a fixed wait here failed when two test files ran at once).
+    await until(() => acks.length === 1 && received.length >= sentIds.length + 1);
+    await pause(100);
 
     expect(sentIds.length).toBeGreaterThan(20);
     expect(acks).toHaveLength(1);
@@ -143,9 +146,10 @@ describe("the polling → WebSocket upgrade window", () => {
     await pause(500);
     sending = false;
     await sends;
-    await pause(300);
-    expect(receiver.socket.io.engine.transport.name).toBe("websocket");
-    expect(received).toEqual(ids.filter((id) => id > lastSeenAtAuth));
+    const expected = ids.filter((id) => id > lastSeenAtAuth);
+    await until(() => receiver.socket.io.engine.transport.name === "websocket" && received.length >= expected.length);
+    await pause(100);
+    expect(received).toEqual(expected);
     sender.socket.disconnect();
     receiver.socket.disconnect();
   });

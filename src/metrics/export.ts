@@ -22,7 +22,8 @@ export interface MetricsSink {
  * Exports an object's metrics once the period (a minute by default) in which something happened is over, and
  * not more than once a period: its totals and gauges to D1 (what a scrape reads, so that scraping wakes no object), and each finished
  * minute to the sink's series. Nothing happening, nothing is exported and nothing wakes the object. The last
- * minute exported is kept in the object's storage, so a restart neither skips nor repeats one.
+ * minute exported and the export due are kept in the object's storage, so a restart neither skips nor repeats
+ * a minute, nor loses an export that was due.
  */
 export class MetricsExporter {
   private dueAt: number | null = null;
@@ -38,12 +39,17 @@ export class MetricsExporter {
     private readonly everyMs: number,
   ) {
     this.sql = storage.sql;
-    this.sql.exec("CREATE TABLE IF NOT EXISTS metrics_exported (id INTEGER PRIMARY KEY CHECK (id = 0), last_minute INTEGER NOT NULL)");
+    this.sql.exec("CREATE TABLE IF NOT EXISTS metrics_exported (id INTEGER PRIMARY KEY CHECK (id = 0), last_minute INTEGER, due_at INTEGER)");
+    // An export that was due when the object went away (an eviction, a deploy) is still due.
+    this.dueAt = this.state()?.due_at ?? null;
   }
 
   /** Something was stored: an export is due once its period is over. Answers when. */
   stored(): number {
-    this.dueAt ??= (Math.floor(this.clock.now() / this.everyMs) + 1) * this.everyMs + EXPORT_DELAY_MS;
+    if (this.dueAt === null) {
+      this.dueAt = (Math.floor(this.clock.now() / this.everyMs) + 1) * this.everyMs + EXPORT_DELAY_MS;
+      this.save({ due_at: this.dueAt });
+    }
     return this.dueAt;
   }
 
@@ -61,16 +67,28 @@ export class MetricsExporter {
     try {
       await this.sink.current(appId, name, this.meter.current(), now);
       const lastFinished = minuteOf(now) - MINUTE_MS;
-      const exported = this.sql.exec<{ last_minute: number }>("SELECT last_minute FROM metrics_exported").toArray()[0]?.last_minute ?? -Infinity;
+      const exported = this.state()?.last_minute ?? -Infinity;
       const first = Math.max(exported + MINUTE_MS, lastFinished - (MAX_EXPORTED_MINUTES - 1) * MINUTE_MS);
-      if (first <= lastFinished) {
-        this.sink.minutes(appId, name, this.meter.series(first, lastFinished).filter(happened));
-        this.sql.exec("INSERT INTO metrics_exported (id, last_minute) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET last_minute = excluded.last_minute", lastFinished);
-      }
+      if (first <= lastFinished) this.sink.minutes(appId, name, this.meter.series(first, lastFinished).filter(happened));
+      this.save({ last_minute: Math.max(exported, lastFinished), due_at: this.dueAt });
     } catch (error) {
       log("metrics_export_failed", { app_id: appId, source: name, error: String(error) });
       this.dueAt = now + this.everyMs;
+      this.save({ due_at: this.dueAt });
     }
+  }
+
+  private state(): { last_minute: number | null; due_at: number | null } | undefined {
+    return this.sql.exec<{ last_minute: number | null; due_at: number | null }>("SELECT last_minute, due_at FROM metrics_exported").toArray()[0];
+  }
+
+  private save(change: { last_minute?: number; due_at: number | null }): void {
+    const state = { last_minute: this.state()?.last_minute ?? null, ...change };
+    this.sql.exec(
+      "INSERT INTO metrics_exported (id, last_minute, due_at) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET last_minute = excluded.last_minute, due_at = excluded.due_at",
+      state.last_minute,
+      state.due_at,
+    );
   }
 }
 

@@ -62,8 +62,11 @@ export abstract class SocketpotShard extends EngineRoom<Env> {
     this.meter = new MinuteMetrics(ctx.storage, this.runtime, () => this.gauges(), () => this.exportLater());
     const appId = appOfName(ctx.id.name);
     this.exporter = appId === null ? null : new MetricsExporter(ctx.storage, this.meter, { appId, name: ctx.id.name! }, metricsSink(env), this.runtime, this.config.metricsExportMs);
-    // A new activation samples its gauges soon: connections a restart took away leave no close event behind.
+    // A new activation samples its gauges soon (connections a restart took away leave no close event behind),
+    // and makes sure of the alarm for an export its last activation left due.
     this.meter.changed();
+    const due = this.exporter?.due();
+    if (due !== undefined && due !== null) this.runtime.hold(this.wakeBy(due));
     this.engineOptions = {
       pingIntervalMs: this.config.pingIntervalMs,
       pingTimeoutMs: this.config.pingTimeoutMs,

@@ -7,7 +7,8 @@ import { demoUser, startTestServer, type TestServer } from "../support/server.js
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer({ PING_INTERVAL_MS: "400", PING_TIMEOUT_MS: "300", CHAT_RATE_BURST: "1000" });
+  // Pings every 400 ms, so that a test sees several cycles; a pong may take up to 2 s, as on a busy machine.
+  server = await startTestServer({ PING_INTERVAL_MS: "400", PING_TIMEOUT_MS: "2000", CHAT_RATE_BURST: "1000" });
 });
 
 afterAll(async () => {

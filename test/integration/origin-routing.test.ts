@@ -26,7 +26,7 @@ async function admin(method: string, path: string, body: unknown): Promise<Recor
 
 beforeAll(async () => {
   adminToken = await localSecret("ADMIN_TOKEN");
-  server = await startTestServer({ ADMIN_TOKEN: adminToken, CHAT_RATE_BURST: "1000", PING_INTERVAL_MS: "400", PING_TIMEOUT_MS: "300" });
+  server = await startTestServer({ ADMIN_TOKEN: adminToken, CHAT_RATE_BURST: "1000", PING_INTERVAL_MS: "400", PING_TIMEOUT_MS: "1000" });
   diceApp = (await admin("POST", "/apps", { name: "Dice 2015", allowed_origins: [DICE] })).id;
   sharedApps = [
     (await admin("POST", "/apps", { name: "Shared A", allowed_origins: [SHARED] })).id,

@@ -25,7 +25,7 @@ export interface TestServer {
   /** Stops the process and starts a new one on the same local state and port (clients can reconnect). */
   restart(): Promise<void>;
   stop(): Promise<void>;
-  /** Everything the server process printed so far. */
+  /** Everything the server printed so far, over its restarts. */
   output(): string;
   /** The resident memory of the server's workerd processes, in bytes. */
   rss(): number;
@@ -50,11 +50,14 @@ export async function startTestServer(vars: Record<string, string> = {}, sql?: s
   if (sql) await executeSql({ persistTo, sql });
   vars = { ROOM_SHARDS: TEST_SHARDS, ...vars };
   let running = await startLocalServer({ persistTo, vars });
+  /** What the processes before a restart printed. */
+  let earlier = "";
   const server: TestServer = {
     url: running.url,
     persistTo,
     async restart() {
       await running.stop();
+      earlier += running.output();
       running = await startLocalServer({ port: running.port, persistTo, vars });
     },
     async stop() {
@@ -62,7 +65,7 @@ export async function startTestServer(vars: Record<string, string> = {}, sql?: s
       await running.stop({ discardingState: true });
       await rm(persistTo, { recursive: true, force: true });
     },
-    output: () => running.output(),
+    output: () => earlier + running.output(),
     rss: () => treeRss(running.pid, "workerd"),
   };
   runningServers.add(server);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { COUNTERS, GAUGES } from "../../src/metrics/minute-metrics.js";
 import { renderOpenMetrics } from "../../src/metrics/openmetrics.js";
-import { DATA_POINT_DOUBLES } from "../../src/metrics/sink.js";
+import type { Env } from "../../src/config.js";
+import type { MetricsMinute } from "../../src/metrics/minute-metrics.js";
+import { DATA_POINT_DOUBLES, metricsSink } from "../../src/metrics/sink.js";
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABELS = /^\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\}$/;
@@ -91,5 +93,17 @@ describe("Analytics Engine data points", () => {
   it("stay within a point's limits: one index, at most 20 blobs and 20 doubles", () => {
     expect(DATA_POINT_DOUBLES.length).toBeLessThanOrEqual(20);
     expect(DATA_POINT_DOUBLES).toEqual([...COUNTERS, ...GAUGES]);
+  });
+});
+
+describe("the Analytics Engine sink", () => {
+  it("writes one data point per minute: the app id as index, the object and minute as blobs, every counter and gauge as doubles", () => {
+    const points: AnalyticsEngineDataPoint[] = [];
+    const sink = metricsSink({ DB: {} as D1Database, METRICS: { writeDataPoint: (point) => void points.push(point!) } } as Env);
+    const minute = Object.fromEntries(DATA_POINT_DOUBLES.map((name, index) => [name, index + 1])) as unknown as MetricsMinute;
+    sink.minutes(7, "app:7:shard:2", [{ ...minute, minute: "2026-12-02T01:00:00.000Z" }]);
+    expect(points).toEqual([{ indexes: ["7"], blobs: ["app:7:shard:2", "2026-12-02T01:00:00.000Z"], doubles: DATA_POINT_DOUBLES.map((_, index) => index + 1) }]);
+    // Without the binding, nothing is written and nothing fails.
+    expect(() => metricsSink({ DB: {} as D1Database } as Env).minutes(7, "app:7", [{ ...minute, minute: "2026-12-02T01:00:00.000Z" }])).not.toThrow();
   });
 });

@@ -134,6 +134,8 @@ describe("an object's metrics by minute", () => {
       // Totals only grow, over minutes and over a failed export, which is tried again a period later.
       metrics.count("connects", 3);
       clock.fire();
+      // An object that goes away with an export due leaves it due for its next activation.
+      expect(new MetricsExporter(state.storage, metrics, { appId: 7, name: "app:7" }, sink, clock, 60_000).due()).toBe(exporter.due());
       clock.time = exporter.due()!;
       failing = true;
       await exporter.run();

@@ -53,11 +53,11 @@ export async function startWorkerd(name, options) {
   const port = await freePort();
   // The Worker's log lines are not read: they would bury the table.
   const child = fork(new URL("./workerd-server.mjs", import.meta.url), [JSON.stringify({ port, ...options })], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  await new Promise((resolve) => child.once("message", resolve));
+  const startup = await new Promise((resolve) => child.once("message", resolve));
   const stop = async () => {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.send("stop");
     await exited;
   };
-  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop, startup };
 }

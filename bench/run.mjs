@@ -13,6 +13,9 @@
 // in this process that answers, and at one that never answers), and a table of the room's own work per chat
 // message with them off and on. --counting adds a table of the room's own work per chat message with its
 // counts by minute off and on.
+// --cold prints instead the cold path beside the floor's: bundle bytes (raw and gzipped), the start-up of 10 fresh
+// servers each (until workerd serves, then its first request), and on a fresh server the first --clients
+// connect+auths (CPU each, p50, p99), then as many again, warm.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead. --skip node,plain,partyserver
@@ -24,8 +27,9 @@ import { fork } from "node:child_process";
 import { createServer } from "node:http";
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -50,11 +54,12 @@ const { values } = parseArgs({
     jwt: { type: "boolean", default: false },
     webhooks: { type: "boolean", default: false },
     counting: { type: "boolean", default: false },
+    cold: { type: "boolean", default: false },
     skip: { type: "string", default: "" },
   },
   allowNegative: true,
 });
-const { deflate, "via-wrangler": viaWrangler, storm, jwt, webhooks, counting, skip, idle, ...sizes } = values;
+const { deflate, "via-wrangler": viaWrangler, storm, jwt, webhooks, counting, cold, skip, idle, ...sizes } = values;
 const skipped = new Set(skip.split(",").filter(Boolean));
 const options = Object.fromEntries(Object.entries(sizes).map(([key, value]) => [key, Number(value)]));
 const idleLevels = idle?.split(",").map(Number) ?? null;
@@ -392,6 +397,97 @@ async function stormOn(layout) {
     load.kill();
     await rm(persistTo, { recursive: true, force: true });
   }
+}
+
+/** Fresh isolates started for --cold's start-up figures, for ours and the floor each. */
+const COLD_ISOLATES = 10;
+
+/** --cold, one round of connects: `count` clients connect and authenticate, then close. */
+async function connectRound(server, count) {
+  const load = loader();
+  try {
+    const before = threadTicks(server.pid, true);
+    const { times } = await load.run("connect", { url: server.url, count, offset: 0, concurrency: options.concurrency, deflate, protocol: "socket.io" });
+    const ticks = totalTicks(threadTicks(server.pid, true)) - totalTicks(before);
+    await load.run("close");
+    return { cpuPerConnect: (ticks * 1e6) / CLOCK_TICKS / times.length, p50: percentile(times, 50), p99: percentile(times, 99) };
+  } finally {
+    load.kill();
+  }
+}
+
+if (cold) {
+  const build = await mkdtemp(join(tmpdir(), "socketpot-cold-"));
+  try {
+    const script = await buildWorker(join(build, "build"));
+    const bundle = await readFile(script);
+    const floorModules = await Promise.all(["bench/floor-worker.mjs", "scripts/demo-users.mjs"].map((path) => readFile(fileURLToPath(new URL(`../${path}`, import.meta.url)))));
+    const floorBundle = Buffer.concat(floorModules);
+    const vars = { ...loadVars(1), INGEST_TOKEN, ADMIN_TOKEN };
+    // The same bindings (D1, Queues, both Durable Object classes, assets) around a script that does nothing:
+    // what workerd and Miniflare take to start them, which ours minus it leaves out.
+    const empty = join(build, "empty.mjs");
+    await writeFile(
+      empty,
+      'import { DurableObject } from "cloudflare:workers";\nexport class AppRoom extends DurableObject {}\nexport class ConnectionShard extends DurableObject {}\nexport default { fetch: () => new Response("ok") };\n',
+    );
+    const fresh = async (name, script) => {
+      const persistTo = await mkdtemp(join(build, "state-"));
+      await copySeededDatabase(persistTo);
+      return startWorkerd(name, { persistTo, script, vars });
+    };
+    const kinds = {
+      ours: () => fresh("Socketpot Edge", script),
+      empty: () => fresh("empty Worker, same bindings", empty),
+      floor: () => startWorkerd("floor", { floor: true }),
+    };
+    const figures = { ours: { startups: [] }, empty: { startups: [] }, floor: { startups: [] } };
+    // Ours and the floor in turn, so that the machine's drift reaches both alike. The first server of each also
+    // takes the connects: the first --clients into its fresh isolate, then as many again, warm.
+    for (let round = 0; round < COLD_ISOLATES; round++) {
+      for (const [kind, start] of Object.entries(kinds)) {
+        const server = await start();
+        figures[kind].startups.push(server.startup);
+        if (round === 0 && kind !== "empty") {
+          figures[kind].first = await connectRound(server, options.clients);
+          await pause(2_000);
+          figures[kind].warm = await connectRound(server, options.clients);
+        }
+        await server.stop();
+      }
+    }
+    const median = (values) => percentile(values, 50);
+    const gzipped = (bytes) => gzipSync(bytes, { level: 9 }).length;
+    const startup = (kind, key) => median(figures[kind].startups.map((each) => each[key]));
+    const rows = [
+      ["bundle, raw", bundle.length, floorBundle.length, " bytes"],
+      ["bundle, gzipped", gzipped(bundle), gzipped(floorBundle), " bytes"],
+      [
+        `module start-up (until workerd serves, less the same with an empty script; median of ${COLD_ISOLATES})`,
+        startup("ours", "readyMs") - startup("empty", "readyMs"),
+        // The floor's two small modules have no such pair; their start-up is within the empty script's spread.
+        NaN,
+        "ms",
+      ],
+      [`start-up until workerd serves, median of ${COLD_ISOLATES} (empty script: ${format(startup("empty", "readyMs"), "ms")})`, startup("ours", "readyMs"), startup("floor", "readyMs"), "ms"],
+      [`first request after it, median of ${COLD_ISOLATES} (empty script: ${format(startup("empty", "firstRequestMs"), "ms")})`, startup("ours", "firstRequestMs"), startup("floor", "firstRequestMs"), "ms"],
+      [`server CPU per connect+auth, a fresh server's first ${options.clients}`, figures.ours.first.cpuPerConnect, figures.floor.first.cpuPerConnect, " µs"],
+      [`connect+auth p50, first ${options.clients}`, figures.ours.first.p50, figures.floor.first.p50, "ms"],
+      [`connect+auth p99, first ${options.clients}`, figures.ours.first.p99, figures.floor.first.p99, "ms"],
+      [`server CPU per connect+auth, the next ${options.clients} (warm)`, figures.ours.warm.cpuPerConnect, figures.floor.warm.cpuPerConnect, " µs"],
+      [`connect+auth p50, warm`, figures.ours.warm.p50, figures.floor.warm.p50, "ms"],
+      [`connect+auth p99, warm`, figures.ours.warm.p99, figures.floor.warm.p99, "ms"],
+    ];
+    console.log(`\nSocketpot Edge cold start: ${COLD_ISOLATES} fresh servers each, ${options.clients} clients${deflate ? "" : " (not offering compression)"}`);
+    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}\n`);
+    console.log("| measure | Socketpot Edge (workerd), one room | floor (bare Durable Object) | ours / floor |\n|---|---|---|---|");
+    for (const [label, ours, reference, unit] of rows) {
+      console.log(`| ${label} | ${format(ours, unit)} | ${format(reference, unit)} | ${Number.isFinite(reference) ? (ours / reference).toFixed(2) : ""} |`);
+    }
+  } finally {
+    await rm(build, { recursive: true, force: true });
+  }
+  process.exit(0);
 }
 
 if (storm) {

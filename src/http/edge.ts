@@ -1,4 +1,4 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
@@ -8,6 +8,7 @@ import { log } from "../log.js";
 import { discardBody } from "./body.js";
 import { EngineErrorCode, engineError, jsonError } from "./errors.js";
 import { MAX_ORIGIN_LENGTH, OriginRoutes } from "./origin-routes.js";
+import { admin } from "./admin.js";
 import { ingest } from "./ingest.js";
 import { connectionShard, forwardToShard, SHARD_COUNT_HEADER, SHARD_FULL_HEADER, shardForNewConnection, shardOfSession } from "../shards.js";
 import { currentShards, knownApps } from "./known-apps.js";
@@ -122,41 +123,20 @@ edge.get("/v1/apps/:app_id/ws", async (c) => {
 });
 
 edge.route("/v1/apps", ingest);
-
-/**
- * The admin API, built on its first request. Its routes, their OpenAPI schemas and everything they import are
- * most of what the Worker's modules build, and a connecting client needs none of it: a new isolate serves its
- * first connects without building them (`test/worker/cold-path.test.ts` holds it to that).
- */
-let adminApi: Promise<Hono<{ Bindings: Env }>> | null = null;
-edge.all("/v1/admin/*", async (c) => {
-  adminApi ??= import("./admin.js").then(({ admin }) => {
-    const mounted = new Hono<{ Bindings: Env }>().route("/v1/admin", admin);
-    mounted.notFound(answerNotFound);
-    mounted.onError(answerError);
-    return mounted;
-  });
-  return (await adminApi).fetch(c.req.raw, c.env, c.executionCtx);
-});
-
-/** Test-only seam: whether this isolate has built the admin API. */
-export const adminApiBuilt = () => adminApi !== null;
+edge.route("/v1/admin", admin);
 
 const isSocketIo = (request: Request) => new URL(request.url).pathname.startsWith("/socket.io");
 
-function answerNotFound(c: Context): Response {
+edge.notFound((c) => {
   const message = `no route for ${c.req.method} ${new URL(c.req.url).pathname}`;
   return isSocketIo(c.req.raw) ? engineError(404, EngineErrorCode.BAD_REQUEST, `${message}; the socket.io path is /socket.io/`) : jsonError(404, "NOT_FOUND", message);
-}
-edge.notFound(answerNotFound);
+});
 
-edge.onError(answerError);
-
-function answerError(error: Error, c: Context): Response {
+edge.onError((error, c) => {
   // Hono's middleware answers by throwing an HTTPException: bearer auth's carries its response; the body
   // validators' (malformed JSON, a body that is not JSON) carry only a status and a sentence.
   if (error instanceof HTTPException) return error.res ?? jsonError(error.status, error.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "INVALID_REQUEST", error.message);
   log("unhandled_error", { message: error.message });
   const message = "the server failed to handle the request";
   return isSocketIo(c.req.raw) ? engineError(500, EngineErrorCode.BAD_REQUEST, message) : jsonError(500, "INTERNAL_ERROR", message);
-}
+});

@@ -82,12 +82,12 @@ export class MetricsExporter {
     return this.sql.exec<{ last_minute: number | null; due_at: number | null }>("SELECT last_minute, due_at FROM metrics_exported").toArray()[0];
   }
 
+  /** Keeps the export due, and the last minute exported when it moved (null keeps the one stored). */
   private save(change: { last_minute?: number; due_at: number | null }): void {
-    const state = { last_minute: this.state()?.last_minute ?? null, ...change };
     this.sql.exec(
-      "INSERT INTO metrics_exported (id, last_minute, due_at) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET last_minute = excluded.last_minute, due_at = excluded.due_at",
-      state.last_minute,
-      state.due_at,
+      "INSERT INTO metrics_exported (id, last_minute, due_at) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET last_minute = coalesce(excluded.last_minute, last_minute), due_at = excluded.due_at",
+      change.last_minute ?? null,
+      change.due_at,
     );
   }
 }

@@ -273,7 +273,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
   /** The app's metrics for each minute from `from` to `to` (epoch ms): this object's and each shard's, added up. */
   async metrics(appId: number, from: number, to: number, shardCount: number): Promise<MetricsMinute[]> {
     this.inbound.count();
-    const remote = this.remoteShards(Math.max(shardCount, this.highestShard)).map((shard) => this.shard(appId, shard).minutes(from, to, ORDERING_VERSION));
+    const remote = this.everyShard(appId, shardCount).map(({ stub }) => stub.minutes(from, to, ORDERING_VERSION));
     return sumSeries([this.meter.series(from, to), ...(await Promise.all(remote))]);
   }
 
@@ -289,7 +289,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     this.inbound.count();
     const core = await this.ordered(appId);
     const shards = [this.currentLoad(0)];
-    for (const load of await Promise.all(this.remoteShards(Math.max(shardCount, this.highestShard)).map((shard) => this.shard(appId, shard).load(shard, ORDERING_VERSION)))) {
+    for (const load of await Promise.all(this.everyShard(appId, shardCount).map(({ shard, stub }) => stub.load(shard, ORDERING_VERSION)))) {
       shards.push(load);
     }
     const connections = shards.reduce((sum, shard) => sum + shard.connections, 0);
@@ -436,6 +436,11 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
 
   private shard(appId: number, shard: number) {
     return placedObject(this.env.SHARDS, peerPlacement(this.ctx.id), shardName(appId, shard));
+  }
+
+  /** Each connection shard an operator's read asks: those of the app's shard count, and any that held a connection. */
+  private everyShard(appId: number, shardCount: number) {
+    return this.remoteShards(Math.max(shardCount, this.highestShard)).map((shard) => ({ shard, stub: this.shard(appId, shard) }));
   }
 
   /** Shards 1 to `highest`. */

@@ -55,10 +55,8 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
 }
 
 async function countDeadLetters(env: Env, appId: number, count: number): Promise<void> {
-  const metrics = new D1Metrics(env.DB);
-  const now = Date.now();
   log("events_dead_lettered", { app_id: appId, count });
-  await env.DB.batch([metrics.addToTotal(appId, "queue:events", "dead_lettered", count, now), metrics.addToMinute(appId, "dead_lettered", count, now)]).catch((error: unknown) =>
+  await env.DB.batch(new D1Metrics(env.DB).countStatements(appId, "queue:events", { dead_lettered: count }, Date.now())).catch((error: unknown) =>
     log("request_failed", { app_id: appId, request: "count dead letters", error: String(error) }),
   );
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MINUTE_MS, type Counter, type Gauge } from "../metrics/minute-metrics.js";
+import { minuteOf, type Counter, type Gauge } from "../metrics/minute-metrics.js";
 
 /** What a scrape reads: each app's metric values, added up over the sources that wrote them. */
 export interface ScrapedValue {
@@ -33,30 +33,39 @@ export class D1Metrics {
       .run();
   }
 
-  /** Adds `amount` to a consumer's total, for scrapes. */
-  addToTotal(appId: number, source: string, name: ConsumerCounter, amount: number, at: number): D1PreparedStatement {
-    return this.db
-      .prepare(
-        `INSERT INTO metric_values (app_id, source, name, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (app_id, source, name) DO UPDATE SET value = value + excluded.value, updated_at = excluded.updated_at`,
-      )
-      .bind(appId, source, name, amount, at);
-  }
-
-  /** Adds `amount` to a consumer's count in the minute of `at`, for the app's series. */
-  addToMinute(appId: number, name: ConsumerCounter, amount: number, at: number): D1PreparedStatement {
-    return this.db
-      .prepare(
-        "INSERT INTO metric_minutes (app_id, minute, name, value) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (app_id, minute, name) DO UPDATE SET value = value + excluded.value",
-      )
-      .bind(appId, Math.floor(at / MINUTE_MS) * MINUTE_MS, name, amount);
+  /**
+   * Adds to a consumer's counts of an app: each to its total, for scrapes; dead letters also to their minute,
+   * for the app's series (webhook attempts by minute are read from their own records). Zero counts add nothing.
+   */
+  countStatements(appId: number, source: string, counts: Partial<Record<ConsumerCounter, number>>, at: number): D1PreparedStatement[] {
+    const statements: D1PreparedStatement[] = [];
+    for (const [name, amount] of Object.entries(counts) as Array<[ConsumerCounter, number]>) {
+      if (amount <= 0) continue;
+      statements.push(
+        this.db
+          .prepare(
+            `INSERT INTO metric_values (app_id, source, name, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (app_id, source, name) DO UPDATE SET value = value + excluded.value, updated_at = excluded.updated_at`,
+          )
+          .bind(appId, source, name, amount, at),
+      );
+      if (name !== "dead_lettered") continue;
+      statements.push(
+        this.db
+          .prepare(
+            "INSERT INTO metric_minutes (app_id, minute, name, value) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (app_id, minute, name) DO UPDATE SET value = value + excluded.value",
+          )
+          .bind(appId, minuteOf(at), name, amount),
+      );
+    }
+    return statements;
   }
 
   /** A consumer count of an app by minute, from `from` to `to` (epoch ms): minute start → count. */
   async minuteCounts(appId: number, name: ConsumerCounter, from: number, to: number): Promise<Map<number, number>> {
     const { results } = await this.db
       .prepare("SELECT minute, value FROM metric_minutes WHERE app_id = ?1 AND name = ?2 AND minute BETWEEN ?3 AND ?4")
-      .bind(appId, name, Math.floor(from / MINUTE_MS) * MINUTE_MS, to)
+      .bind(appId, name, minuteOf(from), to)
       .all();
     return new Map(results.map((row) => MinuteRow.parse(row)).map(({ minute, value }) => [minute, value]));
   }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isoDate } from "../iso-date.js";
-import { MINUTE_MS } from "../metrics/minute-metrics.js";
+import { MINUTE_MS, minuteOf } from "../metrics/minute-metrics.js";
 import { D1Metrics, type ConsumerCounter } from "./d1-metrics.js";
 import { WebhookEventType } from "../webhooks/events.js";
 import type { WebhookSubscription } from "../webhooks/outbox.js";
@@ -211,10 +211,7 @@ export class D1Webhooks {
       if (attempt.error !== null && attempt.nextRetryAt === null) counts.dead_lettered += 1;
     }
     for (const [appId, given] of givenUpUnsent) countsOf(appId).dead_lettered += given;
-    const statements = [...byApp].flatMap(([appId, counts]) => [
-      ...(Object.entries(counts) as Array<[ConsumerCounter, number]>).filter(([, amount]) => amount > 0).map(([name, amount]) => metrics.addToTotal(appId, WEBHOOKS_SOURCE, name, amount, now)),
-      ...(counts.dead_lettered > 0 ? [metrics.addToMinute(appId, "dead_lettered", counts.dead_lettered, now)] : []),
-    ]);
+    const statements = [...byApp].flatMap(([appId, counts]) => metrics.countStatements(appId, WEBHOOKS_SOURCE, counts, now));
     if (statements.length > 0) await this.db.batch(statements);
   }
 
@@ -236,8 +233,8 @@ export class D1Webhooks {
    * kept a week; an endpoint's deleted with it).
    */
   async attemptsByMinute(appId: number, from: number, to: number): Promise<Map<number, { delivered: number; failed: number }>> {
-    const first = Math.floor(from / MINUTE_MS) * MINUTE_MS;
-    const last = Math.floor(to / MINUTE_MS) * MINUTE_MS + MINUTE_MS - 1;
+    const first = minuteOf(from);
+    const last = minuteOf(to) + MINUTE_MS - 1;
     const { results } = await this.db
       .prepare(
         // The minute inline, an integer literal: a bound number would make the division a real one.

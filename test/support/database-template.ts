@@ -1,14 +1,9 @@
-import type { TestProject } from "vitest/node";
 import { seededDatabase } from "../../scripts/local-server.mjs";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    /** Local state with the D1 migrations applied and the demo app seeded, which each test server copies. */
-    databaseTemplate: string;
-  }
-}
-
-/** Finds (or, the first time, builds) the migrated and seeded local state that every test server starts from. */
-export default async function setup(project: TestProject): Promise<void> {
-  project.provide("databaseTemplate", await seededDatabase());
+/**
+ * Builds the migrated and seeded local state every test server copies, once, before the test files (running two
+ * at a time) would each find it missing and build it themselves.
+ */
+export default async function setup(): Promise<void> {
+  await seededDatabase();
 }

@@ -1,8 +1,7 @@
-import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inject } from "vitest";
-import { DEMO_USERS, executeSql, startLocalServer, treeRss } from "../../scripts/local-server.mjs";
+import { copySeededDatabase, DEMO_USERS, executeSql, startLocalServer, treeRss } from "../../scripts/local-server.mjs";
 
 export type DemoUser = (typeof DEMO_USERS)[number];
 export const demoUser = (uname: string): DemoUser => {
@@ -46,7 +45,7 @@ export const runningServers = new Set<{ url: string; output(): string }>();
  */
 export async function startTestServer(vars: Record<string, string> = {}, sql?: string): Promise<TestServer> {
   const persistTo = await mkdtemp(join(tmpdir(), "socketpot-test-"));
-  await cp(inject("databaseTemplate"), persistTo, { recursive: true });
+  await copySeededDatabase(persistTo);
   if (sql) await executeSql({ persistTo, sql });
   vars = { ROOM_SHARDS: TEST_SHARDS, ...vars };
   let running = await startLocalServer({ persistTo, vars });

@@ -41,6 +41,9 @@ export const DO_SQL_VALUE_BYTES = 2_000_000;
  */
 export const D1_QUERIES_PER_INVOCATION = 1_000;
 
+/** Bound parameters one D1 query takes at most. https://developers.cloudflare.com/d1/platform/limits/ */
+export const D1_BOUND_PARAMETERS = 100;
+
 /**
  * The one D1 database every app shares, at most 10 GB on Workers Paid (not raisable; 500 MB on Workers Free);
  * when it is full, every write of every app fails. https://developers.cloudflare.com/d1/platform/limits/

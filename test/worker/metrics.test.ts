@@ -1,7 +1,10 @@
 import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MAX_EXPORTED_MINUTES, MetricsExporter, type MetricsSink } from "../../src/metrics/export.js";
-import { COUNTERS, GAUGES, KEPT_MS, MinuteMetrics, type Gauge, type MetricsMinute } from "../../src/metrics/minute-metrics.js";
+import { D1_BOUND_PARAMETERS } from "../../src/limits.js";
+import { COUNTERS, GAUGES, KEPT_MS, MinuteMetrics, type Counter, type Gauge, type MetricsMinute } from "../../src/metrics/minute-metrics.js";
+import { D1Metrics } from "../../src/storage/d1-metrics.js";
+import { meteredD1 } from "./metered-d1.js";
 import type { AppRoom } from "../../src/ordering/app-room.js";
 import { appRoom } from "./room-socket.js";
 
@@ -156,6 +159,17 @@ describe("an object's metrics by minute", () => {
       expect(points.at(-1)).toMatchObject({ connects: 1 });
       expect(new Set(points.map((point) => point.minute)).size).toBe(points.length);
     });
+  });
+
+  it("are written for scrapes in one D1 statement per object, within D1's bound parameters, replacing what it wrote before", async () => {
+    const { db, bound } = meteredD1(env.DB);
+    const values = Object.fromEntries([...COUNTERS, ...GAUGES].map((name, index) => [name, index])) as Record<Counter | Gauge, number>;
+    await new D1Metrics(db).saveCurrent(9, "app:9:shard:3", values, 1_000);
+    await new D1Metrics(db).saveCurrent(9, "app:9:shard:3", { ...values, connects: 50 }, 2_000);
+    expect(bound).toEqual([3 + 2 * (COUNTERS.length + GAUGES.length), 3 + 2 * (COUNTERS.length + GAUGES.length)]);
+    expect(bound[0]).toBeLessThanOrEqual(D1_BOUND_PARAMETERS);
+    const stored = await env.DB.prepare("SELECT count(*) AS rows, sum(name = 'connects' AND value = 50) AS replaced FROM metric_values WHERE app_id = 9").first<{ rows: number; replaced: number }>();
+    expect(stored).toEqual({ rows: COUNTERS.length + GAUGES.length, replaced: 1 });
   });
 
   it("counts the Queue events a room received and delivered, across an eviction of the room, without counting twice", async () => {

@@ -80,7 +80,7 @@ const sent = Number(values.rate) * Number(values.seconds);
 const state = await mkdtemp(join(tmpdir(), "socketpot-profile-"));
 try {
   await copySeededDatabase(state);
-  const script = await buildWorker(join(state, "build"));
+  const script = await buildWorker(join(state, "build"), undefined, { minify: false });
   const inspectorPort = await freePort();
   const vars = { ...loadVars(values.shards), ...Object.fromEntries(values.var.map((each) => each.split("="))) };
   const server = values.floor

@@ -13,9 +13,10 @@
 // in this process that answers, and at one that never answers), and a table of the room's own work per chat
 // message with them off and on. --counting adds a table of the room's own work per chat message with its
 // counts by minute off and on.
-// --cold prints instead the cold path beside the floor's: bundle bytes (raw and gzipped), the start-up of 10 fresh
-// servers each (until workerd serves, then its first request), and on a fresh server the first --clients
-// connect+auths (CPU each, p50, p99), then as many again, warm.
+// --cold prints instead the cold path beside the floor's: bundle bytes (raw and gzipped), the module start-up (the
+// CPU one fresh isolate takes to compile and evaluate the script, and `wrangler check startup`'s profile of it),
+// the first request after it, and on a fresh server the first --clients connect+auths (CPU each, p50, p99), then
+// as many again, warm.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead. --skip node,plain,partyserver
@@ -33,7 +34,7 @@ import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildWorker, freePort, copySeededDatabase, processTree, startLocalServer, treeRss } from "../scripts/local-server.mjs";
+import { buildWorker, freePort, copySeededDatabase, processTree, profileStartup, startLocalServer, treeRss } from "../scripts/local-server.mjs";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { DEMO_USERS } from "../scripts/demo-users.mjs";
 import { SIGNED_TOKENS_VAR, loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
@@ -399,8 +400,15 @@ async function stormOn(layout) {
   }
 }
 
-/** Fresh isolates started for --cold's start-up figures, for ours and the floor each. */
-const COLD_ISOLATES = 10;
+/**
+ * --cold's module start-up: a server runs the script as 1 + COLD_COPIES Workers (one isolate each), beside one
+ * that runs as many of an empty script with the same bindings; their difference in workerd's CPU time at start,
+ * over the isolates, is what one isolate takes to compile and evaluate the script. COLD_ROUNDS such pairs.
+ */
+const COLD_COPIES = 10;
+const COLD_ROUNDS = 5;
+/** Runs of `wrangler check startup` (Cloudflare's own start-up profile) for --cold. */
+const STARTUP_PROFILES = 5;
 
 /** --cold, one round of connects: `count` clients connect and authenticate, then close. */
 async function connectRound(server, count) {
@@ -416,6 +424,18 @@ async function connectRound(server, count) {
   }
 }
 
+/**
+ * The busy time of `wrangler check startup`'s CPU profile of the Worker's start-up (samples that are not idle),
+ * in ms: the measure Cloudflare's docs give for the 1 s start-up limit, here on this machine's workerd.
+ */
+async function startupProfileMs(directory) {
+  const outfile = join(directory, "startup.cpuprofile");
+  await profileStartup(outfile);
+  const profile = JSON.parse(await readFile(outfile, "utf8"));
+  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === "(idle)").map((node) => node.id));
+  return profile.samples.reduce((busy, sample, index) => busy + (idle.has(sample) ? 0 : profile.timeDeltas[index]), 0) / 1000;
+}
+
 if (cold) {
   const build = await mkdtemp(join(tmpdir(), "socketpot-cold-"));
   try {
@@ -424,61 +444,62 @@ if (cold) {
     const floorModules = await Promise.all(["bench/floor-worker.mjs", "scripts/demo-users.mjs"].map((path) => readFile(fileURLToPath(new URL(`../${path}`, import.meta.url)))));
     const floorBundle = Buffer.concat(floorModules);
     const vars = { ...loadVars(1), INGEST_TOKEN, ADMIN_TOKEN };
-    // The same bindings (D1, Queues, both Durable Object classes, assets) around a script that does nothing:
-    // what workerd and Miniflare take to start them, which ours minus it leaves out.
     const empty = join(build, "empty.mjs");
     await writeFile(
       empty,
       'import { DurableObject } from "cloudflare:workers";\nexport class AppRoom extends DurableObject {}\nexport class ConnectionShard extends DurableObject {}\nexport default { fetch: () => new Response("ok") };\n',
     );
-    const fresh = async (name, script) => {
+    const fresh = async (name, script, copies = 0) => {
       const persistTo = await mkdtemp(join(build, "state-"));
       await copySeededDatabase(persistTo);
-      return startWorkerd(name, { persistTo, script, vars });
+      return startWorkerd(name, { persistTo, script, vars, copies });
     };
-    const kinds = {
-      ours: () => fresh("Socketpot Edge", script),
-      empty: () => fresh("empty Worker, same bindings", empty),
-      floor: () => startWorkerd("floor", { floor: true }),
-    };
-    const figures = { ours: { startups: [] }, empty: { startups: [] }, floor: { startups: [] } };
-    // Ours and the floor in turn, so that the machine's drift reaches both alike. The first server of each also
-    // takes the connects: the first --clients into its fresh isolate, then as many again, warm.
-    for (let round = 0; round < COLD_ISOLATES; round++) {
-      for (const [kind, start] of Object.entries(kinds)) {
-        const server = await start();
-        figures[kind].startups.push(server.startup);
-        if (round === 0 && kind !== "empty") {
-          figures[kind].first = await connectRound(server, options.clients);
-          await pause(2_000);
-          figures[kind].warm = await connectRound(server, options.clients);
-        }
+    const median = (values) => percentile(values, 50);
+    // Ours and the empty script in turn, so that the machine's drift reaches both alike.
+    const perIsolate = [];
+    const firstRequest = { ours: [], empty: [] };
+    for (let round = 0; round < COLD_ROUNDS; round++) {
+      const started = {};
+      for (const [kind, source] of [["ours", script], ["empty", empty]]) {
+        const server = await fresh(kind, source, COLD_COPIES);
+        started[kind] = server.startup;
+        firstRequest[kind].push(server.startup.firstRequestMs);
         await server.stop();
       }
+      perIsolate.push((started.ours.readyCpuMs - started.empty.readyCpuMs) / (1 + COLD_COPIES));
     }
-    const median = (values) => percentile(values, 50);
+    const profiles = [];
+    for (let run = 0; run < STARTUP_PROFILES; run++) profiles.push(await startupProfileMs(build));
+    // A fresh server of each takes the connects: the first --clients into its fresh isolate, then as many again, warm.
+    const connects = {};
+    for (const [kind, start] of [["ours", () => fresh("Socketpot Edge", script)], ["floor", () => startWorkerd("floor", { floor: true })]]) {
+      const server = await start();
+      connects[kind] = { first: await connectRound(server, options.clients) };
+      await pause(2_000);
+      connects[kind].warm = await connectRound(server, options.clients);
+      await server.stop();
+    }
     const gzipped = (bytes) => gzipSync(bytes, { level: 9 }).length;
-    const startup = (kind, key) => median(figures[kind].startups.map((each) => each[key]));
     const rows = [
       ["bundle, raw", bundle.length, floorBundle.length, " bytes"],
       ["bundle, gzipped", gzipped(bundle), gzipped(floorBundle), " bytes"],
       [
-        `module start-up (until workerd serves, less the same with an empty script; median of ${COLD_ISOLATES})`,
-        startup("ours", "readyMs") - startup("empty", "readyMs"),
-        // The floor's two small modules have no such pair; their start-up is within the empty script's spread.
+        `module start-up, CPU per isolate (workerd with ${1 + COLD_COPIES} isolates of it less ${1 + COLD_COPIES} of an empty script; median of ${COLD_ROUNDS}: ${perIsolate.map((each) => each.toFixed(1)).join(", ")})`,
+        median(perIsolate),
+        // The floor's two small modules are within the empty script's spread.
         NaN,
         "ms",
       ],
-      [`start-up until workerd serves, median of ${COLD_ISOLATES} (empty script: ${format(startup("empty", "readyMs"), "ms")})`, startup("ours", "readyMs"), startup("floor", "readyMs"), "ms"],
-      [`first request after it, median of ${COLD_ISOLATES} (empty script: ${format(startup("empty", "firstRequestMs"), "ms")})`, startup("ours", "firstRequestMs"), startup("floor", "firstRequestMs"), "ms"],
-      [`server CPU per connect+auth, a fresh server's first ${options.clients}`, figures.ours.first.cpuPerConnect, figures.floor.first.cpuPerConnect, " µs"],
-      [`connect+auth p50, first ${options.clients}`, figures.ours.first.p50, figures.floor.first.p50, "ms"],
-      [`connect+auth p99, first ${options.clients}`, figures.ours.first.p99, figures.floor.first.p99, "ms"],
-      [`server CPU per connect+auth, the next ${options.clients} (warm)`, figures.ours.warm.cpuPerConnect, figures.floor.warm.cpuPerConnect, " µs"],
-      [`connect+auth p50, warm`, figures.ours.warm.p50, figures.floor.warm.p50, "ms"],
-      [`connect+auth p99, warm`, figures.ours.warm.p99, figures.floor.warm.p99, "ms"],
+      [`start-up profile, busy (wrangler check startup; median of ${STARTUP_PROFILES}: ${profiles.map((each) => each.toFixed(1)).join(", ")})`, median(profiles), NaN, "ms"],
+      [`first request after start-up, median of ${COLD_ROUNDS} (empty script: ${format(median(firstRequest.empty), "ms")})`, median(firstRequest.ours), NaN, "ms"],
+      [`server CPU per connect+auth, a fresh server's first ${options.clients}`, connects.ours.first.cpuPerConnect, connects.floor.first.cpuPerConnect, " µs"],
+      [`connect+auth p50, first ${options.clients}`, connects.ours.first.p50, connects.floor.first.p50, "ms"],
+      [`connect+auth p99, first ${options.clients}`, connects.ours.first.p99, connects.floor.first.p99, "ms"],
+      [`server CPU per connect+auth, the next ${options.clients} (warm)`, connects.ours.warm.cpuPerConnect, connects.floor.warm.cpuPerConnect, " µs"],
+      [`connect+auth p50, warm`, connects.ours.warm.p50, connects.floor.warm.p50, "ms"],
+      [`connect+auth p99, warm`, connects.ours.warm.p99, connects.floor.warm.p99, "ms"],
     ];
-    console.log(`\nSocketpot Edge cold start: ${COLD_ISOLATES} fresh servers each, ${options.clients} clients${deflate ? "" : " (not offering compression)"}`);
+    console.log(`\nSocketpot Edge cold start: ${options.clients} clients${deflate ? "" : " (not offering compression)"}`);
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}\n`);
     console.log("| measure | Socketpot Edge (workerd), one room | floor (bare Durable Object) | ours / floor |\n|---|---|---|---|");
     for (const [label, ours, reference, unit] of rows) {

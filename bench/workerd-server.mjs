@@ -4,13 +4,16 @@
 // (bench/floor-worker.mjs, with wrangler.toml's compatibility settings), or the partyserver chat (bundled).
 // Tells the parent when it serves, and stops (workerd with it) when the parent says so. Argument: the options
 // as JSON, { port, persistTo, script, vars }, { port, floor: true } or { port, partyserver: script }, each with
-// an optional inspectorPort (bench/profile.mjs).
+// an optional inspectorPort (bench/profile.mjs). With { copies: N } the script also runs as N more Workers of
+// their own, each its own isolate, with its bindings but no queue, cron or assets: what N more isolates cost
+// to start (npm run bench -- --cold).
+import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
-import { ROOT } from "../scripts/local-server.mjs";
+import { ROOT, processTree } from "../scripts/local-server.mjs";
 
-const { port, inspectorPort, persistTo, script, vars, floor, partyserver } = JSON.parse(process.argv[2]);
+const { port, inspectorPort, persistTo, script, vars, floor, partyserver, copies = 0 } = JSON.parse(process.argv[2]);
 const configPath = join(ROOT, "wrangler.toml");
 const config = unstable_readConfig({ config: configPath });
 
@@ -26,6 +29,12 @@ function socketpotWorker() {
     scriptPath: script,
     bindings: { ...options.bindings, ...vars },
   };
+}
+
+/** The script once more, as a Worker of its own that nothing routes to. */
+function copyOf(worker, index) {
+  const { queueConsumers, triggers, assets, ...rest } = worker;
+  return { ...rest, name: `${worker.name}-copy-${index}` };
 }
 
 function floorWorker() {
@@ -53,6 +62,23 @@ function partyserverWorker() {
   };
 }
 
+/**
+ * CPU time workerd has used so far, over all its threads, in ms: the kernel's figure in nanoseconds
+ * (schedstat), where /proc's stat counts 10 ms ticks.
+ */
+function workerdCpuMs() {
+  let nanoseconds = 0;
+  for (const pid of processTree(process.pid)) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "workerd") continue;
+      for (const thread of readdirSync(`/proc/${pid}/task`)) nanoseconds += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // gone
+    }
+  }
+  return nanoseconds / 1e6;
+}
+
 // The start-up: from asking for the server until workerd serves (the script compiled and its modules evaluated),
 // then the first request the Worker answers (a Worker that put work off to it would show it here).
 const starting = performance.now();
@@ -64,11 +90,14 @@ const server = new Miniflare(
     ...(persistTo ? { resourcePersistencePath: join(persistTo, "v3") } : {}),
     // Request.cf is wrangler's placeholder, as in every local server: no fetch from the network.
     cf: false,
-    workers: [floor ? floorWorker() : partyserver ? partyserverWorker() : socketpotWorker()],
+    workers: ((first) => [first, ...Array.from({ length: copies }, (_, index) => copyOf(first, index + 1))])(
+      floor ? floorWorker() : partyserver ? partyserverWorker() : socketpotWorker(),
+    ),
   }),
 );
 const url = await server.ready;
 const readyMs = performance.now() - starting;
+const readyCpuMs = workerdCpuMs();
 const firstAsked = performance.now();
 await (await server.dispatchFetch(new URL("/health", url))).arrayBuffer();
 const firstRequestMs = performance.now() - firstAsked;
@@ -76,4 +105,4 @@ process.once("message", async () => {
   await server.dispose();
   process.exit(0);
 });
-process.send({ readyMs, firstRequestMs });
+process.send({ readyMs, firstRequestMs, readyCpuMs });

@@ -98,10 +98,18 @@ export async function executeSql({ persistTo, sql }) {
   await wrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--command", sql]);
 }
 
-/** Bundles the Worker of `config` (wrangler.toml by default) as `wrangler deploy` would, into `outdir`; returns the entry script's path. */
-export async function buildWorker(outdir, config) {
-  await wrangler(["deploy", "--dry-run", "--outdir", outdir, ...(config ? ["--config", config] : [])]);
+/**
+ * Bundles the Worker of `config` (wrangler.toml by default) as `wrangler deploy` would, into `outdir`; returns the
+ * entry script's path. `minify: false` keeps the names (for profiles: minifying renames, it runs the same code).
+ */
+export async function buildWorker(outdir, config, { minify = true } = {}) {
+  await wrangler(["deploy", "--dry-run", "--outdir", outdir, ...(config ? ["--config", config] : []), ...(minify ? [] : ["--minify=false"])]);
   return `${outdir}/${(await readdir(outdir)).find((name) => name.endsWith(".js"))}`;
+}
+
+/** Writes `wrangler check startup`'s CPU profile of the Worker's start-up (on local workerd) to `outfile`. */
+export async function profileStartup(outfile) {
+  await wrangler(["check", "startup", "--outfile", outfile]);
 }
 
 /** A TCP port that was free a moment ago. */

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { DEFAULT_SCOPES, SCOPES } from "../credentials.js";
 import { JURISDICTIONS, LOCATION_HINTS } from "../placement.js";
 import { PublicSigningJwk, SIGNING_ALGORITHMS } from "../signed-tokens.js";
@@ -11,6 +11,15 @@ import { MAX_SLOW_MODE_MS } from "../socketpot/slow-mode.js";
 import { WebhookEventType } from "../webhooks/events.js";
 import { COUNTERS, GAUGES, KEPT_MS } from "../metrics/minute-metrics.js";
 import { MAX_WEBHOOK_URL_LENGTH } from "../webhooks/urls.js";
+
+/**
+ * A schema of another module, as one this module can describe: zod gives each schema its methods when it is
+ * made, and one made before @hono/zod-openapi was first loaded (the admin API loads on its first request, after
+ * the connect path made its schemas) has no `.openapi`. Its copy, made now, has.
+ */
+function openapiOf<T extends z.ZodType>(schema: T): T {
+  return schema.meta({}) as T;
+}
 
 /**
  * The admin API's requests and answers as zod schemas: the same schemas validate each request and describe it
@@ -109,7 +118,7 @@ export const IssueToken = z
 export const SigningKeyPath = AppPath.extend({ signing_key_id: Id.openapi({ param: { name: "signing_key_id", in: "path" } }) });
 export const AddSigningKey = z
   .object({
-    jwk: PublicSigningJwk.openapi({
+    jwk: openapiOf(PublicSigningJwk).openapi({
       type: "object",
       description: 'a public JWK with a kid: {"kty":"EC","crv":"P-256","x","y"} for ES256, or {"kty":"OKP","crv":"Ed25519","x"} for EdDSA; never one with its private part (d)',
     }),
@@ -121,13 +130,13 @@ export const SigningKey = z
 export const SigningKeyList = z.object({ signing_keys: z.array(SigningKey) });
 
 /** A system message the app's backend posts: the rules of a user's message (the channel defaults to lobby). */
-export const PublishMessage = NewMessageRequest.openapi("PublishMessage");
+export const PublishMessage = openapiOf(NewMessageRequest).openapi("PublishMessage");
 
 /** The most bytes an app's event's data takes as JSON. */
 export const MAX_APP_EVENT_BYTES = 16_384;
 export const PushEvent = z
   .object({
-    event: AppEventName.openapi({ description: "the event name clients receive: 1-40 of a-z, 0-9, '_'; none of the protocol's" }),
+    event: openapiOf(AppEventName).openapi({ description: "the event name clients receive: 1-40 of a-z, 0-9, '_'; none of the protocol's" }),
     data: z
       .unknown()
       .default(null)

@@ -1,20 +1,19 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { z } from "zod";
+import * as z from "zod";
 import { parseConfig, type Env } from "../config.js";
 import type { AppRecord } from "../storage/d1-apps.js";
 import { log } from "../log.js";
 import { discardBody } from "./body.js";
 import { EngineErrorCode, engineError, jsonError } from "./errors.js";
 import { MAX_ORIGIN_LENGTH, OriginRoutes } from "./origin-routes.js";
-import { admin } from "./admin.js";
-import { ingest } from "./ingest.js";
 import { connectionShard, forwardToShard, SHARD_COUNT_HEADER, SHARD_FULL_HEADER, shardForNewConnection, shardOfSession } from "../shards.js";
 import { currentShards, knownApps } from "./known-apps.js";
 import { AppId } from "./query.js";
 import { clientIp } from "./client-ip.js";
 import { isUpgrade } from "./upgrade.js";
+import { deferred, OnFirstUse } from "../deferred.js";
 
 /**
  * The Worker's HTTP edge. It answers what needs no room itself and routes each /socket.io/ request (handshake,
@@ -122,21 +121,35 @@ edge.get("/v1/apps/:app_id/ws", async (c) => {
   return openConnection(c.env, app, c.req.raw);
 });
 
-edge.route("/v1/apps", ingest);
-edge.route("/v1/admin", admin);
+/**
+ * An API of its own module, mounted at `prefix` on its first request (src/deferred.ts says why), under the
+ * edge's own answers to unknown routes and errors.
+ */
+function mountedOnFirstUse(prefix: string, api: () => Promise<Hono<any>>): OnFirstUse<Hono<{ Bindings: Env }>> {
+  return new OnFirstUse(async () => new Hono<{ Bindings: Env }>().route(prefix, await api()).notFound(answerNotFound).onError(answerError));
+}
+
+const ingestApi = mountedOnFirstUse("/v1/apps", async () => (await deferred.ingestApi.get()).ingest);
+edge.all("/v1/apps/:app_id/events", async (c) => (await ingestApi.get()).fetch(c.req.raw, c.env, c.executionCtx));
+
+const adminApi = mountedOnFirstUse("/v1/admin", async () => (await deferred.adminApi.get()).admin);
+edge.all("/v1/admin/*", async (c) => (await adminApi.get()).fetch(c.req.raw, c.env, c.executionCtx));
 
 const isSocketIo = (request: Request) => new URL(request.url).pathname.startsWith("/socket.io");
 
-edge.notFound((c) => {
+function answerNotFound(c: Context): Response {
   const message = `no route for ${c.req.method} ${new URL(c.req.url).pathname}`;
   return isSocketIo(c.req.raw) ? engineError(404, EngineErrorCode.BAD_REQUEST, `${message}; the socket.io path is /socket.io/`) : jsonError(404, "NOT_FOUND", message);
-});
+}
+edge.notFound(answerNotFound);
 
-edge.onError((error, c) => {
+edge.onError(answerError);
+
+function answerError(error: Error, c: Context): Response {
   // Hono's middleware answers by throwing an HTTPException: bearer auth's carries its response; the body
   // validators' (malformed JSON, a body that is not JSON) carry only a status and a sentence.
   if (error instanceof HTTPException) return error.res ?? jsonError(error.status, error.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "INVALID_REQUEST", error.message);
   log("unhandled_error", { message: error.message });
   const message = "the server failed to handle the request";
   return isSocketIo(c.req.raw) ? engineError(500, EngineErrorCode.BAD_REQUEST, message) : jsonError(500, "INTERNAL_ERROR", message);
-});
+}

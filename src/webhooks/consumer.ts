@@ -7,9 +7,6 @@ import { WebhookDelivery, type WebhookEvent } from "./events.js";
 import { openSecret } from "./secrets.js";
 import { SIGNATURE_HEADER, signatureHeader } from "./signature.js";
 
-/** The webhook Queue's name, as wrangler.toml declares it: its batches come to {@link consumeWebhooks}. */
-export const WEBHOOK_QUEUE = "socketpot-webhooks";
-
 /** Attempts at one delivery; wrangler.toml's `max_retries` for the webhook queue is one less (a test holds them equal). */
 export const WEBHOOK_ATTEMPTS = 8;
 /** The longest delay the Queue takes for a retry (12 hours; the local Queue's bound, under Cloudflare's 24). */

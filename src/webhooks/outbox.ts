@@ -5,6 +5,9 @@ import { QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES, QUEUE_MESSAGE_BYTES } from "..
 import { queueMessageBytes } from "../queue/batches.js";
 import { EventIds, type WebhookData, type WebhookDelivery, type WebhookEvent, type WebhookEventType } from "./events.js";
 
+/** The webhook Queue's name, as wrangler.toml declares it: its batches go to src/webhooks/consumer.ts. */
+export const WEBHOOK_QUEUE = "socketpot-webhooks";
+
 /** An enabled endpoint of the app, and the event types it takes. */
 export interface WebhookSubscription {
   id: number;

@@ -2,7 +2,8 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanUp } from "../../src/maintenance/cleanup.js";
 import { D1Webhooks } from "../../src/storage/d1-webhooks.js";
-import { consumeWebhooks, WEBHOOK_QUEUE } from "../../src/webhooks/consumer.js";
+import { consumeWebhooks } from "../../src/webhooks/consumer.js";
+import { WEBHOOK_QUEUE } from "../../src/webhooks/outbox.js";
 import type { WebhookDelivery } from "../../src/webhooks/events.js";
 import { sealSecret } from "../../src/webhooks/secrets.js";
 

@@ -1,0 +1,29 @@
+/**
+ * A part of the Worker that most isolates never need, loaded on its first use instead of when the Worker's
+ * modules are evaluated. Every deploy starts fresh isolates that serve connects at once, and a connecting client
+ * needs none of these parts; what their modules build (routes, OpenAPI and zod schemas) waits for the request,
+ * batch or cron run that uses them. The bundle still holds them: importing a bundled module fetches nothing,
+ * it only puts off its evaluation.
+ */
+export class OnFirstUse<T> {
+  #loading: Promise<T> | null = null;
+
+  constructor(private readonly load: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    return (this.#loading ??= this.load());
+  }
+
+  get loaded(): boolean {
+    return this.#loading !== null;
+  }
+}
+
+/** The Worker's parts that wait for their first use (test/worker/cold-path.test.ts: a connect loads none). */
+export const deferred = {
+  adminApi: new OnFirstUse(() => import("./http/admin.js")),
+  ingestApi: new OnFirstUse(() => import("./http/ingest.js")),
+  eventConsumer: new OnFirstUse(() => import("./queue/consumer.js")),
+  webhookConsumer: new OnFirstUse(() => import("./webhooks/consumer.js")),
+  cleanup: new OnFirstUse(() => import("./maintenance/cleanup.js")),
+};

@@ -1,0 +1,59 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "../..");
+
+/** The modules and packages a module imports for its evaluation: static imports, not types, not import(). */
+function staticImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest);
+  const specifiers: string[] = [];
+  for (const statement of source.statements) {
+    if (ts.isImportDeclaration(statement) && !statement.importClause?.isTypeOnly) specifiers.push((statement.moduleSpecifier as ts.StringLiteral).text);
+    if (ts.isExportDeclaration(statement) && statement.moduleSpecifier && !statement.isTypeOnly) specifiers.push((statement.moduleSpecifier as ts.StringLiteral).text);
+  }
+  return specifiers.map((specifier) => {
+    if (!specifier.startsWith(".")) return specifier;
+    const path = join(dirname(file), specifier.replace(/\.js$/, ".ts"));
+    if (!existsSync(path)) throw new Error(`${file} imports ${specifier}, which is not a module of src/`);
+    return path;
+  });
+}
+
+/** Everything the Worker's entry evaluates when an isolate starts, as paths under the root and package names. */
+function evaluatedAtStart(): Set<string> {
+  const seen = new Set<string>();
+  const pending = [join(ROOT, "src/index.ts")];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    const name = file.startsWith("/") ? relative(ROOT, file) : file;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    if (file.startsWith("/")) pending.push(...staticImports(file));
+  }
+  return seen;
+}
+
+/**
+ * What a fresh isolate's start-up is spared (docs/benchmarks.md#cold-path): the parts src/deferred.ts loads on
+ * their first use are reached from the Worker's entry only through import(), so their modules, and the libraries
+ * only they use, are not evaluated when an isolate starts.
+ */
+describe("the Worker's start-up", () => {
+  const atStart = evaluatedAtStart();
+  it.each(["src/http/admin.ts", "src/http/admin-schemas.ts", "src/http/ingest.ts", "src/queue/consumer.ts", "src/webhooks/consumer.ts", "src/maintenance/cleanup.ts"])(
+    "does not evaluate %s",
+    (module) => {
+      expect(existsSync(join(ROOT, module))).toBe(true);
+      expect(atStart).not.toContain(module);
+    },
+  );
+  it("does not evaluate the OpenAPI libraries", () => {
+    expect([...atStart].filter((name) => name.includes("openapi"))).toEqual([]);
+  });
+  it("evaluates the connect path's modules", () => {
+    expect(atStart).toContain("src/shard/connection-shard.ts");
+    expect(atStart).toContain("src/socketpot/room.ts");
+    expect(atStart).toContain("zod");
+  });
+});

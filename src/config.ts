@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { DO_WEBSOCKETS_PER_OBJECT } from "./limits.js";
 import { MAX_SHARDS } from "./shards.js";
 import { MAX_RETENTION_DAYS } from "./storage/retention.js";

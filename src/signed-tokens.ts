@@ -1,5 +1,5 @@
 import { errors, importJWK, jwtVerify, type JWK } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import { Role, UNAME_PATTERN, type User } from "./socketpot/schemas.js";
 
 /**

@@ -1,4 +1,5 @@
-import { OpenAPIHono, createRoute, z, type RouteConfig } from "@hono/zod-openapi";
+import { OpenAPIHono, createRoute, type RouteConfig } from "@hono/zod-openapi";
+import * as z from "zod";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { parseConfig, type Env } from "../config.js";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { z } from "zod";
+import * as z from "zod";
 import type { Env } from "../config.js";
 import { QUEUE_MESSAGE_BYTES } from "../limits.js";
 import { queueBatches } from "../queue/batches.js";

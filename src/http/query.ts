@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** An app id in a URL (query or path): a positive integer in canonical decimal form. */
 export const AppId = z

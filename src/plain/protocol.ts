@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The plain-WebSocket protocol, in the style of plug.dj's socket API, for clients without socket.io.

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The events producers publish (on the Queue, or through the ingest endpoint that enqueues them). Every one has

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { encodePacket } from "../engine.io/encode.js";
 import type { Frame, Packet } from "../engine.io/packet.js";
 import { PlainSocket } from "../plain/socket.js";

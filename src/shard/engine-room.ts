@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { z } from "zod";
+import * as z from "zod";
 import { encodePacket } from "../engine.io/encode.js";
 import { decodePacket } from "../engine.io/decode.js";
 import type { EngineProtocol, PacketData } from "../engine.io/packet.js";

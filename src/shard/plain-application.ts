@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { PacketData } from "../engine.io/packet.js";
 import { ClientFrame, PlainCloseCode, encodeEvent } from "../plain/protocol.js";
 import { describeIssues } from "../socketpot/schemas.js";

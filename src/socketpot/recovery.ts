@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ClientSession } from "./directory.js";
 import type { ServerEvent } from "./room.js";
 import type { Audience } from "./schemas.js";

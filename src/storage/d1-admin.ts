@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { isoDate } from "../iso-date.js";
 import type { Jurisdiction, LocationHint } from "../placement.js";
 import type { ChatMessage } from "../socketpot/schemas.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { JURISDICTIONS, LOCATION_HINTS, type Jurisdiction, type LocationHint, type Placement } from "../placement.js";
 
 /** How long an app's row (existence, allowed origins, shard count) is trusted before it is read again. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { isoDate } from "../iso-date.js";
 import { accessTokenDigest, digestOf, looksLikeIngestKey, newAccessToken, newIngestKey, prefixOf, SCOPES, type Scope } from "../credentials.js";
 import { log } from "../log.js";

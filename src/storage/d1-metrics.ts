@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { minuteOf, type Counter, type Gauge } from "../metrics/minute-metrics.js";
 
 /** What a scrape reads: each app's metric values, added up over the sources that wrote them. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Role, type ChatMessage, type User } from "../socketpot/schemas.js";
 import { D1Credentials } from "./d1-credentials.js";
 import type { ChatStore, ChatWrite, ModerationChange, TokenGrant } from "../socketpot/store.js";

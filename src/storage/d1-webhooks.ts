@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { isoDate } from "../iso-date.js";
 import { MINUTE_MS, minuteOf } from "../metrics/minute-metrics.js";
 import { D1Metrics, type ConsumerCounter } from "./d1-metrics.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { PlacedApp } from "../placement.js";
 import { PlacementColumns, placementOf } from "./d1-apps.js";
 

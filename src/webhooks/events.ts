@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { hexOf } from "../ids.js";
 
 /** What an app's webhook endpoints may subscribe to (docs/webhooks.md says what each carries). */

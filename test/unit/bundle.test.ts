@@ -1,0 +1,38 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWorker } from "../../scripts/local-server.mjs";
+
+/**
+ * The bundle `wrangler deploy` uploads (a dry run, as wrangler.toml builds it): what the cold path's figures in
+ * docs/benchmarks.md rely on, and what keeps its errors readable.
+ */
+describe("the deployed bundle", () => {
+  let directory: string;
+  let script: string;
+  let sources: string[];
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), "socketpot-bundle-"));
+    const path = await buildWorker(directory);
+    script = await readFile(path, "utf8");
+    sources = (JSON.parse(await readFile(`${path}.map`, "utf8")) as { sources: string[] }).sources;
+  }, 60_000);
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  it("is minified, with a source map that names src/ modules for stack traces", () => {
+    expect(script.split("\n").length).toBeLessThan(500);
+    expect(sources.some((source) => source.endsWith("src/http/edge.ts"))).toBe(true);
+    expect(sources.some((source) => source.endsWith("src/socketpot/room.ts"))).toBe(true);
+  });
+
+  it("holds zod without its locales but English (src/bundle/zod-for-openapi.ts)", () => {
+    const locales = sources.filter((source) => /zod\/v4\/locales\/(?!index\.js$)/.test(source)).map((source) => source.replace(/.*\/locales\//, ""));
+    expect(locales).toEqual(["en.js"]);
+  });
+
+  // Cloudflare's limit is 64 MiB, uncompressed (https://developers.cloudflare.com/workers/platform/limits/#worker-size).
+  it("is within the Worker size limit, and within the half megabyte docs/benchmarks.md#cold-path holds it to", () => {
+    expect(Buffer.byteLength(script)).toBeLessThan(500_000);
+  });
+});

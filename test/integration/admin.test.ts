@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, eventually, join, next, pause, record, request, until } from "../support/clients.js";
 import { PlainClient } from "../support/plain-client.js";
@@ -357,13 +358,15 @@ describe("admin API", () => {
       for (const text of ["one", "two", "three"]) expect((await request(user!, "new_message", { text }))[0]).toBeNull();
       expect(await request(user!, "new_message", { text: "" })).toEqual(["INVALID_MESSAGE"]);
       // The failed auth named no app the connection could stay on: the server closed it.
-      expect(await gauges()).toEqual({ ...CLOSED, connections_websocket: 2, connections_eio4: 2, users: 1, shards: Number(TEST_SHARDS) });
+      const open = { ...CLOSED, connections_websocket: 2, connections_eio4: 2, users: 1, shards: Number(TEST_SHARDS) };
+      expect(await settledGauges(open)).toEqual(open);
       // The listener goes first, so that the user's leaving reaches no one and the deliveries are the messages'.
       anonymous!.disconnect();
       await untilConnections(server, adminToken, 1, app["id"]);
       user!.disconnect();
       await untilConnections(server, adminToken, 0, app["id"]);
-      expect(await gauges()).toEqual({ ...CLOSED, shards: Number(TEST_SHARDS) });
+      const closed = { ...CLOSED, shards: Number(TEST_SHARDS) };
+      expect(await settledGauges(closed)).toEqual(closed);
     };
     const CLOSED = { connections_websocket: 0, connections_polling: 0, connections_eio3: 0, connections_eio4: 0, connections_plain: 0, users: 0 };
     const series = async () => {
@@ -376,6 +379,9 @@ describe("admin API", () => {
       const last = (await series()).at(-1)!;
       return Object.fromEntries(["shards", ...Object.keys(CLOSED)].map((gauge) => [gauge, last[gauge]]));
     };
+    // Each object samples its own gauges (the room its users, each shard its connections), so right after a
+    // change one may not have yet: the gauges are awaited until they show it, for a few seconds at most.
+    const settledGauges = (expected: Record<string, number>) => eventually(gauges, (current) => isDeepStrictEqual(current, expected), 5_000);
     const totals = async () => {
       const minutes = await series();
       const sum = (counter: string) => minutes.reduce((total, minute) => total + minute[counter]!, 0);

@@ -35,7 +35,7 @@ function evaluatedAtStart(): Set<string> {
 }
 
 /**
- * What a fresh isolate's start-up is spared (docs/benchmarks.md#cold-path): the parts src/deferred.ts loads on
+ * What a fresh isolate's start-up is spared (docs/benchmarks.md#the-cold-path): the parts src/deferred.ts loads on
  * their first use are reached from the Worker's entry only through import(), so their modules, and the libraries
  * only they use, are not evaluated when an isolate starts.
  */

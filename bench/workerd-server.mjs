@@ -5,8 +5,8 @@
 // Tells the parent when it serves, and stops (workerd with it) when the parent says so. Argument: the options
 // as JSON, { port, persistTo, script, vars }, { port, floor: true } or { port, partyserver: script }, each with
 // an optional inspectorPort (bench/profile.mjs). With { copies: N } the script also runs as N more Workers of
-// their own, each its own isolate, with its bindings but no queue, cron or assets: what N more isolates cost
-// to start (npm run bench -- --cold).
+// their own, each its own isolate, with its bindings but no queue consumer, cron or assets (one queue takes one
+// consumer): what N more isolates cost to start (npm run bench -- --cold).
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";

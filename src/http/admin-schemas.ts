@@ -1,3 +1,5 @@
+// Gives every zod schema made from here on its .openapi() (this module calls it as it loads).
+import "@hono/zod-openapi";
 import * as z from "zod";
 import { DEFAULT_SCOPES, SCOPES } from "../credentials.js";
 import { JURISDICTIONS, LOCATION_HINTS } from "../placement.js";

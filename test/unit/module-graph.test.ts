@@ -1,13 +1,15 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
 
+const parse = (file: string) => ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest);
+
 /** The modules and packages a module imports for its evaluation: static imports, not types, not import(). */
 function staticImports(file: string): string[] {
-  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest);
+  const source = parse(file);
   const specifiers: string[] = [];
   for (const statement of source.statements) {
     if (ts.isImportDeclaration(statement) && !statement.importClause?.isTypeOnly) specifiers.push((statement.moduleSpecifier as ts.StringLiteral).text);
@@ -55,5 +57,26 @@ describe("the Worker's start-up", () => {
     expect(atStart).toContain("src/shard/connection-shard.ts");
     expect(atStart).toContain("src/socketpot/room.ts");
     expect(atStart).toContain("zod");
+  });
+});
+
+/**
+ * In the bundle, `zod` is src/bundle/zod-for-openapi.ts, whose `z` holds only `ZodType`: a module that took `z`
+ * by name (`import { z } from "zod"`, or from @hono/zod-openapi, which re-exports it) would type-check and then
+ * fail in production. Modules take zod as a namespace instead.
+ */
+describe("zod in the bundle", () => {
+  it("is imported as a namespace by every module, never as a named z", () => {
+    const named = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8" })
+      .filter((path) => path.endsWith(".ts"))
+      .flatMap((path) =>
+        parse(join(ROOT, "src", path)).statements.flatMap((statement) => {
+          if (!ts.isImportDeclaration(statement) || !["zod", "@hono/zod-openapi"].includes((statement.moduleSpecifier as ts.StringLiteral).text)) return [];
+          const bindings = statement.importClause?.namedBindings;
+          const takesZ = statement.importClause?.name !== undefined || (bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.some((element) => (element.propertyName ?? element.name).text === "z"));
+          return takesZ ? [path] : [];
+        }),
+      );
+    expect(named).toEqual([]);
   });
 });

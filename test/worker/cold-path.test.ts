@@ -9,6 +9,8 @@ const asOperator = { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } };
 /**
  * What a fresh isolate builds for its first connects: only what they use. The admin API, the backend's event
  * API, the Queue consumers and the clean-up (their routes and OpenAPI and zod schemas) wait for their first use.
+ * That no module imports them statically is test/unit/module-graph.test.ts's to hold; this one holds that serving
+ * connects never asks for them, and that each works once its first request loads it.
  */
 describe("the cold path", () => {
   it("connects, authenticates and chats without loading any deferred part; an admin request loads the admin API alone", async () => {

@@ -7,9 +7,12 @@
 // samples the chat fan-out instead: --rate messages a second for --seconds, to every connected client. --var
 // NAME=VALUE (repeatable) sets one of the server's variables, e.g. --var RECOVERY_WINDOW_MS=0. --idle N first
 // connects N idle sockets (authenticated, subscribed to BETS), so that the connects are sampled among them.
+// --warmup samples a fresh server's first --clients connects and then as many again, and prints the functions
+// whose time per connect fell most from the first round to the second: where a fresh isolate's warm-up goes.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as pause } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { buildWorker, freePort, copySeededDatabase } from "../scripts/local-server.mjs";
 import { loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     rate: { type: "string", default: "10" },
     seconds: { type: "string", default: "5" },
     idle: { type: "string", default: "0" },
+    warmup: { type: "boolean", default: false },
     var: { type: "string", multiple: true, default: [] },
   },
 });
@@ -74,6 +78,34 @@ function selfTimes(busy) {
   return [...counts].sort((a, b) => b[1] - a[1]).map(([name, count]) => ({ name, share: count / busy.length }));
 }
 
+/**
+ * --warmup: samples a fresh server's first --clients connects, then as many again, and prints per connect the
+ * functions whose time fell most between the two rounds.
+ */
+async function warmup(server, session, load, connect) {
+  const round = async () => {
+    await session.send("Profiler.start");
+    const { times } = await connect();
+    const { profile } = await session.send("Profiler.stop");
+    await load.run("close");
+    return { profile, connects: times.length };
+  };
+  const first = await round();
+  await pause(2_000);
+  const next = await round();
+  const perConnect = ({ profile, connects }) => {
+    const sampleUs = (profile.endTime - profile.startTime) / profile.samples.length;
+    const busy = busySamples(profile);
+    return { busyUs: (busy.length * sampleUs) / connects, functions: new Map(selfTimes(busy).map(({ name, share }) => [name, (share * busy.length * sampleUs) / connects])) };
+  };
+  const [cold, warm] = [perConnect(first), perConnect(next)];
+  console.log(`${server.name}: the isolate busy ${cold.busyUs.toFixed(0)} µs per connect+auth in a fresh server's first ${clients}, ${warm.busyUs.toFixed(0)} µs in the next ${clients}\n`);
+  console.log("| first round | next round | fell by | function |\n|---|---|---|---|");
+  const names = [...new Set([...cold.functions.keys(), ...warm.functions.keys()])];
+  const fell = names.map((name) => ({ name, cold: cold.functions.get(name) ?? 0, warm: warm.functions.get(name) ?? 0 })).sort((a, b) => b.cold - b.warm - (a.cold - a.warm));
+  for (const { name, cold: before, warm: after } of fell.slice(0, Number(values.top))) console.log(`| ${before.toFixed(1)} µs | ${after.toFixed(1)} µs | ${(before - after).toFixed(1)} µs | ${name} |`);
+}
+
 const clients = Number(values.clients);
 const sent = Number(values.rate) * Number(values.seconds);
 
@@ -97,27 +129,33 @@ try {
     const concurrency = Number(values.concurrency);
     if (Number(values.idle) > 0) await load.run("idle", { url: server.url, count: Number(values.idle), concurrency, deflate: false, protocol });
     const connect = () => load.run("connect", { url: server.url, count: clients, offset: 0, concurrency, deflate: false, protocol });
-    // Only the phase under study is sampled: the connects, or (--fanout) the messages sent once all are in.
-    let times;
-    if (values.fanout) ({ times } = await connect());
-    await session.send("Profiler.start");
-    if (values.fanout) await load.run("send", { count: sent, rate: Number(values.rate) });
-    else ({ times } = await connect());
-    const { profile } = await session.send("Profiler.stop");
-    const { latencies } = await load.run("collect");
-    await load.run("close");
-    load.kill();
-    session.close();
-    if (values.out) await writeFile(values.out, JSON.stringify(profile));
-    const p50 = (values) => percentile(values, 50).toFixed(0);
-    const busyMs = ((profile.endTime - profile.startTime) / 1000 / profile.samples.length) * busySamples(profile).length;
-    console.log(
-      values.fanout
-        ? `${server.name}: ${sent} messages to ${clients} subscribers, delivery p50 ${p50(latencies)} ms; the isolate busy ${((busyMs * 1000) / latencies.length).toFixed(2)} µs per delivery\n`
-        : `${server.name}: ${times.length} connects+auths, p50 ${p50(times)} ms; the isolate busy ${(busyMs / times.length).toFixed(2)} ms per connect+auth\n`,
-    );
-    console.log("| self time | function |\n|---|---|");
-    for (const { name, share } of selfTimes(busySamples(profile)).slice(0, Number(values.top))) console.log(`| ${(share * 100).toFixed(1)}% | ${name} |`);
+    if (values.warmup) {
+      await warmup(server, session, load, connect);
+      load.kill();
+      session.close();
+    } else {
+      // Only the phase under study is sampled: the connects, or (--fanout) the messages sent once all are in.
+      let times;
+      if (values.fanout) ({ times } = await connect());
+      await session.send("Profiler.start");
+      if (values.fanout) await load.run("send", { count: sent, rate: Number(values.rate) });
+      else ({ times } = await connect());
+      const { profile } = await session.send("Profiler.stop");
+      const { latencies } = await load.run("collect");
+      await load.run("close");
+      load.kill();
+      session.close();
+      if (values.out) await writeFile(values.out, JSON.stringify(profile));
+      const p50 = (values) => percentile(values, 50).toFixed(0);
+      const busyMs = ((profile.endTime - profile.startTime) / 1000 / profile.samples.length) * busySamples(profile).length;
+      console.log(
+        values.fanout
+          ? `${server.name}: ${sent} messages to ${clients} subscribers, delivery p50 ${p50(latencies)} ms; the isolate busy ${((busyMs * 1000) / latencies.length).toFixed(2)} µs per delivery\n`
+          : `${server.name}: ${times.length} connects+auths, p50 ${p50(times)} ms; the isolate busy ${(busyMs / times.length).toFixed(2)} ms per connect+auth\n`,
+      );
+      console.log("| self time | function |\n|---|---|");
+      for (const { name, share } of selfTimes(busySamples(profile)).slice(0, Number(values.top))) console.log(`| ${(share * 100).toFixed(1)}% | ${name} |`);
+    }
   } finally {
     await server.stop();
   }

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "./deferred.js";
 import { DO_WEBSOCKETS_PER_OBJECT } from "./limits.js";
 import { MAX_SHARDS } from "./shards.js";
 import { MAX_RETENTION_DAYS } from "./storage/retention.js";
@@ -49,7 +50,7 @@ export interface Env {
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-const ConfigSchema = z.object({
+const ConfigSchema = builtOnFirstUse(() => z.object({
   PING_INTERVAL_MS: positiveInt(25_000),
   PING_TIMEOUT_MS: positiveInt(20_000),
   MAX_PAYLOAD_BYTES: positiveInt(1_000_000),
@@ -75,7 +76,7 @@ const ConfigSchema = z.object({
   ),
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(MAX_RETENTION_DAYS).default(90),
   METRICS_EXPORT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(60),
-});
+}));
 
 export interface Config {
   pingIntervalMs: number;
@@ -141,14 +142,14 @@ export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchem
   };
 }
 
-const WebhookConfigSchema = z.object({
+const WebhookConfigSchema = builtOnFirstUse(() => z.object({
   WEBHOOK_SECRETS_KEY: z.string().min(32, "WEBHOOK_SECRETS_KEY must be at least 32 characters (e.g. `openssl rand -hex 32`)").optional(),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(30_000).default(10_000),
   WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
   WEBHOOK_DISABLE_AFTER_FAILURES: positiveInt(20),
   WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
   WEBHOOK_ALLOW_HTTP_LOOPBACK: z.enum(["true", "false"]).default("false"),
-});
+}));
 
 /** How webhooks are delivered: the consumer's and the admin API's settings (the rooms need none of them). */
 export interface WebhookConfig {

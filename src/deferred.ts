@@ -27,3 +27,19 @@ export const deferred = {
   webhookConsumer: new OnFirstUse(() => import("./webhooks/consumer.js")),
   cleanup: new OnFirstUse(() => import("./maintenance/cleanup.js")),
 };
+
+/**
+ * A value built on its first use instead of when its module loads: for zod schemas, which cost far more to build
+ * than to use once built, and of which an isolate uses few (a Worker's the edge's, an object's the room's). What
+ * is returned stands for the value: every property read, call and `in` goes to the value, built once.
+ */
+export function builtOnFirstUse<T extends object>(build: () => T): T {
+  let value: T | undefined;
+  const built = () => (value ??= build());
+  return new Proxy({} as T, {
+    get: (_, key) => Reflect.get(built(), key),
+    set: (_, key, property) => Reflect.set(built(), key, property),
+    has: (_, key) => Reflect.has(built(), key),
+    getPrototypeOf: () => Reflect.getPrototypeOf(built()),
+  });
+}

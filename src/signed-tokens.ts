@@ -1,5 +1,6 @@
-import { errors, importJWK, jwtVerify, type JWK } from "jose";
+import type { JWK } from "jose";
 import * as z from "zod";
+import { builtOnFirstUse, OnFirstUse } from "./deferred.js";
 import { Role, UNAME_PATTERN, type User } from "./socketpot/schemas.js";
 
 /**
@@ -19,12 +20,12 @@ const CLOCK_SKEW_S = 60;
 export const SIGNING_ALGORITHMS = ["ES256", "EdDSA"] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
-const Kid = z.string().min(1, "the JWK needs a kid").max(128, "kid is at most 128 characters");
-const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "key coordinates are base64url");
+const Kid = builtOnFirstUse(() => z.string().min(1, "the JWK needs a kid").max(128, "kid is at most 128 characters"));
+const Base64Url = builtOnFirstUse(() => z.string().regex(/^[A-Za-z0-9_-]+$/, "key coordinates are base64url"));
 const NO_PRIVATE_PART = "a signing key is registered by its public part only: this JWK holds the private key (d); send the public JWK";
 
 /** A public JWK an app registers: P-256 for ES256, or Ed25519 for EdDSA; never one with its private part. */
-export const PublicSigningJwk = z
+export const PublicSigningJwk = builtOnFirstUse(() => z
   .looseObject({ d: z.undefined({ error: NO_PRIVATE_PART }).optional() }, { error: "the key must be a JWK object" })
   .pipe(
     z.union(
@@ -34,7 +35,7 @@ export const PublicSigningJwk = z
       ],
       { error: 'the key must be a public JWK with a kid: {"kty":"EC","crv":"P-256",x,y} (ES256) or {"kty":"OKP","crv":"Ed25519",x} (EdDSA)' },
     ),
-  );
+  ));
 export type PublicSigningJwk = z.infer<typeof PublicSigningJwk>;
 
 export function algorithmOf(jwk: PublicSigningJwk): SigningAlgorithm {
@@ -53,19 +54,23 @@ export function publicJwk(jwk: PublicSigningJwk): Record<string, string> {
   return jwk.kty === "EC" ? { kty, crv, x, y: jwk.y, kid } : { kty, crv, x, kid };
 }
 
+/** The JOSE library, loaded by the first isolate that verifies a token or imports a key: most apps sign none. */
+const jose = new OnFirstUse(() => import("./jose.js"));
+
 /** Imports a registered public key for verification (it is checked to be a usable key of its curve). */
 export async function verifyingKey(jwk: PublicSigningJwk): Promise<VerifyingKey> {
   const alg = algorithmOf(jwk);
+  const { importJWK } = await jose.get();
   return { alg, key: await importJWK(publicJwk(jwk) as JWK, alg) };
 }
 
-const Claims = z.object({
+const Claims = builtOnFirstUse(() => z.object({
   sub: z.string().regex(/^[1-9][0-9]{0,15}$/, "sub is the user's auth_id in decimal").transform(Number).pipe(z.number().int().max(Number.MAX_SAFE_INTEGER)),
   name: z.string().regex(UNAME_PATTERN, "name is the user's uname"),
   role: Role.default("MEMBER"),
   iat: z.number(),
   exp: z.number(),
-});
+}));
 
 /** What a verified token grants: its user, until when (epoch ms), and the key that signed it. */
 export interface SignedGrant {
@@ -84,6 +89,7 @@ export async function verifySignedToken(
   keyOf: (kid: string) => Promise<VerifyingKey | null>,
   now: number,
 ): Promise<SignedGrant | null> {
+  const { errors, jwtVerify } = await jose.get();
   let kid = "";
   try {
     const { payload } = await jwtVerify(

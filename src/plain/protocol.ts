@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 
 /**
  * The plain-WebSocket protocol, in the style of plug.dj's socket API, for clients without socket.io.
@@ -7,7 +8,7 @@ import * as z from "zod";
  * heartbeat.
  */
 
-export const ClientFrame = z.object(
+export const ClientFrame = builtOnFirstUse(() => z.object(
   {
     a: z.string({ error: "a (the action) must be a string" }).min(1).max(64),
     p: z.unknown().optional(),
@@ -15,7 +16,7 @@ export const ClientFrame = z.object(
     id: z.string({ error: "id must be a string" }).min(1).max(64).optional(),
   },
   { error: "a frame is a JSON object { a, p?, t?, id? }" },
-);
+));
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
 export const HEARTBEAT = "h";

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { encodePacket } from "../engine.io/encode.js";
 import type { Frame, Packet } from "../engine.io/packet.js";
 import { PlainSocket } from "../plain/socket.js";
@@ -15,7 +16,7 @@ import type { SocketIoClient } from "./socketpot-namespace.js";
 import { StoredSession } from "../socketpot/schemas.js";
 
 /** Which protocol stack a connection runs above Engine.IO. */
-export const Stack = z.enum(["socket.io", "engine.io", "plain"]);
+export const Stack = builtOnFirstUse(() => z.enum(["socket.io", "engine.io", "plain"]));
 export type Stack = z.infer<typeof Stack>;
 
 /**
@@ -23,7 +24,7 @@ export type Stack = z.infer<typeof Stack>;
  * attachment (at most 2 KiB serialized) and parsed back with this schema after a wake, so a deploy that changes
  * its shape closes old connections cleanly instead of misreading them.
  */
-const ConnectionStateSchema = z.object({
+const ConnectionStateSchema = builtOnFirstUse(() => z.object({
   /** The app the connection belongs to (0 on the conformance server, which has no apps). */
   appId: z.number().int().nonnegative(),
   /** The app's connection shard that holds it (0: the app's room itself). */
@@ -50,7 +51,7 @@ const ConnectionStateSchema = z.object({
   ip: z.string(),
   /** When it opened (epoch ms), for its log line; 0 for connections opened before it was kept. */
   openedAt: z.number().default(0),
-});
+}));
 export type ConnectionState = z.infer<typeof ConnectionStateSchema>;
 
 export function parseConnectionState(attachment: unknown): ConnectionState | null {

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { encodePacket } from "../engine.io/encode.js";
 import { decodePacket } from "../engine.io/decode.js";
 import type { EngineProtocol, PacketData } from "../engine.io/packet.js";
@@ -57,20 +58,20 @@ export interface Admitted {
 }
 
 /** The query of every Engine.IO request; values are checked below in the order the reference server checks them. */
-export const EngineQuery = z.object({
+export const EngineQuery = builtOnFirstUse(() => z.object({
   EIO: z.string().optional(),
   transport: z.string().optional(),
   sid: z.string().optional(),
   b64: z.string().optional(),
   app_id: z.string().optional(),
-});
+}));
 export type EngineQuery = z.infer<typeof EngineQuery>;
-const ENGINE_QUERY_KEYS = EngineQuery.keyof().options;
+let engineQueryKeys: readonly string[] | undefined;
 
 /** A request's query as {@link EngineQuery}: only its known parameters are read (iterating them all cost more). */
 function engineQuery(url: URL): EngineQuery {
   const known: Record<string, string> = {};
-  for (const key of ENGINE_QUERY_KEYS) {
+  for (const key of (engineQueryKeys ??= EngineQuery.keyof().options)) {
     const value = url.searchParams.get(key);
     if (value !== null) known[key] = value;
   }

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import type { ClientSession } from "./directory.js";
 import type { ServerEvent } from "./room.js";
 import type { Audience } from "./schemas.js";
@@ -47,4 +48,4 @@ export interface RecoveryStore {
 }
 
 /** What socket.io-client (4.6 and later) adds to its CONNECT payload when it reconnects. */
-export const RecoveryClaim = z.object({ pid: z.string().min(1).max(64), offset: z.string().max(32).optional() });
+export const RecoveryClaim = builtOnFirstUse(() => z.object({ pid: z.string().min(1).max(64), offset: z.string().max(32).optional() }));

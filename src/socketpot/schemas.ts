@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { looksSigned } from "../credentials.js";
 
 /**
@@ -6,17 +7,17 @@ import { looksSigned } from "../credentials.js";
  * logic sees it; outbound types are inferred from them so that code, tests and docs name one shape.
  */
 
-export const Subscription = z.enum(["CHAT", "DEPOSITS", "BETS"]);
+export const Subscription = builtOnFirstUse(() => z.enum(["CHAT", "DEPOSITS", "BETS"]));
 export type Subscription = z.infer<typeof Subscription>;
 
-export const Role = z.enum(["OWNER", "MOD", "MEMBER"]);
+export const Role = builtOnFirstUse(() => z.enum(["OWNER", "MOD", "MEMBER"]));
 export type Role = z.infer<typeof Role>;
 
 export const MAX_UNAME_LENGTH = 64;
 /** A user name as an app's credentials give it and moderation commands name it. */
 export const UNAME_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_UNAME_LENGTH}}$`);
 
-export const AuthRequest = z.object({
+export const AuthRequest = builtOnFirstUse(() => z.object({
   app_id: z.number({ error: "app_id must be an integer" }).int("app_id must be an integer").positive(),
   subscriptions: z
     .array(Subscription, { error: "subscriptions must be an array of \"CHAT\", \"DEPOSITS\" or \"BETS\"" })
@@ -27,7 +28,7 @@ export const AuthRequest = z.object({
     .nullish(),
   /** The id of the last message the client has: on a reconnect, the response then holds what came after it. */
   resume_from: z.int("resume_from must be a message id").nonnegative("resume_from must be a message id").nullish(),
-}, { error: "auth request must be an object { app_id, subscriptions, access_token? }" });
+}, { error: "auth request must be an object { app_id, subscriptions, access_token? }" }));
 export type AuthRequest = z.infer<typeof AuthRequest>;
 
 export const CHANNEL_PATTERN = /^[a-z0-9_:-]{1,40}$/;
@@ -37,7 +38,7 @@ export const MAX_TEXT_LENGTH = 300;
 /** C0 and C1 control characters (newlines included): chat text is a single line of printable text. */
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
-export const NewMessageRequest = z.object(
+export const NewMessageRequest = builtOnFirstUse(() => z.object(
   {
     channel: z
       .string({ error: "channel must be a string" })
@@ -53,17 +54,17 @@ export const NewMessageRequest = z.object(
       .refine((text) => !CONTROL_CHARACTERS.test(text), "text must not contain control characters or newlines"),
   },
   { error: "new_message payload must be an object { text, channel? }" },
-);
+));
 export type NewMessageRequest = z.infer<typeof NewMessageRequest>;
 
 /**
  * Who an event is for: the subscribers of a feed (for DEPOSITS, only those of one user), or, for an event of the
  * app's own, every session of the app (ALL) or every session of one user (USER).
  */
-export const Audience = z.union([
+export const Audience = builtOnFirstUse(() => z.union([
   z.object({ feed: z.enum(["CHAT", "BETS", "ALL"]) }),
   z.object({ feed: z.enum(["DEPOSITS", "USER"]), authId: z.number().int() }),
-]);
+]));
 export type Audience = z.infer<typeof Audience>;
 
 /** The events the server sends of its own (Socketpot's), which no event of an app's may take the name of. */
@@ -92,21 +93,21 @@ const RESERVED_EVENTS = new Set<string>([
 ]);
 
 /** An event of the app's own that its backend pushes: a short lowercase identifier, none of the protocol's names. */
-export const AppEventName = z
+export const AppEventName = builtOnFirstUse(() => z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,39}$/, "event is 1-40 characters of a-z, 0-9 and '_', starting with a letter")
   .refine((name) => !RESERVED_EVENTS.has(name), "event must not be one of the protocol's own event names")
-  .brand<"AppEventName">();
+  .brand<"AppEventName">());
 export type AppEventName = z.infer<typeof AppEventName>;
 
 /** A connection's session as it is stored (in its WebSocket attachment, for connection state recovery). */
-export const StoredSession = z.object({
+export const StoredSession = builtOnFirstUse(() => z.object({
   user: z.object({ uname: z.string(), auth_id: z.number().int(), role: Role }).nullable(),
   subscriptions: z.array(Subscription),
   tokenDigest: z.string().optional(),
   signedBy: z.object({ kid: z.string(), expiresAt: z.number() }).optional(),
   recovered: z.boolean().optional(),
-});
+}));
 export type StoredSession = z.infer<typeof StoredSession>;
 
 export interface User {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { JURISDICTIONS, LOCATION_HINTS, type Jurisdiction, type LocationHint, type Placement } from "../placement.js";
 
 /** How long an app's row (existence, allowed origins, shard count) is trusted before it is read again. */
@@ -23,13 +24,13 @@ export interface AppRecord {
 }
 
 /** An app's placement as its row's columns hold it. */
-export const PlacementColumns = { jurisdiction: z.enum(JURISDICTIONS).nullable(), location_hint: z.enum(LOCATION_HINTS).nullable() };
+export const placementColumns = () => ({ jurisdiction: z.enum(JURISDICTIONS).nullable(), location_hint: z.enum(LOCATION_HINTS).nullable() });
 
 export function placementOf(row: { jurisdiction: Jurisdiction | null; location_hint: LocationHint | null }): Placement {
   return { jurisdiction: row.jurisdiction, locationHint: row.location_hint };
 }
 
-const AppRow = z.object({
+const AppRow = builtOnFirstUse(() => z.object({
   id: z.number().int(),
   name: z.string(),
   allowed_origins: z.string().transform((text, ctx) => {
@@ -43,9 +44,9 @@ const AppRow = z.object({
   max_shards: z.number().int().nullable(),
   active_shards: z.number().int().nullable(),
   retention_days: z.number().int().nullable(),
-  ...PlacementColumns,
+  ...placementColumns(),
   created_at: z.number(),
-});
+}));
 
 /** Reads an `apps` row (all columns). */
 export function parseAppRow(row: unknown): AppRecord {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { isoDate } from "../iso-date.js";
 import { accessTokenDigest, digestOf, looksLikeIngestKey, newAccessToken, newIngestKey, prefixOf, SCOPES, type Scope } from "../credentials.js";
 import { log } from "../log.js";
@@ -11,7 +12,7 @@ import { algorithmOf, publicJwk, SIGNING_ALGORITHMS, type PublicSigningJwk } fro
  * and nowhere else. Tokens issued before digests are digested here, once per isolate, before any lookup.
  */
 
-const TokenRow = z.object({
+const TokenRow = builtOnFirstUse(() => z.object({
   id: z.number().int(),
   prefix: z.string(),
   auth_id: z.number().int(),
@@ -20,14 +21,14 @@ const TokenRow = z.object({
   created_at: z.number(),
   expires_at: z.number().nullable(),
   revoked_at: z.number().nullable(),
-});
-const Scopes = z.string().transform((text) => z.array(z.enum(SCOPES)).parse(JSON.parse(text)));
-const KeyRow = z.object({ id: z.number().int(), prefix: z.string(), scopes: Scopes, created_at: z.number(), revoked_at: z.number().nullable() });
-const PlaintextRow = TokenRow.omit({ id: true, prefix: true }).extend({ token: z.string(), app_id: z.number().int() });
-const GrantRow = z.object({ auth_id: z.number().int(), uname: z.string(), role: Role, expires_at: z.number().nullable() });
-const KeyOwnerRow = z.object({ id: z.number().int(), app_id: z.number().int(), scopes: Scopes, revoked_at: z.number().nullable() });
+}));
+const Scopes = builtOnFirstUse(() => z.string().transform((text) => z.array(z.enum(SCOPES)).parse(JSON.parse(text))));
+const KeyRow = builtOnFirstUse(() => z.object({ id: z.number().int(), prefix: z.string(), scopes: Scopes, created_at: z.number(), revoked_at: z.number().nullable() }));
+const PlaintextRow = builtOnFirstUse(() => TokenRow.omit({ id: true, prefix: true }).extend({ token: z.string(), app_id: z.number().int() }));
+const GrantRow = builtOnFirstUse(() => z.object({ auth_id: z.number().int(), uname: z.string(), role: Role, expires_at: z.number().nullable() }));
+const KeyOwnerRow = builtOnFirstUse(() => z.object({ id: z.number().int(), app_id: z.number().int(), scopes: Scopes, revoked_at: z.number().nullable() }));
 
-const SigningKeyRow = z.object({ id: z.number().int(), kid: z.string(), alg: z.enum(SIGNING_ALGORITHMS), jwk: z.string(), created_at: z.number() });
+const SigningKeyRow = builtOnFirstUse(() => z.object({ id: z.number().int(), kid: z.string(), alg: z.enum(SIGNING_ALGORITHMS), jwk: z.string(), created_at: z.number() }));
 
 const TOKEN_COLUMNS = "id, prefix, auth_id, uname, role, created_at, expires_at, revoked_at";
 const SIGNING_KEY_COLUMNS = "id, kid, alg, jwk, created_at";

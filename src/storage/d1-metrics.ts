@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { minuteOf, type Counter, type Gauge } from "../metrics/minute-metrics.js";
 
 /** What a scrape reads: each app's metric values, added up over the sources that wrote them. */
@@ -13,8 +14,8 @@ export interface ScrapedValue {
 /** Counts that the Queue consumers keep in D1, as no app object sees them (webhook attempts by minute are read from their own records). */
 export type ConsumerCounter = "dead_lettered" | "webhook_deliveries" | "webhook_failures";
 
-const ScrapedRow = z.object({ app_id: z.int(), name: z.string(), value: z.number(), updated_at: z.number() });
-const MinuteRow = z.object({ minute: z.number(), value: z.number() });
+const ScrapedRow = builtOnFirstUse(() => z.object({ app_id: z.int(), name: z.string(), value: z.number(), updated_at: z.number() }));
+const MinuteRow = builtOnFirstUse(() => z.object({ minute: z.number(), value: z.number() }));
 
 /** D1 queries of metrics: the values scrapes read, and counts by minute kept outside the app's objects. */
 export class D1Metrics {

@@ -1,12 +1,13 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { Role, type ChatMessage, type User } from "../socketpot/schemas.js";
 import { D1Credentials } from "./d1-credentials.js";
 import type { ChatStore, ChatWrite, ModerationChange, TokenGrant } from "../socketpot/store.js";
 import { banStatement, muteStatement, slowModeStatement, unbanStatement, unmuteStatement } from "./moderation-statements.js";
 
-const UserRow = z.object({ uname: z.string(), auth_id: z.number().int(), role: Role });
+const UserRow = builtOnFirstUse(() => z.object({ uname: z.string(), auth_id: z.number().int(), role: Role }));
 
-export const MessageRow = z.object({
+export const MessageRow = builtOnFirstUse(() => z.object({
   id: z.number().int(),
   channel: z.string(),
   text: z.string(),
@@ -14,12 +15,12 @@ export const MessageRow = z.object({
   auth_id: z.number().int().nullable(),
   uname: z.string().nullable(),
   role: Role.nullable(),
-});
+}));
 type MessageRow = z.infer<typeof MessageRow>;
 
-const MuteRow = z.object({ auth_id: z.number().int(), expires_at: z.number() });
-const BanRow = z.object({ auth_id: z.number().int(), expires_at: z.number().nullable() });
-const SlowModeRow = z.object({ channel: z.string(), interval_ms: z.number().int() });
+const MuteRow = builtOnFirstUse(() => z.object({ auth_id: z.number().int(), expires_at: z.number() }));
+const BanRow = builtOnFirstUse(() => z.object({ auth_id: z.number().int(), expires_at: z.number().nullable() }));
+const SlowModeRow = builtOnFirstUse(() => z.object({ channel: z.string(), interval_ms: z.number().int() }));
 
 /** The chat store on D1; rows are parsed with zod so a schema drift fails loudly instead of leaking to clients. */
 export class D1ChatStore implements ChatStore {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { isoDate } from "../iso-date.js";
 import { MINUTE_MS, minuteOf } from "../metrics/minute-metrics.js";
 import { D1Metrics, type ConsumerCounter } from "./d1-metrics.js";
@@ -10,7 +11,7 @@ import type { WebhookSubscription } from "../webhooks/outbox.js";
 /** The source the webhook consumer's counts are kept under in `metric_values`. */
 const WEBHOOKS_SOURCE = "queue:webhooks";
 
-const EndpointRow = z.object({
+const EndpointRow = builtOnFirstUse(() => z.object({
   id: z.int(),
   app_id: z.int(),
   url: z.string(),
@@ -21,7 +22,7 @@ const EndpointRow = z.object({
   disabled_reason: z.string().nullable(),
   created_at: z.number(),
   updated_at: z.number(),
-});
+}));
 
 const ENDPOINT_COLUMNS = "id, app_id, url, events, enabled, failures, disabled_at, disabled_reason, created_at, updated_at";
 
@@ -61,7 +62,7 @@ export interface DisableRule {
   afterMs: number;
 }
 
-const DeliveryRow = z.object({
+const DeliveryRow = builtOnFirstUse(() => z.object({
   event_id: z.string(),
   type: WebhookEventType,
   attempt: z.int(),
@@ -70,7 +71,7 @@ const DeliveryRow = z.object({
   duration_ms: z.int(),
   attempted_at: z.number(),
   next_retry_at: z.number().nullable(),
-});
+}));
 
 export class D1Webhooks {
   constructor(private readonly db: D1Database) {}

@@ -1,6 +1,7 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import type { PlacedApp } from "../placement.js";
-import { PlacementColumns, placementOf } from "./d1-apps.js";
+import { placementColumns, placementOf } from "./d1-apps.js";
 
 /** The longest retention an app may set: ten years, which is as good as "keep" for chat. */
 export const MAX_RETENTION_DAYS = 3_650;
@@ -11,11 +12,11 @@ export interface ExpiredApp extends PlacedApp {
   cutoff: number;
 }
 
-const ExpiredRow = z.object({
+const ExpiredRow = builtOnFirstUse(() => z.object({
   id: z.number().int(),
   cutoff: z.number(),
-  ...PlacementColumns,
-});
+  ...placementColumns(),
+}));
 
 /**
  * Deletions of what outlived its time, each statement bounded in the rows it reads and writes (D1 bills them,

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { hexOf } from "../ids.js";
 
 /** What an app's webhook endpoints may subscribe to (docs/webhooks.md says what each carries). */
@@ -13,24 +14,24 @@ export const WEBHOOK_EVENT_TYPES = [
   "user.unbanned",
   "deposit.delivered",
 ] as const;
-export const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES, { error: `event types are ${WEBHOOK_EVENT_TYPES.join(", ")}` });
+export const WebhookEventType = builtOnFirstUse(() => z.enum(WEBHOOK_EVENT_TYPES, { error: `event types are ${WEBHOOK_EVENT_TYPES.join(", ")}` }));
 export type WebhookEventType = z.infer<typeof WebhookEventType>;
 
 /** What an event carries, as the room hands it over (kept by reference until the handover: never changed after). */
 export type WebhookData = object;
 
 /** One event as an endpoint receives it: the body of one request. */
-export const WebhookEvent = z.object({
+export const WebhookEvent = builtOnFirstUse(() => z.object({
   id: z.string().regex(/^evt_[0-9a-f]{24}$/),
   type: WebhookEventType,
   app_id: z.int().positive(),
   created_at: z.iso.datetime(),
   data: z.looseObject({}),
-});
+}));
 export type WebhookEvent = z.infer<typeof WebhookEvent>;
 
 /** A message on the webhook Queue: one event for one endpoint, so that each endpoint's failures retry alone. */
-export const WebhookDelivery = z.object({ endpoint_id: z.int().positive(), event: WebhookEvent });
+export const WebhookDelivery = builtOnFirstUse(() => z.object({ endpoint_id: z.int().positive(), event: WebhookEvent }));
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 
 /**

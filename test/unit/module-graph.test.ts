@@ -23,6 +23,13 @@ function staticImports(file: string): string[] {
   });
 }
 
+/** The identifier a chain of calls and property reads starts from (`z` for `z.object({}).nullable()`). */
+function rootOf(expression: ts.Expression): string | null {
+  let node: ts.Expression = expression;
+  while (ts.isCallExpression(node) || ts.isPropertyAccessExpression(node)) node = node.expression;
+  return ts.isIdentifier(node) ? node.text : null;
+}
+
 /** Everything the Worker's entry evaluates when an isolate starts, as paths under the root and package names. */
 function evaluatedAtStart(): Set<string> {
   const seen = new Set<string>();
@@ -50,8 +57,22 @@ describe("the Worker's start-up", () => {
       expect(atStart).not.toContain(module);
     },
   );
-  it("does not evaluate the OpenAPI libraries", () => {
-    expect([...atStart].filter((name) => name.includes("openapi"))).toEqual([]);
+  it("does not evaluate the OpenAPI libraries, nor jose (loaded by the first signed token)", () => {
+    expect([...atStart].filter((name) => name.includes("openapi") || name === "jose")).toEqual([]);
+  });
+  it("builds no zod schema in any module it evaluates: each is built on its first use (builtOnFirstUse)", () => {
+    const built: string[] = [];
+    for (const name of [...atStart].filter((each) => each.startsWith("src/"))) {
+      const source = parse(join(ROOT, name));
+      // What runs when the module loads: its statements, less the bodies of the functions and classes they declare.
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) || ts.isClassLike(node)) return;
+        if (ts.isCallExpression(node) && rootOf(node) === "z") built.push(`${name}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`);
+        else ts.forEachChild(node, visit);
+      };
+      source.statements.forEach(visit);
+    }
+    expect(built).toEqual([]);
   });
   it("evaluates the connect path's modules", () => {
     expect(atStart).toContain("src/shard/connection-shard.ts");

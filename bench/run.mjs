@@ -15,8 +15,8 @@
 // counts by minute off and on.
 // --cold prints instead the cold path beside the floor's: bundle bytes (raw and gzipped), the module start-up (the
 // CPU one fresh isolate takes to compile and evaluate the script, and `wrangler check startup`'s profile of it),
-// the first request after it, and on a fresh server the first --clients connect+auths (CPU each, p50, p99), then
-// as many again, warm.
+// the first request after it, and on fresh servers (three of each) the first --clients connect+auths (CPU each,
+// p50, p99, medians over the servers), then as many again, warm.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
 // ordering room's own CPU per chat message as subscribers grow (bench/ordering.bench.ts, in Node).
 // --via-wrangler measures the server through `wrangler dev` (and its dev proxy) instead. --skip node,plain,partyserver
@@ -407,6 +407,8 @@ async function stormOn(layout) {
  */
 const COLD_COPIES = 10;
 const COLD_ROUNDS = 5;
+/** Fresh servers, of ours and of the floor, whose first and next --clients connects --cold measures. */
+const COLD_CONNECT_SERVERS = 3;
 /** Runs of `wrangler check startup` (Cloudflare's own start-up profile) for --cold. */
 const STARTUP_PROFILES = 5;
 
@@ -470,15 +472,21 @@ if (cold) {
     }
     const profiles = [];
     for (let run = 0; run < STARTUP_PROFILES; run++) profiles.push(await startupProfileMs(build));
-    // A fresh server of each takes the connects: the first --clients into its fresh isolate, then as many again, warm.
-    const connects = {};
-    for (const [kind, start] of [["ours", () => fresh("Socketpot Edge", script)], ["floor", () => startWorkerd("floor", { floor: true })]]) {
-      const server = await start();
-      connects[kind] = { first: await connectRound(server, options.clients) };
-      await pause(2_000);
-      connects[kind].warm = await connectRound(server, options.clients);
-      await server.stop();
+    // Fresh servers of each take the connects, in turn: the first --clients into the new isolate, then as many
+    // again, warm. Each figure is the median over the servers (one server's first round varied by a fifth).
+    const rounds = { ours: [], floor: [] };
+    for (let server = 0; server < COLD_CONNECT_SERVERS; server++) {
+      for (const [kind, start] of [["ours", () => fresh("Socketpot Edge", script)], ["floor", () => startWorkerd("floor", { floor: true })]]) {
+        const running = await start();
+        const first = await connectRound(running, options.clients);
+        await pause(2_000);
+        rounds[kind].push({ first, warm: await connectRound(running, options.clients) });
+        await running.stop();
+      }
     }
+    const medianRound = (kind, round) =>
+      Object.fromEntries(["cpuPerConnect", "p50", "p99"].map((key) => [key, median(rounds[kind].map((each) => each[round][key]))]));
+    const connects = Object.fromEntries(["ours", "floor"].map((kind) => [kind, { first: medianRound(kind, "first"), warm: medianRound(kind, "warm") }]));
     const gzipped = (bytes) => gzipSync(bytes, { level: 9 }).length;
     const rows = [
       ["bundle, raw", bundle.length, floorBundle.length, " bytes"],
@@ -492,10 +500,10 @@ if (cold) {
       ],
       [`start-up profile, busy (wrangler check startup; median of ${STARTUP_PROFILES}: ${profiles.map((each) => each.toFixed(1)).join(", ")})`, median(profiles), NaN, "ms"],
       [`first request after start-up, median of ${COLD_ROUNDS} (empty script: ${format(median(firstRequest.empty), "ms")})`, median(firstRequest.ours), NaN, "ms"],
-      [`server CPU per connect+auth, a fresh server's first ${options.clients}`, connects.ours.first.cpuPerConnect, connects.floor.first.cpuPerConnect, " µs"],
+      [`server CPU per connect+auth, a fresh server's first ${options.clients} (median of ${COLD_CONNECT_SERVERS} servers)`, connects.ours.first.cpuPerConnect, connects.floor.first.cpuPerConnect, " µs"],
       [`connect+auth p50, first ${options.clients}`, connects.ours.first.p50, connects.floor.first.p50, "ms"],
       [`connect+auth p99, first ${options.clients}`, connects.ours.first.p99, connects.floor.first.p99, "ms"],
-      [`server CPU per connect+auth, the next ${options.clients} (warm)`, connects.ours.warm.cpuPerConnect, connects.floor.warm.cpuPerConnect, " µs"],
+      [`server CPU per connect+auth, the next ${options.clients} (warm; median of ${COLD_CONNECT_SERVERS})`, connects.ours.warm.cpuPerConnect, connects.floor.warm.cpuPerConnect, " µs"],
       [`connect+auth p50, warm`, connects.ours.warm.p50, connects.floor.warm.p50, "ms"],
       [`connect+auth p99, warm`, connects.ours.warm.p99, connects.floor.warm.p99, "ms"],
     ];

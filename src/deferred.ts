@@ -31,7 +31,8 @@ export const deferred = {
 /**
  * A value built on its first use instead of when its module loads: for zod schemas, which cost far more to build
  * than to use once built, and of which an isolate uses few (a Worker's the edge's, an object's the room's). What
- * is returned stands for the value: every property read, call and `in` goes to the value, built once.
+ * is returned stands for the value: every property read, call and `in` goes to the value, built once. It has
+ * no own keys, so spreading it or listing its keys sees nothing (no zod schema is used that way).
  */
 export function builtOnFirstUse<T extends object>(build: () => T): T {
   let value: T | undefined;

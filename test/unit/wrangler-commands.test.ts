@@ -1,0 +1,75 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "../..");
+const DOCS = ["README.md", "docs/deploy.md", "docs/operations.md", "docs/admin.md", "docs/webhooks.md", "docs/events.md"];
+
+/** Every wrangler command the docs give: in code spans, and on the lines of code blocks (after a pipe, if any). */
+function documentedCommands(): Array<{ doc: string; command: string }> {
+  const found: Array<{ doc: string; command: string }> = [];
+  for (const doc of DOCS) {
+    const text = readFileSync(join(ROOT, doc), "utf8");
+    for (const [, command] of text.matchAll(/`((?:npx )?wrangler [^`]+)`/g)) found.push({ doc, command: command! });
+    for (const [, block] of text.matchAll(/```sh\n([\s\S]*?)```/g)) {
+      for (const line of block!.split("\n")) {
+        const at = line.search(/(?:npx )?wrangler /);
+        if (at >= 0 && !line.trimStart().startsWith("#")) found.push({ doc, command: line.slice(at).split(/;|&&/)[0]!.trim() });
+      }
+    }
+  }
+  return found;
+}
+
+/** A command's words, with quoted ones kept whole. */
+const words = (command: string) => [...command.matchAll(/"[^"]*"|\S+/g)].map(([word]) => word).filter((word) => word !== "npx");
+
+const run = promisify(execFile);
+const helps = new Map<string, Promise<string>>();
+/** The pinned wrangler's --help for a command path (what the docs' `npx wrangler` runs). */
+function help(path: string[]): Promise<string> {
+  const key = path.join(" ");
+  if (!helps.has(key)) {
+    const wrangler = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+    helps.set(
+      key,
+      run(join(ROOT, "node_modules", ".bin", "node"), [wrangler, ...path, "--help"], {
+        cwd: ROOT,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", NODE_COMPILE_CACHE: join(ROOT, "node_modules", ".cache", "node-compile-cache") },
+      }).then(({ stdout }) => stdout),
+    );
+  }
+  return helps.get(key)!;
+}
+
+/**
+ * What `npx wrangler …` means in the docs is checked against the wrangler the project pins (package.json), not
+ * against a memory of its docs: each command's subcommands exist, and each flag is one that subcommand takes.
+ */
+describe("the wrangler commands in the docs", () => {
+  const commands = documentedCommands();
+  it("are found (the docs give at least the deploy guide's)", () => {
+    expect(commands.length).toBeGreaterThan(15);
+  });
+  it.each(commands.map(({ doc, command }) => [doc, command]))("%s: %s", async (_, command) => {
+    const [, ...rest] = words(command);
+    const path: string[] = [];
+    for (const word of rest) {
+      if (!/^[a-z][a-z0-9-]*$/.test(word)) break;
+      const listed = new RegExp(`^\\s*wrangler ${[...path, word].join(" ")}(\\s|$)`, "m");
+      if (!listed.test(await help(path))) break;
+      path.push(word);
+    }
+    expect(path.length, `no wrangler command in "${command}"`).toBeGreaterThan(0);
+    const text = await help(path);
+    // A word after a command group that is not one of its subcommands names none.
+    const next = rest[path.length];
+    const group = new RegExp(`^\\s*wrangler ${path.join(" ")} [a-z]`, "m").test(text);
+    expect(group && next !== undefined && /^[a-z]/.test(next), `wrangler ${path.join(" ")} has no subcommand ${next}`).toBe(false);
+    for (const flag of rest.filter((word) => word.startsWith("-")).map((word) => word.split("=")[0]!)) {
+      expect(text, `${flag} is not a flag of wrangler ${path.join(" ")}`).toMatch(new RegExp(`(^|[\\s,])${flag}[\\s,=]`, "m"));
+    }
+  }, 60_000);
+});

@@ -15,8 +15,10 @@ function documentedCommands(): Array<{ doc: string; command: string }> {
     for (const [, command] of text.matchAll(/`((?:npx )?wrangler [^`]+)`/g)) found.push({ doc, command: command! });
     for (const [, block] of text.matchAll(/```sh\n([\s\S]*?)```/g)) {
       for (const line of block!.split("\n")) {
-        const at = line.search(/(?:npx )?wrangler /);
-        if (at >= 0 && !line.trimStart().startsWith("#")) found.push({ doc, command: line.slice(at).split(/;|&&/)[0]!.trim() });
+        // Without its shell comment (a whole line, or what follows ` #`).
+        const code = line.trimStart().startsWith("#") ? "" : line.replace(/\s#.*$/, "");
+        const at = code.search(/(?:npx )?wrangler /);
+        if (at >= 0) found.push({ doc, command: code.slice(at).split(/;|&&/)[0]!.trim() });
       }
     }
   }

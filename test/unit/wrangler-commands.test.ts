@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
 const DOCS = ["README.md", "docs/deploy.md", "docs/operations.md", "docs/admin.md", "docs/webhooks.md", "docs/events.md"];
@@ -46,26 +46,47 @@ function help(path: string[]): Promise<string> {
   return helps.get(key)!;
 }
 
+/** A command as the pinned wrangler reads it: its command path, that path's --help, and the words after it. */
+async function resolve(command: string): Promise<{ path: string[]; text: string; rest: string[] }> {
+  const [, ...rest] = words(command);
+  const path: string[] = [];
+  for (const word of rest) {
+    if (!/^[a-z][a-z0-9-]*$/.test(word)) break;
+    const listed = new RegExp(`^\\s*wrangler ${[...path, word].join(" ")}(\\s|$)`, "m");
+    if (!listed.test(await help(path))) break;
+    path.push(word);
+  }
+  return { path, text: await help(path), rest };
+}
+
+/** Resolves every command, three wrangler processes at a time (each --help starts wrangler: a second or two). */
+async function resolveAll(commands: string[]): Promise<Map<string, Awaited<ReturnType<typeof resolve>>>> {
+  const resolved = new Map<string, Awaited<ReturnType<typeof resolve>>>();
+  const queue = [...new Set(commands)];
+  await Promise.all(
+    Array.from({ length: 3 }, async () => {
+      for (let command = queue.shift(); command !== undefined; command = queue.shift()) resolved.set(command, await resolve(command));
+    }),
+  );
+  return resolved;
+}
+
 /**
  * What `npx wrangler …` means in the docs is checked against the wrangler the project pins (package.json), not
  * against a memory of its docs: each command's subcommands exist, and each flag is one that subcommand takes.
  */
 describe("the wrangler commands in the docs", () => {
   const commands = documentedCommands();
+  let resolved: Awaited<ReturnType<typeof resolveAll>>;
+  beforeAll(async () => {
+    resolved = await resolveAll(commands.map(({ command }) => command));
+  }, 120_000);
   it("are found (the docs give at least the deploy guide's)", () => {
     expect(commands.length).toBeGreaterThan(15);
   });
-  it.each(commands.map(({ doc, command }) => [doc, command]))("%s: %s", async (_, command) => {
-    const [, ...rest] = words(command);
-    const path: string[] = [];
-    for (const word of rest) {
-      if (!/^[a-z][a-z0-9-]*$/.test(word)) break;
-      const listed = new RegExp(`^\\s*wrangler ${[...path, word].join(" ")}(\\s|$)`, "m");
-      if (!listed.test(await help(path))) break;
-      path.push(word);
-    }
+  it.each(commands.map(({ doc, command }) => [doc, command]))("%s: %s", (_, command) => {
+    const { path, text, rest } = resolved.get(command)!;
     expect(path.length, `no wrangler command in "${command}"`).toBeGreaterThan(0);
-    const text = await help(path);
     // A word after a command group that is not one of its subcommands names none.
     const next = rest[path.length];
     const group = new RegExp(`^\\s*wrangler ${path.join(" ")} [a-z]`, "m").test(text);
@@ -73,5 +94,5 @@ describe("the wrangler commands in the docs", () => {
     for (const flag of rest.filter((word) => word.startsWith("-")).map((word) => word.split("=")[0]!)) {
       expect(text, `${flag} is not a flag of wrangler ${path.join(" ")}`).toMatch(new RegExp(`(^|[\\s,])${flag}[\\s,=]`, "m"));
     }
-  }, 60_000);
+  });
 });

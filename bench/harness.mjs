@@ -1,7 +1,41 @@
 // What bench/run.mjs and bench/profile.mjs share: load processes (bench/load.mjs) driven over IPC, and servers on
 // workerd through Miniflare (bench/workerd-server.mjs).
 import { fork } from "node:child_process";
-import { freePort } from "../scripts/local-server.mjs";
+import { readFileSync, readdirSync } from "node:fs";
+import { freePort, processTree } from "../scripts/local-server.mjs";
+
+/**
+ * CPU time (ns, the kernel's schedstat) of each thread of the processes in a process tree, by "pid/tid": of its
+ * workerd processes only, unless `everyProcess` (a Node server has no workerd).
+ */
+export function threadCpuNs(pid, everyProcess = false) {
+  const used = new Map();
+  for (const each of processTree(pid)) {
+    let threads = [];
+    try {
+      if (!everyProcess && readFileSync(`/proc/${each}/comm`, "utf8").trim() !== "workerd") continue;
+      threads = readdirSync(`/proc/${each}/task`);
+    } catch {
+      continue;
+    }
+    for (const thread of threads) {
+      try {
+        used.set(`${each}/${thread}`, Number(readFileSync(`/proc/${each}/task/${thread}/schedstat`, "utf8").split(" ")[0]));
+      } catch {
+        // gone
+      }
+    }
+  }
+  return used;
+}
+
+export const totalCpuNs = (used) => [...used.values()].reduce((sum, each) => sum + each, 0);
+
+/** The time a V8 CPU profile's samples were busy (not idle), in ms. */
+export function busyMs(profile) {
+  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === "(idle)").map((node) => node.id));
+  return profile.samples.reduce((busy, sample, index) => busy + (idle.has(sample) ? 0 : profile.timeDeltas[index]), 0) / 1000;
+}
 
 /** The `p`th percentile of `values`; NaN for none. */
 export const percentile = (values, p) => {

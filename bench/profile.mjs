@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { setTimeout as pause } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { buildWorker, freePort, copySeededDatabase } from "../scripts/local-server.mjs";
-import { loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
+import { busyMs, loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -94,9 +94,8 @@ async function warmup(server, session, load, connect) {
   await pause(2_000);
   const next = await round();
   const perConnect = ({ profile, connects }) => {
-    const sampleUs = (profile.endTime - profile.startTime) / profile.samples.length;
-    const busy = busySamples(profile);
-    return { busyUs: (busy.length * sampleUs) / connects, functions: new Map(selfTimes(busy).map(({ name, share }) => [name, (share * busy.length * sampleUs) / connects])) };
+    const busyUs = (busyMs(profile) * 1000) / connects;
+    return { busyUs, functions: new Map(selfTimes(busySamples(profile)).map(({ name, share }) => [name, share * busyUs])) };
   };
   const [cold, warm] = [perConnect(first), perConnect(next)];
   console.log(`${server.name}: the isolate busy ${cold.busyUs.toFixed(0)} µs per connect+auth in a fresh server's first ${clients}, ${warm.busyUs.toFixed(0)} µs in the next ${clients}\n`);
@@ -147,11 +146,11 @@ try {
       session.close();
       if (values.out) await writeFile(values.out, JSON.stringify(profile));
       const p50 = (values) => percentile(values, 50).toFixed(0);
-      const busyMs = ((profile.endTime - profile.startTime) / 1000 / profile.samples.length) * busySamples(profile).length;
+      const busy = busyMs(profile);
       console.log(
         values.fanout
-          ? `${server.name}: ${sent} messages to ${clients} subscribers, delivery p50 ${p50(latencies)} ms; the isolate busy ${((busyMs * 1000) / latencies.length).toFixed(2)} µs per delivery\n`
-          : `${server.name}: ${times.length} connects+auths, p50 ${p50(times)} ms; the isolate busy ${(busyMs / times.length).toFixed(2)} ms per connect+auth\n`,
+          ? `${server.name}: ${sent} messages to ${clients} subscribers, delivery p50 ${p50(latencies)} ms; the isolate busy ${((busy * 1000) / latencies.length).toFixed(2)} µs per delivery\n`
+          : `${server.name}: ${times.length} connects+auths, p50 ${p50(times)} ms; the isolate busy ${(busy / times.length).toFixed(2)} ms per connect+auth\n`,
       );
       console.log("| self time | function |\n|---|---|");
       for (const { name, share } of selfTimes(busySamples(profile)).slice(0, Number(values.top))) console.log(`| ${(share * 100).toFixed(1)}% | ${name} |`);

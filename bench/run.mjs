@@ -27,17 +27,16 @@
 import { fork } from "node:child_process";
 import { createServer } from "node:http";
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildWorker, freePort, copySeededDatabase, processTree, profileStartup, startLocalServer, treeRss } from "../scripts/local-server.mjs";
+import { buildWorker, freePort, copySeededDatabase, startLocalServer, treeRss, wrangler } from "../scripts/local-server.mjs";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { DEMO_USERS } from "../scripts/demo-users.mjs";
-import { SIGNED_TOKENS_VAR, loadVars, loader, percentile, startWorkerd } from "./harness.mjs";
+import { SIGNED_TOKENS_VAR, busyMs, loadVars, loader, percentile, startWorkerd, threadCpuNs, totalCpuNs } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -72,45 +71,11 @@ const ADMIN_TOKEN = "bench-admin-token";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * CPU time (clock ticks) of each thread of the processes in a process tree, by "pid/tid": of its workerd
- * processes only, unless `everyProcess` (a Node server has no workerd).
- */
-function threadTicks(pid, everyProcess = false) {
-  const ticks = new Map();
-  for (const each of processTree(pid)) {
-    try {
-      if (!everyProcess && readFileSync(`/proc/${each}/comm`, "utf8").trim() !== "workerd") continue;
-    } catch {
-      continue;
-    }
-    let threads = [];
-    try {
-      threads = readdirSync(`/proc/${each}/task`);
-    } catch {
-      continue;
-    }
-    for (const thread of threads) {
-      try {
-        const fields = readFileSync(`/proc/${each}/task/${thread}/stat`, "utf8").split(") ")[1].split(" ");
-        ticks.set(`${each}/${thread}`, Number(fields[11]) + Number(fields[12]));
-      } catch {
-        // gone
-      }
-    }
-  }
-  return ticks;
-}
-
-/** Clock ticks a second, as /proc counts CPU time (USER_HZ, 100 on Linux). */
-const CLOCK_TICKS = 100;
-const totalTicks = (ticks) => [...ticks.values()].reduce((sum, each) => sum + each, 0);
-
 /** How many workerd threads did the server's work between two samples, and the busiest one's share of it. */
 function threadSpread(before, after) {
-  const used = [...after].map(([thread, ticks]) => ticks - (before.get(thread) ?? 0)).filter((ticks) => ticks > 0);
-  const total = used.reduce((sum, ticks) => sum + ticks, 0);
-  const busy = used.filter((ticks) => ticks >= total * 0.05);
+  const used = [...after].map(([thread, ns]) => ns - (before.get(thread) ?? 0)).filter((ns) => ns > 0);
+  const total = used.reduce((sum, ns) => sum + ns, 0);
+  const busy = used.filter((ns) => ns >= total * 0.05);
   return { threads: total > 0 ? busy.length : NaN, busiestShare: total > 0 ? Math.max(...used) / total : NaN };
 }
 
@@ -119,8 +84,8 @@ function threadSpread(before, after) {
 async function measure(name, url, serverPid, protocol = "socket.io") {
   const loaders = Array.from({ length: options.loaders }, loader);
   const rssBefore = treeRss(serverPid);
-  const ticksBefore = threadTicks(serverPid);
-  const serverTicksBefore = threadTicks(serverPid, true);
+  const cpuBefore = threadCpuNs(serverPid);
+  const serverCpuBefore = threadCpuNs(serverPid, true);
   const share = Math.ceil(options.clients / options.loaders);
   const connects = await Promise.all(
     loaders.map((each, index) =>
@@ -128,15 +93,15 @@ async function measure(name, url, serverPid, protocol = "socket.io") {
     ),
   );
   const connectTimes = connects.flatMap((result) => result.times);
-  const connectTicks = totalTicks(threadTicks(serverPid, true)) - totalTicks(serverTicksBefore);
+  const connectNs = totalCpuNs(threadCpuNs(serverPid, true)) - totalCpuNs(serverCpuBefore);
   await pause(2_000);
   const rssIdle = treeRss(serverPid);
 
   const sent = options.rate * options.seconds;
-  const sendTicksBefore = threadTicks(serverPid, true);
+  const sendCpuBefore = threadCpuNs(serverPid, true);
   await loaders[0].run("send", { count: sent, rate: options.rate });
   await pause(2_000);
-  const sendTicks = totalTicks(threadTicks(serverPid, true)) - totalTicks(sendTicksBefore);
+  const sendNs = totalCpuNs(threadCpuNs(serverPid, true)) - totalCpuNs(sendCpuBefore);
   const latencies = (await Promise.all(loaders.map((each) => each.run("collect")))).flatMap((result) => result.latencies);
   await Promise.all(loaders.map((each) => each.run("close")));
   for (const each of loaders) each.kill();
@@ -147,14 +112,14 @@ async function measure(name, url, serverPid, protocol = "socket.io") {
     deposits = (await depositLoader.run("deposits", { url, count: options.deposits, token: INGEST_TOKEN, deflate })).times;
     depositLoader.kill();
   }
-  const spread = threadSpread(ticksBefore, threadTicks(serverPid));
+  const spread = threadSpread(cpuBefore, threadCpuNs(serverPid));
 
   return {
     name,
     connectP50: percentile(connectTimes, 50),
     connectP99: percentile(connectTimes, 99),
-    cpuPerConnect: (connectTicks * 1e6) / CLOCK_TICKS / connectTimes.length,
-    cpuPerMessage: (sendTicks * 1e6) / CLOCK_TICKS / sent,
+    cpuPerConnect: connectNs / 1000 / connectTimes.length,
+    cpuPerMessage: sendNs / 1000 / sent,
     deliveries: latencies.length,
     expected: sent * options.clients,
     deliveriesPerSecond: latencies.length / options.seconds,
@@ -187,10 +152,10 @@ async function measureAmongIdle(name, url, serverPid, protocol = "socket.io") {
       // Let the server settle after thousands of connects or closes before measuring: for seconds after a few
       // thousand sockets closed, even the floor's CPU per connect was half as much again.
       await pause(level === high ? 5_000 : 15_000);
-      const ticksBefore = threadTicks(serverPid, true);
+      const cpuBefore = threadCpuNs(serverPid, true);
       const { times } = await measured.run("connect", { url, count: options.clients, offset: 0, concurrency, deflate, protocol });
-      const cpu = totalTicks(threadTicks(serverPid, true)) - totalTicks(ticksBefore);
-      if (index >= 2) steps.push({ idle: level, p50: percentile(times, 50), p99: percentile(times, 99), cpuPerConnect: (cpu * 1e6) / CLOCK_TICKS / times.length });
+      const cpu = totalCpuNs(threadCpuNs(serverPid, true)) - totalCpuNs(cpuBefore);
+      if (index >= 2) steps.push({ idle: level, p50: percentile(times, 50), p99: percentile(times, 99), cpuPerConnect: cpu / 1000 / times.length });
       await measured.run("close");
       if (level === high) await extra.run("close");
     }
@@ -416,11 +381,11 @@ const STARTUP_PROFILES = 5;
 async function connectRound(server, count) {
   const load = loader();
   try {
-    const before = threadTicks(server.pid, true);
+    const before = threadCpuNs(server.pid, true);
     const { times } = await load.run("connect", { url: server.url, count, offset: 0, concurrency: options.concurrency, deflate, protocol: "socket.io" });
-    const ticks = totalTicks(threadTicks(server.pid, true)) - totalTicks(before);
+    const used = totalCpuNs(threadCpuNs(server.pid, true)) - totalCpuNs(before);
     await load.run("close");
-    return { cpuPerConnect: (ticks * 1e6) / CLOCK_TICKS / times.length, p50: percentile(times, 50), p99: percentile(times, 99) };
+    return { cpuPerConnect: used / 1000 / times.length, p50: percentile(times, 50), p99: percentile(times, 99) };
   } finally {
     load.kill();
   }
@@ -432,10 +397,8 @@ async function connectRound(server, count) {
  */
 async function startupProfileMs(directory) {
   const outfile = join(directory, "startup.cpuprofile");
-  await profileStartup(outfile);
-  const profile = JSON.parse(await readFile(outfile, "utf8"));
-  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === "(idle)").map((node) => node.id));
-  return profile.samples.reduce((busy, sample, index) => busy + (idle.has(sample) ? 0 : profile.timeDeltas[index]), 0) / 1000;
+  await wrangler(["check", "startup", "--outfile", outfile]);
+  return busyMs(JSON.parse(await readFile(outfile, "utf8")));
 }
 
 if (cold) {

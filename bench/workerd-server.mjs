@@ -7,11 +7,11 @@
 // an optional inspectorPort (bench/profile.mjs). With { copies: N } the script also runs as N more Workers of
 // their own, each its own isolate, with its bindings but no queue consumer, cron or assets (one queue takes one
 // consumer): what N more isolates cost to start (npm run bench -- --cold).
-import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
-import { ROOT, processTree } from "../scripts/local-server.mjs";
+import { ROOT } from "../scripts/local-server.mjs";
+import { threadCpuNs, totalCpuNs } from "./harness.mjs";
 
 const { port, inspectorPort, persistTo, script, vars, floor, partyserver, copies = 0 } = JSON.parse(process.argv[2]);
 const configPath = join(ROOT, "wrangler.toml");
@@ -62,23 +62,6 @@ function partyserverWorker() {
   };
 }
 
-/**
- * CPU time workerd has used so far, over all its threads, in ms: the kernel's figure in nanoseconds
- * (schedstat), where /proc's stat counts 10 ms ticks.
- */
-function workerdCpuMs() {
-  let nanoseconds = 0;
-  for (const pid of processTree(process.pid)) {
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "workerd") continue;
-      for (const thread of readdirSync(`/proc/${pid}/task`)) nanoseconds += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // gone
-    }
-  }
-  return nanoseconds / 1e6;
-}
-
 // The start-up: from asking for the server until workerd serves (the script compiled and its modules evaluated),
 // then the first request the Worker answers (a Worker that put work off to it would show it here).
 const starting = performance.now();
@@ -97,7 +80,8 @@ const server = new Miniflare(
 );
 const url = await server.ready;
 const readyMs = performance.now() - starting;
-const readyCpuMs = workerdCpuMs();
+// workerd's CPU time so far, over all its threads.
+const readyCpuMs = totalCpuNs(threadCpuNs(process.pid)) / 1e6;
 const firstAsked = performance.now();
 await (await server.dispatchFetch(new URL("/health", url))).arrayBuffer();
 const firstRequestMs = performance.now() - firstAsked;

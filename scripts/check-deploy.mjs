@@ -3,12 +3,11 @@
 // the Durable Object classes and their migrations, the cron, a custom domain put where TOML reads it. Then, when
 // wrangler is logged in (skipped with --offline), the account: the secrets, the queues, and D1 migrations not
 // applied yet. Exits 1 when anything must be done first.
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs, promisify } from "node:util";
+import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
-import { ROOT } from "./local-server.mjs";
+import { ROOT, wrangler } from "./local-server.mjs";
 
 /** The queues wrangler.toml names: each producer's binding, and the consumer with its dead-letter queue. */
 const QUEUES = [
@@ -80,41 +79,28 @@ export function configNotes(config) {
   return notes;
 }
 
-const run = promisify(execFile);
-
-/** Runs the project's wrangler against the account; resolves with its output, or null when it failed. */
-async function wrangler(args, configPath) {
-  try {
-    const { stdout } = await run(join(ROOT, "node_modules", ".bin", "node"), [join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), ...args, "--config", configPath], {
-      cwd: ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stdout;
-  } catch {
-    return null;
-  }
-}
+/** Runs the project's wrangler on this configuration; resolves with its output, or null when it failed. */
+const wranglerOutput = (args, configPath) => wrangler([...args, "--config", configPath]).then(({ stdout }) => stdout, () => null);
 
 /** What the account lacks: secrets, queues, D1 migrations not applied. Null when wrangler is not logged in. */
 async function accountProblems(config, configPath) {
-  if ((await wrangler(["whoami", "--json"], configPath)) === null) return null;
+  if ((await wranglerOutput(["whoami", "--json"], configPath)) === null) return null;
   const problems = [];
-  const secrets = await wrangler(["secret", "list", "--format", "json"], configPath);
+  const secrets = await wranglerOutput(["secret", "list", "--format", "json"], configPath);
   const names = new Set(secrets === null ? [] : JSON.parse(secrets).map((each) => each.name));
   for (const { name, needed, what } of SECRETS) {
     if (names.has(name)) continue;
     const fix = `run \`export ${name}=$(openssl rand -hex 32)\`, then \`printf %s "$${name}" | npx wrangler secret put ${name}\`, and keep it`;
     problems.push({ problem: `the secret ${name} is not set (it ${what})`, fix, optional: !needed });
   }
-  const queues = (await wrangler(["queues", "list"], configPath)) ?? "";
+  const queues = (await wranglerOutput(["queues", "list"], configPath)) ?? "";
   for (const { queue } of QUEUES) {
     for (const name of [queue, `${queue}-dlq`]) {
       if (!new RegExp(`\\b${name}\\b(?!-)`).test(queues)) problems.push({ problem: `the queue ${name} does not exist`, fix: `run \`npx wrangler queues create ${name}\`` });
     }
   }
   if (config.d1_databases.some((each) => each.binding === "DB" && each.database_id)) {
-    const migrations = await wrangler(["d1", "migrations", "list", "DB", "--remote"], configPath);
+    const migrations = await wranglerOutput(["d1", "migrations", "list", "DB", "--remote"], configPath);
     if (migrations === null) problems.push({ problem: "the D1 database's migrations could not be listed", fix: "check database_id in wrangler.toml against `npx wrangler d1 list`" });
     else if (!/No migrations to apply/i.test(migrations)) {
       problems.push({ problem: "D1 migrations are not applied yet", fix: "run `npx wrangler d1 migrations apply DB --remote` before deploying (docs/deploy.md says why first)" });

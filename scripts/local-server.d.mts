@@ -7,7 +7,7 @@ export function seededDatabase(): Promise<string>;
 export function copySeededDatabase(persistTo: string): Promise<void>;
 export function executeSql(options: { persistTo: string; sql: string }): Promise<void>;
 export function buildWorker(outdir: string, config?: string, options?: { minify?: boolean }): Promise<string>;
-export function profileStartup(outfile: string): Promise<void>;
+export function wrangler(args: string[], options?: { env?: Record<string, string> }): Promise<{ stdout: string; stderr: string }>;
 export function freePort(): Promise<number>;
 export function processTree(pid: number): number[];
 export function treeRss(pid: number, only?: string): number;

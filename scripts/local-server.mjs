@@ -51,7 +51,7 @@ const NODE = join(ROOT, "node_modules", ".bin", "node");
 const WRANGLER_CLI = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const WRANGLER_PROCESS_ENV = { NODE_COMPILE_CACHE: join(ROOT, "node_modules", ".cache", "node-compile-cache") };
 
-function wrangler(args, { env = {} } = {}) {
+export function wrangler(args, { env = {} } = {}) {
   return run(NODE, [WRANGLER_CLI, ...args], { cwd: ROOT, env: { ...process.env, ...LOCAL_WRANGLER_ENV, ...WRANGLER_PROCESS_ENV, ...env } });
 }
 
@@ -105,11 +105,6 @@ export async function executeSql({ persistTo, sql }) {
 export async function buildWorker(outdir, config, { minify = true } = {}) {
   await wrangler(["deploy", "--dry-run", "--outdir", outdir, ...(config ? ["--config", config] : []), ...(minify ? [] : ["--minify=false"])]);
   return `${outdir}/${(await readdir(outdir)).find((name) => name.endsWith(".js"))}`;
-}
-
-/** Writes `wrangler check startup`'s CPU profile of the Worker's start-up (on local workerd) to `outfile`. */
-export async function profileStartup(outfile) {
-  await wrangler(["check", "startup", "--outfile", outfile]);
 }
 
 /** A TCP port that was free a moment ago. */

@@ -116,13 +116,13 @@ function parseVars<S extends z.ZodType>(schema: S, env: unknown): z.output<S> {
   return parsed.data;
 }
 
-/** The tunables of the rooms, shards and edge (wrangler.toml's `[vars]`). */
 /**
  * An isolate's configuration, by its `env`: the runtime hands every request of an isolate the same bindings
  * object, so its vars are parsed once rather than on every new connection (the edge asks for each one).
  */
 const parsedConfigs = new WeakMap<object, Config>();
 
+/** The tunables of the rooms, shards and edge (wrangler.toml's `[vars]`). */
 export function parseConfig(env: Partial<Record<keyof z.input<typeof ConfigSchema>, unknown>>): Config {
   let config = parsedConfigs.get(env);
   if (!config) parsedConfigs.set(env, (config = configFrom(parseVars(ConfigSchema, env))));

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unstable_readConfig } from "wrangler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../../scripts/local-server.mjs";
 import { configNotes, configProblems } from "../../scripts/check-deploy.mjs";
 
-const ROOT = join(import.meta.dirname, "../..");
 
 /** The project's wrangler.toml with `edit` applied, as wrangler reads it (from beside the project). */
 let directory: string;

@@ -1,10 +1,8 @@
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ROOT, wrangler } from "../../scripts/local-server.mjs";
 
-const ROOT = join(import.meta.dirname, "../..");
 const DOCS = ["README.md", "docs/deploy.md", "docs/operations.md", "docs/admin.md", "docs/webhooks.md", "docs/events.md"];
 
 /** Every wrangler command the docs give: in code spans, and on the lines of code blocks (after a pipe, if any). */
@@ -28,21 +26,11 @@ function documentedCommands(): Array<{ doc: string; command: string }> {
 /** A command's words, with quoted ones kept whole. */
 const words = (command: string) => [...command.matchAll(/"[^"]*"|\S+/g)].map(([word]) => word).filter((word) => word !== "npx");
 
-const run = promisify(execFile);
 const helps = new Map<string, Promise<string>>();
 /** The pinned wrangler's --help for a command path (what the docs' `npx wrangler` runs). */
 function help(path: string[]): Promise<string> {
   const key = path.join(" ");
-  if (!helps.has(key)) {
-    const wrangler = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-    helps.set(
-      key,
-      run(join(ROOT, "node_modules", ".bin", "node"), [wrangler, ...path, "--help"], {
-        cwd: ROOT,
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false", NODE_COMPILE_CACHE: join(ROOT, "node_modules", ".cache", "node-compile-cache") },
-      }).then(({ stdout }) => stdout),
-    );
-  }
+  if (!helps.has(key)) helps.set(key, wrangler([...path, "--help"]).then(({ stdout }) => stdout));
   return helps.get(key)!;
 }
 

@@ -8,7 +8,8 @@
 // NAME=VALUE (repeatable) sets one of the server's variables, e.g. --var RECOVERY_WINDOW_MS=0. --idle N first
 // connects N idle sockets (authenticated, subscribed to BETS), so that the connects are sampled among them.
 // --warmup samples a fresh server's first --clients connects and then as many again, and prints the functions
-// whose time per connect fell most from the first round to the second: where a fresh isolate's warm-up goes.
+// whose time per connect fell most from the first round to the second: where a fresh isolate's warm-up goes; with
+// --out, each round's profile is written beside it (NAME.first.cpuprofile, NAME.next.cpuprofile).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -93,6 +94,10 @@ async function warmup(server, session, load, connect) {
   const first = await round();
   await pause(2_000);
   const next = await round();
+  if (values.out) {
+    await writeFile(values.out.replace(/(\.cpuprofile)?$/, ".first.cpuprofile"), JSON.stringify(first.profile));
+    await writeFile(values.out.replace(/(\.cpuprofile)?$/, ".next.cpuprofile"), JSON.stringify(next.profile));
+  }
   const perConnect = ({ profile, connects }) => {
     const busyUs = (busyMs(profile) * 1000) / connects;
     return { busyUs, functions: new Map(selfTimes(busySamples(profile)).map(({ name, share }) => [name, share * busyUs])) };

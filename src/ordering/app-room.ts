@@ -99,7 +99,7 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
       const counted = await (await this.ordered(appId)).countConnections(shard, report);
       // Closed connections take their users out of presence: the users gauge reads it.
       if (report.closed.length > 0) this.meter.changed();
-      this.runtime.hold(this.planShards(appId, counted.total));
+      void this.planShards(appId, counted.total);
       return counted;
     },
     request: async (appId, client, event, payload, version) => {
@@ -326,10 +326,13 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
 
   /**
    * Follows the app's load with its shard count, when the count is automatic: a change is saved for the Worker
-   * isolates that have not heard it, and told to the shards in their batches' answers.
+   * isolates that have not heard it, and told to the shards in their batches' answers. Only the save is held
+   * (`waitUntil`): the plan itself runs on every connection report, almost always on the cached app row, and
+   * one held per report was a fresh object's costliest native call after accepting the socket. A plan lost
+   * with its object is made again on the next report.
    */
   private async planShards(appId: number, connections: number): Promise<void> {
-    const app = await this.findApp(appId);
+    const app = await this.findApp(appId).catch(() => null);
     if (!app) return;
     const plan = shardPlanOf(app, this.config.roomShards);
     // A fixed count is the operator's, read from the app's row where it is needed; the room keeps none.
@@ -343,8 +346,10 @@ export class AppRoom extends SocketpotShard implements AppOrdering {
     this.planned(this.shardCount);
     if (this.shardCount === current) return;
     log("shards_changed", { app_id: appId, from: current, to: this.shardCount, connections });
-    await saveActiveShards(this.env.DB, appId, this.shardCount).catch((error: unknown) =>
-      log("request_failed", { app_id: appId, request: "save shards", error: String(error) }),
+    this.runtime.hold(
+      saveActiveShards(this.env.DB, appId, this.shardCount).catch((error: unknown) =>
+        log("request_failed", { app_id: appId, request: "save shards", error: String(error) }),
+      ),
     );
   }
 

@@ -10,53 +10,72 @@ import { localSecret, runningServers, TEST_SHARDS } from "../support/server.js";
 
 const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
 
+/** The first migration after which every one is expand-only (test/unit/migrations.test.ts): upgrades start here. */
+const FIRST_EXPAND_ONLY = "migrations/0004_token_owner_index.sql";
+
 /**
- * The release before this one's newest migration: the parent of the commit that added it. A deploy applies the
- * D1 migrations first and each object takes up the new code within minutes after (docs/deploy.md), so for that
- * while this release's schema is served by that release's code.
+ * For each migration from {@link FIRST_EXPAND_ONLY} on, the release before it: the parent of the commit that added
+ * it. A deploy applies the D1 migrations first and each object takes up the new code within minutes after
+ * (docs/deploy.md), so for that while the new schema is served by that release's code; an operator who skipped
+ * releases has the oldest of them on every migration since.
  */
-function previousRelease(): { commit: string; migration: string } {
-  const [added] = git("log", "--diff-filter=A", "--format=%H", "--", "migrations/").split("\n");
-  if (!added) throw new Error("no commit adds a migration: this test needs the repository's history (a full clone)");
-  const migration = git("diff-tree", "--no-commit-id", "--name-only", "--diff-filter=A", "-r", added, "--", "migrations/").split("\n").sort().at(-1)!;
-  return { commit: git("rev-parse", `${added}^`), migration };
+function previousReleases(): Array<{ commit: string; migration: string }> {
+  const added = git("log", "--diff-filter=A", "--format=%H", "--", "migrations/").split("\n").filter(Boolean);
+  if (added.length === 0) throw new Error("no commit adds a migration: this test needs the repository's history (a full clone)");
+  return added
+    .flatMap((commit) =>
+      git("diff-tree", "--no-commit-id", "--name-only", "--diff-filter=A", "-r", commit, "--", "migrations/")
+        .split("\n")
+        .map((migration) => ({ added: commit, migration })),
+    )
+    .filter(({ migration }) => migration >= FIRST_EXPAND_ONLY)
+    .sort((a, b) => a.migration.localeCompare(b.migration))
+    .map(({ added: commit, migration }) => ({ commit: git("rev-parse", `${commit}^`), migration }));
 }
 
-let tree: string;
-let state: string;
-let server: Awaited<ReturnType<typeof startLocalServer>>;
-let adminToken: string;
-let release: { commit: string; migration: string };
-
-beforeAll(async () => {
-  release = previousRelease();
-  tree = await mkdtemp(join(tmpdir(), "socketpot-previous-"));
-  execFileSync("sh", ["-c", `git archive ${release.commit} | tar -x -C "${tree}"`], { cwd: ROOT });
-  // Its dependencies are this release's: a release's dependencies change far less often than its schema.
-  await symlink(join(ROOT, "node_modules"), join(tree, "node_modules"));
-  // This release's migrations and seed, the newest among them.
-  state = await mkdtemp(join(tmpdir(), "socketpot-upgrade-"));
-  await copySeededDatabase(state);
-  adminToken = await localSecret("ADMIN_TOKEN");
-  const vars = { ROOM_SHARDS: TEST_SHARDS, ADMIN_TOKEN: adminToken, INGEST_TOKEN: await localSecret("INGEST_TOKEN") };
-  server = await startLocalServer({ persistTo: state, vars, config: join(tree, "wrangler.toml") });
-  runningServers.add(server);
-}, 120_000);
-
-afterAll(async () => {
-  if (server) {
-    runningServers.delete(server);
-    await server.stop({ discardingState: true });
-  }
-  await Promise.all([tree, state].filter(Boolean).map((path) => rm(path, { recursive: true, force: true })));
-});
+/**
+ * The suite runs the oldest release an upgrade may start from and the one before the newest migration, each on
+ * this release's fully migrated schema: between them they meet every migration since 0003 under older code.
+ * `UPGRADE_RELEASES=all` runs the release before each migration (about 5 s each).
+ */
+const releases = (() => {
+  const all = previousReleases();
+  return process.env["UPGRADE_RELEASES"] === "all" ? all : [...new Set([all[0]!, all.at(-1)!])];
+})();
 
 /**
  * Expand, then contract: a migration only adds what the previous release does not read (tables, columns with
  * defaults, indexes), and what it stops reading is dropped by a later release's migration, once no code reads
- * it. So the previous release's code keeps its contract on this release's schema for as long as it runs.
+ * it. So an older release's code keeps its contract on this release's schema for as long as it runs.
  */
-describe("the previous release on this release's schema", () => {
+describe.each(releases)("the release before $migration, on this release's schema", (release) => {
+  let tree: string;
+  let state: string;
+  let server: Awaited<ReturnType<typeof startLocalServer>>;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    tree = await mkdtemp(join(tmpdir(), "socketpot-previous-"));
+    execFileSync("sh", ["-c", `git archive ${release.commit} | tar -x -C "${tree}"`], { cwd: ROOT });
+    // Its dependencies are this release's: a release's dependencies change far less often than its schema.
+    await symlink(join(ROOT, "node_modules"), join(tree, "node_modules"));
+    // This release's migrations and seed, the newest among them.
+    state = await mkdtemp(join(tmpdir(), "socketpot-upgrade-"));
+    await copySeededDatabase(state);
+    adminToken = await localSecret("ADMIN_TOKEN");
+    const vars = { ROOM_SHARDS: TEST_SHARDS, ADMIN_TOKEN: adminToken, INGEST_TOKEN: await localSecret("INGEST_TOKEN") };
+    server = await startLocalServer({ persistTo: state, vars, config: join(tree, "wrangler.toml") });
+    runningServers.add(server);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (server) {
+      runningServers.delete(server);
+      await server.stop({ discardingState: true });
+    }
+    await Promise.all([tree, state].filter(Boolean).map((path) => rm(path, { recursive: true, force: true })));
+  });
+
   it("authenticates stored users, chats and keeps history, and issues new tokens that authenticate", async () => {
     expect(release.migration).toMatch(/^migrations\/\d{4}_.+\.sql$/);
     const alice = await joinChat(server.url, "alice");

@@ -1,7 +1,5 @@
 import type { Unstable_Config } from "wrangler";
 
-export const PUSH_MESSAGES: number;
-export const PUSH_BYTES: number;
 export function deadLetterQueues(config: Unstable_Config): Array<{ source: string; deadLetters: string }>;
 export function decodedBody(message: { body: string; metadata?: Record<string, unknown> }): { body: unknown; contentType: "json" | "text" } | null;
 export function pushBatches<T extends { body: unknown }>(items: T[]): T[][];

@@ -14,13 +14,10 @@ import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
 import * as z from "zod";
 import { ROOT } from "./local-server.mjs";
+// Plain TypeScript without imports, which Node 22 runs as it is: the Queue's limits and the batching the Worker uses.
+import { chunksBySize } from "../src/chunks.ts";
+import { QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES, QUEUE_MESSAGE_METADATA_BYTES } from "../src/limits.ts";
 
-/**
- * The most messages, and bytes of JSON in all, one push takes: a Queue batch's limits, as src/limits.ts has them
- * (QUEUE_BATCH_MESSAGES, QUEUE_BATCH_BYTES; a test holds them equal), less room for each message's metadata.
- */
-export const PUSH_MESSAGES = 100;
-export const PUSH_BYTES = 256_000 - 100 * PUSH_MESSAGES;
 /** How long pulled messages stay leased to this script: ample for one push. */
 const LEASE_MS = 60_000;
 
@@ -79,23 +76,10 @@ export function decodedBody(message) {
   return null;
 }
 
-/** `items` in order, in runs of at most `PUSH_MESSAGES` whose JSON bodies take at most `PUSH_BYTES` together. */
+/** `items` in order, in pushes within a Queue batch's limits on messages and bytes (each message's metadata counted). */
 export function pushBatches(items) {
-  const batches = [];
-  let batch = [];
-  let bytes = 0;
-  for (const item of items) {
-    const size = Buffer.byteLength(JSON.stringify(item.body));
-    if (batch.length > 0 && (batch.length === PUSH_MESSAGES || bytes + size > PUSH_BYTES)) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(item);
-    bytes += size;
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
+  const sizes = items.map((item) => Buffer.byteLength(JSON.stringify(item.body)) + QUEUE_MESSAGE_METADATA_BYTES);
+  return chunksBySize(items, sizes, QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES);
 }
 
 /** Calls to the account's Queues API: each answers its result, or throws with Cloudflare's error messages. */
@@ -152,7 +136,7 @@ function describe(message, now) {
 /** Peeks at up to `limit` messages of each dead-letter queue. */
 async function list(api, pairs, ids, limit, out) {
   for (const { deadLetters } of pairs) {
-    const messages = await api.peek(ids.get(deadLetters), Math.min(limit, PUSH_MESSAGES));
+    const messages = await api.peek(ids.get(deadLetters), Math.min(limit, QUEUE_BATCH_MESSAGES));
     out(`${deadLetters}: ${messages.length === 0 ? "empty" : `${messages.length} message(s) shown`}`);
     for (const message of messages) out(describe(message, Date.now()));
   }
@@ -170,7 +154,7 @@ async function replay(api, pairs, ids, limit, out) {
     let left = 0;
     const seen = new Set();
     while (moved + left < limit) {
-      const batch = await api.pull(ids.get(deadLetters), Math.min(PUSH_MESSAGES, limit - moved - left));
+      const batch = await api.pull(ids.get(deadLetters), Math.min(QUEUE_BATCH_MESSAGES, limit - moved - left));
       // What was left before comes round again: it is handed back at once, and the run ends when nothing else comes.
       const again = batch.filter((message) => seen.has(message.id)).map((message) => message.lease_id);
       const pulled = batch.filter((message) => !seen.has(message.id));

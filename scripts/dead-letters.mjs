@@ -1,7 +1,7 @@
 // `npm run dead-letters -- list|replay [events|webhooks]`: what waits in the dead-letter queues wrangler.toml
 // names, and putting it back on the queue it came from, where the consumer takes it again as it took it first.
-// A replayed event is delivered at most once all the same: the room skips an event id it has already delivered.
-// A replayed webhook delivery starts its attempts afresh; receivers tell repeats apart by the event's id.
+// A replayed event reaches a socket once: the room skips an event id among the last EVENT_DEDUP_WINDOW it
+// delivered. A replayed webhook delivery starts its attempts afresh; receivers tell repeats apart by the event's id.
 //
 // wrangler has no command that reads a queue's messages, so this speaks Cloudflare's Queues REST API, with
 // CLOUDFLARE_API_TOKEN (an API token with Account → Queues → Edit) and CLOUDFLARE_ACCOUNT_ID, the variables
@@ -18,13 +18,24 @@ import { ROOT } from "./local-server.mjs";
 import { chunksBySize } from "../src/chunks.ts";
 import { QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES, QUEUE_MESSAGE_METADATA_BYTES } from "../src/limits.ts";
 
-/** How long pulled messages stay leased to this script: ample for one push. */
-const LEASE_MS = 60_000;
+/**
+ * How long pulled messages stay leased to this script. What it cannot read back keeps its lease until the run
+ * ends, so that it is not pulled again (each pull counts an attempt, and a pull consumer deletes a message at its
+ * `max_retries`); if the script dies, everything it held is back in the queue after this.
+ */
+const LEASE_MS = 15 * 60_000;
+/** The fewest retries the dead-letter queue's pull consumer may allow: replays and crashes each spend one. */
+const MIN_PULL_RETRIES = 100;
+/** How long one call to the API may take. */
+const CALL_TIMEOUT_MS = 30_000;
 
 /** A variable that must be set, and what to set it to when it is not. */
 const required = (what) => z.string({ error: what }).min(1, what);
 const Env = z.object({
-  CLOUDFLARE_API_TOKEN: required("set CLOUDFLARE_API_TOKEN to an API token with Account → Queues → Edit"),
+  CLOUDFLARE_API_TOKEN: required("set CLOUDFLARE_API_TOKEN to an API token with Account → Queues → Edit").regex(
+    /^[\w-]+$/,
+    "CLOUDFLARE_API_TOKEN has characters no API token has: copy it again",
+  ),
   CLOUDFLARE_ACCOUNT_ID: required("set CLOUDFLARE_ACCOUNT_ID to the account's id (`npx wrangler whoami` shows it)"),
   CLOUDFLARE_API_BASE_URL: z.url().default("https://api.cloudflare.com/client/v4"),
 });
@@ -34,10 +45,15 @@ const Envelope = z.object({
   success: z.boolean(),
   errors: z.array(z.object({ message: z.string() }).loose()).default([]),
   result: z.unknown(),
-  result_info: z.object({ total_pages: z.number().optional() }).loose().nullish(),
 });
 const QueueList = z.array(
-  z.object({ queue_id: z.string(), queue_name: z.string(), consumers: z.array(z.object({ type: z.string() }).loose()).optional() }).loose(),
+  z
+    .object({
+      queue_id: z.string(),
+      queue_name: z.string(),
+      consumers: z.array(z.object({ type: z.string(), settings: z.object({ max_retries: z.number().optional() }).loose().optional() }).loose()).optional(),
+    })
+    .loose(),
 );
 const QueuedMessage = z
   .object({
@@ -46,10 +62,11 @@ const QueuedMessage = z
     attempts: z.number().default(0),
     timestamp_ms: z.number().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
-    lease_id: z.string().optional(),
   })
   .loose();
-const Messages = z.object({ messages: z.array(QueuedMessage).default([]) }).loose();
+const Peeked = z.object({ messages: z.array(QueuedMessage).default([]) }).loose();
+const Pulled = z.object({ messages: z.array(QueuedMessage.extend({ lease_id: z.string() })).default([]) }).loose();
+const Acked = z.object({ ackCount: z.number().optional(), retryCount: z.number().optional(), warnings: z.unknown().optional() }).loose();
 
 /** The dead-letter queues wrangler.toml gives its consumers, each with the queue its messages came from. */
 export function deadLetterQueues(config) {
@@ -90,8 +107,10 @@ function queuesApi(env) {
       method,
       headers: { Authorization: `Bearer ${env.CLOUDFLARE_API_TOKEN}`, "Content-Type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     }).catch((error) => {
-      throw new Error(`cannot reach ${env.CLOUDFLARE_API_BASE_URL}: ${error.cause?.message ?? error.message}`);
+      // Only the error's code or name: fetch's own messages can quote the request's headers.
+      throw new Error(`cannot reach ${new URL(env.CLOUDFLARE_API_BASE_URL).origin}: ${error.cause?.code ?? error.name}`);
     });
     const text = await response.text();
     let envelope;
@@ -107,22 +126,34 @@ function queuesApi(env) {
     return envelope;
   };
   return {
-    async queues() {
-      const queues = [];
-      for (let page = 1; ; page += 1) {
-        const { result, result_info } = await call("GET", `?page=${page}&per_page=100`);
-        const listed = QueueList.parse(result ?? []);
-        queues.push(...listed);
-        if (listed.length === 0 || page >= (result_info?.total_pages ?? page)) return queues;
+    /** The queue named `name` (looked up by name, as wrangler does), or null. */
+    async queue(name) {
+      const { result } = await call("GET", `?name=${encodeURIComponent(name)}`);
+      return QueueList.parse(result ?? []).find((queue) => queue.queue_name === name) ?? null;
+    },
+    peek: async (queueId, count) => Peeked.parse((await call("POST", `/${queueId}/messages/peek`, { batch_size: count })).result).messages,
+    pull: async (queueId, count) =>
+      Pulled.parse((await call("POST", `/${queueId}/messages/pull`, { batch_size: count, visibility_timeout_ms: LEASE_MS })).result).messages,
+    push: (queueId, items) => call("POST", `/${queueId}/messages/batch`, { messages: items.map(({ body, contentType }) => ({ body, content_type: contentType })) }),
+    /** Acknowledges `acks` and hands `retries` back; throws unless the API says it took every one. */
+    async ack(queueId, acks, retries) {
+      if (acks.length === 0 && retries.length === 0) return;
+      const { result } = await call("POST", `/${queueId}/messages/ack`, { acks: acks.map((lease_id) => ({ lease_id })), retries: retries.map((lease_id) => ({ lease_id })) });
+      const { ackCount, retryCount, warnings } = Acked.parse(result ?? {});
+      if (ackCount !== acks.length || retryCount !== retries.length) {
+        throw new Error(`the API took ${ackCount ?? "?"} of ${acks.length} acknowledgements and ${retryCount ?? "?"} of ${retries.length} retries (${printable(JSON.stringify(warnings ?? {}))})`);
       }
     },
-    peek: async (queueId, count) => Messages.parse((await call("POST", `/${queueId}/messages/peek`, { batch_size: count })).result).messages,
-    pull: async (queueId, count) =>
-      Messages.parse((await call("POST", `/${queueId}/messages/pull`, { batch_size: count, visibility_timeout_ms: LEASE_MS })).result).messages,
-    push: (queueId, items) => call("POST", `/${queueId}/messages/batch`, { messages: items.map(({ body, contentType }) => ({ body, content_type: contentType })) }),
-    ack: (queueId, acks, retries) =>
-      call("POST", `/${queueId}/messages/ack`, { acks: acks.map((lease_id) => ({ lease_id })), retries: retries.map((lease_id) => ({ lease_id })) }),
   };
+}
+
+/**
+ * `text` safe for a terminal, at most `max` characters: control and format characters (C1 controls, bidi
+ * overrides, line separators), which JSON leaves as they are, are escaped, and no character is cut in two.
+ */
+export function printable(text, max = 160) {
+  const characters = Array.from(text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (character) => `\\u${character.codePointAt(0).toString(16).padStart(4, "0")}`));
+  return characters.length > max ? `${characters.slice(0, max).join("")}…` : characters.join("");
 }
 
 /** One line about a message: its id, attempts, age, and the start of its body. */
@@ -130,7 +161,7 @@ function describe(message, now) {
   const decoded = decodedBody(message);
   const age = message.timestamp_ms === undefined ? "?" : `${Math.round((now - message.timestamp_ms) / 60_000)} min`;
   const body = decoded === null ? `(a ${message.metadata?.["CF-Content-Type"]} body, not readable here)` : JSON.stringify(decoded.body);
-  return `  ${message.id}  attempts ${message.attempts}  age ${age}  ${body.length > 160 ? `${body.slice(0, 160)}…` : body}`;
+  return `  ${printable(message.id, 64)}  attempts ${message.attempts}  age ${age}  ${printable(body)}`;
 }
 
 /** Peeks at up to `limit` messages of each dead-letter queue. */
@@ -143,32 +174,29 @@ async function list(api, pairs, ids, limit, out) {
 }
 
 /**
- * Moves up to `limit` messages of each dead-letter queue back to its source queue, a pulled batch at a time.
- * What cannot be read back is left in the dead-letter queue (marked for retry, so it is not held for the lease).
- * A failed push stops the run with its messages marked for retry: nothing is acknowledged that was not pushed.
+ * Moves up to `limit` messages of each dead-letter queue back to its source queue, a pulled batch at a time,
+ * acknowledging each only once a push took it. What cannot be read back keeps its lease until the queue is done,
+ * then is handed back, so that one run pulls each message once. A failed push, or an acknowledgement the API did
+ * not take, stops the run; what it held goes back to the dead-letter queue, and what was pushed but not
+ * acknowledged is pushed again by the next run (the room skips an event id it delivered recently).
  */
 async function replay(api, pairs, ids, limit, out) {
-  let failed = false;
   for (const { source, deadLetters } of pairs) {
+    const queueId = ids.get(deadLetters);
     let moved = 0;
-    let left = 0;
-    const seen = new Set();
-    while (moved + left < limit) {
-      const batch = await api.pull(ids.get(deadLetters), Math.min(QUEUE_BATCH_MESSAGES, limit - moved - left));
-      // What was left before comes round again: it is handed back at once, and the run ends when nothing else comes.
-      const again = batch.filter((message) => seen.has(message.id)).map((message) => message.lease_id);
-      const pulled = batch.filter((message) => !seen.has(message.id));
-      if (pulled.length === 0) {
-        if (again.length > 0) await api.ack(ids.get(deadLetters), [], again);
-        break;
-      }
-      for (const message of pulled) seen.add(message.id);
-      const readable = pulled.flatMap((message) => {
+    const kept = [];
+    let problem = null;
+    while (problem === null && moved + kept.length < limit) {
+      const pulled = await api.pull(queueId, Math.min(QUEUE_BATCH_MESSAGES, limit - moved - kept.length));
+      if (pulled.length === 0) break;
+      const readable = [];
+      for (const message of pulled) {
         const decoded = decodedBody(message);
-        return decoded === null ? [] : [{ ...decoded, message }];
-      });
-      const unreadable = pulled.filter((message) => !readable.some((item) => item.message === message));
-      for (const message of unreadable) out(`  left in ${deadLetters}: ${describe(message, Date.now()).trim()}`);
+        if (decoded === null) {
+          kept.push(message);
+          out(`  left in ${deadLetters}: ${describe(message, Date.now()).trim()}`);
+        } else readable.push({ ...decoded, message });
+      }
       let pushed = 0;
       try {
         for (const batch of pushBatches(readable)) {
@@ -176,18 +204,26 @@ async function replay(api, pairs, ids, limit, out) {
           pushed += batch.length;
         }
       } catch (error) {
-        out(`${deadLetters}: pushing to ${source} failed (${error.message}); ${readable.length - pushed} message(s) stay in ${deadLetters}`);
-        failed = true;
+        problem = `pushing to ${source} failed (${error.message})`;
       }
-      const acked = readable.slice(0, pushed).map((item) => item.message.lease_id);
-      const retried = [...readable.slice(pushed).map((item) => item.message), ...unreadable].map((message) => message.lease_id).concat(again);
-      await api.ack(ids.get(deadLetters), acked, retried);
+      const lease = (item) => item.message.lease_id;
+      try {
+        await api.ack(queueId, readable.slice(0, pushed).map(lease), readable.slice(pushed).map(lease));
+      } catch (error) {
+        problem ??= `${pushed} message(s) were pushed to ${source} but not acknowledged (${error.message}); the next replay sends them again`;
+      }
       moved += pushed;
-      left += unreadable.length;
-      if (failed) break;
     }
-    out(`${deadLetters}: ${moved} message(s) replayed to ${source}${left > 0 ? `, ${left} left where they are` : ""}`);
-    if (failed) return false;
+    try {
+      await api.ack(queueId, [], kept.map((message) => message.lease_id));
+    } catch (error) {
+      problem ??= `handing back what was left failed (${error.message}); it is back in ${deadLetters} within ${LEASE_MS / 60_000} minutes`;
+    }
+    out(`${deadLetters}: ${moved} message(s) replayed to ${source}${kept.length > 0 ? `, ${kept.length} left where they are` : ""}`);
+    if (problem !== null) {
+      out(`${deadLetters}: stopped: ${problem}; the rest stays in ${deadLetters}`);
+      return false;
+    }
   }
   return true;
 }
@@ -216,20 +252,32 @@ export async function run(args, environment = process.env, out = console.log) {
   }
   const limit = z.coerce.number().int().positive().parse(values.limit);
   const api = queuesApi(env.data);
-  const queues = await api.queues();
-  const ids = new Map(queues.map((queue) => [queue.queue_name, queue.queue_id]));
-  const missing = pairs.flatMap(({ source, deadLetters }) => [source, deadLetters]).filter((name) => !ids.has(name));
+  const names = pairs.flatMap(({ source, deadLetters }) => [source, deadLetters]);
+  const queues = new Map();
+  for (const name of names) queues.set(name, await api.queue(name));
+  const missing = names.filter((name) => queues.get(name) === null);
   if (missing.length > 0) {
     out(`the account has no queue named ${missing.join(", ")}: run \`npm run check-deploy\`, which says how to create them`);
     return 1;
   }
+  const ids = new Map([...queues].map(([name, queue]) => [name, queue.queue_id]));
   if (command === "replay") {
-    const unpulled = pairs.filter(({ deadLetters }) => {
-      const consumers = queues.find((queue) => queue.queue_name === deadLetters)?.consumers;
-      return consumers !== undefined && !consumers.some((consumer) => consumer.type === "http_pull");
-    });
-    for (const { deadLetters } of unpulled) out(`${deadLetters} has no HTTP pull consumer: run \`npx wrangler queues consumer http add ${deadLetters} --message-retries 100\` once`);
-    if (unpulled.length > 0) return 1;
+    let ready = true;
+    for (const { deadLetters } of pairs) {
+      const consumers = queues.get(deadLetters).consumers;
+      const pull = consumers?.find((consumer) => consumer.type === "http_pull");
+      const add = `npx wrangler queues consumer http add ${deadLetters} --message-retries ${MIN_PULL_RETRIES}`;
+      if (consumers !== undefined && pull === undefined) {
+        out(`${deadLetters} has no HTTP pull consumer: run \`${add}\` once`);
+        ready = false;
+      } else if ((pull?.settings?.max_retries ?? MIN_PULL_RETRIES) < MIN_PULL_RETRIES) {
+        out(
+          `${deadLetters}'s pull consumer deletes a message after ${pull.settings.max_retries} retries, and every replay spends one: run \`npx wrangler queues consumer http remove ${deadLetters}\`, then \`${add}\``,
+        );
+        ready = false;
+      }
+    }
+    if (!ready) return 1;
     return (await replay(api, pairs, ids, limit, out)) ? 0 : 1;
   }
   await list(api, pairs, ids, limit, out);

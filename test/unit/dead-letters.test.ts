@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { decodedBody, pushBatches, run } from "../../scripts/dead-letters.mjs";
+import { decodedBody, printable, pushBatches, run } from "../../scripts/dead-letters.mjs";
 import { QUEUE_BATCH_BYTES, QUEUE_BATCH_MESSAGES, QUEUE_MESSAGE_METADATA_BYTES } from "../../src/limits.js";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
@@ -19,21 +19,25 @@ interface Stored {
 
 /**
  * A stand-in for Cloudflare's Queues REST API (this machine cannot reach Cloudflare), as its pull-consumer page
- * and API schema describe it: queues listed with their consumers; peek, which leases nothing; pull, which leases
- * (the message is invisible until acknowledged, marked for retry, or the lease runs out) and counts an attempt;
- * ack, which deletes acknowledged messages and makes retried ones visible again at once; and batch push, which
- * refuses more than 100 messages or 256 KB. `json` bodies travel base64-encoded, as Cloudflare sends them.
+ * and API schema describe it: queues found by name with their consumers; peek, which leases nothing; pull, which
+ * leases (the message is invisible until acknowledged, marked for retry, or the lease runs out), counts an
+ * attempt, and deletes a message that has reached the pull consumer's `max_retries`; ack, which deletes
+ * acknowledged messages, makes retried ones visible again at once, and counts only leases it knows; and batch
+ * push, which refuses more than 100 messages or 256 KB and a message without its content type. `json` bodies
+ * travel base64-encoded, as Cloudflare sends them.
  */
 class QueuesStandIn {
-  readonly queues = new Map<string, { id: string; messages: Stored[]; pull: boolean }>();
+  readonly queues = new Map<string, { id: string; messages: Stored[]; pull: boolean; maxRetries: number }>();
   pushes: number[] = [];
+  pulls = 0;
   failPushes = false;
+  failAcks = false;
   private nextId = 0;
   private server!: Server;
   url = "";
 
-  constructor(names: Array<{ name: string; pull: boolean }>) {
-    for (const { name, pull } of names) this.queues.set(name, { id: `q-${name}`, messages: [], pull });
+  constructor(names: Array<{ name: string; pull: boolean; maxRetries?: number }>) {
+    for (const { name, pull, maxRetries = 100 } of names) this.queues.set(name, { id: `q-${name}`, messages: [], pull, maxRetries });
   }
 
   put(name: string, body: unknown, contentType = "json", attempts = 6): void {
@@ -75,11 +79,14 @@ class QueuesStandIn {
         response.end(JSON.stringify({ success: errors.length === 0, errors, messages: [], result }));
       };
       if (request.headers.authorization !== `Bearer ${TOKEN}`) return answer(403, null, [{ code: 10000, message: "Authentication error" }]);
-      const path = new URL(request.url!, "http://x").pathname;
+      const url = new URL(request.url!, "http://x");
+      const path = url.pathname;
       const prefix = `/client/v4/accounts/${ACCOUNT}/queues`;
       if (!path.startsWith(prefix)) return answer(404, null, [{ code: 7003, message: "No route for the URI" }]);
       if (request.method === "GET" && path === prefix) {
-        const listed = [...this.queues].map(([name, { id, pull }]) => ({ queue_id: id, queue_name: name, consumers: pull ? [{ type: "http_pull" }] : [] }));
+        const listed = [...this.queues]
+          .filter(([name]) => name === url.searchParams.get("name"))
+          .map(([name, { id, pull, maxRetries }]) => ({ queue_id: id, queue_name: name, consumers: pull ? [{ type: "http_pull", settings: { max_retries: maxRetries } }] : [] }));
         return answer(200, listed);
       }
       const [, id, , action] = path.slice(prefix.length).split("/");
@@ -92,6 +99,8 @@ class QueuesStandIn {
       if (action === "peek") return answer(200, { messages: visible().slice(0, body.batch_size ?? 5).map(shown) });
       if (action === "pull") {
         if (!entry.pull) return answer(400, null, [{ code: 11004, message: "Queue does not have an HTTP pull consumer" }]);
+        this.pulls += 1;
+        entry.messages = entry.messages.filter((message) => message.leasedUntil > now || message.attempts < entry.maxRetries);
         const taken = visible().slice(0, Math.min(body.batch_size ?? 5, 100));
         for (const message of taken) {
           message.attempts += 1;
@@ -101,17 +110,20 @@ class QueuesStandIn {
         return answer(200, { messages: taken.map((message) => ({ ...shown(message), lease_id: message.lease })) });
       }
       if (action === "ack") {
-        const acked = new Set<string>(body.acks.map((each: { lease_id: string }) => each.lease_id));
-        const retried = new Set<string>(body.retries.map((each: { lease_id: string }) => each.lease_id));
+        if (this.failAcks) return answer(500, null, [{ code: 10001, message: "Internal error" }]);
+        const known = new Set(entry.messages.map((message) => message.lease));
+        const acked = new Set<string>(body.acks.map((each: { lease_id: string }) => each.lease_id).filter((lease: string) => known.has(lease)));
+        const retried = new Set<string>(body.retries.map((each: { lease_id: string }) => each.lease_id).filter((lease: string) => known.has(lease)));
         entry.messages = entry.messages.filter((message) => !acked.has(message.lease!));
         for (const message of entry.messages) if (retried.has(message.lease!)) message.leasedUntil = 0;
-        return answer(200, { ackCount: acked.size, retryCount: retried.size });
+        return answer(200, { ackCount: acked.size, retryCount: retried.size, warnings: {} });
       }
       if (action === "batch") {
         const messages: Array<{ body: unknown; content_type: string }> = body.messages;
         const bytes = messages.reduce((sum, message) => sum + Buffer.byteLength(JSON.stringify(message.body)) + QUEUE_MESSAGE_METADATA_BYTES, 0);
         if (this.failPushes) return answer(500, null, [{ code: 10001, message: "Internal error" }]);
         if (messages.length > QUEUE_BATCH_MESSAGES || bytes > QUEUE_BATCH_BYTES) return answer(413, null, [{ code: 11010, message: "batch too large" }]);
+        if (messages.some((message) => message.content_type !== "json" && message.content_type !== "text")) return answer(400, null, [{ code: 11011, message: "content_type" }]);
         this.pushes.push(messages.length);
         for (const message of messages) this.put([...this.queues].find(([, queue]) => queue === entry)![0], message.body, message.content_type, 0);
         return answer(200, {});
@@ -132,11 +144,11 @@ const deposit = (n: number, pad = 0) => ({ id: `e${n}`, type: "balance_change", 
 describe("npm run dead-letters", () => {
   let api: QueuesStandIn;
   let lines: string[];
-  const dlq = (source: string, pull = true) => [
+  const dlq = (source: string, pull = true, maxRetries = 100) => [
     { name: source, pull: false },
-    { name: `${source}-dlq`, pull },
+    { name: `${source}-dlq`, pull, maxRetries },
   ];
-  const start = async (names: Array<{ name: string; pull: boolean }>) => {
+  const start = async (names: Array<{ name: string; pull: boolean; maxRetries?: number }>) => {
     api = new QueuesStandIn(names);
     await api.start();
   };
@@ -183,7 +195,7 @@ describe("npm run dead-letters", () => {
     expect(api.queue("socketpot-events-dlq").messages).toHaveLength(5);
     expect(api.leased("socketpot-events-dlq")).toBe(0);
     expect(api.queue("socketpot-events").messages).toHaveLength(0);
-    expect(lines.join("\n")).toMatch(/pushing to socketpot-events failed \(POST \/q-socketpot-events\/messages\/batch: Internal error\); 5 message\(s\) stay in socketpot-events-dlq/);
+    expect(lines).toContain("socketpot-events-dlq: stopped: pushing to socketpot-events failed (POST /q-socketpot-events/messages/batch: Internal error); the rest stays in socketpot-events-dlq");
     api.failPushes = false;
     expect(await dead(["replay", "events"])).toBe(0);
     expect(api.bodies("socketpot-events")).toEqual([0, 1, 2, 3, 4].map((n) => deposit(n)));
@@ -224,7 +236,52 @@ describe("npm run dead-letters", () => {
     expect(await dead(["replay", "deposits"])).toBe(2);
     expect(lines[0]).toBe("no dead-letter queue for deposits in wrangler.toml");
     lines = [];
-    await expect(dead(["list"], { ...env(), CLOUDFLARE_API_TOKEN: "wrong" })).rejects.toThrow("GET ?page=1&per_page=100: Authentication error");
+    await expect(dead(["list"], { ...env(), CLOUDFLARE_API_TOKEN: "wrong" })).rejects.toThrow("GET ?name=socketpot-events: Authentication error");
+  });
+
+  it("pulls each message once a run: 150 unreadable ones ahead of the rest neither stop it nor use up their attempts", async () => {
+    await start(dlq("socketpot-events"));
+    for (let n = 0; n < 150; n += 1) api.put("socketpot-events-dlq", "AAAA", "v8", 1);
+    for (let n = 0; n < 5; n += 1) api.put("socketpot-events-dlq", deposit(n), "json", 1);
+    expect(await dead(["replay", "events"])).toBe(0);
+    expect(api.bodies("socketpot-events")).toEqual([0, 1, 2, 3, 4].map((n) => deposit(n)));
+    const left = api.queue("socketpot-events-dlq").messages;
+    expect(left).toHaveLength(150);
+    expect(new Set(left.map((message) => message.attempts))).toEqual(new Set([2]));
+    expect(api.leased("socketpot-events-dlq")).toBe(0);
+    expect(lines.at(-1)).toBe("socketpot-events-dlq: 5 message(s) replayed to socketpot-events, 150 left where they are");
+  });
+
+  it("refuses a pull consumer that would delete messages after a few retries, and says how to replace it", async () => {
+    await start(dlq("socketpot-events", true, 3));
+    api.put("socketpot-events-dlq", deposit(1));
+    expect(await dead(["replay", "events"])).toBe(1);
+    expect(lines).toEqual([
+      "socketpot-events-dlq's pull consumer deletes a message after 3 retries, and every replay spends one: run `npx wrangler queues consumer http remove socketpot-events-dlq`, then `npx wrangler queues consumer http add socketpot-events-dlq --message-retries 100`",
+    ]);
+    expect(api.pulls).toBe(0);
+  });
+
+  it("says so when a push went through but its acknowledgement did not, and exits 1", async () => {
+    await start(dlq("socketpot-events"));
+    api.put("socketpot-events-dlq", deposit(1));
+    api.failAcks = true;
+    expect(await dead(["replay", "events"])).toBe(1);
+    expect(api.bodies("socketpot-events")).toEqual([deposit(1)]);
+    expect(lines.join("\n")).toMatch(/stopped: 1 message\(s\) were pushed to socketpot-events but not acknowledged \(POST \/q-socketpot-events-dlq\/messages\/ack: Internal error\); the next replay sends them again/);
+  });
+
+  it("prints hostile bodies and ids safely, and never echoes a token", async () => {
+    expect(printable("a\u009b31mb\u202ec\u2028d")).toBe("a\\u009b31mb\\u202ec\\u2028d");
+    expect(printable("😀".repeat(200))).toBe(`${"😀".repeat(160)}…`);
+    await start(dlq("socketpot-events"));
+    expect(await dead(["list", "events"], { ...env(), CLOUDFLARE_API_TOKEN: "abc\r\nX-Injected: 1" })).toBe(1);
+    expect(lines).toEqual(["CLOUDFLARE_API_TOKEN has characters no API token has: copy it again"]);
+    lines = [];
+    api.put("socketpot-events-dlq", { id: "e1", note: "\u001b[2J\u009b2J\u202e" });
+    expect(await dead(["list", "events"])).toBe(0);
+    expect(lines[1]).toContain('"note":"\\u001b[2J\\u009b2J\\u202e"');
+    expect(lines.join("\n")).not.toMatch(/[\u001b\u009b\u202e]/);
   });
 
   it("reads bodies as Cloudflare sends them, and pushes within a Queue batch's limits", () => {

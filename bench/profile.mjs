@@ -95,8 +95,7 @@ async function warmup(server, session, load, connect) {
   await pause(2_000);
   const next = await round();
   if (values.out) {
-    await writeFile(values.out.replace(/(\.cpuprofile)?$/, ".first.cpuprofile"), JSON.stringify(first.profile));
-    await writeFile(values.out.replace(/(\.cpuprofile)?$/, ".next.cpuprofile"), JSON.stringify(next.profile));
+    for (const [name, { profile }] of Object.entries({ first, next })) await writeFile(values.out.replace(/(\.cpuprofile)?$/, `.${name}.cpuprofile`), JSON.stringify(profile));
   }
   const perConnect = ({ profile, connects }) => {
     const busyUs = (busyMs(profile) * 1000) / connects;

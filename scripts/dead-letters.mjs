@@ -9,6 +9,7 @@
 // leaves the messages where they are; `replay` pulls them, which needs the dead-letter queue to have an HTTP pull
 // consumer (`npx wrangler queues consumer http add <dead-letter queue> --message-retries 100`), pushes them
 // back, and acknowledges only what was pushed: a message is never in neither queue.
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
@@ -117,10 +118,10 @@ function queuesApi(env) {
     try {
       envelope = Envelope.parse(JSON.parse(text));
     } catch {
-      throw new Error(`${method} ${path}: HTTP ${response.status}, ${text.slice(0, 200)}`);
+      throw new Error(`${method} ${path}: HTTP ${response.status}, ${printable(text, 200)}`);
     }
     if (!response.ok || !envelope.success) {
-      const why = envelope.errors.map((error) => error.message).join("; ") || `HTTP ${response.status}`;
+      const why = printable(envelope.errors.map((error) => error.message).join("; "), 400) || `HTTP ${response.status}`;
       throw new Error(`${method} ${path}: ${why}`);
     }
     return envelope;
@@ -237,7 +238,7 @@ export async function run(args, environment = process.env, out = console.log) {
     out(usage);
     return 2;
   }
-  const pairs = deadLetterQueues(unstable_readConfig({ config: `${ROOT}/wrangler.toml` })).filter(
+  const pairs = deadLetterQueues(unstable_readConfig({ config: join(ROOT, "wrangler.toml") })).filter(
     ({ source }) => which === undefined || source === `socketpot-${which}`,
   );
   if (pairs.length === 0) {
@@ -250,7 +251,11 @@ export async function run(args, environment = process.env, out = console.log) {
     for (const issue of env.error.issues) out(issue.message);
     return 1;
   }
-  const limit = z.coerce.number().int().positive().parse(values.limit);
+  const limit = z.coerce.number().int().positive().safeParse(values.limit);
+  if (!limit.success) {
+    out("--limit must be a positive whole number");
+    return 2;
+  }
   const api = queuesApi(env.data);
   const names = pairs.flatMap(({ source, deadLetters }) => [source, deadLetters]);
   const queues = new Map();
@@ -278,9 +283,9 @@ export async function run(args, environment = process.env, out = console.log) {
       }
     }
     if (!ready) return 1;
-    return (await replay(api, pairs, ids, limit, out)) ? 0 : 1;
+    return (await replay(api, pairs, ids, limit.data, out)) ? 0 : 1;
   }
-  await list(api, pairs, ids, limit, out);
+  await list(api, pairs, ids, limit.data, out);
   return 0;
 }
 

@@ -233,6 +233,9 @@ describe("npm run dead-letters", () => {
     expect(await dead(["list"])).toBe(1);
     expect(lines).toEqual(["the account has no queue named socketpot-webhooks, socketpot-webhooks-dlq: run `npm run check-deploy`, which says how to create them"]);
     lines = [];
+    expect(await dead(["replay", "events", "--limit", "0"])).toBe(2);
+    expect(lines).toEqual(["--limit must be a positive whole number"]);
+    lines = [];
     expect(await dead(["replay", "deposits"])).toBe(2);
     expect(lines[0]).toBe("no dead-letter queue for deposits in wrangler.toml");
     lines = [];
@@ -291,7 +294,8 @@ describe("npm run dead-letters", () => {
     expect(decodedBody({ body: "hello", metadata: { "CF-Content-Type": "text" } })).toEqual({ body: "hello", contentType: "text" });
     expect(decodedBody({ body: "AAAA", metadata: { "CF-Content-Type": "bytes" } })).toBeNull();
     const sized = (bytes: number) => ({ body: "x".repeat(bytes - 2 - QUEUE_MESSAGE_METADATA_BYTES) });
-    expect(pushBatches([sized(100_000), sized(100_000), sized(100_000)]).map((batch) => batch.length)).toEqual([2, 1]);
+    expect(pushBatches([sized(128_000), sized(128_000)]).map((batch) => batch.length)).toEqual([2]);
+    expect(pushBatches([sized(128_000), sized(128_001)]).map((batch) => batch.length)).toEqual([1, 1]);
     expect(pushBatches(Array.from({ length: 201 }, () => sized(200))).map((batch) => batch.length)).toEqual([100, 100, 1]);
   });
 });

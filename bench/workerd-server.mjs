@@ -19,8 +19,12 @@ const config = unstable_readConfig({ config: configPath });
 
 function socketpotWorker() {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
-  // Module rules and the root only matter for bundling, and the script is bundled already.
-  const { modulesRules, rootPath, ...options } = workerOptions;
+  // Module rules and the root only matter for bundling, and the script is bundled already. Static assets are
+  // left out: with them, Miniflare puts its asset router (a Worker of its own, in this process) in front of every
+  // request, and each connect paid its hop (~800 µs of CPU in a fresh server's first 1,000, ~300 µs warm), which
+  // the floor did not. On Cloudflare that router is the platform's, outside the Worker's CPU time and bill
+  // (docs/benchmarks.md, "The asset router"), and no bench request is for an asset.
+  const { modulesRules, rootPath, assets, ...options } = workerOptions;
   return {
     ...options,
     name: config.name,

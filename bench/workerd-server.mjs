@@ -20,10 +20,11 @@ const config = unstable_readConfig({ config: configPath });
 function socketpotWorker() {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   // Module rules and the root only matter for bundling, and the script is bundled already. Static assets are
-  // left out: with them, Miniflare puts its asset router (a Worker of its own, in this process) in front of every
-  // request, and each connect paid its hop (~800 µs of CPU in a fresh server's first 1,000, ~300 µs warm), which
-  // the floor did not. On Cloudflare that router is the platform's, outside the Worker's CPU time and bill
-  // (docs/benchmarks.md, "The asset router"), and no bench request is for an asset.
+  // left out: with them, Miniflare puts two Workers of its own (an RPC proxy and the asset router, in this
+  // process) in front of every request, and each connect paid both hops (~800 µs of CPU in a fresh server's
+  // first 1,000, 300–500 µs warm), which the floor did not. On Cloudflare the router is the platform's, billed
+  // as the Worker's request but, as far as Cloudflare documents, not as its CPU; it remains a hop there
+  // (docs/benchmarks.md, "The asset router"). No bench request is for an asset.
   const { modulesRules, rootPath, assets, ...options } = workerOptions;
   return {
     ...options,

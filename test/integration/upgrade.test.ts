@@ -6,16 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copySeededDatabase, ROOT, startLocalServer } from "../../scripts/local-server.mjs";
 import { join as joinChat, next, request, connect } from "../support/clients.js";
 import { adminCall } from "../support/http.js";
+import { LAST_BEFORE_EXPAND_THEN_CONTRACT } from "../support/migrations.js";
 import { localSecret, runningServers, TEST_SHARDS } from "../support/server.js";
 
 const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
 
-/** The first migration after which every one is expand-only (test/unit/migrations.test.ts): upgrades start here. */
-const FIRST_EXPAND_ONLY = "migrations/0004_token_owner_index.sql";
-
 /**
- * For each migration from {@link FIRST_EXPAND_ONLY} on, the release before it: the parent of the commit that added
- * it. A deploy applies the D1 migrations first and each object takes up the new code within minutes after
+ * For each migration after {@link LAST_BEFORE_EXPAND_THEN_CONTRACT}, the release before it: the parent of the
+ * commit that added it. A deploy applies the D1 migrations first and each object takes up the new code within minutes after
  * (docs/deploy.md), so for that while the new schema is served by that release's code; an operator who skipped
  * releases has the oldest of them on every migration since.
  */
@@ -28,7 +26,7 @@ function previousReleases(): Array<{ commit: string; migration: string }> {
         .split("\n")
         .map((migration) => ({ added: commit, migration })),
     )
-    .filter(({ migration }) => migration >= FIRST_EXPAND_ONLY)
+    .filter(({ migration }) => migration > `migrations/${LAST_BEFORE_EXPAND_THEN_CONTRACT}`)
     .sort((a, b) => a.migration.localeCompare(b.migration))
     .map(({ added: commit, migration }) => ({ commit: git("rev-parse", `${commit}^`), migration }));
 }

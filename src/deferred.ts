@@ -1,32 +1,30 @@
 /**
- * A part of the Worker that most isolates never need, loaded on its first use instead of when the Worker's
- * modules are evaluated. Every deploy starts fresh isolates that serve connects at once, and a connecting client
- * needs none of these parts; what their modules build (routes, OpenAPI and zod schemas) waits for the request,
- * batch or cron run that uses them. The bundle still holds them: importing a bundled module fetches nothing,
- * it only puts off its evaluation.
+ * A value made on its first use instead of when its module loads: a part of the Worker that most isolates never
+ * need (the admin and event APIs, with their routes and OpenAPI schemas), or a library loaded by `import()`
+ * (jose). Every deploy starts fresh isolates that serve connects at once, and a connecting client needs none of
+ * these. The parts' modules are imported statically, and cost their compilation alone at start-up: a module
+ * reached by `import()` would have esbuild wrap it, and every module it imports, the connect path's zod and Hono
+ * among them, in lazy initializers, which made start-up slower than evaluating them (docs/benchmarks.md, "The cold
+ * path").
  */
 export class OnFirstUse<T> {
-  #loading: Promise<T> | null = null;
+  #made = false;
+  #value: T | undefined;
 
-  constructor(private readonly load: () => Promise<T>) {}
+  constructor(private readonly make: () => T) {}
 
-  get(): Promise<T> {
-    return (this.#loading ??= this.load());
+  get(): T {
+    if (!this.#made) {
+      this.#value = this.make();
+      this.#made = true;
+    }
+    return this.#value as T;
   }
 
-  get loaded(): boolean {
-    return this.#loading !== null;
+  get made(): boolean {
+    return this.#made;
   }
 }
-
-/** The Worker's parts that wait for their first use (test/worker/cold-path.test.ts: a connect loads none). */
-export const deferred = {
-  adminApi: new OnFirstUse(() => import("./http/admin.js")),
-  ingestApi: new OnFirstUse(() => import("./http/ingest.js")),
-  eventConsumer: new OnFirstUse(() => import("./queue/consumer.js")),
-  webhookConsumer: new OnFirstUse(() => import("./webhooks/consumer.js")),
-  cleanup: new OnFirstUse(() => import("./maintenance/cleanup.js")),
-};
 
 /**
  * A value built on its first use instead of when its module loads: for zod schemas, which cost far more to build

@@ -13,7 +13,9 @@ import { currentShards, knownApps } from "./known-apps.js";
 import { AppId } from "./query.js";
 import { clientIp } from "./client-ip.js";
 import { isUpgrade } from "./upgrade.js";
-import { deferred, OnFirstUse } from "../deferred.js";
+import { OnFirstUse } from "../deferred.js";
+import { buildAdminApi } from "./admin.js";
+import { buildIngestApi } from "./ingest.js";
 
 /**
  * The Worker's HTTP edge. It answers what needs no room itself and routes each /socket.io/ request (handshake,
@@ -122,18 +124,20 @@ edge.get("/v1/apps/:app_id/ws", async (c) => {
 });
 
 /**
- * An API of its own module, mounted at `prefix` on its first request (src/deferred.ts says why), under the
- * edge's own answers to unknown routes and errors.
+ * An API of its own module, built and mounted at `prefix` on its first request (src/deferred.ts says why), under
+ * the edge's own answers to unknown routes and errors.
  */
-function mountedOnFirstUse(prefix: string, api: () => Promise<Hono<any>>): OnFirstUse<Hono<{ Bindings: Env }>> {
-  return new OnFirstUse(async () => new Hono<{ Bindings: Env }>().route(prefix, await api()).notFound(answerNotFound).onError(answerError));
+function mountedOnFirstUse(prefix: string, build: () => Hono<any>): OnFirstUse<Hono<{ Bindings: Env }>> {
+  return new OnFirstUse(() => new Hono<{ Bindings: Env }>().route(prefix, build()).notFound(answerNotFound).onError(answerError));
 }
 
-const ingestApi = mountedOnFirstUse("/v1/apps", async () => (await deferred.ingestApi.get()).ingest);
-edge.all("/v1/apps/:app_id/events", async (c) => (await ingestApi.get()).fetch(c.req.raw, c.env, c.executionCtx));
-
-const adminApi = mountedOnFirstUse("/v1/admin", async () => (await deferred.adminApi.get()).admin);
-edge.all("/v1/admin/*", async (c) => (await adminApi.get()).fetch(c.req.raw, c.env, c.executionCtx));
+/** The APIs a connecting client never uses (test/worker/cold-path.test.ts: serving connects builds neither). */
+export const apisOnFirstUse = {
+  admin: mountedOnFirstUse("/v1/admin", buildAdminApi),
+  ingest: mountedOnFirstUse("/v1/apps", buildIngestApi),
+};
+edge.all("/v1/apps/:app_id/events", (c) => apisOnFirstUse.ingest.get().fetch(c.req.raw, c.env, c.executionCtx));
+edge.all("/v1/admin/*", (c) => apisOnFirstUse.admin.get().fetch(c.req.raw, c.env, c.executionCtx));
 
 const isSocketIo = (request: Request) => new URL(request.url).pathname.startsWith("/socket.io");
 

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { builtOnFirstUse } from "../deferred.js";
 import { isoDate } from "../iso-date.js";
 import type { Jurisdiction, LocationHint } from "../placement.js";
 import type { ChatMessage } from "../socketpot/schemas.js";
@@ -11,16 +12,16 @@ import { banStatement, slowModeStatement, unbanStatement, unmuteStatement } from
 
 /** The most messages one erasing statement deletes (D1 bills rows, and allows 30 s a query). */
 const ERASE_BATCH = 1_000;
-const ErasedRow = z.object({ id: z.number().int(), channel: z.string() });
+const ErasedRow = builtOnFirstUse(() => z.object({ id: z.number().int(), channel: z.string() }));
 
-const BanRow = z.object({ auth_id: z.number().int(), reason: z.string().nullable(), created_at: z.number(), expires_at: z.number().nullable() });
+const BanRow = builtOnFirstUse(() => z.object({ auth_id: z.number().int(), reason: z.string().nullable(), created_at: z.number(), expires_at: z.number().nullable() }));
 
 function banView(row: unknown) {
   const ban = BanRow.parse(row);
   return { ...ban, created_at: isoDate(ban.created_at), expires_at: isoDate(ban.expires_at) };
 }
 
-const MuteRow = z.object({ auth_id: z.number().int(), uname: z.string(), muted_by: z.string(), created_at: z.number(), expires_at: z.number() });
+const MuteRow = builtOnFirstUse(() => z.object({ auth_id: z.number().int(), uname: z.string(), muted_by: z.string(), created_at: z.number(), expires_at: z.number() }));
 
 export interface AppView {
   id: number;
@@ -71,7 +72,7 @@ export interface AppChange {
 /** A nullable field of a change, bound as (whether it was sent, its value). */
 const nullable = <T>(value: T | null | undefined): [boolean, T | null] => [value !== undefined, value ?? null];
 
-const StorageRow = z.object({ messages: z.number().int(), oldest: z.number().nullable() });
+const StorageRow = builtOnFirstUse(() => z.object({ messages: z.number().int(), oldest: z.number().nullable() }));
 
 export class D1Admin {
   constructor(

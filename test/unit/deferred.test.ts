@@ -26,12 +26,23 @@ describe("builtOnFirstUse", () => {
 });
 
 describe("OnFirstUse", () => {
-  it("loads once, on the first get, and says whether it has", async () => {
-    let loads = 0;
-    const part = new OnFirstUse(async () => ++loads);
-    expect(part.loaded).toBe(false);
-    expect(await Promise.all([part.get(), part.get()])).toEqual([1, 1]);
-    expect(part.loaded).toBe(true);
-    expect(loads).toBe(1);
+  it("makes its value once, on the first get, and says whether it has", () => {
+    let makes = 0;
+    const part = new OnFirstUse(() => ++makes);
+    expect(part.made).toBe(false);
+    expect([part.get(), part.get()]).toEqual([1, 1]);
+    expect(part.made).toBe(true);
+    expect(makes).toBe(1);
+  });
+
+  it("makes it again on the next get when making it failed", () => {
+    let makes = 0;
+    const part = new OnFirstUse(() => {
+      if (++makes === 1) throw new Error("not yet");
+      return makes;
+    });
+    expect(() => part.get()).toThrow("not yet");
+    expect(part.made).toBe(false);
+    expect(part.get()).toBe(2);
   });
 });

@@ -1,33 +1,33 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { deferred } from "../../src/deferred.js";
+import { apisOnFirstUse } from "../../src/http/edge.js";
 import { openSocket, token } from "./room-socket.js";
 
-const loaded = () => Object.entries(deferred).flatMap(([name, part]) => (part.loaded ? [name] : []));
+const built = () => Object.entries(apisOnFirstUse).flatMap(([name, api]) => (api.made ? [name] : []));
 const asOperator = { headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` } };
 
 /**
- * What a fresh isolate builds for its first connects: only what they use. The admin API, the backend's event
- * API, the Queue consumers and the clean-up (their routes and OpenAPI and zod schemas) wait for their first use.
- * That no module imports them statically is test/unit/module-graph.test.ts's to hold; this one holds that serving
- * connects never asks for them, and that each works once its first request loads it.
+ * What a fresh isolate builds for its first connects: only what they use. The admin API and the backend's event
+ * API (their routes, and their OpenAPI and zod schemas) are built on their first request. That no module builds a
+ * schema as it loads is test/unit/module-graph.test.ts's to hold; this one holds that serving connects never
+ * builds either API, and that each works once its first request builds it.
  */
 describe("the cold path", () => {
-  it("connects, authenticates and chats without loading any deferred part; an admin request loads the admin API alone", async () => {
-    expect(loaded()).toEqual([]);
+  it("connects, authenticates and chats without building either API; an admin request builds the admin API alone", async () => {
+    expect(built()).toEqual([]);
     const socket = await openSocket();
     expect((await socket.request(1, "auth", { app_id: 1, access_token: token(3), subscriptions: ["CHAT"] }))[0]).toBeNull();
     expect((await socket.request(2, "new_message", { text: "cold", channel: "lobby" }))[0]).toBeNull();
     await socket.close();
-    expect(loaded()).toEqual([]);
+    expect(built()).toEqual([]);
 
     expect((await SELF.fetch("http://edge.test/v1/admin/health", asOperator)).status).toBe(200);
-    expect(loaded()).toEqual(["adminApi"]);
-    // Mounted on first use, it keeps the edge's answers: a wrong token, an unknown route.
+    expect(built()).toEqual(["admin"]);
+    // Built on first use, it keeps the edge's answers: a wrong token, an unknown route.
     expect((await SELF.fetch("http://edge.test/v1/admin/apps", { headers: { Authorization: "Bearer wrong" } })).status).toBe(401);
     const unknown = await SELF.fetch("http://edge.test/v1/admin/nothing-here", asOperator);
     expect({ status: unknown.status, body: await unknown.json() }).toEqual({ status: 404, body: { error: "NOT_FOUND", message: "no route for GET /v1/admin/nothing-here" } });
-    // Schemas the connect path made before the admin API loaded are described in its OpenAPI document all the same.
+    // Schemas the connect path made before the admin API was built are described in its OpenAPI document all the same.
     const document = await (await SELF.fetch("http://edge.test/v1/admin/openapi.json", asOperator)).json<{
       components: { schemas: Record<string, { properties?: Record<string, { description?: string }> }> };
     }>();
@@ -36,6 +36,6 @@ describe("the cold path", () => {
 
     const ingest = await SELF.fetch("http://edge.test/v1/apps/1/events", { method: "POST", headers: { Authorization: "Bearer wrong" }, body: "[]" });
     expect(ingest.status).toBe(401);
-    expect(loaded()).toEqual(["adminApi", "ingestApi"]);
+    expect(built()).toEqual(["admin", "ingest"]);
   });
 });

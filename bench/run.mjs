@@ -14,7 +14,8 @@
 // message with them off and on. --counting adds a table of the room's own work per chat message with its
 // counts by minute off and on.
 // --cold prints instead the cold path beside the floor's: bundle bytes (raw and gzipped), the module start-up (the
-// CPU one fresh isolate takes to compile and evaluate the script, and `wrangler check startup`'s profile of it),
+// CPU one fresh isolate takes to compile and evaluate the script, and to compile it alone, and `wrangler check
+// startup`'s profile of it),
 // the first request after it, and on fresh servers (three of each) the first --clients connect+auths (CPU each,
 // p50, p99, medians over the servers), then as many again, warm.
 // --shards K adds a column with the app on K connection shards (beside one room), and a second table: the
@@ -366,12 +367,15 @@ async function stormOn(layout) {
 }
 
 /**
- * --cold's module start-up: a server runs the script as 1 + COLD_COPIES Workers (one isolate each), beside one
- * that runs as many of an empty script with the same bindings; their difference in workerd's CPU time at start,
- * over the isolates, is what one isolate takes to compile and evaluate the script. COLD_ROUNDS such pairs.
+ * --cold's module start-up: a workerd runs the script as STARTUP_ISOLATES Workers of it alone (one isolate each, no
+ * bindings), another as many of an empty module, a third as many of the empty module with the script uploaded
+ * beside it but never imported; their differences in workerd's CPU time when ready, over the isolates, are what
+ * one isolate takes to compile and evaluate the script, and to compile it alone. STARTUP_ROUNDS such triples,
+ * interleaved so that the machine's drift reaches each alike. (Eleven isolates a side with the Worker's bindings,
+ * as this was first measured, spread from 2 to 32 ms in one run.)
  */
-const COLD_COPIES = 10;
-const COLD_ROUNDS = 5;
+const STARTUP_ISOLATES = 21;
+const STARTUP_ROUNDS = 9;
 /** Fresh servers, of ours and of the floor, whose first and next --clients connects --cold measures. */
 const COLD_CONNECT_SERVERS = 3;
 /** Runs of `wrangler check startup` (Cloudflare's own start-up profile) for --cold. */
@@ -410,28 +414,28 @@ if (cold) {
     const floorBundle = Buffer.concat(floorModules);
     const vars = { ...loadVars(1), INGEST_TOKEN, ADMIN_TOKEN };
     const empty = join(build, "empty.mjs");
-    await writeFile(
-      empty,
-      'import { DurableObject } from "cloudflare:workers";\nexport class AppRoom extends DurableObject {}\nexport class ConnectionShard extends DurableObject {}\nexport default { fetch: () => new Response("ok") };\n',
-    );
-    const fresh = async (name, script, copies = 0) => {
+    await writeFile(empty, 'export default { fetch: () => new Response("ok") };\n');
+    const fresh = async (name, script) => {
       const persistTo = await mkdtemp(join(build, "state-"));
       await copySeededDatabase(persistTo);
-      return startWorkerd(name, { persistTo, script, vars, copies });
+      return startWorkerd(name, { persistTo, script, vars });
     };
     const median = (values) => percentile(values, 50);
-    // Ours and the empty script in turn, so that the machine's drift reaches both alike.
-    const perIsolate = [];
+    const started = async (isolates) => {
+      const server = await startWorkerd("start-up", { isolates: { ...isolates, count: STARTUP_ISOLATES } });
+      await server.stop();
+      return server.startup;
+    };
+    const startup = { evaluated: [], compiled: [] };
     const firstRequest = { ours: [], empty: [] };
-    for (let round = 0; round < COLD_ROUNDS; round++) {
-      const started = {};
-      for (const [kind, source] of [["ours", script], ["empty", empty]]) {
-        const server = await fresh(kind, source, COLD_COPIES);
-        started[kind] = server.startup;
-        firstRequest[kind].push(server.startup.firstRequestMs);
-        await server.stop();
-      }
-      perIsolate.push((started.ours.readyCpuMs - started.empty.readyCpuMs) / (1 + COLD_COPIES));
+    for (let round = 0; round < STARTUP_ROUNDS; round++) {
+      const none = await started({ main: empty });
+      const ours = await started({ main: script });
+      const compiled = await started({ main: empty, unimported: script });
+      startup.evaluated.push((ours.readyCpuMs - none.readyCpuMs) / STARTUP_ISOLATES);
+      startup.compiled.push((compiled.readyCpuMs - none.readyCpuMs) / STARTUP_ISOLATES);
+      firstRequest.ours.push(ours.firstRequestMs);
+      firstRequest.empty.push(none.firstRequestMs);
     }
     const profiles = [];
     for (let run = 0; run < STARTUP_PROFILES; run++) profiles.push(await startupProfileMs(build));
@@ -455,14 +459,15 @@ if (cold) {
       ["bundle, raw", bundle.length, floorBundle.length, " bytes"],
       ["bundle, gzipped", gzipped(bundle), gzipped(floorBundle), " bytes"],
       [
-        `module start-up, CPU per isolate (workerd with ${1 + COLD_COPIES} isolates of it less ${1 + COLD_COPIES} of an empty script; median of ${COLD_ROUNDS}: ${perIsolate.map((each) => each.toFixed(1)).join(", ")})`,
-        median(perIsolate),
-        // The floor's two small modules are within the empty script's spread.
+        `module start-up, CPU per isolate: compiled and evaluated (${STARTUP_ISOLATES} isolates of it less ${STARTUP_ISOLATES} of an empty module; median of ${STARTUP_ROUNDS}: ${startup.evaluated.map((each) => each.toFixed(1)).join(", ")})`,
+        median(startup.evaluated),
+        // The floor's two small modules are within the empty module's spread.
         NaN,
         "ms",
       ],
+      [`  of which compiling (the script uploaded beside the empty module, never imported; median of ${STARTUP_ROUNDS})`, median(startup.compiled), NaN, "ms"],
       [`start-up profile, busy (wrangler check startup; median of ${STARTUP_PROFILES}: ${profiles.map((each) => each.toFixed(1)).join(", ")})`, median(profiles), NaN, "ms"],
-      [`first request after start-up, median of ${COLD_ROUNDS} (empty script: ${format(median(firstRequest.empty), "ms")})`, median(firstRequest.ours), NaN, "ms"],
+      [`first request after start-up, /health, median of ${STARTUP_ROUNDS} (the empty module: ${format(median(firstRequest.empty), "ms")})`, median(firstRequest.ours), NaN, "ms"],
       [`server CPU per connect+auth, a fresh server's first ${options.clients} (median of ${COLD_CONNECT_SERVERS} servers)`, connects.ours.first.cpuPerConnect, connects.floor.first.cpuPerConnect, " µs"],
       [`connect+auth p50, first ${options.clients}`, connects.ours.first.p50, connects.floor.first.p50, "ms"],
       [`connect+auth p99, first ${options.clients}`, connects.ours.first.p99, connects.floor.first.p99, "ms"],

@@ -4,16 +4,17 @@
 // (bench/floor-worker.mjs, with wrangler.toml's compatibility settings), or the partyserver chat (bundled).
 // Tells the parent when it serves, and stops (workerd with it) when the parent says so. Argument: the options
 // as JSON, { port, persistTo, script, vars }, { port, floor: true } or { port, partyserver: script }, each with
-// an optional inspectorPort (bench/profile.mjs). With { copies: N } the script also runs as N more Workers of
-// their own, each its own isolate, with its bindings but no queue consumer, cron or assets (one queue takes one
-// consumer): what N more isolates cost to start (npm run bench -- --cold).
+// an optional inspectorPort (bench/profile.mjs). With { port, isolates: { main, unimported, count } } it runs
+// `count` Workers of the module `main` alone, each its own isolate, with no bindings, and with `unimported`
+// uploaded beside it if given (a module nothing imports): what a module costs an isolate to start, compiled and
+// evaluated, or compiled only (npm run bench -- --cold).
 import { dirname, join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { ROOT } from "../scripts/local-server.mjs";
 import { threadCpuNs, totalCpuNs } from "./harness.mjs";
 
-const { port, inspectorPort, persistTo, script, vars, floor, partyserver, copies = 0 } = JSON.parse(process.argv[2]);
+const { port, inspectorPort, persistTo, script, vars, floor, partyserver, isolates } = JSON.parse(process.argv[2]);
 const configPath = join(ROOT, "wrangler.toml");
 const config = unstable_readConfig({ config: configPath });
 
@@ -36,10 +37,16 @@ function socketpotWorker() {
   };
 }
 
-/** The script once more, as a Worker of its own that nothing routes to. */
-function copyOf(worker, index) {
-  const { queueConsumers, triggers, assets, ...rest } = worker;
-  return { ...rest, name: `${worker.name}-copy-${index}` };
+/** `count` Workers of `main` alone (and `unimported`, uploaded but never imported), compiled as wrangler.toml says. */
+function isolatesOf({ main, unimported, count }) {
+  const modules = [main, ...(unimported ? [unimported] : [])].map((path) => ({ type: "ESModule", path }));
+  return Array.from({ length: count }, (_, index) => ({
+    name: `isolate-${index}`,
+    modulesRoot: "/",
+    modules,
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+  }));
 }
 
 function floorWorker() {
@@ -78,9 +85,7 @@ const server = new Miniflare(
     ...(persistTo ? { resourcePersistencePath: join(persistTo, "v3") } : {}),
     // Request.cf is wrangler's placeholder, as in every local server: no fetch from the network.
     cf: false,
-    workers: ((first) => [first, ...Array.from({ length: copies }, (_, index) => copyOf(first, index + 1))])(
-      floor ? floorWorker() : partyserver ? partyserverWorker() : socketpotWorker(),
-    ),
+    workers: isolates ? isolatesOf(isolates) : [floor ? floorWorker() : partyserver ? partyserverWorker() : socketpotWorker()],
   }),
 );
 const url = await server.ready;

@@ -76,7 +76,7 @@ export default defineConfig({
           // A page load, a connect, or a deposit through the queue takes more than expect.poll's default second
           // on a loaded machine; a poll that runs out fails with what it saw last.
           expect: { poll: { timeout: 15_000 } },
-          globalSetup: [DATABASE_TEMPLATE],
+          globalSetup: [DATABASE_TEMPLATE, "test/support/chromium-setup.ts"],
           setupFiles: [FAILURE_OUTPUT],
           testTimeout: 60_000,
           hookTimeout: 90_000,

@@ -8,6 +8,8 @@
 // `count` Workers of the module `main` alone, each its own isolate, with no bindings, and with `unimported`
 // uploaded beside it if given (a module nothing imports): what a module costs an isolate to start, compiled and
 // evaluated, or compiled only (npm run bench -- --cold).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
@@ -74,6 +76,12 @@ function partyserverWorker() {
   };
 }
 
+// Miniflare keeps what it stores for no path of ours in a folder under the temp directory, which dispose() removes
+// without waiting for it; this process exits right after, so each server gets a temp directory of its own,
+// removed once the server is disposed.
+const scratch = mkdtempSync(join(tmpdir(), "socketpot-bench-server-"));
+process.env.TMPDIR = scratch;
+
 // The start-up: from asking for the server until workerd serves (the script compiled and its modules evaluated),
 // then the first request the Worker answers (a Worker that put work off to it would show it here).
 const starting = performance.now();
@@ -97,6 +105,7 @@ await (await server.dispatchFetch(new URL("/health", url))).arrayBuffer();
 const firstRequestMs = performance.now() - firstAsked;
 process.once("message", async () => {
   await server.dispose();
+  rmSync(scratch, { recursive: true, force: true });
   process.exit(0);
 });
 process.send({ readyMs, firstRequestMs, readyCpuMs });

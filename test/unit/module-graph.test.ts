@@ -70,6 +70,8 @@ describe("the Worker's start-up", () => {
       .filter((path) => path.endsWith(".ts"))
       .flatMap((path) => dynamicImports(join(ROOT, "src", path)).map((target) => `${path} -> ${target}`));
     expect(loaded).toEqual(["signed-tokens.ts -> src/jose.ts"]);
+    // What it wraps is jose alone.
+    expect(staticImports(join(ROOT, "src/jose.ts"))).toEqual(["jose"]);
     expect(atStart).not.toContain("jose");
   });
   it("builds no zod schema in any module it evaluates: each is built on its first use (builtOnFirstUse)", () => {

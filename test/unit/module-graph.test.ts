@@ -7,6 +7,9 @@ import { ROOT } from "../../scripts/local-server.mjs";
 
 const parse = (file: string) => ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest);
 
+/** Every module of src/, as paths under src/. */
+const sourceModules = () => readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8" }).filter((path) => path.endsWith(".ts"));
+
 /** The modules and packages a module imports for its evaluation: static imports, not types, not import(). */
 function staticImports(file: string): string[] {
   const source = parse(file);
@@ -77,9 +80,7 @@ function dynamicImports(file: string): string[] {
 describe("the Worker's start-up", () => {
   const atStart = evaluatedAtStart();
   it("loads no module of its own with import(), but jose's: esbuild would wrap such a module, and every module it imports (zod and Hono among them), in lazy initializers that cost start-up more than evaluating them", () => {
-    const loaded = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8" })
-      .filter((path) => path.endsWith(".ts"))
-      .flatMap((path) => dynamicImports(join(ROOT, "src", path)).map((target) => `${path} -> ${target}`));
+    const loaded = sourceModules().flatMap((path) => dynamicImports(join(ROOT, "src", path)).map((target) => `${path} -> ${target}`));
     expect(loaded).toEqual(["signed-tokens.ts -> src/jose.ts"]);
     // What it wraps is jose alone.
     expect(staticImports(join(ROOT, "src/jose.ts"))).toEqual(["jose"]);
@@ -114,16 +115,14 @@ describe("the Worker's start-up", () => {
  */
 describe("zod in the bundle", () => {
   it("is imported as a namespace by every module, never as a named z", () => {
-    const named = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8" })
-      .filter((path) => path.endsWith(".ts"))
-      .flatMap((path) =>
-        parse(join(ROOT, "src", path)).statements.flatMap((statement) => {
-          if (!ts.isImportDeclaration(statement) || !["zod", "@hono/zod-openapi"].includes((statement.moduleSpecifier as ts.StringLiteral).text)) return [];
-          const bindings = statement.importClause?.namedBindings;
-          const takesZ = statement.importClause?.name !== undefined || (bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.some((element) => (element.propertyName ?? element.name).text === "z"));
-          return takesZ ? [path] : [];
-        }),
-      );
+    const named = sourceModules().flatMap((path) =>
+      parse(join(ROOT, "src", path)).statements.flatMap((statement) => {
+        if (!ts.isImportDeclaration(statement) || !["zod", "@hono/zod-openapi"].includes((statement.moduleSpecifier as ts.StringLiteral).text)) return [];
+        const bindings = statement.importClause?.namedBindings;
+        const takesZ = statement.importClause?.name !== undefined || (bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.some((element) => (element.propertyName ?? element.name).text === "z"));
+        return takesZ ? [path] : [];
+      }),
+    );
     expect(named).toEqual([]);
   });
 });

@@ -1,11 +1,10 @@
 /**
  * A value made on its first use instead of when its module loads: a part of the Worker that most isolates never
- * need (the admin and event APIs, with their routes and OpenAPI schemas), or a library loaded by `import()`
- * (jose). Every deploy starts fresh isolates that serve connects at once, and a connecting client needs none of
- * these. The parts' modules are imported statically, and cost little more than their compilation at start-up:
- * a module reached by `import()` would have esbuild wrap it, and every module it imports, the connect path's zod
- * and Hono among them, in lazy initializers, which made start-up slower than evaluating them
- * (docs/benchmarks.md, "The cold path").
+ * need (the admin and event APIs, with their routes and OpenAPI schemas). Every deploy starts fresh isolates that
+ * serve connects at once, and a connecting client needs neither. The parts' modules are imported statically, and
+ * cost little more than their compilation at start-up: a module reached by `import()` would have esbuild wrap it,
+ * and every module it imports, the connect path's zod and Hono among them, in lazy initializers, which made
+ * start-up slower than evaluating them (docs/benchmarks.md, "The cold path").
  */
 export class OnFirstUse<T> {
   #made = false;

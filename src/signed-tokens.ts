@@ -1,14 +1,15 @@
-import type { JWK } from "jose";
+import { decodeHeader, verify } from "hono/utils/jwt/jwt";
 import * as z from "zod";
-import { builtOnFirstUse, OnFirstUse } from "./deferred.js";
+import { builtOnFirstUse } from "./deferred.js";
 import { Role, UNAME_PATTERN, type User } from "./socketpot/schemas.js";
 
 /**
  * Access tokens an app's own backend signs for its users (JWTs), beside the UUID tokens the admin API issues.
  * The app registers public keys (ES256 on P-256, or EdDSA on Ed25519); a token names its key by `kid`, is for
  * `app:<id>` (`aud`), and says who the user is: `sub` (auth_id, in decimal), `name` (uname), `role`. It lasts
- * at most a day (`exp` within 24 hours of `iat`), and `nbf` is honoured. Verification is Web Crypto's, through
- * jose; nothing here parses a token by hand.
+ * at most a day (`exp` within 24 hours of `iat`), and `nbf` is honoured. Hono's JWT utilities decode the token
+ * and check its header, audience and signature (with Web Crypto); the claims are zod's to check, times against
+ * the caller's clock. Nothing here parses a token by hand.
  */
 
 /** The longest a signed token may be valid for, from its `iat`. */
@@ -45,24 +46,29 @@ export function algorithmOf(jwk: PublicSigningJwk): SigningAlgorithm {
 /** A registered key, ready to verify with. */
 export interface VerifyingKey {
   alg: SigningAlgorithm;
-  key: CryptoKey | Uint8Array;
+  key: CryptoKey;
 }
 
 /** The members of a JWK that make the public key and name it: what is kept and shown of a registered key. */
-export function publicJwk(jwk: PublicSigningJwk): Record<string, string> {
+export function publicJwk(jwk: PublicSigningJwk): JsonWebKey & Record<string, string> {
   const { kty, crv, x, kid } = jwk;
   return jwk.kty === "EC" ? { kty, crv, x, y: jwk.y, kid } : { kty, crv, x, kid };
 }
 
-/** The JOSE library, loaded by the first isolate that verifies a token or imports a key: most apps sign none. */
-const jose = new OnFirstUse(() => import("./jose.js"));
+/** Web Crypto's name for each algorithm's keys. */
+const KEY_ALGORITHMS: Record<SigningAlgorithm, SubtleCryptoImportKeyAlgorithm> = {
+  ES256: { name: "ECDSA", namedCurve: "P-256" },
+  EdDSA: { name: "Ed25519" },
+};
 
-/** Imports a registered public key for verification (it is checked to be a usable key of its curve). */
+/** Imports a registered public key for verification (Web Crypto checks it is a usable key of its curve). */
 export async function verifyingKey(jwk: PublicSigningJwk): Promise<VerifyingKey> {
   const alg = algorithmOf(jwk);
-  const { importJWK } = await jose.get();
-  return { alg, key: await importJWK(publicJwk(jwk) as JWK, alg) };
+  return { alg, key: await crypto.subtle.importKey("jwk", publicJwk(jwk), KEY_ALGORITHMS[alg], false, ["verify"]) };
 }
+
+/** What a token's header must say: one of the two algorithms, and the key by its kid. */
+const SignedHeader = builtOnFirstUse(() => z.object({ alg: z.enum(SIGNING_ALGORITHMS), kid: z.string().min(1) }));
 
 const Claims = builtOnFirstUse(() => z.object({
   sub: z.string().regex(/^[1-9][0-9]{0,15}$/, "sub is the user's auth_id in decimal").transform(Number).pipe(z.number().int().max(Number.MAX_SAFE_INTEGER)),
@@ -70,6 +76,7 @@ const Claims = builtOnFirstUse(() => z.object({
   role: Role.default("MEMBER"),
   iat: z.number(),
   exp: z.number(),
+  nbf: z.number().optional(),
 }));
 
 /** What a verified token grants: its user, until when (epoch ms), and the key that signed it. */
@@ -89,31 +96,31 @@ export async function verifySignedToken(
   keyOf: (kid: string) => Promise<VerifyingKey | null>,
   now: number,
 ): Promise<SignedGrant | null> {
-  const { errors, jwtVerify } = await jose.get();
-  let kid = "";
+  let header: unknown;
   try {
-    const { payload } = await jwtVerify(
-      token,
-      async (header) => {
-        kid = header.kid ?? "";
-        const found = kid ? await keyOf(kid) : null;
-        if (!found || found.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
-        return found.key;
-      },
-      {
-        audience: `app:${appId}`,
-        algorithms: [...SIGNING_ALGORITHMS],
-        requiredClaims: ["exp", "iat", "sub"],
-        currentDate: new Date(now),
-      },
-    );
-    const claims = Claims.safeParse(payload);
-    // A day at most, counted from an iat that is not in the future (else a far iat would stretch the day).
-    if (!claims.success || claims.data.exp - claims.data.iat > MAX_SIGNED_TOKEN_LIFETIME_S || claims.data.iat > now / 1000 + CLOCK_SKEW_S) return null;
-    const { sub, name, role, exp } = claims.data;
-    return { user: { auth_id: sub, uname: name, role }, expiresAt: exp * 1000, kid };
-  } catch (error) {
-    if (error instanceof errors.JOSEError) return null;
-    throw error;
+    header = decodeHeader(token);
+  } catch {
+    return null;
   }
+  const named = SignedHeader.safeParse(header);
+  if (!named.success) return null;
+  const { alg, kid } = named.data;
+  const found = await keyOf(kid);
+  if (!found || found.alg !== alg) return null;
+  let payload: unknown;
+  try {
+    // Hono checks the header (the key's alg, a JWT or no typ, no crit), the audience and the signature. Its own
+    // time checks read Date.now() and allow no skew for iat; ours below read `now`.
+    payload = await verify(token, found.key, { alg, aud: `app:${appId}`, exp: false, nbf: false, iat: false });
+  } catch {
+    return null;
+  }
+  const claims = Claims.safeParse(payload);
+  if (!claims.success) return null;
+  const { sub, name, role, iat, exp, nbf } = claims.data;
+  const nowS = Math.floor(now / 1000);
+  if (exp <= nowS || (nbf !== undefined && nbf > nowS)) return null;
+  // A day at most, counted from an iat that is not in the future (else a far iat would stretch the day).
+  if (exp - iat > MAX_SIGNED_TOKEN_LIFETIME_S || iat > nowS + CLOCK_SKEW_S) return null;
+  return { user: { auth_id: sub, uname: name, role }, expiresAt: exp * 1000, kid };
 }

@@ -18,7 +18,7 @@ async function signer(alg: SigningAlgorithm, kid: string) {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid };
   const privateJwk = { ...(await exportJWK(privateKey)), kid };
-  const sign = (claims: JWTPayload, header: { alg?: string; kid?: string } = {}) =>
+  const sign = (claims: JWTPayload, header: { alg?: string; kid?: string; typ?: string } = {}) =>
     new SignJWT(claims).setProtectedHeader({ alg, kid, ...header }).sign(privateKey);
   return { jwk, privateJwk, sign };
 }
@@ -79,6 +79,7 @@ describe("signed access tokens", () => {
       ["no name", es.sign(good({ name: undefined }))],
       ["a role the protocol lacks", es.sign(good({ role: "ADMIN" }))],
       ["an EdDSA token naming an ES256 key", ed.sign(good(), { kid: "es" })],
+      ["a typ other than JWT", es.sign(good(), { typ: "at+jwt" })],
       ["an unsigned token (alg none)", Promise.resolve(`${btoa(JSON.stringify({ alg: "none", kid: "es" })).replace(/=+$/, "")}.${btoa(JSON.stringify(good())).replace(/=+$/, "")}.x`)],
       ["three parts of garbage", Promise.resolve("abc.def.ghi")],
     ];
@@ -87,6 +88,18 @@ describe("signed access tokens", () => {
     }
     // The same key, a good token: granted (the refusals above are each for its own reason).
     expect(await verifySignedToken(await es.sign(good()), APP, keys, NOW)).not.toBeNull();
+    expect(await verifySignedToken(await es.sign(good(), { typ: "JWT" }), APP, keys, NOW)).not.toBeNull();
+  });
+
+  it("allows the backend's clock a minute ahead for iat, and honours an nbf that has passed (on the real clock, which the verifier's own checks would read)", async () => {
+    const es = await signer("ES256", "es");
+    const keys = await keyring(es.jwk);
+    const now = Date.now();
+    const at = (claims: JWTPayload) => good({ iat: seconds(now) - 60, exp: seconds(now) + 3600, ...claims });
+    const granted = [at({ iat: seconds(now) + 59 }), at({ nbf: seconds(now) }), at({ exp: seconds(now) + 1 })];
+    for (const claims of granted) expect({ claims, granted: (await verifySignedToken(await es.sign(claims), APP, keys, now)) !== null }).toEqual({ claims, granted: true });
+    const refused = [at({ iat: seconds(now) + 61 }), at({ nbf: seconds(now) + 1 }), at({ exp: seconds(now) })];
+    for (const claims of refused) expect({ claims, granted: (await verifySignedToken(await es.sign(claims), APP, keys, now)) !== null }).toEqual({ claims, granted: false });
   });
 
   it("takes only public JWKs of the two curves, with a kid", async () => {

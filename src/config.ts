@@ -12,6 +12,8 @@ export interface Env {
   /** Connection shards (`app:N:shard:k`) of apps with more than one shard. */
   SHARDS: DurableObjectNamespace<import("./shard/connection-shard.js").ConnectionShard>;
   EVENTS: Queue<unknown>;
+  /** The static assets (public/, and what the build generates into it), for the admin API's OpenAPI document. */
+  ASSETS: Fetcher;
   /** Secret: the bearer token producers present to the ingest endpoint. */
   INGEST_TOKEN?: string;
   /** Secret: the bearer token of the admin API. */

@@ -26,11 +26,27 @@ type Caller = { kind: "operator" } | { kind: "app"; appId: number; keyId: number
 
 type AdminEnv = { Bindings: Env; Variables: { app: AppRecord; caller: Caller } };
 
+/** Where the build puts the admin API's OpenAPI document among the static assets; the Worker serves it. */
+export const ADMIN_OPENAPI_ASSET = "/v1/admin/openapi.json";
+
+/**
+ * The admin API's OpenAPI document, generated from its routes and their zod schemas. The build calls this in Node
+ * (scripts/build-assets.mjs): the Worker's bundle holds zod-to-openapi's registry but not its generator
+ * (src/bundle/zod-to-openapi-without-generator.ts), so that no isolate compiles what only the build runs.
+ */
+export function adminOpenApiDocument() {
+  return buildAdminApi().getOpenAPI31Document({
+    openapi: "3.1.0",
+    info: { title: "Socketpot Edge admin API", version: "1" },
+    security: [{ AdminToken: [] }],
+  });
+}
+
 /**
  * The operator's API under /v1/admin, behind the `ADMIN_TOKEN` secret (bearer, compared in constant time):
  * apps, access tokens, app keys, and the moderation of messages and mutes; an app's backend calls the operations
  * of its own app with one of its keys, within the key's scopes. Each route is declared with the
- * zod schemas that validate it, and the OpenAPI document at /v1/admin/openapi.json is generated from them.
+ * zod schemas that validate it, and the build generates the OpenAPI document at /v1/admin/openapi.json from them.
  * Changes a room caches (revoked tokens, deleted messages, lifted mutes) go through the app's Durable Object,
  * which updates storage, its cache and its clients.
  */
@@ -651,12 +667,13 @@ export function buildAdminApi(): OpenAPIHono<AdminEnv> {
     },
   );
 
-  admin.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: { title: "Socketpot Edge admin API", version: "1" },
-    servers: [{ url: new URL("/v1/admin", c.req.url).href }],
-    security: [{ AdminToken: [] }],
-  }));
+  // The document the build generated from these routes (scripts/build-assets.mjs), with this deployment's URL.
+  admin.get("/openapi.json", async (c) => {
+    const built = await c.env.ASSETS.fetch(new URL(ADMIN_OPENAPI_ASSET, c.req.url));
+    if (!built.ok) return jsonError(503, "UNAVAILABLE", "the OpenAPI document was not built with this deployment (scripts/build-assets.mjs)");
+    const document = z.record(z.string(), z.unknown()).parse(await built.json());
+    return c.json({ ...document, servers: [{ url: new URL("/v1/admin", c.req.url).href }] });
+  });
 
   /** The most webhook endpoints one app has: each event goes to each of them, as one Queue message each. */
   const MAX_WEBHOOKS_PER_APP = 10;

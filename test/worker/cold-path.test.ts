@@ -27,10 +27,12 @@ describe("the cold path", () => {
     expect((await SELF.fetch("http://edge.test/v1/admin/apps", { headers: { Authorization: "Bearer wrong" } })).status).toBe(401);
     const unknown = await SELF.fetch("http://edge.test/v1/admin/nothing-here", asOperator);
     expect({ status: unknown.status, body: await unknown.json() }).toEqual({ status: 404, body: { error: "NOT_FOUND", message: "no route for GET /v1/admin/nothing-here" } });
-    // Schemas the connect path made before the admin API was built are described in its OpenAPI document all the same.
+    // It serves the OpenAPI document the build generated from its routes, naming this deployment.
     const document = await (await SELF.fetch("http://edge.test/v1/admin/openapi.json", asOperator)).json<{
+      servers: Array<{ url: string }>;
       components: { schemas: Record<string, { properties?: Record<string, { description?: string }> }> };
     }>();
+    expect(document.servers).toEqual([{ url: "http://edge.test/v1/admin" }]);
     expect(Object.keys(document.components.schemas)).toEqual(expect.arrayContaining(["PublishMessage", "AddSigningKey"]));
     expect(document.components.schemas["AddSigningKey"]!.properties!["jwk"]!.description).toMatch(/^a public JWK with a kid/);
 

@@ -37,10 +37,6 @@ describe("the deployed bundle", () => {
     expect(["#/components/schemas/", "Unknown zod object type"].filter((marker) => script.includes(marker))).toEqual([]);
   });
 
-  it("holds Hono with its smallest router alone (src/bundle/hono-with-pattern-router.ts)", () => {
-    expect(["PatternRouter", "RegExpRouter", "TrieRouter", "SmartRouter"].filter((router) => script.includes(`"${router}"`))).toEqual(["PatternRouter"]);
-  });
-
   // Cloudflare's limit is 64 MiB, uncompressed (https://developers.cloudflare.com/workers/platform/limits/#worker-size).
   it("is within the Worker size limit, and under the 500,000 bytes the cold-path work brought it to (docs/benchmarks.md#the-cold-path)", () => {
     expect(Buffer.byteLength(script)).toBeLessThan(500_000);

@@ -67,8 +67,11 @@ export async function verifyingKey(jwk: PublicSigningJwk): Promise<VerifyingKey>
   return { alg, key: await crypto.subtle.importKey("jwk", publicJwk(jwk), KEY_ALGORITHMS[alg], false, ["verify"]) };
 }
 
-/** What a token's header must say: one of the two algorithms, and the key by its kid. */
-const SignedHeader = builtOnFirstUse(() => z.object({ alg: z.enum(SIGNING_ALGORITHMS), kid: z.string().min(1) }));
+/**
+ * What a token's header must say: one of the two algorithms, and the key by its kid. No `crit`: no extension
+ * (such as an unencoded payload, `b64`) is understood here.
+ */
+const SignedHeader = builtOnFirstUse(() => z.object({ alg: z.enum(SIGNING_ALGORITHMS), kid: z.string().min(1), crit: z.undefined().optional() }));
 
 const Claims = builtOnFirstUse(() => z.object({
   sub: z.string().regex(/^[1-9][0-9]{0,15}$/, "sub is the user's auth_id in decimal").transform(Number).pipe(z.number().int().max(Number.MAX_SAFE_INTEGER)),
@@ -87,8 +90,9 @@ export interface SignedGrant {
 }
 
 /**
- * The grant of a signed token for app `appId`, or null when any check fails: the key (`kid`, among `keys`), the
- * signature, `aud`, `exp`, `nbf`, the lifetime, the claims. `keyOf` may load keys it does not have yet.
+ * The grant of a signed token for app `appId`, or null when any check fails: the key (`kid`, found by `keyOf`,
+ * of the header's alg), the signature, `aud`, `exp`, `nbf`, the lifetime, the claims. `keyOf` may load keys it
+ * does not have yet; its errors (storage) are the caller's, not a refusal.
  */
 export async function verifySignedToken(
   token: string,
@@ -109,8 +113,8 @@ export async function verifySignedToken(
   if (!found || found.alg !== alg) return null;
   let payload: unknown;
   try {
-    // Hono checks the header (the key's alg, a JWT or no typ, no crit), the audience and the signature. Its own
-    // time checks read Date.now() and allow no skew for iat; ours below read `now`.
+    // Hono checks the header again (a JWT or no typ), the audience and the signature with the key, imported for
+    // its own algorithm. Its time checks read Date.now() and allow no skew for iat; ours below read `now`.
     payload = await verify(token, found.key, { alg, aud: `app:${appId}`, exp: false, nbf: false, iat: false });
   } catch {
     return null;

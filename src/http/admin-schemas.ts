@@ -19,8 +19,9 @@ export const MAX_APP_EVENT_BYTES = 16_384;
 
 /**
  * The admin API's requests and answers as zod schemas: the same schemas validate each request and describe it
- * in the OpenAPI document at /v1/admin/openapi.json, so the two cannot drift apart. They are made when the API is
- * built, on its first request (src/http/admin.ts), not when the Worker starts.
+ * in the OpenAPI document at /v1/admin/openapi.json, which every build generates from them, so the two cannot
+ * drift apart. They are made when the API is built, on its first request (src/http/admin.ts), not when the
+ * Worker starts.
  */
 export function buildAdminSchemas() {
   const Id = z.coerce.number().int().positive();

@@ -20,7 +20,15 @@ async function signer(alg: SigningAlgorithm, kid: string) {
   const privateJwk = { ...(await exportJWK(privateKey)), kid };
   const sign = (claims: JWTPayload, header: { alg?: string; kid?: string; typ?: string } = {}) =>
     new SignJWT(claims).setProtectedHeader({ alg, kid, ...header }).sign(privateKey);
-  return { jwk, privateJwk, sign };
+  // Signed with Web Crypto directly: jose will not sign a header it would not accept (crit, say).
+  const signAsIs = async (claims: JWTPayload, header: Record<string, unknown>) => {
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const signed = `${part({ alg, kid, ...header })}.${part(claims)}`;
+    const algorithm = alg === "ES256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "Ed25519" };
+    const signature = await crypto.subtle.sign(algorithm, privateKey as CryptoKey, new TextEncoder().encode(signed));
+    return `${signed}.${Buffer.from(signature).toString("base64url")}`;
+  };
+  return { jwk, privateJwk, sign, signAsIs };
 }
 
 const good = (overrides: JWTPayload = {}): JWTPayload => ({
@@ -80,6 +88,7 @@ describe("signed access tokens", () => {
       ["a role the protocol lacks", es.sign(good({ role: "ADMIN" }))],
       ["an EdDSA token naming an ES256 key", ed.sign(good(), { kid: "es" })],
       ["a typ other than JWT", es.sign(good(), { typ: "at+jwt" })],
+      ["a crit header (an extension it does not understand)", es.signAsIs(good(), { crit: ["b64"], b64: false })],
       ["an unsigned token (alg none)", Promise.resolve(`${btoa(JSON.stringify({ alg: "none", kid: "es" })).replace(/=+$/, "")}.${btoa(JSON.stringify(good())).replace(/=+$/, "")}.x`)],
       ["three parts of garbage", Promise.resolve("abc.def.ghi")],
     ];
@@ -89,6 +98,15 @@ describe("signed access tokens", () => {
     // The same key, a good token: granted (the refusals above are each for its own reason).
     expect(await verifySignedToken(await es.sign(good()), APP, keys, NOW)).not.toBeNull();
     expect(await verifySignedToken(await es.sign(good(), { typ: "JWT" }), APP, keys, NOW)).not.toBeNull();
+    expect(await verifySignedToken(await es.signAsIs(good(), {}), APP, keys, NOW)).not.toBeNull();
+  });
+
+  it("leaves a failure to look the key up to the caller: storage that fails is not a bad token", async () => {
+    const es = await signer("ES256", "es");
+    const unavailable = async (): Promise<VerifyingKey | null> => {
+      throw new Error("storage unavailable");
+    };
+    await expect(verifySignedToken(await es.sign(good()), APP, unavailable, NOW)).rejects.toThrow("storage unavailable");
   });
 
   it("allows the backend's clock a minute ahead for iat, and honours an nbf that has passed (on the real clock, which the verifier's own checks would read)", async () => {

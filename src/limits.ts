@@ -62,3 +62,10 @@ export const DO_WEBSOCKETS_PER_OBJECT = 32_768;
  * https://developers.cloudflare.com/workers/runtime-apis/rpc/#limitations
  */
 export const RPC_SERIALIZED_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The static assets one Worker version uploads: at most 100,000 files on Workers Paid (20,000 on Workers Free),
+ * each at most 25 MiB. https://developers.cloudflare.com/workers/platform/limits/
+ */
+export const STATIC_ASSET_FILES = 100_000;
+export const STATIC_ASSET_FILE_BYTES = 25 * 1024 * 1024;

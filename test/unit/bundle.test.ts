@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildWorker } from "../../scripts/local-server.mjs";
+import { buildWorker, ROOT } from "../../scripts/local-server.mjs";
+import { STATIC_ASSET_FILE_BYTES, STATIC_ASSET_FILES } from "../../src/limits.js";
 
 /**
  * The bundle `wrangler deploy` uploads (a dry run, as wrangler.toml builds it): what the cold path's figures in
@@ -35,6 +36,15 @@ describe("the deployed bundle", () => {
     expect(sources.some((source) => source.endsWith("@asteasolutions/zod-to-openapi/dist/index.mjs"))).toBe(true);
     // The generator's own references to components, and its error for a zod type it cannot describe.
     expect(["#/components/schemas/", "Unknown zod object type"].filter((marker) => script.includes(marker))).toEqual([]);
+  });
+
+  // The build (run by the dry run above) adds the browser libraries and the OpenAPI document to public/.
+  it("ships static assets within Cloudflare's limits: the files of one version, and the bytes of each", async () => {
+    const files = (await readdir(join(ROOT, "public"), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    expect(files.length).toBeLessThanOrEqual(STATIC_ASSET_FILES);
+    const sizes = await Promise.all(files.map(async (file) => ({ path: join(file.parentPath, file.name), bytes: (await stat(join(file.parentPath, file.name))).size })));
+    expect(sizes.filter(({ bytes }) => bytes > STATIC_ASSET_FILE_BYTES)).toEqual([]);
+    expect(sizes.map(({ path }) => path)).toContain(join(ROOT, "public/v1/admin/openapi.json"));
   });
 
   // Cloudflare's limit is 64 MiB, uncompressed (https://developers.cloudflare.com/workers/platform/limits/#worker-size).

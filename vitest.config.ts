@@ -47,6 +47,9 @@ export default defineConfig({
         plugins: [
           cloudflareTest(async () => ({
             wrangler: { configPath: "./wrangler.toml" },
+            // The sources themselves, as the tests import them (wrangler.toml's main is their build, which the
+            // integration and browser tests run).
+            main: "./src/index.ts",
             miniflare: {
               // A second database, for a test that builds it step by step from the first migration.
               d1Databases: ["DB", "MIGRATION_DB"],

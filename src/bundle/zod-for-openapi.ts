@@ -1,5 +1,5 @@
 /**
- * What the Worker's bundle resolves `zod` to (wrangler.toml's `[alias]`): zod itself, but with a `z` that holds
+ * What the Worker's bundle resolves `zod` to (scripts/build-worker.mjs): zod itself, but with a `z` that holds
  * only `ZodType`. @hono/zod-openapi passes zod's `z` namespace to zod-to-openapi, which reads nothing of it but
  * `ZodType` (to add `.openapi()` to its prototype); passing the whole namespace would keep every export of zod
  * in the bundle, its 40-odd locales (260 KB of 730) among them. Our modules import zod as a namespace

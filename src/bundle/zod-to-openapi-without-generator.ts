@@ -1,5 +1,5 @@
 /**
- * What the Worker's bundle resolves `@asteasolutions/zod-to-openapi` to (wrangler.toml's `[alias]`): its registry
+ * What the Worker's bundle resolves `@asteasolutions/zod-to-openapi` to (scripts/build-worker.mjs): its registry
  * and its `.openapi()` for zod, without the generator that turns them into a document. @hono/zod-openapi imports
  * the generator for its `doc` routes; the Worker has none, and serves the admin API's document that the build
  * generated (scripts/build-assets.mjs). Left in, the generator is about 20 KB that every isolate compiles.

@@ -3,23 +3,12 @@
 //   socket.io-client for the demo page, uPlot (charts) for the console;
 // - the admin API's OpenAPI document, generated from its routes and zod schemas (src/http/admin.ts): the Worker
 //   serves it, behind the admin API's auth, and carries no generator of its own.
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { replaceFile } from "./replace-file.mjs";
 
 const root = new URL("../", import.meta.url);
-
-/**
- * Writes a file whole or not at all: each test file's `wrangler dev` runs this build, two at a time, while the
- * other's may be serving these very files.
- */
-async function replaceFile(path, contents) {
-  await mkdir(dirname(path), { recursive: true });
-  const writing = `${path}.${process.pid}.tmp`;
-  await writeFile(writing, contents);
-  await rename(writing, path);
-}
 
 const vendor = new URL("public/vendor/", root);
 const modules = new URL("node_modules/", root);

@@ -5,16 +5,17 @@
 // follows the map, so stack traces still name src/ files and lines.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile, readdir } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import remapping from "@jridgewell/remapping";
 import { build } from "esbuild";
 import { lazyFunctions } from "./lazy-functions.mjs";
+import { replaceFile } from "./replace-file.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** What wrangler.toml's `main` names. */
-export const WORKER_SCRIPT = join(ROOT, "build", "worker.js");
+const WORKER_SCRIPT = join(ROOT, "build", "worker.js");
 
 /**
  * Module specifiers resolved to modules of our own, for what the bundle holds of two libraries (each module
@@ -24,14 +25,6 @@ const ALIASES = {
   zod: join(ROOT, "src/bundle/zod-for-openapi.ts"),
   "@asteasolutions/zod-to-openapi": join(ROOT, "src/bundle/zod-to-openapi-without-generator.ts"),
 };
-
-/** Writes a file whole or not at all: two `wrangler dev` processes may run this build at once. */
-async function replaceFile(path, contents) {
-  await mkdir(dirname(path), { recursive: true });
-  const writing = `${path}.${process.pid}.tmp`;
-  await writeFile(writing, contents);
-  await rename(writing, path);
-}
 
 /**
  * A digest of what the script is built from. Every integration test file's `wrangler dev` runs this build, and
@@ -47,7 +40,7 @@ async function inputsDigest() {
 }
 
 /** Builds the Worker's script into `outfile` (and `outfile`.map), unless the one there was built from these inputs. */
-export async function buildWorkerScript(outfile = WORKER_SCRIPT) {
+async function buildWorkerScript(outfile) {
   const digest = await inputsDigest();
   const digestFile = `${outfile}.inputs`;
   if ((await readFile(digestFile, "utf8").catch(() => null)) === digest && existsSync(outfile) && existsSync(`${outfile}.map`)) return;
@@ -86,4 +79,4 @@ export async function buildWorkerScript(outfile = WORKER_SCRIPT) {
   await replaceFile(digestFile, digest);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await buildWorkerScript();
+await buildWorkerScript(WORKER_SCRIPT);

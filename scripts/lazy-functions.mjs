@@ -8,8 +8,11 @@
 // callbacks took 58 ms to start as arrows and 32 ms as function expressions.
 //
 // What is kept as an arrow: one that reads `this`, `arguments`, `super` or `new.target` (a function expression
-// would have its own), counting those in arrows nested in it but not in nested functions, which have their own
-// too; and one that begins an expression statement, where `function` would begin a declaration. What still
+// would have its own), or calls `eval`, which could read them, counting those in arrows nested in it but not in
+// nested functions, which have their own too; one that begins an expression statement or is a default export,
+// where `function` would begin a declaration; and one with a block body that ends a line before a token that
+// could continue a function expression but not an arrow (`(`, `[`, `.`, an operator, a template), where
+// automatic semicolon insertion ends the arrow's statement and would not end the function's. What still
 // differs is that a function expression has a `prototype` and can be called with `new`: code that tells the two
 // apart that way would see it (nothing in this Worker's bundle does; the test suites run on the rewritten
 // script).
@@ -18,6 +21,18 @@ import MagicString from "magic-string";
 
 /** Node types whose `this`, `arguments`, `super` and `new.target` are their own. */
 const OWN_THIS = new Set(["FunctionExpression", "FunctionDeclaration"]);
+
+/** Identifiers an arrow reads from its enclosing function: `arguments`, and `eval`, which may read anything. */
+const ENCLOSING_NAMES = new Set(["arguments", "eval"]);
+
+/** Whitespace and comments, then the token after them: where ASI may end a statement after an arrow's body. */
+const NEXT_TOKEN = /^((?:\s|\/\/[^\n\r\u2028\u2029]*|\/\*[\s\S]*?\*\/)*)(\S*)/;
+
+/** Whether a statement ending at `end` would go on into the next line if it ended in a function expression. */
+function continuesOnNextLine(code, end) {
+  const [, gap, next] = NEXT_TOKEN.exec(code.slice(end, end + 4096));
+  return /[\n\r\u2028\u2029]/.test(gap) && (/^[([.`+\-*/%<>=&|^?!~]/.test(next) || /^(in|instanceof)\b/.test(next));
+}
 
 /**
  * `code` (an ES module) with its arrow functions rewritten where that is safe; `map` maps the result back to
@@ -33,7 +48,8 @@ export function lazyFunctions(code, source) {
   /** Visits `node` and what it holds; returns whether it reads its function's `this` (or the like) itself. */
   function visit(node) {
     if (node.type === "ExpressionStatement") statementStarts.add(node.start);
-    let readsOwnThis = node.type === "ThisExpression" || node.type === "Super" || node.type === "MetaProperty" || (node.type === "Identifier" && node.name === "arguments");
+    if (node.type === "ExportDefaultDeclaration") statementStarts.add(node.declaration.start);
+    let readsOwnThis = node.type === "ThisExpression" || node.type === "Super" || node.type === "MetaProperty" || (node.type === "Identifier" && ENCLOSING_NAMES.has(node.name));
     for (const [key, value] of Object.entries(node)) {
       if (key === "type" || key === "start" || key === "end") continue;
       for (const child of Array.isArray(value) ? value : [value]) {
@@ -41,7 +57,7 @@ export function lazyFunctions(code, source) {
       }
     }
     if (node.type === "ArrowFunctionExpression") {
-      if (readsOwnThis || statementStarts.has(node.start)) kept++;
+      if (readsOwnThis || statementStarts.has(node.start) || (!node.expression && continuesOnNextLine(code, node.end))) kept++;
       else {
         rewrite(node);
         rewritten++;

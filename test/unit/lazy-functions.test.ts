@@ -42,6 +42,7 @@ describe("arrow functions rewritten as function expressions", () => {
     { name: "`super`", source: "class A { m() { return 1; } } class B extends A { m() { return (() => super.m() + 1)(); } } return new B().m();" },
     { name: "`new.target`", source: "function F() { this.t = (() => new.target === F)(); } return new F().t;" },
     { name: "`this` in an arrow nested in it", source: "const o = { k: 3, m() { return (() => () => this.k)()(); } }; return o.m();" },
+    { name: "`arguments` through a direct `eval`", source: "function f() { return (() => eval('arguments.length'))(); } return f(1, 2, 3);" },
   ];
   for (const { name, source } of kept) {
     it(`keeps an arrow that reads ${name}`, async () => {
@@ -61,6 +62,29 @@ describe("arrow functions rewritten as function expressions", () => {
   it("keeps an arrow that begins a statement, where `function` would begin a declaration", () => {
     const result = rewritten("x => x;\nreturn 1;");
     expect(result).toMatchObject({ rewritten: 0, kept: 1 });
+  });
+
+  // Automatic semicolon insertion ends a statement after an arrow's block body at a line break; after a
+  // function expression, the next line would call it, index it, divide it or tag a template with it.
+  for (const next of ["(1)", "[0]", "/x/g.test('x')", "`t`", "+ 1", "- 1"]) {
+    it(`keeps an arrow with a block body that ends a line before ${next}`, async () => {
+      const source = `let f = () => {}\n${next}\nreturn typeof f;`;
+      const result = rewritten(source);
+      expect(result).toMatchObject({ rewritten: 0, kept: 1 });
+      expect(run(result.code)).toBe("function");
+    });
+  }
+
+  // An expression body takes in whatever the next line continues (here `1(2)`), so its end is never such a place.
+  it("rewrites an arrow with a block body that ends a line before a statement, and one with an expression body", () => {
+    const source = "let f = () => {}\nlet g = () => 1\n(2)\nreturn [typeof f, typeof g];";
+    const result = rewritten(source);
+    expect(result.rewritten).toBe(2);
+    expect(run(result.code)).toEqual(run(script(source)));
+  });
+
+  it("keeps an arrow that is a module's default export, where `function` would be a hoisted declaration", () => {
+    expect(lazyFunctions("export default () => 1;\n", "input.js")).toMatchObject({ rewritten: 0, kept: 1 });
   });
 
   it("maps each rewritten function back to its arrow", () => {

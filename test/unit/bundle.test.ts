@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { SourceMap, type SourceMapPayload } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,12 +14,14 @@ import { STATIC_ASSET_FILE_BYTES, STATIC_ASSET_FILES } from "../../src/limits.js
 describe("the deployed bundle", () => {
   let directory: string;
   let script: string;
+  let map: SourceMapPayload;
   let sources: string[];
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), "socketpot-bundle-"));
     const path = await buildWorker(directory);
     script = await readFile(path, "utf8");
-    sources = (JSON.parse(await readFile(`${path}.map`, "utf8")) as { sources: string[] }).sources;
+    map = JSON.parse(await readFile(`${path}.map`, "utf8")) as SourceMapPayload;
+    sources = map.sources;
   }, 60_000);
   afterAll(() => rm(directory, { recursive: true, force: true }));
 
@@ -34,6 +37,18 @@ describe("the deployed bundle", () => {
     expect(rewritten).toBe(0);
     // Those left read their function's `this` (Hono's classes and ours have such methods).
     expect(kept).toBeGreaterThan(0);
+  });
+
+  // The map is two builds' maps composed (scripts/build-worker.mjs, then wrangler's): a line of the minified
+  // bundle leads to its line in src/, not only to the right file.
+  it("maps a place in the bundle to its line in src/", async () => {
+    const marker = "names no app and has no Origin to find it by";
+    const offset = script.indexOf(marker);
+    const before = script.slice(0, offset).split("\n");
+    const entry = new SourceMap(map).findEntry(before.length - 1, before.at(-1)!.length);
+    const edge = (await readFile(join(ROOT, "src/http/edge.ts"), "utf8")).split("\n");
+    expect("originalSource" in entry && entry.originalSource.endsWith("src/http/edge.ts")).toBe(true);
+    expect("originalLine" in entry && edge[entry.originalLine]).toContain(marker);
   });
 
   it("holds zod without its locales but English (src/bundle/zod-for-openapi.ts)", () => {

@@ -8,12 +8,12 @@
 // less N of an empty module, per isolate), and connects on one server of each, started once, taking rounds of
 // --clients connect+auths in turn (a server's own rounds back to back measured the closing of its last round's
 // sockets too).
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { copySeededDatabase } from "../scripts/local-server.mjs";
-import { loadVars, loader, percentile, startWorkerd, threadCpuNs, totalCpuNs } from "./harness.mjs";
+import { connectRound, isolatesStartup, loadVars, percentile, startWorkerd, writeEmptyModule } from "./harness.mjs";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -32,13 +32,8 @@ const median = (list) => percentile(list, 50);
 
 const scratch = await mkdtemp(join(tmpdir(), "socketpot-compare-"));
 try {
-  const empty = join(scratch, "empty.mjs");
-  await writeFile(empty, 'export default { fetch: () => new Response("ok") };\n');
-  const readyCpuMs = async (main) => {
-    const server = await startWorkerd("start-up", { isolates: { main, count: isolates } });
-    await server.stop();
-    return server.startup.readyCpuMs;
-  };
+  const empty = await writeEmptyModule(scratch);
+  const readyCpuMs = async (main) => (await isolatesStartup({ main, count: isolates })).readyCpuMs;
   const startup = { before: [], after: [] };
   for (let pair = 0; pair < pairs; pair++) {
     const none = await readyCpuMs(empty);
@@ -52,25 +47,17 @@ try {
     await copySeededDatabase(persistTo);
     servers[build] = await startWorkerd(build, { persistTo, script: scripts[build], vars });
   }
-  /** One round on `server`: `clients` connect+auths, then their sockets closed; the server's CPU per connect, in µs. */
-  const connectRound = async (server) => {
-    const load = loader();
-    try {
-      const before = threadCpuNs(server.pid, true);
-      const { times } = await load.run("connect", { url: server.url, count: clients, offset: 0, concurrency: 50, deflate: false, protocol: "socket.io" });
-      const used = totalCpuNs(threadCpuNs(server.pid, true)) - totalCpuNs(before);
-      await load.run("close");
-      return used / 1000 / times.length;
-    } finally {
-      load.kill();
-      await pause(2_000);
-    }
+  /** One round on `server`, then a pause for its closes to end before the other server's round. */
+  const cpuPerConnect = async (server) => {
+    const { cpuPerConnect } = await connectRound(server, { count: clients, concurrency: 50, deflate: false });
+    await pause(2_000);
+    return cpuPerConnect;
   };
   const connects = { before: [], after: [] };
   try {
     // An uncounted round each: the isolates' first connects are the cold bench's to measure.
-    for (const build of ["before", "after"]) await connectRound(servers[build]);
-    for (let round = 0; round < rounds; round++) for (const build of ["before", "after"]) connects[build].push(await connectRound(servers[build]));
+    for (const build of ["before", "after"]) await cpuPerConnect(servers[build]);
+    for (let round = 0; round < rounds; round++) for (const build of ["before", "after"]) connects[build].push(await cpuPerConnect(servers[build]));
   } finally {
     await Promise.all(Object.values(servers).map((server) => server.stop()));
   }

@@ -1,7 +1,9 @@
-// What bench/run.mjs and bench/profile.mjs share: load processes (bench/load.mjs) driven over IPC, and servers on
+// What bench/run.mjs, bench/compare.mjs and bench/profile.mjs share: load processes (bench/load.mjs) driven over IPC, and servers on
 // workerd through Miniflare (bench/workerd-server.mjs).
 import { fork } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { freePort, processTree } from "../scripts/local-server.mjs";
 
 /**
@@ -94,4 +96,35 @@ export async function startWorkerd(name, options) {
     await exited;
   };
   return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop, startup };
+}
+
+/** Writes a module that does nothing into `directory`: a script's start-up is its isolates' less as many of this. */
+export async function writeEmptyModule(directory) {
+  const path = join(directory, "empty.mjs");
+  await writeFile(path, 'export default { fetch: () => new Response("ok") };\n');
+  return path;
+}
+
+/** Starts and stops workerd with `isolates` (bench/workerd-server.mjs says what they are); returns its start-up figures. */
+export async function isolatesStartup(isolates) {
+  const server = await startWorkerd("start-up", { isolates });
+  await server.stop();
+  return server.startup;
+}
+
+/**
+ * One round of connects on `server`: `count` clients connect and authenticate, `concurrency` at a time, then
+ * close. Returns the server's CPU per connect (µs) and the connects' p50 and p99 (ms).
+ */
+export async function connectRound(server, { count, concurrency, deflate }) {
+  const load = loader();
+  try {
+    const before = threadCpuNs(server.pid, true);
+    const { times } = await load.run("connect", { url: server.url, count, offset: 0, concurrency, deflate, protocol: "socket.io" });
+    const used = totalCpuNs(threadCpuNs(server.pid, true)) - totalCpuNs(before);
+    await load.run("close");
+    return { cpuPerConnect: used / 1000 / times.length, p50: percentile(times, 50), p99: percentile(times, 99) };
+  } finally {
+    load.kill();
+  }
 }

@@ -28,7 +28,7 @@
 import { fork } from "node:child_process";
 import { createServer } from "node:http";
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -37,7 +37,7 @@ import { parseArgs } from "node:util";
 import { buildWorker, freePort, copySeededDatabase, startLocalServer, treeRss, wrangler } from "../scripts/local-server.mjs";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { DEMO_USERS } from "../scripts/demo-users.mjs";
-import { SIGNED_TOKENS_VAR, busyMs, loadVars, loader, percentile, startWorkerd, threadCpuNs, totalCpuNs } from "./harness.mjs";
+import { SIGNED_TOKENS_VAR, busyMs, connectRound, isolatesStartup, loadVars, loader, percentile, startWorkerd, threadCpuNs, totalCpuNs, writeEmptyModule } from "./harness.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -381,20 +381,6 @@ const COLD_CONNECT_SERVERS = 3;
 /** Runs of `wrangler check startup` (Cloudflare's own start-up profile) for --cold. */
 const STARTUP_PROFILES = 5;
 
-/** --cold, one round of connects: `count` clients connect and authenticate, then close. */
-async function connectRound(server, count) {
-  const load = loader();
-  try {
-    const before = threadCpuNs(server.pid, true);
-    const { times } = await load.run("connect", { url: server.url, count, offset: 0, concurrency: options.concurrency, deflate, protocol: "socket.io" });
-    const used = totalCpuNs(threadCpuNs(server.pid, true)) - totalCpuNs(before);
-    await load.run("close");
-    return { cpuPerConnect: used / 1000 / times.length, p50: percentile(times, 50), p99: percentile(times, 99) };
-  } finally {
-    load.kill();
-  }
-}
-
 /**
  * The busy time of `wrangler check startup`'s CPU profile of the Worker's start-up (samples that are not idle),
  * in ms: the measure Cloudflare's docs give for the 1 s start-up limit, here on this machine's workerd.
@@ -413,19 +399,14 @@ if (cold) {
     const floorModules = await Promise.all(["bench/floor-worker.mjs", "scripts/demo-users.mjs"].map((path) => readFile(fileURLToPath(new URL(`../${path}`, import.meta.url)))));
     const floorBundle = Buffer.concat(floorModules);
     const vars = { ...loadVars(1), INGEST_TOKEN, ADMIN_TOKEN };
-    const empty = join(build, "empty.mjs");
-    await writeFile(empty, 'export default { fetch: () => new Response("ok") };\n');
+    const empty = await writeEmptyModule(build);
     const fresh = async (name, script) => {
       const persistTo = await mkdtemp(join(build, "state-"));
       await copySeededDatabase(persistTo);
       return startWorkerd(name, { persistTo, script, vars });
     };
     const median = (values) => percentile(values, 50);
-    const started = async (isolates) => {
-      const server = await startWorkerd("start-up", { isolates: { ...isolates, count: STARTUP_ISOLATES } });
-      await server.stop();
-      return server.startup;
-    };
+    const started = (isolates) => isolatesStartup({ ...isolates, count: STARTUP_ISOLATES });
     const startup = { evaluated: [], compiled: [] };
     const firstRequest = { ours: [], empty: [] };
     for (let round = 0; round < STARTUP_ROUNDS; round++) {
@@ -445,9 +426,9 @@ if (cold) {
     for (let server = 0; server < COLD_CONNECT_SERVERS; server++) {
       for (const [kind, start] of [["ours", () => fresh("Socketpot Edge", script)], ["floor", () => startWorkerd("floor", { floor: true })]]) {
         const running = await start();
-        const first = await connectRound(running, options.clients);
+        const first = await connectRound(running, { count: options.clients, concurrency: options.concurrency, deflate });
         await pause(2_000);
-        rounds[kind].push({ first, warm: await connectRound(running, options.clients) });
+        rounds[kind].push({ first, warm: await connectRound(running, { count: options.clients, concurrency: options.concurrency, deflate }) });
         await running.stop();
       }
     }

@@ -6,9 +6,10 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import remapping from "@jridgewell/remapping";
+import { parse } from "acorn";
 import { build } from "esbuild";
 import { lazyFunctions } from "./lazy-functions.mjs";
 import { replaceFile } from "./replace-file.mjs";
@@ -25,6 +26,40 @@ const ALIASES = {
   zod: join(ROOT, "src/bundle/zod-for-openapi.ts"),
   "@asteasolutions/zod-to-openapi": join(ROOT, "src/bundle/zod-to-openapi-without-generator.ts"),
 };
+
+/**
+ * zod's schema module imports its JSON Schema converters, about 18 KB of the bundle that nothing in the Worker
+ * runs (src/bundle/zod-json-schema-stand-in.ts). That module alone gets stand-ins for them, one for each export of
+ * the real module, that throw. `aggregateChecks` stays real: the schemas' getters (`minLength`, `isInt`, ...) read it.
+ */
+const JSON_SCHEMA_IMPORT = /^\.\.\/core\/(json-schema-processors|to-json-schema)\.js$/;
+const JSON_SCHEMA_IMPORTER = /[\\/]zod[\\/]v4[\\/]classic[\\/]schemas\.js$/;
+const KEPT_FROM_JSON_SCHEMA = new Set(["aggregateChecks"]);
+/** Called as a schema's methods are made; what they return would convert. */
+const JSON_SCHEMA_METHOD_FACTORIES = new Set(["createToJSONSchemaMethod", "createStandardJSONSchemaMethod"]);
+
+/** The names a module exports, read from its source. */
+function exportedNames(source) {
+  const names = [];
+  for (const node of parse(source, { ecmaVersion: "latest", sourceType: "module" }).body) {
+    if (node.type !== "ExportNamedDeclaration") continue;
+    if (node.declaration?.type === "VariableDeclaration") names.push(...node.declaration.declarations.map((declarator) => declarator.id.name));
+    else if (node.declaration) names.push(node.declaration.id.name);
+    names.push(...node.specifiers.map((specifier) => specifier.exported.name));
+  }
+  return names;
+}
+
+/** The module that stands for zod's JSON Schema module at `path`. */
+async function jsonSchemaStandIn(path) {
+  const lines = [`import { notInTheWorker } from ${JSON.stringify(join(ROOT, "src/bundle/zod-json-schema-stand-in.ts"))};`];
+  for (const name of exportedNames(await readFile(path, "utf8"))) {
+    if (KEPT_FROM_JSON_SCHEMA.has(name)) lines.push(`export { ${name} } from "./${basename(path)}";`);
+    else if (JSON_SCHEMA_METHOD_FACTORIES.has(name)) lines.push(`export const ${name} = () => notInTheWorker;`);
+    else lines.push(`export const ${name} = notInTheWorker;`);
+  }
+  return lines.join("\n");
+}
 
 /**
  * A digest of what the script is built from. Every integration test file's `wrangler dev` runs this build, and
@@ -65,6 +100,10 @@ async function buildWorkerScript(outfile) {
         name: "socketpot-aliases",
         setup(builder) {
           builder.onResolve({ filter: /^(zod|@asteasolutions\/zod-to-openapi)$/ }, ({ path }) => ({ path: ALIASES[path] }));
+          builder.onResolve({ filter: JSON_SCHEMA_IMPORT }, ({ path, importer, resolveDir }) =>
+            JSON_SCHEMA_IMPORTER.test(importer) ? { path: relative(ROOT, join(resolveDir, path)), namespace: "zod-json-schema-stand-in" } : undefined,
+          );
+          builder.onLoad({ filter: /.*/, namespace: "zod-json-schema-stand-in" }, async ({ path }) => ({ contents: await jsonSchemaStandIn(join(ROOT, path)), loader: "js", resolveDir: dirname(join(ROOT, path)) }));
         },
       },
     ],

@@ -62,6 +62,12 @@ describe("the deployed bundle", () => {
     expect(["#/components/schemas/", "Unknown zod object type"].filter((marker) => script.includes(marker))).toEqual([]);
   });
 
+  it("holds zod's schemas without their JSON Schema converters: what calls one throws (src/bundle/zod-json-schema-stand-in.ts)", () => {
+    // What the converters say of a target and of a type they cannot describe.
+    expect(["draft-2020-12", "Non-representable type"].filter((marker) => script.includes(marker))).toEqual([]);
+    expect(script).toContain("zod's JSON Schema conversion is not in the Worker's bundle");
+  });
+
   // The build (run by the dry run above) adds the browser libraries and the OpenAPI document to public/.
   it("ships static assets within Cloudflare's limits: the files of one version, and the bytes of each", async () => {
     const files = (await readdir(join(ROOT, "public"), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());

@@ -28,35 +28,52 @@ const ALIASES = {
 };
 
 /**
- * zod's schema module imports its JSON Schema converters, about 18 KB of the bundle that nothing in the Worker
- * runs (src/bundle/zod-json-schema-stand-in.ts). That module alone gets stand-ins for them, one for each export of
- * the real module, that throw. `aggregateChecks` stays real: the schemas' getters (`minLength`, `isInt`, ...) read it.
+ * zod's schema module imports its two JSON Schema modules, whose converters are about 17 KB of the bundle that
+ * nothing in the Worker runs (src/bundle/zod-json-schema-stand-in.ts). That module alone gets a stand-in for each,
+ * which exports every name of the real module as the function that throws, but for two kinds of name:
+ * - `aggregateChecks` stays real: the schemas' getters (`minLength`, `isInt`, ...) read it;
+ * - the method factories return the function that throws, instead of throwing: the `~standard` getter, which
+ *   Standard Schema validators read, calls one to make its `jsonSchema` methods.
+ * A `z.toJSONSchema` imported by our code would bundle the real converters, and they would still throw here.
  */
-const JSON_SCHEMA_IMPORT = /^\.\.\/core\/(json-schema-processors|to-json-schema)\.js$/;
+const JSON_SCHEMA_MODULES = {
+  "json-schema-processors.js": { kept: ["aggregateChecks"], factories: [] },
+  "to-json-schema.js": { kept: [], factories: ["createToJSONSchemaMethod", "createStandardJSONSchemaMethod"] },
+};
+const JSON_SCHEMA_IMPORT = new RegExp(`^\\.\\./core/(${Object.keys(JSON_SCHEMA_MODULES).join("|").replaceAll(".", "\\.")})$`);
 const JSON_SCHEMA_IMPORTER = /[\\/]zod[\\/]v4[\\/]classic[\\/]schemas\.js$/;
-const KEPT_FROM_JSON_SCHEMA = new Set(["aggregateChecks"]);
-/** Called as a schema's methods are made; what they return would convert. */
-const JSON_SCHEMA_METHOD_FACTORIES = new Set(["createToJSONSchemaMethod", "createStandardJSONSchemaMethod"]);
 
-/** The names a module exports, read from its source. */
-function exportedNames(source) {
+/** The names a module exports, read from its source; it fails on an export whose names it cannot list. */
+function exportedNames(source, path) {
   const names = [];
+  const unlisted = (node) => new Error(`${path}: cannot list the names of \`${source.slice(node.start, node.end).split("\n")[0]}\``);
+  const nameOf = (node) => (node.type === "Literal" ? node.value : node.name);
   for (const node of parse(source, { ecmaVersion: "latest", sourceType: "module" }).body) {
+    if (node.type === "ExportAllDeclaration" || node.type === "ExportDefaultDeclaration") throw unlisted(node);
     if (node.type !== "ExportNamedDeclaration") continue;
-    if (node.declaration?.type === "VariableDeclaration") names.push(...node.declaration.declarations.map((declarator) => declarator.id.name));
-    else if (node.declaration) names.push(node.declaration.id.name);
-    names.push(...node.specifiers.map((specifier) => specifier.exported.name));
+    for (const declarator of node.declaration?.declarations ?? (node.declaration ? [node.declaration] : [])) {
+      if (declarator.id.type !== "Identifier") throw unlisted(node);
+      names.push(declarator.id.name);
+    }
+    names.push(...node.specifiers.map((specifier) => nameOf(specifier.exported)));
   }
   return names;
 }
 
 /** The module that stands for zod's JSON Schema module at `path`. */
 async function jsonSchemaStandIn(path) {
-  const lines = [`import { notInTheWorker } from ${JSON.stringify(join(ROOT, "src/bundle/zod-json-schema-stand-in.ts"))};`];
-  for (const name of exportedNames(await readFile(path, "utf8"))) {
-    if (KEPT_FROM_JSON_SCHEMA.has(name)) lines.push(`export { ${name} } from "./${basename(path)}";`);
-    else if (JSON_SCHEMA_METHOD_FACTORIES.has(name)) lines.push(`export const ${name} = () => notInTheWorker;`);
-    else lines.push(`export const ${name} = notInTheWorker;`);
+  const names = exportedNames(await readFile(path, "utf8"), path);
+  const { kept, factories } = JSON_SCHEMA_MODULES[basename(path)];
+  // A kept name or a factory that zod renamed would otherwise go unseen, and the name would stand for a thrower.
+  const missing = [...kept, ...factories].filter((name) => !names.includes(name));
+  if (missing.length > 0) throw new Error(`${path} no longer exports ${missing.join(", ")}: scripts/build-worker.mjs must follow zod`);
+  const standIn = relative(dirname(path), join(ROOT, "src/bundle/zod-json-schema-stand-in.ts")).replaceAll("\\", "/");
+  const lines = [`import { notInTheWorker } from ${JSON.stringify(standIn)};`, "const returnsNotInTheWorker = () => notInTheWorker;"];
+  for (const name of names) {
+    const quoted = JSON.stringify(name);
+    if (kept.includes(name)) lines.push(`export { ${quoted} } from "./${basename(path)}";`);
+    else if (factories.includes(name)) lines.push(`export { returnsNotInTheWorker as ${quoted} };`);
+    else lines.push(`export { notInTheWorker as ${quoted} };`);
   }
   return lines.join("\n");
 }
@@ -95,6 +112,8 @@ async function buildWorkerScript(outfile) {
     write: false,
     outfile,
     logLevel: "error",
+    // A name a stand-in lacks would be undefined where zod calls it: fail the build instead.
+    logOverride: { "import-is-undefined": "error" },
     plugins: [
       {
         name: "socketpot-aliases",

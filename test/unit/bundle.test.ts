@@ -62,7 +62,7 @@ describe("the deployed bundle", () => {
     expect(["#/components/schemas/", "Unknown zod object type"].filter((marker) => script.includes(marker))).toEqual([]);
   });
 
-  it("holds zod's schemas without their JSON Schema converters: what calls one throws (src/bundle/zod-json-schema-stand-in.ts)", () => {
+  it("holds zod's schemas without their JSON Schema converters, and the stand-in that says so (src/bundle/zod-json-schema-stand-in.ts)", () => {
     // What the converters say of a target and of a type they cannot describe.
     expect(["draft-2020-12", "Non-representable type"].filter((marker) => script.includes(marker))).toEqual([]);
     expect(script).toContain("zod's JSON Schema conversion is not in the Worker's bundle");

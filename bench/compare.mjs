@@ -1,6 +1,7 @@
 // `npm run bench:compare -- BEFORE.js AFTER.js`: two builds of the Worker side by side, in one run, on what a change
 // to how the script is built can move: an isolate's start-up, and the CPU of a warm connect+auth. Build each with
-// `wrangler deploy --dry-run --outdir DIR` in its own checkout.
+// `wrangler deploy --dry-run --outdir DIR` in its own checkout. `--rounds 0` compares start-up alone, for a build
+// from before today's bindings.
 //
 // This machine's speed drifts by a third within minutes, and separate runs of `npm run bench` for each build could
 // not tell a 5% change from that drift. So each measure here alternates the two builds and reports the difference
@@ -40,6 +41,27 @@ try {
     for (const build of pair % 2 === 0 ? ["before", "after"] : ["after", "before"]) startup[build].push(((await readyCpuMs(scripts[build])) - none) / isolates);
   }
 
+  // --rounds 0 compares start-up alone: a build of another time may not run with today's bindings and vars.
+  const connects = { before: [], after: [] };
+  if (rounds > 0) await compareConnects(connects);
+
+  const row = (measure, series, unit, digits) => {
+    const differences = series.after.map((value, index) => value - series.before[index]);
+    const lower = differences.filter((difference) => difference < 0).length;
+    const ratios = series.after.map((value, index) => value / series.before[index]);
+    const cell = (value) => `${value.toFixed(digits)} ${unit}`;
+    return `| ${measure} | ${cell(median(series.before))} | ${cell(median(series.after))} | ${cell(median(differences))} (${((median(differences) / median(series.before)) * 100).toFixed(1)}%) | ${median(ratios).toFixed(3)} | ${lower} of ${differences.length} |`;
+  };
+  console.log(`\nbefore: ${scripts.before}\nafter:  ${scripts.after}\n`);
+  console.log("| measure | before (median) | after (median) | after − before, median of the pairs | after / before, median of the pairs | pairs where after is lower |\n|---|---|---|---|---|---|");
+  console.log(row(`module start-up, CPU per isolate (${isolates} isolates less ${isolates} of an empty module; ${pairs} pairs)`, startup, "ms", 1));
+  if (rounds > 0) console.log(row(`server CPU per connect+auth, warm (${clients} a round; ${rounds} pairs of rounds)`, connects, "µs", 0));
+} finally {
+  await rm(scratch, { recursive: true, force: true });
+}
+
+/** Fills `connects` with each build's CPU per connect+auth, round by round, on one server of each. */
+async function compareConnects(connects) {
   const vars = { ...loadVars(1), INGEST_TOKEN: "compare-ingest-token", ADMIN_TOKEN: "compare-admin-token" };
   const servers = {};
   for (const build of ["before", "after"]) {
@@ -53,7 +75,6 @@ try {
     await pause(2_000);
     return cpuPerConnect;
   };
-  const connects = { before: [], after: [] };
   try {
     // An uncounted round each: the isolates' first connects are the cold bench's to measure.
     for (const build of ["before", "after"]) await cpuPerConnect(servers[build]);
@@ -61,17 +82,4 @@ try {
   } finally {
     await Promise.all(Object.values(servers).map((server) => server.stop()));
   }
-
-  const row = (measure, series, unit, digits) => {
-    const differences = series.after.map((value, index) => value - series.before[index]);
-    const lower = differences.filter((difference) => difference < 0).length;
-    const cell = (value) => `${value.toFixed(digits)} ${unit}`;
-    return `| ${measure} | ${cell(median(series.before))} | ${cell(median(series.after))} | ${cell(median(differences))} (${((median(differences) / median(series.before)) * 100).toFixed(1)}%) | ${lower} of ${differences.length} |`;
-  };
-  console.log(`\nbefore: ${scripts.before}\nafter:  ${scripts.after}\n`);
-  console.log("| measure | before (median) | after (median) | after − before, median of the pairs | pairs where after is lower |\n|---|---|---|---|---|");
-  console.log(row(`module start-up, CPU per isolate (${isolates} isolates less ${isolates} of an empty module; ${pairs} pairs)`, startup, "ms", 1));
-  console.log(row(`server CPU per connect+auth, warm (${clients} a round; ${rounds} pairs of rounds)`, connects, "µs", 0));
-} finally {
-  await rm(scratch, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 // `npm run bench:compare -- BEFORE.js AFTER.js`: two builds of the Worker side by side, in one run, on what a change
 // to how the script is built can move: an isolate's start-up, and the CPU of a warm connect+auth. Build each with
 // `wrangler deploy --dry-run --outdir DIR` in its own checkout. `--rounds 0` compares start-up alone, for a build
-// from before today's bindings.
+// whose bindings or vars are not the current wrangler.toml's.
 //
 // This machine's speed drifts by a third within minutes, and separate runs of `npm run bench` for each build could
 // not tell a 5% change from that drift. So each measure here alternates the two builds and reports the difference
@@ -25,9 +25,11 @@ const { values, positionals } = parseArgs({
     clients: { type: "string", default: "1000" },
   },
 });
-if (positionals.length !== 2) throw new Error("usage: npm run bench:compare -- BEFORE.js AFTER.js [--pairs 16] [--isolates 41] [--rounds 8] [--clients 1000]");
+const usage = "usage: npm run bench:compare -- BEFORE.js AFTER.js [--pairs 16] [--isolates 41] [--rounds 8, or 0 for start-up alone] [--clients 1000]";
+if (positionals.length !== 2) throw new Error(usage);
 const scripts = { before: positionals[0], after: positionals[1] };
 const [pairs, isolates, rounds, clients] = ["pairs", "isolates", "rounds", "clients"].map((key) => Number(values[key]));
+if (![pairs, isolates, rounds, clients].every((count) => Number.isInteger(count) && count >= 0)) throw new Error(usage);
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (list) => percentile(list, 50);
 
@@ -41,9 +43,8 @@ try {
     for (const build of pair % 2 === 0 ? ["before", "after"] : ["after", "before"]) startup[build].push(((await readyCpuMs(scripts[build])) - none) / isolates);
   }
 
-  // --rounds 0 compares start-up alone: a build of another time may not run with today's bindings and vars.
-  const connects = { before: [], after: [] };
-  if (rounds > 0) await compareConnects(connects);
+  // --rounds 0 compares start-up alone: a build of another time may not run with the current bindings and vars.
+  const connects = rounds > 0 ? await compareConnects() : null;
 
   const row = (measure, series, unit, digits) => {
     const differences = series.after.map((value, index) => value - series.before[index]);
@@ -55,13 +56,14 @@ try {
   console.log(`\nbefore: ${scripts.before}\nafter:  ${scripts.after}\n`);
   console.log("| measure | before (median) | after (median) | after − before, median of the pairs | after / before, median of the pairs | pairs where after is lower |\n|---|---|---|---|---|---|");
   console.log(row(`module start-up, CPU per isolate (${isolates} isolates less ${isolates} of an empty module; ${pairs} pairs)`, startup, "ms", 1));
-  if (rounds > 0) console.log(row(`server CPU per connect+auth, warm (${clients} a round; ${rounds} pairs of rounds)`, connects, "µs", 0));
+  if (connects) console.log(row(`server CPU per connect+auth, warm (${clients} a round; ${rounds} pairs of rounds)`, connects, "µs", 0));
 } finally {
   await rm(scratch, { recursive: true, force: true });
 }
 
-/** Fills `connects` with each build's CPU per connect+auth, round by round, on one server of each. */
-async function compareConnects(connects) {
+/** Each build's CPU per connect+auth (µs), round by round, on one server of each. */
+async function compareConnects() {
+  const connects = { before: [], after: [] };
   const vars = { ...loadVars(1), INGEST_TOKEN: "compare-ingest-token", ADMIN_TOKEN: "compare-admin-token" };
   const servers = {};
   for (const build of ["before", "after"]) {
@@ -82,4 +84,5 @@ async function compareConnects(connects) {
   } finally {
     await Promise.all(Object.values(servers).map((server) => server.stop()));
   }
+  return connects;
 }

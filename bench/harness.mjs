@@ -1,5 +1,5 @@
-// What bench/run.mjs, bench/compare.mjs and bench/profile.mjs share: load processes (bench/load.mjs) driven over IPC, and servers on
-// workerd through Miniflare (bench/workerd-server.mjs).
+// What bench/run.mjs, bench/compare.mjs and bench/profile.mjs share: load processes (bench/load.mjs) driven over
+// IPC, and servers on workerd through Miniflare (bench/workerd-server.mjs).
 import { fork } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";

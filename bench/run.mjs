@@ -423,12 +423,13 @@ if (cold) {
     // Fresh servers of each take the connects, in turn: the first --clients into the new isolate, then as many
     // again, warm. Each figure is the median over the servers (one server's first round varied by a fifth).
     const rounds = { ours: [], floor: [] };
+    const round = { count: options.clients, concurrency: options.concurrency, deflate };
     for (let server = 0; server < COLD_CONNECT_SERVERS; server++) {
       for (const [kind, start] of [["ours", () => fresh("Socketpot Edge", script)], ["floor", () => startWorkerd("floor", { floor: true })]]) {
         const running = await start();
-        const first = await connectRound(running, { count: options.clients, concurrency: options.concurrency, deflate });
+        const first = await connectRound(running, round);
         await pause(2_000);
-        rounds[kind].push({ first, warm: await connectRound(running, { count: options.clients, concurrency: options.concurrency, deflate }) });
+        rounds[kind].push({ first, warm: await connectRound(running, round) });
         await running.stop();
       }
     }

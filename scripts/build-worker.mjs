@@ -26,6 +26,8 @@ const ALIASES = {
   zod: join(ROOT, "src/bundle/zod-for-openapi.ts"),
   "@asteasolutions/zod-to-openapi": join(ROOT, "src/bundle/zod-to-openapi-without-generator.ts"),
 };
+/** Exactly those specifiers (none holds a character a regular expression reads as more than itself). */
+const ALIASED = new RegExp(`^(${Object.keys(ALIASES).join("|")})$`);
 
 /**
  * A digest of what the script is built from. Every integration test file's `wrangler dev` runs this build, and
@@ -65,7 +67,7 @@ async function buildWorkerScript(outfile) {
       {
         name: "socketpot-aliases",
         setup(builder) {
-          builder.onResolve({ filter: /^(zod|@asteasolutions\/zod-to-openapi)$/ }, ({ path }) => ({ path: ALIASES[path] }));
+          builder.onResolve({ filter: ALIASED }, ({ path }) => ({ path: ALIASES[path] }));
         },
       },
       zodJsonSchemaStandIns(ROOT),
